@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { canonicalJson } from './canonical-json.ts';
+
+test('sorts keys by UTF-16 code units at every depth and adds no whitespace', () => {
+  assert.equal(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null }, A: true }), '{"A":true,"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');
+  // "é" (U+00E9) sorts after "z"; a supplementary character sorts by its surrogates.
+  assert.equal(canonicalJson({ é: 1, z: 2, '\u{1F600}': 3, '\uFFFF': 4 }), '{"z":2,"é":1,"\u{1F600}":3,"\uFFFF":4}');
+});
+
+test('numbers use the ECMAScript shortest form; -0 is 0', () => {
+  assert.equal(canonicalJson([1, 1.5, -0, 1e21, 1e-7, 0.1 + 0.2]), '[1,1.5,0,1e+21,1e-7,0.30000000000000004]');
+});
+
+test('strings are escaped as JSON.stringify does', () => {
+  assert.equal(canonicalJson('a"b\\c\n\u0001é'), JSON.stringify('a"b\\c\n\u0001é'));
+});
+
+test('undefined object members are dropped, as JSON does', () => {
+  assert.equal(canonicalJson({ a: undefined, b: 1 }), '{"b":1}');
+});
+
+test('values JSON cannot represent are refused with their path', () => {
+  assert.throws(() => canonicalJson({ a: [1, Number.NaN] }), { name: 'TypeError', message: 'Cannot encode $.a[1]: NaN is not a finite number' });
+  assert.throws(() => canonicalJson({ f: () => 1 }), { message: 'Cannot encode $.f: a function is not JSON' });
+  assert.throws(() => canonicalJson(10n), { message: 'Cannot encode $: a bigint is not JSON' });
+  assert.throws(() => canonicalJson([undefined]), { message: 'Cannot encode $[0]: a undefined is not JSON' });
+});

@@ -1,0 +1,17 @@
+export {
+  PalyraError,
+  usageError,
+  invalidArgument,
+  ioError,
+  categoryOf,
+  exitCodeOf,
+  httpStatusOf,
+  errorBody,
+} from './errors.ts';
+export type { ErrorCode, ErrorCategory } from './errors.ts';
+export { canonicalJson } from './canonical-json.ts';
+export type { JsonValue } from './canonical-json.ts';
+export { sha256Hex, isSha256Hex, GENESIS_HASH } from './hash.ts';
+export { newUlid, isUlid } from './ids.ts';
+export { systemClock } from './clock.ts';
+export type { Clock } from './clock.ts';
