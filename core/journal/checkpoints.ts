@@ -1,0 +1,226 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { canonicalJson, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex } from '../base/index.ts';
+
+/**
+ * A signed statement that the journal named `origin` had `size` events and that the
+ * event at seq `size` had hash `headHash`. Checkpoints form their own chain (`n`, `prev`)
+ * so a replayed old checkpoint is detected. `sig` is Ed25519 over the canonical JSON of
+ * every other field.
+ */
+export interface CheckpointRecord {
+  v: 1;
+  n: number;
+  origin: string;
+  size: number;
+  headHash: string;
+  ts: number;
+  keyId: string;
+  prev: string;
+  sig: string;
+}
+
+/** A checkpoint signing key pair, with the id recorded in checkpoints it signs. */
+export interface SigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  keyId: string;
+  publicPem: string;
+}
+
+/** A public key trusted to have signed checkpoints. */
+export interface TrustedKey {
+  publicKey: KeyObject;
+  keyId: string;
+  publicPem: string;
+}
+
+/** Key id: the first 16 hex digits of SHA-256 over the raw 32-byte Ed25519 public key. */
+export function keyIdOf(publicKey: KeyObject): string {
+  const jwk = publicKey.export({ format: 'jwk' }) as { x?: string };
+  if (!jwk.x) throw new PalyraError('PALYRA_KEY_INVALID', 'Checkpoint key is not an Ed25519 key');
+  return sha256Hex(Buffer.from(jwk.x, 'base64url')).slice(0, 16);
+}
+
+/**
+ * Loads the signing key, creating it on first use (private key mode 0600 in a 0700
+ * folder; the public key beside it).
+ * Security: refuses a private key file that other users can read.
+ */
+export function loadOrCreateSigningKey(keyPath: string, pubPath: string): SigningKey {
+  let pem: string;
+  try {
+    pem = readFileSync(keyPath, 'utf8');
+    checkPrivateMode(keyPath);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw asKeyError(keyPath, error);
+    pem = createKeyFile(keyPath);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    throw new PalyraError('PALYRA_KEY_INVALID', `Checkpoint key "${keyPath}" is not a PEM private key`, { cause: error });
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519') {
+    throw new PalyraError('PALYRA_KEY_INVALID', `Checkpoint key "${keyPath}" is not an Ed25519 key`);
+  }
+  const publicKey = createPublicKey(privateKey);
+  const publicPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  writePublicIfChanged(pubPath, publicPem);
+  return { privateKey, publicKey, keyId: keyIdOf(publicKey), publicPem };
+}
+
+/** Loads a public key (PEM SPKI) that verification trusts. */
+export function loadTrustedKey(path: string): TrustedKey {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw ioError(`read public key "${path}"`, error);
+  }
+  try {
+    const publicKey = createPublicKey(pem);
+    if (publicKey.asymmetricKeyType !== 'ed25519') throw new Error('not ed25519');
+    return { publicKey, keyId: keyIdOf(publicKey), publicPem: publicKey.export({ format: 'pem', type: 'spki' }).toString() };
+  } catch (error) {
+    throw new PalyraError('PALYRA_KEY_INVALID', `Public key "${path}" is not an Ed25519 PEM public key`, { cause: error });
+  }
+}
+
+/** Signs a new checkpoint that follows `previous` (or starts the checkpoint chain). */
+export function signCheckpoint(
+  fields: { origin: string; size: number; headHash: string; ts: number },
+  previous: CheckpointRecord | null,
+  key: SigningKey,
+): CheckpointRecord {
+  const unsigned = {
+    v: 1 as const,
+    n: previous ? previous.n + 1 : 1,
+    origin: fields.origin,
+    size: fields.size,
+    headHash: fields.headHash,
+    ts: fields.ts,
+    keyId: key.keyId,
+    prev: previous ? checkpointHash(previous) : GENESIS_HASH,
+  };
+  const sig = sign(null, Buffer.from(canonicalJson(unsigned)), key.privateKey).toString('base64');
+  return { ...unsigned, sig };
+}
+
+/** True when `cp.sig` is a valid signature by `key` over the checkpoint's other fields. */
+export function checkpointSignatureValid(cp: CheckpointRecord, key: TrustedKey): boolean {
+  const { sig, ...unsigned } = cp;
+  try {
+    return verify(null, Buffer.from(canonicalJson(unsigned)), key.publicKey, Buffer.from(sig, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** The hash a following checkpoint records as `prev`: SHA-256 of the whole record's canonical JSON. */
+export function checkpointHash(cp: CheckpointRecord): string {
+  return createHash('sha256').update(canonicalJson(cp)).digest('hex');
+}
+
+/** One line of the checkpoint file: a well-formed record, or why it is not one. */
+export type CheckpointLine = { line: number; record: CheckpointRecord } | { line: number; problem: string };
+
+/** Reads every checkpoint line; a missing file means no checkpoints. */
+export function readCheckpoints(path: string): CheckpointLine[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError(`read checkpoints "${path}"`, error);
+  }
+  const lines: CheckpointLine[] = [];
+  const raw = text.split('\n');
+  // A last line without its newline is a write cut by a crash; it was never acknowledged.
+  if (raw.length > 0 && raw[raw.length - 1] !== '') raw.pop();
+  raw.forEach((content, i) => {
+    if (content.trim() === '') return;
+    const problem = checkpointShapeProblem(content);
+    lines.push(typeof problem === 'string' ? { line: i + 1, problem } : { line: i + 1, record: problem });
+  });
+  return lines;
+}
+
+function checkpointShapeProblem(content: string): string | CheckpointRecord {
+  let r: Record<string, unknown>;
+  try {
+    r = JSON.parse(content) as Record<string, unknown>;
+  } catch {
+    return 'line is not JSON';
+  }
+  if (typeof r !== 'object' || r === null) return 'line is not an object';
+  if (r.v !== 1) return `unsupported checkpoint version ${JSON.stringify(r.v)}`;
+  if (!Number.isSafeInteger(r.n) || (r.n as number) < 1) return 'n is not a positive integer';
+  if (typeof r.origin !== 'string') return 'origin is missing';
+  if (!Number.isSafeInteger(r.size) || (r.size as number) < 0) return 'size is not a count';
+  if (!isSha256Hex(r.headHash)) return 'headHash is not a SHA-256 hex digest';
+  if (!Number.isSafeInteger(r.ts)) return 'ts is not an integer';
+  if (typeof r.keyId !== 'string') return 'keyId is missing';
+  if (!isSha256Hex(r.prev)) return 'prev is not a SHA-256 hex digest';
+  if (typeof r.sig !== 'string') return 'sig is missing';
+  return r as unknown as CheckpointRecord;
+}
+
+/** Appends a checkpoint line and fsyncs it; resolves once it is durable. */
+export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
+  try {
+    appendFileSync(path, `${JSON.stringify(cp)}\n`, { mode: 0o600 });
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    throw ioError(`write checkpoint to "${path}"`, error);
+  }
+}
+
+function createKeyFile(keyPath: string): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  try {
+    mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
+    writeFileSync(keyPath, pem, { flag: 'wx', mode: 0o600 });
+    return pem;
+  } catch (error) {
+    // Another process created it first: use theirs, so there is only ever one key.
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(keyPath, 'utf8');
+    throw ioError(`create checkpoint key "${keyPath}"`, error);
+  }
+}
+
+function checkPrivateMode(keyPath: string): void {
+  if (process.platform === 'win32') return;
+  const mode = statSync(keyPath).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new PalyraError(
+      'PALYRA_KEY_INVALID',
+      `Checkpoint key "${keyPath}" is readable by other users (mode ${mode.toString(8).padStart(4, '0')}): run chmod 600 on it`,
+    );
+  }
+}
+
+function writePublicIfChanged(pubPath: string, pem: string): void {
+  try {
+    if (readFileSync(pubPath, 'utf8') === pem) return;
+  } catch {
+    // missing: write it below
+  }
+  try {
+    writeFileSync(pubPath, pem, { mode: 0o644 });
+  } catch (error) {
+    throw ioError(`write public key "${pubPath}"`, error);
+  }
+}
+
+function asKeyError(keyPath: string, error: unknown): PalyraError {
+  return error instanceof PalyraError ? error : ioError(`read checkpoint key "${keyPath}"`, error);
+}

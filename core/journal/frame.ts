@@ -1,0 +1,50 @@
+import { Decoder, Encoder } from '@msgpack/msgpack';
+import { crc32 } from './crc32.ts';
+import { JOURNAL_FORMAT_VERSION, type StoredRecord } from './record.ts';
+
+/**
+ * Segment files start with a 16-byte header: the magic `PALYRAJL`, the format version
+ * (u32 BE) and 4 reserved zero bytes. Frames follow back to back:
+ *
+ *   u32 BE body length | u32 BE CRC-32 of body | body (msgpack map of a StoredRecord)
+ */
+export const SEGMENT_MAGIC = Buffer.from('PALYRAJL', 'ascii');
+export const SEGMENT_HEADER_BYTES = 16;
+export const FRAME_HEADER_BYTES = 8;
+/** No frame body may exceed this; a larger length field means corruption, not data. */
+export const MAX_FRAME_BODY_BYTES = 64 * 1024 * 1024;
+
+const encoder = new Encoder();
+const decoder = new Decoder();
+
+/** The header every new segment file starts with. */
+export function segmentHeader(): Buffer {
+  const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  SEGMENT_MAGIC.copy(header, 0);
+  header.writeUInt32BE(JOURNAL_FORMAT_VERSION, 8);
+  return header;
+}
+
+/** Why a segment header is unacceptable, or null when it is fine. */
+export function segmentHeaderProblem(header: Uint8Array): string | null {
+  if (header.length < SEGMENT_HEADER_BYTES) return 'segment is shorter than its header';
+  if (!Buffer.from(header.buffer, header.byteOffset, 8).equals(SEGMENT_MAGIC)) return 'segment does not start with PALYRAJL';
+  const version = Buffer.from(header.buffer, header.byteOffset, SEGMENT_HEADER_BYTES).readUInt32BE(8);
+  if (version !== JOURNAL_FORMAT_VERSION) return `segment format version ${version} is not supported`;
+  return null;
+}
+
+/** Encodes one record as a complete frame (header and body). */
+export function encodeFrame(record: StoredRecord): Buffer {
+  const body = encoder.encode(record);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  frame.writeUInt32BE(crc32(body), 4);
+  frame.set(body, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+/** Decodes a frame body (already checksum-verified); throws on malformed msgpack. */
+export function decodeFrameBody(body: Uint8Array): unknown {
+  return decoder.decode(body);
+}

@@ -1,0 +1,45 @@
+import type { JournalIndex } from './index-db.ts';
+import { readRecords } from './log-reader.ts';
+import type { StoredRecord } from './record.ts';
+
+const BATCH = 5_000;
+
+/**
+ * Brings the index up to date with the log: replays the frames after the snapshot when
+ * the snapshot still matches the log, otherwise rebuilds it from the newest `retention`
+ * events. Returns how it was brought up to date.
+ */
+export function syncIndex(
+  index: JournalIndex,
+  segmentsDir: string,
+  head: { seq: number; hash: string },
+  retention: number,
+): 'current' | 'replayed' | 'rebuilt' {
+  if (index.lastSeq === head.seq && index.lastHash === (head.seq === 0 ? null : head.hash)) return 'current';
+  let fromSeq: number;
+  let mode: 'replayed' | 'rebuilt';
+  if (index.lastSeq > 0 && index.lastSeq < head.seq && head.seq - index.lastSeq <= retention && hashAt(segmentsDir, index.lastSeq) === index.lastHash) {
+    fromSeq = index.lastSeq + 1;
+    mode = 'replayed';
+  } else {
+    index.reset();
+    fromSeq = Math.max(1, head.seq - retention + 1);
+    mode = 'rebuilt';
+  }
+  let batch: StoredRecord[] = [];
+  for (const { record } of readRecords(segmentsDir, { fromSeq })) {
+    if (record.seq > head.seq) break;
+    batch.push(record);
+    if (batch.length >= BATCH) {
+      index.apply(batch);
+      batch = [];
+    }
+  }
+  index.apply(batch);
+  return mode;
+}
+
+function hashAt(segmentsDir: string, seq: number): string | null {
+  for (const { record } of readRecords(segmentsDir, { fromSeq: seq })) return record.seq === seq ? record.hash : null;
+  return null;
+}

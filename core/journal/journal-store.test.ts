@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshJournal } from '../../test/helpers/journal-fixture.ts';
+import { GENESIS_HASH } from '../base/index.ts';
+import { loadTrustedKey } from './checkpoints.ts';
+import { JournalStore } from './journal-store.ts';
+import { readRecords } from './log-reader.ts';
+import { Redactor } from './redact.ts';
+import { verifyJournal } from './verify.ts';
+
+test('a new journal starts with its genesis event and chains every append', async () => {
+  const { store, options } = await freshJournal();
+  const a = await store.append({ kind: 'note.added', payload: { text: 'hello' }, sessionId: 's1' });
+  const b = await store.append({ kind: 'note.added', payload: { text: 'world' } });
+  assert.equal(a.seq, 2);
+  assert.equal(b.seq, 3);
+  await store.close();
+  const records = [...readRecords(join(options.dir, 'segments'))].map((l) => l.record);
+  assert.deepEqual(
+    records.map((r) => [r.seq, r.kind, r.sessionId]),
+    [
+      [1, 'journal.genesis', null],
+      [2, 'note.added', 's1'],
+      [3, 'note.added', null],
+    ],
+  );
+  assert.equal(records[0]?.prevHash, GENESIS_HASH);
+  assert.equal(records[1]?.prevHash, records[0]?.hash);
+  assert.equal(records[2]?.hash, b.hash);
+  assert.match(JSON.parse(records[0]?.payloadJson ?? '{}').origin, /^palyra:journal:[0-9A-Z]{26}$/);
+});
+
+test('concurrent appends get contiguous seqs and share fsyncs (group commit)', async () => {
+  const { store, options } = await freshJournal();
+  const results = await Promise.all(Array.from({ length: 500 }, (_, i) => store.append({ kind: 'load.tick', payload: { i } })));
+  assert.deepEqual(
+    results.map((r) => r.seq).sort((x, y) => x - y),
+    Array.from({ length: 500 }, (_, i) => i + 2),
+  );
+  const stats = store.stats();
+  assert.equal(stats.appends, 501);
+  assert.ok(stats.batches < 50, `expected few batches for 500 appends in one tick, got ${stats.batches}`);
+  await store.close();
+  const report = verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  assert.equal(report.ok, true, JSON.stringify(report.problems));
+  assert.equal(report.events, 501);
+  assert.equal(report.anchored, true, 'close signs a final checkpoint');
+});
+
+test('reopening continues the chain where it ended', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 1 });
+  const head = store.durable;
+  await store.close();
+  const again = await JournalStore.open(options);
+  assert.deepEqual(again.durable, head);
+  assert.equal(again.origin, store.origin);
+  const next = await again.append({ kind: 'note.added', payload: 2 });
+  assert.equal(next.seq, head.seq + 1);
+  await again.close();
+  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+});
+
+test('bad input is refused with a clear error and writes nothing', async () => {
+  const { store, options } = await freshJournal({ maxPayloadBytes: 200 });
+  const before = store.durable;
+  await assert.rejects(store.append({ kind: 'Bad Kind', payload: {} }), { code: 'PALYRA_INVALID_ARGUMENT', message: /Invalid event kind "Bad Kind"/ });
+  await assert.rejects(store.append({ kind: 'x.y', payload: { n: Number.NaN } }), { code: 'PALYRA_INVALID_ARGUMENT', message: /Invalid payload for "x.y": .*not a finite number/ });
+  await assert.rejects(store.append({ kind: 'x.y', payload: "a".repeat(300) }), {
+    code: 'PALYRA_PAYLOAD_TOO_LARGE',
+    message: 'Payload of "x.y" is 302 bytes, over the journal limit of 200 bytes',
+  });
+  await assert.rejects(store.append({ kind: 'x.y', payload: {}, sessionId: 'a b' }), { code: 'PALYRA_INVALID_ARGUMENT', message: /Invalid session id "a b"/ });
+  assert.deepEqual(store.durable, before);
+  const ok = await store.append({ kind: 'x.y', payload: {} });
+  assert.equal(ok.seq, before.seq + 1, 'a refused append burns no sequence number');
+  await store.close();
+  await assert.rejects(store.append({ kind: 'x.y', payload: {} }), { code: 'PALYRA_JOURNAL_CLOSED' });
+  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+});
+
+test('secrets are redacted before the frame is written, and counted on the event', async () => {
+  const known = 'my-very-own-provider-key-123456';
+  const { store, options } = await freshJournal({ redactor: new Redactor({ knownSecrets: [known] }) });
+  const r = await store.append({
+    kind: 'provider.called',
+    payload: { api_key: 'abc-123-secret-value', usage: { prompt_tokens: 12, max_tokens: 100 }, note: `using ${known}`, body: JSON.stringify({ password: 'hunter2hunter2' }) },
+  });
+  assert.equal(r.redactions, 3);
+  const event = store.index.event(r.seq);
+  assert.deepEqual(event?.payload, {
+    api_key: '[REDACTED:key]',
+    usage: { prompt_tokens: 12, max_tokens: 100 },
+    note: 'using [REDACTED:known_secret]',
+    body: '{"password":"[REDACTED:key]"}',
+  });
+  await store.close();
+  for (const file of readdirSync(join(options.dir, 'segments'))) {
+    const raw = readFileSync(join(options.dir, 'segments', file)).toString('latin1');
+    for (const secret of ['abc-123-secret-value', known, 'hunter2hunter2']) assert.equal(raw.includes(secret), false, `${secret} reached ${file}`);
+  }
+});
+
+test('segments roll over at the size limit and the whole log still verifies', async () => {
+  const { store, options } = await freshJournal({ maxSegmentBytes: 4096 });
+  for (let i = 0; i < 10; i++) await Promise.all(Array.from({ length: 20 }, (_, j) => store.append({ kind: 'fill.up', payload: { i, j, pad: 'x'.repeat(50) } })));
+  await store.close();
+  const segments = readdirSync(join(options.dir, 'segments'));
+  assert.ok(segments.length > 3, `expected several segments, got ${segments.length}`);
+  const report = verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  assert.deepEqual([report.ok, report.events, report.segments], [true, 201, segments.length]);
+  const again = await JournalStore.open(options);
+  assert.equal((await again.append({ kind: 'after.reopen', payload: {} })).seq, 202);
+  await again.close();
+});
+
+test('a torn tail is cut on open, kept in quarantine, and recorded', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 'kept' });
+  await store.close();
+  const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+  const goodSize = statSync(segment).size;
+  appendFileSync(segment, Buffer.from([0, 0, 0, 200, 1, 2, 3, 4, 5, 6])); // a frame header promising 200 bytes, then 2
+  const again = await JournalStore.open(options);
+  assert.equal(statSync(segment).size > goodSize, true, 'the recovery event was appended after the cut');
+  assert.deepEqual(again.recovery && { cutBytes: again.recovery.cutBytes, reason: again.recovery.reason }, { cutBytes: 10, reason: 'frame body cut short' });
+  assert.deepEqual([...readFileSync(again.recovery?.quarantinedTo ?? '')], [0, 0, 0, 200, 1, 2, 3, 4, 5, 6]);
+  const last = again.index.recent(1)[0];
+  assert.equal(last?.kind, 'journal.recovered');
+  await again.close();
+  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+});
+
+test('a log that ends before its last signed checkpoint is refused, not silently extended', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 1 });
+  await store.checkpoint();
+  await store.close();
+  const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+  const records = [...readRecords(join(options.dir, 'segments'))];
+  const { truncateSync } = await import('node:fs');
+  truncateSync(segment, records[records.length - 1]?.offset ?? 0);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT', message: /ends at seq 1 but signed checkpoint 1 covers 2 events/ });
+});
+
+test('the index is replayed from its snapshot, rebuilt when missing, and bounded by retention', async () => {
+  const { store, options } = await freshJournal({ indexRetention: 100 });
+  for (let i = 0; i < 3; i++) await Promise.all(Array.from({ length: 100 }, (_, j) => store.append({ kind: 'fill.up', payload: { i, j }, runId: `run-${i}` })));
+  const stats = store.index.stats();
+  assert.ok(stats.events >= 100 && stats.events <= 110, `retention bound: ${stats.events}`);
+  assert.equal(store.index.event(1), null, 'old events leave the index');
+  assert.equal([...readRecords(join(options.dir, 'segments'))][0]?.record.seq, 1, 'but stay readable in the log');
+  await store.close();
+
+  const replayed = await JournalStore.open(options);
+  assert.equal(replayed.index.lastSeq, 301);
+  assert.equal(replayed.index.eventsOfRun('run-2').length, 100);
+  await replayed.close();
+
+  rmSync(join(options.dir, 'index.sqlite'));
+  const rebuilt = await JournalStore.open(options);
+  assert.deepEqual(rebuilt.index.stats(), { events: 100, oldestSeq: 202, lastSeq: 301 });
+  await rebuilt.close();
+  const header = readFileSync(join(options.dir, 'index.sqlite')).subarray(0, 15).toString('latin1');
+  assert.equal(header, 'SQLite format 3');
+});

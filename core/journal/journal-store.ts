@@ -1,0 +1,436 @@
+import { mkdirSync } from 'node:fs';
+import { canonicalJson, GENESIS_HASH, ioError, newUlid, PalyraError, systemClock, type Clock, type JsonValue } from '../base/index.ts';
+import { appendCheckpoint, loadOrCreateSigningKey, readCheckpoints, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
+import { encodeFrame } from './frame.ts';
+import { JournalIndex } from './index-db.ts';
+import { journalPaths, type JournalPaths } from './journal-paths.ts';
+import { readRecords } from './log-reader.ts';
+import {
+  assertKind,
+  assertName,
+  computeRecordHash,
+  GENESIS_KIND,
+  JOURNAL_FORMAT_VERSION,
+  RECOVERY_KIND,
+  type StoredRecord,
+} from './record.ts';
+import { applyCut, planRecovery } from './recover.ts';
+import { Redactor } from './redact.ts';
+import { SegmentLog } from './segment-log.ts';
+import { syncIndex } from './index-sync.ts';
+
+/** What a caller hands to `append`. The store assigns seq, id (unless given), ts and hashes. */
+export interface AppendInput {
+  kind: string;
+  payload: JsonValue;
+  sessionId?: string | null;
+  runId?: string | null;
+  actor?: string;
+  principal?: string | null;
+  channel?: string | null;
+  id?: string;
+}
+
+/** What `append` resolves with once the event is durable. */
+export interface AppendResult {
+  seq: number;
+  id: string;
+  ts: number;
+  hash: string;
+  redactions: number;
+}
+
+/** Settings of a journal store; every limit has a default. */
+export interface JournalStoreOptions {
+  /** The journal folder, `<state>/journal`. */
+  dir: string;
+  /** Checkpoint signing key (private, created on first use) and its public half. */
+  keyPath: string;
+  pubPath: string;
+  clock?: Clock;
+  redactor?: Redactor;
+  /** Largest payload accepted, in bytes of canonical JSON (default 1 MiB). */
+  maxPayloadBytes?: number;
+  /** A segment is closed and a new one started past this size (default 64 MiB). */
+  maxSegmentBytes?: number;
+  /** Events the in-memory index keeps (default 100,000). */
+  indexRetention?: number;
+  /** Background index snapshot period (default 30 s; 0 disables the timer). */
+  snapshotIntervalMs?: number;
+  /** Automatic checkpoint after this many events (default 10,000; 0 disables). */
+  checkpointEveryEvents?: number;
+  /** Automatic checkpoint period when events were added (default 60 s; 0 disables). */
+  checkpointIntervalMs?: number;
+  /** Recorded in the genesis event of a new journal. */
+  createdBy?: string;
+  /** Where background problems (failed snapshot or checkpoint) are reported. */
+  onWarning?: (message: string) => void;
+}
+
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+interface Pending {
+  record: StoredRecord;
+  frame: Buffer;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The durable, tamper-evident journal. `append` resolves only after the event's frame
+ * is fsync'd; appends that arrive while a write is in flight are written together with
+ * one fsync (group commit). Secrets are redacted before anything is encoded.
+ */
+export class JournalStore {
+  readonly paths: JournalPaths;
+  readonly origin: string;
+  readonly index: JournalIndex;
+  readonly redactor: Redactor;
+  /** Set when open had to repair a crash: what was cut and where it was kept. */
+  readonly recovery: { cutBytes: number; quarantinedTo: string; reason: string } | null;
+
+  private readonly clock: Clock;
+  private readonly maxPayloadBytes: number;
+  private readonly options: JournalStoreOptions;
+  private pending: Pending[] = [];
+  private flushing = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Head including events not yet durable; new events chain onto it. */
+  private head: { seq: number; hash: string };
+  /** Head of what is on disk and acknowledged. */
+  private durableHead: { seq: number; hash: string };
+  private lastCheckpoint: CheckpointRecord | null;
+  private checkpointing: Promise<unknown> = Promise.resolve();
+  private signingKey: SigningKey | null = null;
+  private closed = false;
+  private broken: PalyraError | null = null;
+  private indexBroken = false;
+  private timers: NodeJS.Timeout[] = [];
+  private counters = { appends: 0, batches: 0 };
+
+  private constructor(
+    private readonly log: SegmentLog,
+    init: {
+      paths: JournalPaths;
+      origin: string;
+      index: JournalIndex;
+      head: { seq: number; hash: string };
+      lastCheckpoint: CheckpointRecord | null;
+      recovery: JournalStore['recovery'];
+      options: JournalStoreOptions;
+    },
+  ) {
+    this.paths = init.paths;
+    this.origin = init.origin;
+    this.index = init.index;
+    this.head = init.head;
+    this.durableHead = { ...init.head };
+    this.lastCheckpoint = init.lastCheckpoint;
+    this.recovery = init.recovery;
+    this.options = init.options;
+    this.clock = init.options.clock ?? systemClock;
+    this.redactor = init.options.redactor ?? new Redactor();
+    this.maxPayloadBytes = init.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  }
+
+  /**
+   * Opens (or creates) the journal: finds the head, cuts a torn tail left by a crash
+   * (keeping the bytes in `quarantine/`), refuses a log that ends before its last signed
+   * checkpoint, and brings the index up to date with the log.
+   * The caller must hold the state lock.
+   */
+  static async open(options: JournalStoreOptions): Promise<JournalStore> {
+    const paths = journalPaths(options.dir);
+    try {
+      mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw ioError(`create journal folder "${paths.dir}"`, error);
+    }
+    const lastCheckpoint = lastWellFormed(paths.checkpoints);
+    const plan = planRecovery(paths.segments);
+    const headSeq = plan.head?.seq ?? 0;
+    if (lastCheckpoint && headSeq < lastCheckpoint.size) {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_CORRUPT',
+        `Journal ends at seq ${headSeq} but signed checkpoint ${lastCheckpoint.n} covers ${lastCheckpoint.size} events: events were removed; run 'palyrad journal verify'`,
+      );
+    }
+    let recovery: JournalStore['recovery'] = null;
+    if (plan.cut) {
+      const quarantinedTo = applyCut(plan.cut, paths.quarantine);
+      recovery = { cutBytes: plan.cut.bytes, quarantinedTo, reason: plan.cut.reason };
+    }
+    const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
+    const log = plan.position ? SegmentLog.openExisting(paths.segments, maxSegmentBytes, plan.position) : SegmentLog.create(paths.segments, maxSegmentBytes);
+    const head = plan.head ? { seq: plan.head.seq, hash: plan.head.hash } : { seq: 0, hash: GENESIS_HASH };
+    let index: JournalIndex | undefined;
+    try {
+      const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
+      const retention = options.indexRetention ?? 100_000;
+      index = await JournalIndex.open(paths.index, { retention });
+      syncIndex(index, paths.segments, head, retention);
+      const store = new JournalStore(log, { paths, origin, index, head, lastCheckpoint, recovery, options });
+      if (!plan.head) {
+        await store.append({
+          kind: GENESIS_KIND,
+          actor: 'system',
+          payload: { origin, format: 'palyra-journal', formatVersion: JOURNAL_FORMAT_VERSION, createdBy: options.createdBy ?? 'palyrad' },
+        });
+      }
+      if (recovery) {
+        await store.append({ kind: RECOVERY_KIND, actor: 'system', payload: { ...recovery, resumedAfterSeq: head.seq } });
+      }
+      store.startTimers();
+      return store;
+    } catch (error) {
+      index?.close();
+      log.close();
+      throw error;
+    }
+  }
+
+  /** The durable head: seq and hash of the newest acknowledged event. */
+  get durable(): { seq: number; hash: string } {
+    return { ...this.durableHead };
+  }
+
+  /** Durable appends and the write batches (fsyncs) they took since open. */
+  stats(): { appends: number; batches: number } {
+    return { ...this.counters };
+  }
+
+  /** The newest checkpoint in the checkpoint file, if any. */
+  get latestCheckpoint(): CheckpointRecord | null {
+    return this.lastCheckpoint;
+  }
+
+  /**
+   * Appends one event. Resolves after its frame is on disk; rejects with a clear
+   * PalyraError for bad input (nothing is written) or a failed write.
+   */
+  append(input: AppendInput): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new PalyraError('PALYRA_JOURNAL_CLOSED', 'Cannot append: the journal is closed'));
+    if (this.broken) return Promise.reject(this.broken);
+    let pending: Omit<Pending, 'resolve' | 'reject'>;
+    try {
+      pending = this.prepare(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ ...pending, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        // Let every append made in this tick join the first batch.
+        queueMicrotask(() => void this.flushLoop());
+      }
+    });
+  }
+
+  /** Resolves when every append made so far is durable (or failed). */
+  flushed(): Promise<void> {
+    if (!this.flushing && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Signs a checkpoint over the durable head and appends it to the checkpoint file.
+   * Returns the existing checkpoint when it already covers the head.
+   */
+  checkpoint(): Promise<{ checkpoint: CheckpointRecord; created: boolean }> {
+    const run = this.checkpointing.then(async () => {
+      await this.flushed();
+      const size = this.durableHead.seq;
+      if (this.lastCheckpoint && this.lastCheckpoint.size === size && this.lastCheckpoint.headHash === this.durableHead.hash) {
+        return { checkpoint: this.lastCheckpoint, created: false };
+      }
+      this.signingKey ??= loadOrCreateSigningKey(this.options.keyPath, this.options.pubPath);
+      const cp = signCheckpoint({ origin: this.origin, size, headHash: this.durableHead.hash, ts: this.clock.now() }, this.lastCheckpoint, this.signingKey);
+      appendCheckpoint(this.paths.checkpoints, cp);
+      this.lastCheckpoint = cp;
+      return { checkpoint: cp, created: true };
+    });
+    this.checkpointing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Writes the index snapshot now if it changed. */
+  async snapshotIndex(): Promise<{ bytes: number } | null> {
+    if (!this.index.dirty || this.indexBroken) return null;
+    return this.index.snapshot();
+  }
+
+  /**
+   * Stops accepting appends, waits for in-flight ones, signs a final checkpoint, writes
+   * the index snapshot and closes the files. Problems in the last two are reported
+   * through `onWarning`: the log itself is already durable.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.flushed();
+    await this.checkpointing;
+    if (!this.broken && this.durableHead.seq > (this.lastCheckpoint?.size ?? 0)) {
+      await this.checkpoint().catch((e: unknown) => this.warn(`final checkpoint failed: ${(e as Error).message}`));
+    }
+    await this.snapshotIndex().catch((e: unknown) => this.warn(`index snapshot failed: ${(e as Error).message}`));
+    this.index.close();
+    this.log.close();
+  }
+
+  private prepare(input: AppendInput): Omit<Pending, 'resolve' | 'reject'> {
+    assertKind(input.kind);
+    assertName('actor', input.actor);
+    assertName('session id', input.sessionId);
+    assertName('run id', input.runId);
+    assertName('principal', input.principal);
+    assertName('channel', input.channel);
+    assertName('event id', input.id);
+    let payloadJson: string;
+    let redactions: number;
+    try {
+      const redacted = this.redactor.redact(input.payload);
+      payloadJson = canonicalJson(redacted.value);
+      redactions = redacted.count;
+    } catch (error) {
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Invalid payload for "${input.kind}": ${(error as Error).message}`);
+    }
+    const bytes = Buffer.byteLength(payloadJson);
+    if (bytes > this.maxPayloadBytes) {
+      throw new PalyraError(
+        'PALYRA_PAYLOAD_TOO_LARGE',
+        `Payload of "${input.kind}" is ${bytes} bytes, over the journal limit of ${this.maxPayloadBytes} bytes`,
+      );
+    }
+    const ts = this.clock.now();
+    const fields = {
+      v: JOURNAL_FORMAT_VERSION,
+      seq: this.head.seq + 1,
+      id: input.id ?? newUlid(ts),
+      ts,
+      kind: input.kind,
+      sessionId: input.sessionId ?? null,
+      runId: input.runId ?? null,
+      actor: input.actor ?? 'system',
+      principal: input.principal ?? null,
+      channel: input.channel ?? null,
+      payloadJson,
+      redactions,
+      prevHash: this.head.hash,
+    };
+    const record: StoredRecord = { ...fields, hash: computeRecordHash(fields) };
+    const frame = encodeFrame(record);
+    // Invariant: the in-memory head moves only after everything that can fail on bad input.
+    this.head = { seq: record.seq, hash: record.hash };
+    return { record, frame };
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.log.appendBatch(
+          batch.map((p) => p.frame),
+          (batch[0] as Pending).record.seq,
+        );
+      } catch (error) {
+        this.failAll(batch, error);
+        continue;
+      }
+      this.counters.appends += batch.length;
+      this.counters.batches += 1;
+      const last = (batch[batch.length - 1] as Pending).record;
+      this.durableHead = { seq: last.seq, hash: last.hash };
+      this.applyToIndex(batch);
+      for (const p of batch) {
+        const r = p.record;
+        p.resolve({ seq: r.seq, id: r.id, ts: r.ts, hash: r.hash, redactions: r.redactions });
+      }
+      this.maybeAutoCheckpoint();
+    }
+    this.flushing = false;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * A failed write rejects the batch and everything queued behind it (their hashes chain
+   * onto the failed events), and rewinds the head to what is durable.
+   */
+  private failAll(batch: Pending[], error: unknown): void {
+    const queued = this.pending;
+    this.pending = [];
+    this.head = { ...this.durableHead };
+    const err = error instanceof PalyraError ? error : new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to the journal: ${String(error)}`);
+    if (err.message.includes('restart to recover')) this.broken = err;
+    for (const p of [...batch, ...queued]) p.reject(err);
+  }
+
+  private applyToIndex(batch: Pending[]): void {
+    if (this.indexBroken) return;
+    try {
+      this.index.apply(batch.map((p) => p.record));
+    } catch (error) {
+      // The index is a cache of the log: stop feeding it and rebuild on the next open.
+      this.indexBroken = true;
+      this.warn(`index update failed, it will be rebuilt on restart: ${(error as Error).message}`);
+    }
+  }
+
+  private maybeAutoCheckpoint(): void {
+    const every = this.options.checkpointEveryEvents ?? 10_000;
+    if (every > 0 && this.durableHead.seq - (this.lastCheckpoint?.size ?? 0) >= every) this.backgroundCheckpoint();
+  }
+
+  private backgroundCheckpoint(): void {
+    this.checkpoint().catch((e: unknown) => this.warn(`automatic checkpoint failed: ${(e as Error).message}`));
+  }
+
+  private startTimers(): void {
+    const cpEvery = this.options.checkpointIntervalMs ?? 60_000;
+    if (cpEvery > 0) {
+      this.timers.push(
+        setInterval(() => {
+          if (this.durableHead.seq > (this.lastCheckpoint?.size ?? 0)) this.backgroundCheckpoint();
+        }, cpEvery).unref(),
+      );
+    }
+    const snapEvery = this.options.snapshotIntervalMs ?? 30_000;
+    if (snapEvery > 0) {
+      this.timers.push(
+        setInterval(() => {
+          this.snapshotIndex().catch((e: unknown) => this.warn(`index snapshot failed: ${(e as Error).message}`));
+        }, snapEvery).unref(),
+      );
+    }
+  }
+
+  private warn(message: string): void {
+    (this.options.onWarning ?? ((m: string) => process.stderr.write(`palyrad: warning: ${m}\n`)))(message);
+  }
+}
+
+function lastWellFormed(checkpointsPath: string): CheckpointRecord | null {
+  const lines = readCheckpoints(checkpointsPath);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i];
+    if (line && 'record' in line) return line.record;
+  }
+  return null;
+}
+
+/** Reads the journal's origin from its genesis event. */
+function readOrigin(paths: JournalPaths): string {
+  const first = readRecords(paths.segments).next();
+  if (first.done || first.value.record.seq !== 1 || first.value.record.kind !== GENESIS_KIND) {
+    throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Journal in "${paths.dir}" does not start with its genesis event: run 'palyrad journal verify'`);
+  }
+  const payload = JSON.parse(first.value.record.payloadJson) as { origin?: unknown };
+  if (typeof payload.origin !== 'string') {
+    throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Genesis event of the journal in "${paths.dir}" names no origin`);
+  }
+  return payload.origin;
+}

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson, GENESIS_HASH, isSha256Hex, PalyraError, type JsonValue } from '../base/index.ts';
+
+/** Version of the journal record format; recorded in every frame and in segment headers. */
+export const JOURNAL_FORMAT_VERSION = 1;
+
+/**
+ * A journal event as it is stored: the payload is kept as its canonical JSON text
+ * (`payloadJson`), so writers serialize it once and verifiers hash without walking it.
+ */
+export interface StoredRecord {
+  v: number;
+  seq: number;
+  id: string;
+  ts: number;
+  kind: string;
+  sessionId: string | null;
+  runId: string | null;
+  actor: string;
+  principal: string | null;
+  channel: string | null;
+  /** Canonical JSON text of the (already redacted) payload. */
+  payloadJson: string;
+  /** How many secrets the redactor removed from the payload before it was written. */
+  redactions: number;
+  prevHash: string;
+  hash: string;
+}
+
+/** A journal event as readers see it: the payload parsed back into a value. */
+export interface JournalEvent extends Omit<StoredRecord, 'payloadJson'> {
+  payload: JsonValue;
+}
+
+/** The fields the hash covers, in the order canonical JSON sorts them. */
+export type HashedFields = Omit<StoredRecord, 'hash'>;
+
+/**
+ * Canonical JSON of a record without its `hash`, with the payload spliced in as its
+ * canonical text. Equal to `canonicalJson({...event, hash: undefined})` of the parsed
+ * event (a unit test holds this), but never re-serializes the payload.
+ */
+export function hashInput(r: HashedFields): string {
+  // Keys in UTF-16 order: actor, channel, id, kind, payload, prevHash, principal,
+  // redactions, runId, seq, sessionId, ts, v.
+  return (
+    `{"actor":${JSON.stringify(r.actor)},"channel":${str(r.channel)},"id":${JSON.stringify(r.id)},` +
+    `"kind":${JSON.stringify(r.kind)},"payload":${r.payloadJson},"prevHash":${JSON.stringify(r.prevHash)},` +
+    `"principal":${str(r.principal)},"redactions":${num(r.redactions)},"runId":${str(r.runId)},` +
+    `"seq":${num(r.seq)},"sessionId":${str(r.sessionId)},"ts":${num(r.ts)},"v":${num(r.v)}}`
+  );
+}
+
+const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
+const num = (n: number): string => canonicalJson(n);
+
+/** The record's hash: lowercase hex SHA-256 of its canonical JSON without `hash`. */
+export function computeRecordHash(r: HashedFields): string {
+  return createHash('sha256').update(hashInput(r)).digest('hex');
+}
+
+/** Parses a stored record's payload into the reader's view. */
+export function toJournalEvent(r: StoredRecord): JournalEvent {
+  const { payloadJson, ...rest } = r;
+  return { ...rest, payload: JSON.parse(payloadJson) as JsonValue };
+}
+
+/** Why a decoded frame is not a well-formed record, or null when it is. */
+export function recordShapeProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame body is not a map';
+  const r = value as Record<string, unknown>;
+  if (r.v !== JOURNAL_FORMAT_VERSION) return `unsupported record version ${JSON.stringify(r.v)}`;
+  if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) return 'seq is not a positive integer';
+  if (typeof r.id !== 'string' || r.id === '') return 'id is missing';
+  if (!Number.isSafeInteger(r.ts)) return 'ts is not an integer';
+  if (typeof r.kind !== 'string' || r.kind === '') return 'kind is missing';
+  if (typeof r.actor !== 'string') return 'actor is missing';
+  for (const key of ['sessionId', 'runId', 'principal', 'channel'] as const) {
+    if (r[key] !== null && typeof r[key] !== 'string') return `${key} is neither a string nor null`;
+  }
+  if (typeof r.payloadJson !== 'string') return 'payloadJson is not a string';
+  if (!Number.isSafeInteger(r.redactions) || (r.redactions as number) < 0) return 'redactions is not a count';
+  if (!isSha256Hex(r.prevHash)) return 'prevHash is not a SHA-256 hex digest';
+  if (!isSha256Hex(r.hash)) return 'hash is not a SHA-256 hex digest';
+  return null;
+}
+
+/** True when `payloadJson` is exactly the canonical serialization of what it encodes. */
+export function isCanonicalPayload(payloadJson: string): boolean {
+  try {
+    return canonicalJson(JSON.parse(payloadJson)) === payloadJson;
+  } catch {
+    return false;
+  }
+}
+
+/** Stable kind names palyrad itself writes. */
+export const GENESIS_KIND = 'journal.genesis';
+export const RECOVERY_KIND = 'journal.recovered';
+
+/** Names follow `area.event` with lowercase words, e.g. `run.started`, `tool.result`. */
+const KIND_PATTERN = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/;
+
+/** Validates an event kind, throwing a usage error that names the problem. */
+export function assertKind(kind: unknown): asserts kind is string {
+  if (typeof kind !== 'string' || kind.length > 64 || !KIND_PATTERN.test(kind)) {
+    throw new PalyraError(
+      'PALYRA_INVALID_ARGUMENT',
+      `Invalid event kind ${JSON.stringify(kind)}: use lowercase dotted words such as "run.started" (at most 64 characters)`,
+    );
+  }
+}
+
+/** Validates an optional identifier field (session, run, principal, channel, actor). */
+export function assertName(field: string, value: unknown): asserts value is string | null | undefined {
+  if (value === undefined || value === null) return;
+  if (typeof value !== 'string' || value.length > 128 || !NAME_PATTERN.test(value)) {
+    throw new PalyraError(
+      'PALYRA_INVALID_ARGUMENT',
+      `Invalid ${field} ${JSON.stringify(value)}: use letters, digits and . _ : @ / - (at most 128 characters)`,
+    );
+  }
+}
+
+export { GENESIS_HASH };

@@ -1,0 +1,117 @@
+import { closeSync, copyFileSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { GENESIS_HASH, ioError, PalyraError } from '../base/index.ts';
+import { SEGMENT_HEADER_BYTES } from './frame.ts';
+import { decodeRecord } from './log-reader.ts';
+import { type StoredRecord } from './record.ts';
+import { fsyncDir, type LogPosition } from './segment-log.ts';
+import { listSegments, scanSegment, type SegmentFile } from './segments.ts';
+
+/** The state of the log found on open, and the repair (if any) a crash left to do. */
+export interface RecoveryPlan {
+  /** The last good record, or null for an empty journal. */
+  head: StoredRecord | null;
+  /** Where appending resumes; null when no segment exists yet. */
+  position: LogPosition | null;
+  /** A torn tail to cut off: bytes from `offset` to the end of `segment`. */
+  cut: { segment: SegmentFile; offset: number; bytes: number; reason: string } | null;
+}
+
+/**
+ * Scans the last segment to find the head and any torn tail, checking that every frame
+ * there links to the one before it. Changes nothing; `applyCut` does the repair once the
+ * caller has checked the plan against the signed checkpoints.
+ */
+export function planRecovery(segmentsDir: string): RecoveryPlan {
+  const segments = listSegments(segmentsDir);
+  const last = segments[segments.length - 1];
+  if (!last) return { head: null, position: null, cut: null };
+  const previous = segments[segments.length - 2];
+  const scan = scanLast(last, true);
+  const headerTorn = scan.cut !== null && scan.cut.offset < SEGMENT_HEADER_BYTES;
+  // The newest segment may hold no complete frame (a crash right after rolling over);
+  // then the head is the last record of the segment before it.
+  const previousScan = (scan.head === null || headerTorn) && previous ? scanLast(previous, false) : null;
+  const head = scan.head ?? previousScan?.head ?? null;
+  if (headerTorn) {
+    // applyCut removes the unusable file; appending resumes at the end of the one before.
+    const position = previous && previousScan ? atEnd(previous, previousScan.goodEnd) : null;
+    return { head, position, cut: scan.cut };
+  }
+  return { head, position: atEnd(last, scan.goodEnd), cut: scan.cut };
+}
+
+const atEnd = (segment: SegmentFile, size: number): LogPosition => ({
+  segmentPath: segment.path,
+  segmentFirstSeq: segment.firstSeq,
+  size,
+});
+
+function scanLast(segment: SegmentFile, isLast: boolean): { head: StoredRecord | null; goodEnd: number; cut: RecoveryPlan['cut'] } {
+  let head: StoredRecord | null = null;
+  let goodEnd = SEGMENT_HEADER_BYTES;
+  for (const item of scanSegment(segment.path)) {
+    if (item.type === 'corrupt') {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_CORRUPT',
+        `Journal segment "${segment.name}" is damaged at byte ${item.offset} (${item.reason}): refusing to append; run 'palyrad journal verify'`,
+      );
+    }
+    if (item.type === 'torn') {
+      if (!isLast) {
+        throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Journal segment "${segment.name}" ends in a cut frame but is not the newest segment`);
+      }
+      const size = statSync(segment.path).size;
+      return { head, goodEnd: Math.max(item.offset, SEGMENT_HEADER_BYTES), cut: { segment, offset: item.offset, bytes: size - item.offset, reason: item.reason } };
+    }
+    const record = decodeRecord(item.body, segment, item.offset);
+    const expectedSeq = head ? head.seq + 1 : segment.firstSeq;
+    if (record.seq !== expectedSeq || (head && record.prevHash !== head.hash) || (!head && segment.firstSeq === 1 && record.prevHash !== GENESIS_HASH)) {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_CHAIN_BROKEN',
+        `Journal segment "${segment.name}" breaks the chain at seq ${record.seq}: refusing to append; run 'palyrad journal verify'`,
+      );
+    }
+    head = record;
+    goodEnd = item.end;
+  }
+  return { head, goodEnd, cut: null };
+}
+
+/**
+ * Cuts a torn tail off, first copying the cut bytes to `quarantineDir` so nothing is
+ * destroyed. Returns the quarantine file's path.
+ */
+export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: string): string {
+  const target = join(quarantineDir, `${cut.segment.name}.${cut.offset}.torn`);
+  try {
+    mkdirSync(quarantineDir, { recursive: true, mode: 0o700 });
+    if (cut.offset < SEGMENT_HEADER_BYTES) {
+      // The header itself was cut short: keep the remains and start the file afresh.
+      copyFileSync(cut.segment.path, target);
+      unlinkSync(cut.segment.path);
+      fsyncDir(quarantineDir);
+      return target;
+    }
+    const fd = openSync(cut.segment.path, 'r+');
+    try {
+      const bytes = Buffer.alloc(cut.bytes);
+      readSync(fd, bytes, 0, cut.bytes, cut.offset);
+      const out = openSync(target, 'w', 0o600);
+      try {
+        writeSync(out, bytes);
+        fsyncSync(out);
+      } finally {
+        closeSync(out);
+      }
+      fsyncDir(quarantineDir);
+      ftruncateSync(fd, cut.offset);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return target;
+  } catch (error) {
+    throw ioError(`cut the torn tail of journal segment "${cut.segment.name}"`, error);
+  }
+}

@@ -1,0 +1,177 @@
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { ioError, PalyraError } from '../base/index.ts';
+import { segmentHeader, SEGMENT_HEADER_BYTES } from './frame.ts';
+import { segmentName } from './segments.ts';
+
+/** Where the log currently ends: the segment being appended to and its durable size. */
+export interface LogPosition {
+  segmentPath: string;
+  segmentFirstSeq: number;
+  size: number;
+}
+
+/**
+ * The append side of the segmented log. One instance per process holding the state
+ * lock. `appendBatch` writes frames with one writev and makes them durable with one
+ * fdatasync; callers batch concurrent appends (group commit) on top of it.
+ */
+export class SegmentLog {
+  private fd: number;
+  private position: LogPosition;
+
+  private constructor(
+    private readonly dir: string,
+    private readonly maxSegmentBytes: number,
+    fd: number,
+    position: LogPosition,
+  ) {
+    this.fd = fd;
+    this.position = position;
+  }
+
+  /** Opens an existing segment for appending at `size` (the end of its last good frame). */
+  static openExisting(dir: string, maxSegmentBytes: number, position: LogPosition): SegmentLog {
+    try {
+      const fd = fs.openSync(position.segmentPath, 'r+');
+      return new SegmentLog(dir, maxSegmentBytes, fd, position);
+    } catch (error) {
+      throw ioError(`open journal segment "${position.segmentPath}" for appending`, error);
+    }
+  }
+
+  /** Creates the segments folder and the first segment of a new journal. */
+  static create(dir: string, maxSegmentBytes: number): SegmentLog {
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw ioError(`create journal folder "${dir}"`, error);
+    }
+    const { fd, position } = createSegment(dir, 1);
+    return new SegmentLog(dir, maxSegmentBytes, fd, position);
+  }
+
+  /** The durable end of the log. */
+  get end(): LogPosition {
+    return { ...this.position };
+  }
+
+  /**
+   * Writes frames (whose first carries `firstSeq`) and fdatasyncs. Rolls to a new segment
+   * first when the current one is full, so a batch never spans two files.
+   * Invariant: on failure the segment is cut back to its previous durable size, or this
+   * throws PALYRA_JOURNAL_WRITE_FAILED and the log must not be used again.
+   */
+  async appendBatch(frames: Buffer[], firstSeq: number): Promise<void> {
+    if (this.position.size >= this.maxSegmentBytes) this.roll(firstSeq);
+    const start = this.position.size;
+    let total = 0;
+    for (const f of frames) total += f.length;
+    try {
+      await writeAll(this.fd, frames, start, total);
+      await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
+    } catch (error) {
+      this.cutBackTo(start);
+      throw new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to journal segment "${this.position.segmentPath}": ${describe(error)}`, {
+        cause: error,
+      });
+    }
+    this.position.size = start + total;
+  }
+
+  /** Closes the file. */
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // Already closed; nothing to release.
+    }
+  }
+
+  private roll(firstSeq: number): void {
+    const next = createSegment(this.dir, firstSeq);
+    this.close();
+    this.fd = next.fd;
+    this.position = next.position;
+  }
+
+  private cutBackTo(size: number): void {
+    try {
+      fs.ftruncateSync(this.fd, size);
+      fs.fdatasyncSync(this.fd);
+    } catch (error) {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_WRITE_FAILED',
+        `Cannot cut journal segment "${this.position.segmentPath}" back after a failed write: ${describe(error)}; restart to recover`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+function createSegment(dir: string, firstSeq: number): { fd: number; position: LogPosition } {
+  const path = join(dir, segmentName(firstSeq));
+  try {
+    const fd = fs.openSync(path, 'wx+', 0o600);
+    fs.writeSync(fd, segmentHeader(), 0, SEGMENT_HEADER_BYTES, 0);
+    fs.fsyncSync(fd);
+    fsyncDir(dir);
+    return { fd, position: { segmentPath: path, segmentFirstSeq: firstSeq, size: SEGMENT_HEADER_BYTES } };
+  } catch (error) {
+    throw ioError(`create journal segment "${path}"`, error);
+  }
+}
+
+/** fsyncs a directory so a created or renamed entry survives a crash. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (error) {
+    // Some filesystems refuse fsync on directories (EINVAL/EISDIR); the data is still written.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, frames: Buffer[], position: number, total: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffers = frames;
+    let pos = position;
+    let left = total;
+    const step = (): void => {
+      fs.writev(fd, buffers, pos, (error, written) => {
+        if (error) return reject(error);
+        left -= written;
+        pos += written;
+        if (left === 0) return resolve();
+        if (written === 0) return reject(new Error('write made no progress'));
+        buffers = dropBytes(buffers, written);
+        step();
+      });
+    };
+    step();
+  });
+}
+
+function dropBytes(buffers: Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = count;
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+    } else {
+      rest.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+  }
+  return rest;
+}
+
+function describe(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e?.code ? `${e.code}` : String(error);
+}

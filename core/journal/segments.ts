@@ -1,0 +1,136 @@
+import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { ioError } from '../base/index.ts';
+import { crc32 } from './crc32.ts';
+import { FRAME_HEADER_BYTES, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, segmentHeaderProblem } from './frame.ts';
+
+/** A segment file and the sequence number its first frame carries. */
+export interface SegmentFile {
+  path: string;
+  name: string;
+  firstSeq: number;
+}
+
+const SEGMENT_NAME = /^seg-(\d{20})\.log$/;
+
+/** File name of the segment whose first event has sequence `firstSeq`. */
+export function segmentName(firstSeq: number): string {
+  return `seg-${String(firstSeq).padStart(20, '0')}.log`;
+}
+
+/** Lists segment files in sequence order; a missing folder is an empty journal. */
+export function listSegments(dir: string): SegmentFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError(`list journal segments in "${dir}"`, error);
+  }
+  const segments: SegmentFile[] = [];
+  for (const name of names) {
+    const m = SEGMENT_NAME.exec(name);
+    if (m) segments.push({ path: join(dir, name), name, firstSeq: Number(m[1]) });
+  }
+  return segments.sort((a, b) => a.firstSeq - b.firstSeq);
+}
+
+/** What a scan found at one position of a segment. */
+export type ScanItem =
+  | { type: 'frame'; offset: number; end: number; body: Uint8Array }
+  /** The rest of the file is an incomplete or checksum-failing last frame, or zeros: a write cut by a crash. */
+  | { type: 'torn'; offset: number; reason: string }
+  /** A frame in the middle of the file is damaged; nothing after it can be trusted to be framed. */
+  | { type: 'corrupt'; offset: number; code: 'FRAME_LENGTH' | 'FRAME_CHECKSUM' | 'SEGMENT_HEADER'; reason: string };
+
+const READ_CHUNK = 4 * 1024 * 1024;
+
+/**
+ * Reads a segment's frames in order with large sequential reads. Stops at the first
+ * torn or corrupt item. `endOffset` bounds the scan (a reader following a live writer
+ * passes the size it saw, so frames appended later are left for the next scan).
+ */
+export function* scanSegment(path: string, options: { fromOffset?: number; endOffset?: number } = {}): Generator<ScanItem> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw ioError(`open journal segment "${path}"`, error);
+  }
+  try {
+    const size = options.endOffset ?? fstatSync(fd).size;
+    let offset = options.fromOffset ?? SEGMENT_HEADER_BYTES;
+    if (offset === SEGMENT_HEADER_BYTES) {
+      const header = Buffer.alloc(SEGMENT_HEADER_BYTES);
+      const got = readSync(fd, header, 0, SEGMENT_HEADER_BYTES, 0);
+      const problem = segmentHeaderProblem(header.subarray(0, got));
+      if (problem) {
+        // A header cut short by a crash right after the file was created is a torn write.
+        if (got < SEGMENT_HEADER_BYTES && size < SEGMENT_HEADER_BYTES) yield { type: 'torn', offset: 0, reason: problem };
+        else yield { type: 'corrupt', offset: 0, code: 'SEGMENT_HEADER', reason: problem };
+        return;
+      }
+    }
+    let buf = Buffer.alloc(0);
+    let bufStart = offset; // file offset of buf[0]
+    const ensure = (need: number): boolean => {
+      // Make buf hold at least `need` bytes from `offset`, reading forward; false at EOF.
+      if (offset - bufStart + need <= buf.length) return true;
+      const keepFrom = offset - bufStart;
+      const want = Math.max(need, READ_CHUNK);
+      const next = Buffer.allocUnsafe(Math.min(want, Math.max(0, size - offset)));
+      const already = buf.length - keepFrom;
+      buf.copy(next, 0, keepFrom);
+      let filled = already;
+      while (filled < next.length) {
+        const n = readSync(fd, next, filled, next.length - filled, offset + filled);
+        if (n === 0) break;
+        filled += n;
+      }
+      buf = next.subarray(0, filled);
+      bufStart = offset;
+      return buf.length >= need;
+    };
+    while (offset < size) {
+      if (!ensure(FRAME_HEADER_BYTES)) {
+        yield { type: 'torn', offset, reason: 'frame header cut short' };
+        return;
+      }
+      const at = offset - bufStart;
+      const length = buf.readUInt32BE(at);
+      const checksum = buf.readUInt32BE(at + 4);
+      if (length === 0 || length > MAX_FRAME_BODY_BYTES) {
+        if (isZeroTail(fd, offset, size)) yield { type: 'torn', offset, reason: 'zero-filled tail' };
+        else yield { type: 'corrupt', offset, code: 'FRAME_LENGTH', reason: `frame length ${length} is impossible` };
+        return;
+      }
+      const end = offset + FRAME_HEADER_BYTES + length;
+      if (end > size) {
+        yield { type: 'torn', offset, reason: 'frame body cut short' };
+        return;
+      }
+      ensure(FRAME_HEADER_BYTES + length);
+      const bodyAt = offset - bufStart + FRAME_HEADER_BYTES;
+      const body = buf.subarray(bodyAt, bodyAt + length);
+      if (crc32(body) !== checksum) {
+        if (end === size) yield { type: 'torn', offset, reason: 'last frame fails its checksum' };
+        else yield { type: 'corrupt', offset, code: 'FRAME_CHECKSUM', reason: 'frame fails its checksum' };
+        return;
+      }
+      yield { type: 'frame', offset, end, body };
+      offset = end;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isZeroTail(fd: number, from: number, size: number): boolean {
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let pos = from; pos < size; pos += chunk.length) {
+    const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - pos), pos);
+    for (let i = 0; i < n; i++) if (chunk[i] !== 0) return false;
+    if (n === 0) break;
+  }
+  return true;
+}

@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { generateKeyPairSync } from 'node:crypto';
+import { GENESIS_HASH } from '../core/base/index.ts';
+import { loadOrCreateSigningKey, loadTrustedKey, signCheckpoint, type CheckpointRecord } from '../core/journal/checkpoints.ts';
+import { JournalStore, verifyJournal, type ProblemCode } from '../core/journal/index.ts';
+import { computeRecordHash } from '../core/journal/record.ts';
+import { journalOptionsIn } from './helpers/journal-fixture.ts';
+import { readFrames, reencode, writeFrames } from './helpers/journal-surgery.ts';
+import { tempDir } from './helpers/temp-dir.ts';
+
+/** A closed journal of 20 events (genesis + 19) with checkpoints at 10 and 20. */
+async function journalWithCheckpoints() {
+  const root = tempDir('palyra-tamper-');
+  const options = journalOptionsIn(root);
+  const store = await JournalStore.open(options);
+  for (let i = 2; i <= 10; i++) await store.append({ kind: 'note.added', payload: { i, text: `event number ${i}` } });
+  await store.checkpoint();
+  for (let i = 11; i <= 20; i++) await store.append({ kind: 'note.added', payload: { i, text: `event number ${i}` } });
+  await store.close(); // signs checkpoint 2 at size 20
+  const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+  const checkpoints = join(options.dir, 'checkpoints.jsonl');
+  const verify = (keyPath = options.pubPath) => verifyJournal(options.dir, { trustedKey: loadTrustedKey(keyPath) });
+  return { root, options, segment, checkpoints, verify };
+}
+
+const codes = (report: { problems: { code: ProblemCode }[] }) => [...new Set(report.problems.map((p) => p.code))].sort();
+
+test('an untouched journal verifies and is anchored', async () => {
+  const { verify } = await journalWithCheckpoints();
+  const report = verify();
+  assert.deepEqual([report.ok, report.events, report.anchored, report.checkpoints, report.problems], [true, 20, true, 2, []]);
+});
+
+test('a flipped byte in a payload fails the frame checksum', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const target = frames[5] as (typeof frames)[number];
+  const bytes = readFileSync(segment);
+  const at = bytes.indexOf(Buffer.from('event number 6'), target.offset);
+  bytes[at + 6] = 'N'.charCodeAt(0);
+  writeFileSync(segment, bytes);
+  const report = verify();
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.problems[0], { seq: null, code: 'FRAME_CHECKSUM', message: `segment "${segment.split('/').pop()}" at byte ${target.offset}: frame fails its checksum` });
+});
+
+test('a changed payload with a recomputed checksum fails its hash', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const forged = { ...(frames[5]?.record as NonNullable<(typeof frames)[number]['record']>), payloadJson: '{"i":6,"text":"event NUMBER 6"}' };
+  writeFrames(segment, frames.map((f, i) => (i === 5 ? reencode(forged) : f.bytes)));
+  const report = verify();
+  assert.deepEqual(codes(report), ['HASH_MISMATCH']);
+  assert.deepEqual(report.problems, [{ seq: 6, code: 'HASH_MISMATCH', message: 'event 6 does not match its hash: its content was changed' }]);
+});
+
+test('a deleted middle frame is a sequence gap', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  writeFrames(segment, frames.filter((_, i) => i !== 7).map((f) => f.bytes));
+  const report = verify();
+  assert.deepEqual(codes(report), ['SEQ_GAP']);
+  assert.deepEqual(report.problems[0], { seq: 9, code: 'SEQ_GAP', message: 'event 8 is missing before event 9' });
+});
+
+test('two swapped frames are out of order', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment).map((f) => f.bytes);
+  [frames[3], frames[4]] = [frames[4] as Buffer, frames[3] as Buffer];
+  writeFrames(segment, frames);
+  const report = verify();
+  assert.equal(report.ok, false);
+  assert.ok(report.problems.some((p) => p.code === 'SEQ_OUT_OF_ORDER' && p.seq === 4), JSON.stringify(report.problems));
+});
+
+test('a tail truncated below a checkpoint is detected', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  truncateSync(segment, frames[15]?.offset ?? 0); // keep events 1..15, checkpoint 2 says 20
+  const report = verify();
+  assert.deepEqual(codes(report), ['TRUNCATED_BELOW_CHECKPOINT']);
+  assert.equal(report.events, 15);
+  assert.equal(report.anchored, false);
+});
+
+test('a whole chain recomputed without the signing key contradicts the checkpoints', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  let prevHash = GENESIS_HASH;
+  const rewritten = readFrames(segment).map(({ record }) => {
+    const payloadJson = record.seq === 4 ? '{"i":4,"text":"history rewritten"}' : record.payloadJson;
+    const { hash: _old, ...fields } = { ...record, payloadJson, prevHash };
+    const hash = computeRecordHash(fields);
+    prevHash = hash;
+    return reencode({ ...fields, hash });
+  });
+  writeFrames(segment, rewritten);
+  const report = verify();
+  assert.deepEqual(codes(report), ['CHECKPOINT_MISMATCH']);
+  assert.equal(report.problems.length, 2, 'both checkpoints contradict the rewritten chain');
+  assert.equal(report.anchored, false);
+});
+
+test('an old checkpoint replayed after newer ones is detected', async () => {
+  const { checkpoints, verify } = await journalWithCheckpoints();
+  const first = readFileSync(checkpoints, 'utf8').split('\n')[0];
+  appendFileSync(checkpoints, `${first}\n`);
+  const report = verify();
+  assert.deepEqual(codes(report), ['CHECKPOINT_REPLAYED']);
+});
+
+test('a checkpoint signed by another key is refused, whatever key id it claims', async () => {
+  const { root, options, checkpoints, verify } = await journalWithCheckpoints();
+  const lines = readFileSync(checkpoints, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckpointRecord);
+  const attacker = loadOrCreateSigningKey(join(root, 'attacker.key'), join(root, 'attacker.pub'));
+  const base = lines[0] as CheckpointRecord;
+  // Honest about its key id: unknown key.
+  const own = signCheckpoint({ origin: base.origin, size: 20, headHash: (lines[1] as CheckpointRecord).headHash, ts: base.ts + 1 }, base, attacker);
+  writeFileSync(checkpoints, `${JSON.stringify(base)}\n${JSON.stringify(own)}\n`);
+  assert.deepEqual(codes(verify()), ['CHECKPOINT_UNKNOWN_KEY']);
+  // Claiming the trusted key id: bad signature.
+  const trusted = loadTrustedKey(options.pubPath);
+  const forged = signCheckpoint({ origin: base.origin, size: 20, headHash: own.headHash, ts: own.ts }, base, { ...attacker, keyId: trusted.keyId });
+  writeFileSync(checkpoints, `${JSON.stringify(base)}\n${JSON.stringify(forged)}\n`);
+  assert.deepEqual(codes(verify()), ['CHECKPOINT_BAD_SIGNATURE']);
+  // And an auditor's own trusted key rejects checkpoints signed by the state's key.
+  const auditorKey = join(root, 'auditor.pub');
+  writeFileSync(auditorKey, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+  assert.deepEqual(codes(verify(auditorKey)).includes('CHECKPOINT_UNKNOWN_KEY'), true);
+});
+
+test('a chain with no checkpoint is ok but unanchored', async () => {
+  const root = tempDir('palyra-tamper-');
+  const options = journalOptionsIn(root);
+  const store = await JournalStore.open(options);
+  await store.append({ kind: 'note.added', payload: {} });
+  // Not closed: a crash before any checkpoint. Closing would sign one.
+  await store.flushed();
+  const report = verifyJournal(options.dir, { trustedKey: null });
+  assert.deepEqual([report.ok, report.anchored, report.checkpoints, report.events], [true, false, 0, 2]);
+  await store.close();
+});
