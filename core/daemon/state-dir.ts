@@ -1,0 +1,126 @@
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ioError, PalyraError } from '../base/index.ts';
+
+/** Version of the state directory layout, recorded in its marker file. */
+export const STATE_FORMAT_VERSION = 1;
+const MARKER = 'STATE';
+
+/** Every path palyrad uses inside a state directory. */
+export interface StatePaths {
+  root: string;
+  marker: string;
+  lock: string;
+  journal: string;
+  keys: string;
+  checkpointKey: string;
+  checkpointPub: string;
+}
+
+/**
+ * Resolves the state directory: the `--state` flag, then `PALYRA_STATE_DIR`, then
+ * `$XDG_STATE_HOME/palyra`, then `~/.local/state/palyra`.
+ */
+export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  if (flag) return resolve(flag);
+  if (env.PALYRA_STATE_DIR) return resolve(env.PALYRA_STATE_DIR);
+  if (env.XDG_STATE_HOME) return resolve(env.XDG_STATE_HOME, 'palyra');
+  return join(homedir(), '.local', 'state', 'palyra');
+}
+
+/** The layout of a state directory rooted at `root`. */
+export function statePaths(root: string): StatePaths {
+  return {
+    root,
+    marker: join(root, MARKER),
+    lock: join(root, 'palyrad.lock'),
+    journal: join(root, 'journal'),
+    keys: join(root, 'keys'),
+    checkpointKey: join(root, 'keys', 'checkpoint.key'),
+    checkpointPub: join(root, 'keys', 'checkpoint.pub'),
+  };
+}
+
+/**
+ * Opens a state directory for a writer, creating it (mode 0700) when missing or empty.
+ * Refuses a path that is a file, or a non-empty directory without palyrad's marker,
+ * so a mistyped `--state` never scribbles into someone's home directory.
+ */
+export function initStateDir(root: string): StatePaths {
+  const paths = statePaths(root);
+  const kind = inspect(root);
+  if (kind === 'missing' || kind === 'empty') {
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      writeFileSync(paths.marker, `${JSON.stringify({ format: 'palyra-state', version: STATE_FORMAT_VERSION })}\n`, {
+        mode: 0o600,
+      });
+    } catch (error) {
+      throw ioError(`create state directory "${root}"`, error);
+    }
+  } else {
+    checkMarker(paths);
+  }
+  return paths;
+}
+
+/**
+ * Opens a state directory for a reader. Returns null when it exists but holds nothing
+ * yet (a fresh install), and throws when it is missing or is not a state directory.
+ */
+export function openStateDirForReading(root: string): StatePaths | null {
+  const paths = statePaths(root);
+  const kind = inspect(root);
+  if (kind === 'missing') {
+    throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" does not exist`);
+  }
+  if (kind === 'empty') return null;
+  checkMarker(paths);
+  return paths;
+}
+
+function inspect(root: string): 'missing' | 'empty' | 'populated' {
+  let stats;
+  try {
+    stats = statSync(root);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw ioError(`read state directory "${root}"`, error);
+  }
+  if (!stats.isDirectory()) {
+    throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" is not a directory`);
+  }
+  try {
+    return readdirSync(root).length === 0 ? 'empty' : 'populated';
+  } catch (error) {
+    throw ioError(`list state directory "${root}"`, error);
+  }
+}
+
+function checkMarker(paths: StatePaths): void {
+  let text: string;
+  try {
+    text = readFileSync(paths.marker, 'utf8');
+  } catch {
+    throw new PalyraError(
+      'PALYRA_STATE_DIR_INVALID',
+      `Directory "${paths.root}" is not a palyrad state directory: it has files but no ${MARKER} marker`,
+    );
+  }
+  let marker: { format?: unknown; version?: unknown };
+  try {
+    marker = JSON.parse(text) as typeof marker;
+  } catch {
+    throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State marker "${paths.marker}" is not valid JSON`);
+  }
+  if (marker.format !== 'palyra-state') {
+    throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State marker "${paths.marker}" is not a palyrad marker`);
+  }
+  if (typeof marker.version !== 'number' || marker.version > STATE_FORMAT_VERSION) {
+    throw new PalyraError(
+      'PALYRA_STATE_DIR_INVALID',
+      `State directory "${paths.root}" has layout version ${String(marker.version)}, newer than this palyrad understands (${STATE_FORMAT_VERSION})`,
+    );
+  }
+}

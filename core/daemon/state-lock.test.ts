@@ -1,0 +1,236 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { PalyraError, sha256Hex } from '../base/index.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { acquireStateLock, readStateLock, type LockOwner } from './state-lock.ts';
+
+const SERVE = { mode: 'serve', command: 'palyrad serve' } as const;
+const WRITER = { mode: 'writer', command: 'palyrad journal append' } as const;
+const onLinux = process.platform === 'linux';
+/** Children load TypeScript through tsx, resolved from here so any working directory works. */
+const TSX = import.meta.resolve('tsx');
+
+function lockIn(): { dir: string; lockPath: string } {
+  const dir = tempDir('palyra-lock-');
+  return { dir, lockPath: join(dir, 'palyrad.lock') };
+}
+
+const since = (owner: LockOwner): string => new Date(owner.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function writeOwner(lockPath: string, owner: LockOwner): string {
+  const text = `${JSON.stringify({ version: 1, ...owner })}\n`;
+  writeFileSync(lockPath, text);
+  return text;
+}
+
+/** A pid that certainly belonged to a process which has exited and been reaped. */
+function deadPid(): number {
+  const pid = spawnSync(process.execPath, ['-e', '']).pid;
+  assert.ok(pid);
+  return pid;
+}
+
+/** The first line a child prints; fails instead of hanging if it exits first. */
+async function firstLine(child: ChildProcess): Promise<string> {
+  let text = '';
+  for await (const chunk of child.stdout!) {
+    text += String(chunk);
+    if (text.includes('\n')) return text.slice(0, text.indexOf('\n'));
+  }
+  throw new Error(`Child ${child.pid} exited without printing a line`);
+}
+
+function lockedBy(dir: string, lockPath: string, owner: LockOwner, advice: string) {
+  return (error: unknown): boolean => {
+    assert.ok(error instanceof PalyraError);
+    assert.equal(error.code, 'PALYRA_STATE_LOCKED');
+    assert.equal(error.message, `State directory "${dir}" is locked by ${owner.command} (pid ${owner.pid}, since ${since(owner)}): ${advice}`);
+    assert.deepEqual(error.details, { lockPath, owner });
+    return true;
+  };
+}
+
+test('acquire records the owner in a private file, and a second acquire is refused', (t) => {
+  const { dir, lockPath } = lockIn();
+  const lock = acquireStateLock(lockPath, SERVE);
+  t.after(() => lock.release());
+  const { startedAt, procStart } = lock.owner;
+  assert.deepEqual(lock.owner, {
+    pid: process.pid,
+    mode: 'serve',
+    command: 'palyrad serve',
+    startedAt,
+    hostname: hostname(),
+    ...(onLinux ? { procStart } : {}),
+  });
+  if (onLinux) assert.match(procStart ?? '', /^\d+$/);
+  assert.equal(lock.tookOverStaleFrom, undefined);
+  assert.deepEqual(JSON.parse(readFileSync(lockPath, 'utf8')), { version: 1, ...lock.owner });
+  assert.equal(statSync(lockPath).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir), ['palyrad.lock']);
+  assert.throws(() => acquireStateLock(lockPath, WRITER), lockedBy(dir, lockPath, lock.owner, 'stop it first, or use the running daemon'));
+  assert.deepEqual(readStateLock(lockPath), { owner: lock.owner, alive: true });
+});
+
+test('a lock held by another live process is refused; once it is killed, it is taken over', async (t) => {
+  const { dir, lockPath } = lockIn();
+  const module = fileURLToPath(new URL('./state-lock.ts', import.meta.url));
+  const script = `import(${JSON.stringify(module)}).then((m) => {
+    const lock = m.acquireStateLock(${JSON.stringify(lockPath)}, { mode: 'writer', command: 'palyrad journal append' });
+    process.stdout.write(JSON.stringify(lock.owner) + '\\n');
+    setInterval(() => {}, 1000);
+  });`;
+  const child = spawn(process.execPath, ['--import', TSX, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const childOwner = JSON.parse(await firstLine(child)) as LockOwner;
+  assert.equal(childOwner.pid, child.pid);
+
+  assert.throws(() => acquireStateLock(lockPath, SERVE), lockedBy(dir, lockPath, childOwner, 'wait for it to finish, then try again'));
+  assert.deepEqual(readStateLock(lockPath), { owner: childOwner, alive: true });
+
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  assert.deepEqual(readStateLock(lockPath), { owner: childOwner, alive: false });
+  const lock = acquireStateLock(lockPath, SERVE);
+  t.after(() => lock.release());
+  assert.deepEqual(lock.tookOverStaleFrom, childOwner);
+  assert.deepEqual(readStateLock(lockPath), { owner: lock.owner, alive: true });
+  assert.deepEqual(readdirSync(dir), ['palyrad.lock']);
+});
+
+test('an empty or garbage lock file (a crash mid-write) is taken over', () => {
+  for (const garbage of ['', '{"pid": 12', '{"pid": 0, "mode": "serve"}', 'null']) {
+    const { dir, lockPath } = lockIn();
+    writeFileSync(lockPath, garbage);
+    assert.equal(readStateLock(lockPath), null);
+    const lock = acquireStateLock(lockPath, WRITER);
+    assert.equal(lock.tookOverStaleFrom, undefined);
+    assert.deepEqual(readStateLock(lockPath), { owner: lock.owner, alive: true });
+    assert.deepEqual(readdirSync(dir), ['palyrad.lock']);
+    lock.release();
+  }
+});
+
+test('a live pid whose start time differs was reused: the lock is stale', { skip: !onLinux }, () => {
+  const { lockPath } = lockIn();
+  const stale: LockOwner = { pid: process.pid, mode: 'serve', command: 'palyrad serve', startedAt: 1, hostname: hostname(), procStart: '1' };
+  writeOwner(lockPath, stale);
+  assert.deepEqual(readStateLock(lockPath), { owner: stale, alive: false });
+  const lock = acquireStateLock(lockPath, SERVE);
+  assert.deepEqual(lock.tookOverStaleFrom, stale);
+  lock.release();
+});
+
+test('a dead pid is stale; a holder on another host is kept and the message says how to clear it', () => {
+  const { dir, lockPath } = lockIn();
+  const dead: LockOwner = { pid: deadPid(), mode: 'writer', command: 'palyrad journal append', startedAt: 1, hostname: hostname() };
+  writeOwner(lockPath, dead);
+  assert.deepEqual(readStateLock(lockPath), { owner: dead, alive: false });
+
+  const foreign: LockOwner = { pid: dead.pid, mode: 'serve', command: 'palyrad serve', startedAt: Date.UTC(2026, 10, 23, 21), hostname: 'elsewhere.example' };
+  writeOwner(lockPath, foreign);
+  assert.deepEqual(readStateLock(lockPath), { owner: foreign, alive: true });
+  assert.throws(
+    () => acquireStateLock(lockPath, WRITER),
+    (error: unknown) => {
+      assert.ok(error instanceof PalyraError);
+      assert.equal(error.code, 'PALYRA_STATE_LOCKED');
+      assert.equal(
+        error.message,
+        `State directory "${dir}" is locked by palyrad serve on host "elsewhere.example" (pid ${dead.pid}, since 2026-11-23T21:00:00Z): it cannot be checked from here; if you are sure it is not running, delete "${lockPath}"`,
+      );
+      return true;
+    },
+  );
+  assert.equal(readStateLock(lockPath)?.owner.hostname, 'elsewhere.example');
+});
+
+test('release is idempotent, removes the exit listener, and never deletes another owner\'s lock', () => {
+  const { dir, lockPath } = lockIn();
+  const listeners = process.listenerCount('exit');
+  const lock = acquireStateLock(lockPath, SERVE);
+  assert.equal(process.listenerCount('exit'), listeners + 1);
+  lock.release();
+  lock.release();
+  assert.equal(process.listenerCount('exit'), listeners);
+  assert.deepEqual(readdirSync(dir), []);
+  assert.equal(readStateLock(lockPath), null);
+
+  const again = acquireStateLock(lockPath, WRITER);
+  const other: LockOwner = { ...again.owner, startedAt: again.owner.startedAt - 1 };
+  writeOwner(lockPath, other);
+  again.release();
+  assert.deepEqual(readStateLock(lockPath), { owner: other, alive: true });
+});
+
+test('update rewrites the owner in place, keeping the lock', () => {
+  const { dir, lockPath } = lockIn();
+  const lock = acquireStateLock(lockPath, SERVE);
+  lock.update({ port: 8787 });
+  assert.equal(lock.owner.port, 8787);
+  assert.deepEqual(readStateLock(lockPath), { owner: lock.owner, alive: true });
+  assert.deepEqual(readdirSync(dir), ['palyrad.lock']);
+  lock.release();
+  assert.deepEqual(readdirSync(dir), []);
+  assert.throws(() => lock.update({ port: 1 }), { code: 'PALYRA_INTERNAL' });
+});
+
+test('a takeover claim left by a process that died mid-takeover is cleared; a live one is waited on', () => {
+  const { dir, lockPath } = lockIn();
+  const stale: LockOwner = { pid: deadPid(), mode: 'serve', command: 'palyrad serve', startedAt: 1, hostname: hostname() };
+  const claim = `${lockPath}.takeover-${sha256Hex(writeOwner(lockPath, stale)).slice(0, 16)}`;
+  writeOwner(claim, { ...stale, mode: 'writer', startedAt: 2 });
+  const lock = acquireStateLock(lockPath, WRITER);
+  assert.deepEqual(lock.tookOverStaleFrom, stale);
+  assert.deepEqual(readdirSync(dir), ['palyrad.lock']);
+  lock.release();
+
+  const liveClaim = `${lockPath}.takeover-${sha256Hex(writeOwner(lockPath, stale)).slice(0, 16)}`;
+  writeOwner(liveClaim, { pid: process.pid, mode: 'writer', command: 'palyrad journal append', startedAt: 3, hostname: hostname() });
+  assert.throws(() => acquireStateLock(lockPath, WRITER), {
+    code: 'PALYRA_STATE_LOCKED',
+    message: `Cannot lock state directory "${dir}": another process kept taking over its stale lock "${lockPath}"; try again`,
+  });
+  assert.deepEqual(readStateLock(lockPath), { owner: stale, alive: false });
+});
+
+test('processes racing to take over stale locks: exactly one wins each', async (t) => {
+  const { dir } = lockIn();
+  // Many rounds, one stale lock each, so the processes' attempts really overlap.
+  const lockPaths = Array.from({ length: 40 }, (_, i) => join(dir, `palyrad-${i}.lock`));
+  const dead = deadPid();
+  for (const lockPath of lockPaths) writeOwner(lockPath, { pid: dead, mode: 'serve', command: 'palyrad serve', startedAt: 1, hostname: hostname() });
+  const module = fileURLToPath(new URL('./state-lock.ts', import.meta.url));
+  // Each child waits for a shared start instant (tsx takes a while to load), tries every
+  // lock once, prints W (won) or L (locked) per lock, then holds its locks until stdin closes.
+  const startAt = Date.now() + 2000;
+  const script = `import(${JSON.stringify(module)}).then((m) => {
+    process.setMaxListeners(0);
+    while (Date.now() < ${startAt});
+    let results = '';
+    for (const lockPath of ${JSON.stringify(lockPaths)}) {
+      try { m.acquireStateLock(lockPath, { mode: 'writer', command: 'racer' }); results += 'W'; }
+      catch (e) { results += e.code === 'PALYRA_STATE_LOCKED' ? 'L' : '?'; }
+    }
+    process.stdout.write(results + '\\n');
+    process.stdin.resume();
+  });`;
+  const children = Array.from({ length: 4 }, () =>
+    spawn(process.execPath, ['--import', TSX, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }),
+  );
+  t.after(() => children.forEach((child) => child.kill('SIGKILL')));
+  const results = await Promise.all(children.map(firstLine));
+  const winners = lockPaths.map((_, i) => children.filter((_, c) => results[c]?.[i] === 'W').map((child) => child.pid));
+  assert.deepEqual(winners.map((pids) => pids.length), lockPaths.map(() => 1));
+  assert.deepEqual(lockPaths.map((lockPath) => readStateLock(lockPath)?.owner.pid), winners.map(([pid]) => pid));
+  assert.equal(readdirSync(dir).length, lockPaths.length);
+  children.forEach((child) => child.stdin.end());
+  await Promise.all(children.map((child) => once(child, 'exit')));
+  assert.deepEqual(readdirSync(dir), []);
+});

@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { ioError, PalyraError, sha256Hex } from '../base/index.ts';
+
+/** Version of the lock file format, written beside the owner fields. */
+export const LOCK_FORMAT_VERSION = 1;
+// Invariant: `pid`, `hostname`, `startedAt` and `procStart` keep their meaning in every
+// format version, so any palyrad can judge whether any lock's holder is still alive.
+
+/** Who holds a state directory's lock, as recorded in the lock file. */
+export interface LockOwner {
+  pid: number;
+  mode: 'serve' | 'writer';
+  /** The command a person would recognise, e.g. `palyrad journal append`. */
+  command: string;
+  /** Unix milliseconds. */
+  startedAt: number;
+  hostname: string;
+  /** Linux: field 22 of /proc/<pid>/stat (start time in clock ticks), to detect PID reuse. */
+  procStart?: string;
+  /** The HTTP port of a running `palyrad serve`, once it listens. */
+  port?: number;
+}
+
+/** A held lock. */
+export interface StateLock {
+  readonly path: string;
+  readonly owner: LockOwner;
+  /** The dead holder whose lock was taken over; unset when the file was free or held garbage. */
+  tookOverStaleFrom?: LockOwner;
+  /** Rewrites the lock file atomically with the patched owner (e.g. the port once listening). */
+  update(patch: Partial<Pick<LockOwner, 'port'>>): void;
+  /** Removes the lock file if it still names this holder; idempotent. */
+  release(): void;
+}
+
+const MAX_ATTEMPTS = 20;
+const RETRY_MS = 10;
+
+/**
+ * Takes the exclusive writer lock of a state directory. Throws `PALYRA_STATE_LOCKED` while
+ * a live holder (or one on another host, which cannot be checked) has it; takes over the
+ * lock of a dead holder or a reused PID, and a garbage lock file.
+ */
+export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'writer'; command: string }): StateLock {
+  const procStart = procStartOf(process.pid);
+  const owner: LockOwner = {
+    pid: process.pid,
+    mode: options.mode,
+    command: options.command,
+    startedAt: Date.now(),
+    hostname: hostname(),
+    ...(procStart === undefined ? {} : { procStart }),
+  };
+  const text = serialize(owner);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (createExclusive(lockPath, text)) return heldLock(lockPath, owner, undefined);
+    const found = readText(lockPath);
+    if (found === null) continue; // Released between our attempt and the read.
+    const existing = parseOwner(found);
+    if (existing && isAlive(existing)) throw lockedError(lockPath, existing);
+    if (replaceStale(lockPath, found, text, text)) return heldLock(lockPath, owner, existing ?? undefined);
+    // Another process is taking the stale lock over; give it a moment, then look again.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
+  }
+  throw new PalyraError(
+    'PALYRA_STATE_LOCKED',
+    `Cannot lock state directory "${dirname(lockPath)}": another process kept taking over its stale lock "${lockPath}"; try again`,
+  );
+}
+
+/**
+ * Reads a lock file for status displays and error messages; never takes the lock.
+ * Returns null when there is no lock file or it holds no readable owner. A holder on
+ * another host counts as alive, since it cannot be checked from here.
+ */
+export function readStateLock(lockPath: string): { owner: LockOwner; alive: boolean } | null {
+  const text = readText(lockPath);
+  const owner = text === null ? null : parseOwner(text);
+  return owner ? { owner, alive: isAlive(owner) } : null;
+}
+
+function heldLock(path: string, initial: LockOwner, tookOverStaleFrom: LockOwner | undefined): StateLock {
+  let owner = initial;
+  let released = false;
+  const isOurs = (): boolean => {
+    const text = readText(path);
+    const current = text === null ? null : parseOwner(text);
+    return current?.pid === owner.pid && current.startedAt === owner.startedAt;
+  };
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    process.removeListener('exit', onExit);
+    // Invariant: nobody replaces a live holder's lock, so between this check and the
+    // removal only an operator editing the file by hand could put someone else's there.
+    if (isOurs()) rmFile(path, 'remove lock file');
+  };
+  const onExit = (): void => {
+    try {
+      release();
+    } catch {
+      // Exiting anyway: a lock left behind names a dead process and is taken over next time.
+    }
+  };
+  process.on('exit', onExit);
+  const lock: StateLock = {
+    path,
+    get owner() {
+      return owner;
+    },
+    update(patch) {
+      if (released) throw new PalyraError('PALYRA_INTERNAL', `Cannot update lock file "${path}": it was released`);
+      if (!isOurs()) throw new PalyraError('PALYRA_STATE_LOCKED', `Cannot update lock file "${path}": it no longer names this process`);
+      const next = { ...owner, ...patch };
+      replaceFile(path, serialize(next));
+      owner = next;
+    },
+    release,
+  };
+  if (tookOverStaleFrom) lock.tookOverStaleFrom = tookOverStaleFrom;
+  return lock;
+}
+
+/**
+ * Creates `path` holding `text`, or returns false when it exists.
+ * Invariant: the file never exists half-written. The text is fsynced to a unique temp file
+ * first, then hard-linked into place, which fails with EEXIST exactly like O_EXCL; a plain
+ * O_EXCL create would leave an empty file that a concurrent starter could judge garbage.
+ */
+function createExclusive(path: string, text: string): boolean {
+  const tmp = writeTemp(path, text);
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw ioError(`create lock file "${path}"`, error);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Replaces the stale file at `path`, whose content was `judged`, with `replacement` (or
+ * removes it when null); returns false if another process did so first or is doing so now.
+ * Invariant: one claim file per stale content, created exclusively, so exactly one process
+ * replaces a given stale lock. While the claim is held nobody else may touch `judged` (its
+ * owner is dead and creators need an empty path), so re-reading then renaming over it is
+ * safe, and the path is never empty for a third process to slip into. A claim whose holder
+ * died mid-takeover is itself stale content and is cleared the same way.
+ */
+function replaceStale(path: string, judged: string, replacement: string | null, claimant: string): boolean {
+  const claim = `${path}.takeover-${sha256Hex(judged).slice(0, 16)}`;
+  if (!createExclusive(claim, claimant)) {
+    const held = readText(claim);
+    const holder = held === null ? null : parseOwner(held);
+    if (held !== null && !(holder && isAlive(holder))) replaceStale(claim, held, null, claimant);
+    return false;
+  }
+  try {
+    if (readText(path) !== judged) return false;
+    if (replacement === null) rmFile(path, 'remove stale lock file');
+    else replaceFile(path, replacement);
+    return true;
+  } finally {
+    rmSync(claim, { force: true });
+  }
+}
+
+/** Whether a holder may still be running; one on another host cannot be checked, so counts as alive. */
+function isAlive(owner: LockOwner): boolean {
+  if (owner.hostname !== hostname()) return true;
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    // EPERM: the process exists but belongs to another user.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const start = owner.procStart === undefined ? undefined : procStartOf(owner.pid);
+  return start === undefined || start === owner.procStart;
+}
+
+/** Field 22 of /proc/<pid>/stat on Linux; undefined elsewhere or when unreadable. */
+function procStartOf(pid: number): string | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (comm) is parenthesised and may hold spaces or ')': count after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function lockedError(lockPath: string, owner: LockOwner): PalyraError {
+  const since = new Date(owner.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const holder = `State directory "${dirname(lockPath)}" is locked by ${owner.command}`;
+  const message =
+    owner.hostname !== hostname()
+      ? `${holder} on host "${owner.hostname}" (pid ${owner.pid}, since ${since}): it cannot be checked from here; if you are sure it is not running, delete "${lockPath}"`
+      : `${holder} (pid ${owner.pid}, since ${since}): ${owner.mode === 'serve' ? 'stop it first, or use the running daemon' : 'wait for it to finish, then try again'}`;
+  return new PalyraError('PALYRA_STATE_LOCKED', message, { details: { lockPath, owner } });
+}
+
+function serialize(owner: LockOwner): string {
+  return `${JSON.stringify({ version: LOCK_FORMAT_VERSION, ...owner })}\n`;
+}
+
+/** The owner in a lock file's text, or null for anything malformed. */
+function parseOwner(text: string): LockOwner | null {
+  let raw: Partial<Record<keyof LockOwner, unknown>> | null;
+  try {
+    raw = JSON.parse(text) as typeof raw;
+  } catch {
+    return null;
+  }
+  if (typeof raw !== 'object' || raw === null) return null;
+  const { pid, mode, command, startedAt, hostname: host, procStart, port } = raw;
+  // Security: kill(0 or a negative pid, 0) probes process groups and would make any
+  // garbage lock look alive, so only positive integers are pids.
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return null;
+  if ((mode !== 'serve' && mode !== 'writer') || typeof command !== 'string' || typeof host !== 'string') return null;
+  if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) return null;
+  if ((procStart !== undefined && typeof procStart !== 'string') || (port !== undefined && !Number.isSafeInteger(port))) return null;
+  return {
+    pid,
+    mode,
+    command,
+    startedAt,
+    hostname: host,
+    ...(procStart === undefined ? {} : { procStart }),
+    ...(port === undefined ? {} : { port: port as number }),
+  };
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw ioError(`read lock file "${path}"`, error);
+  }
+}
+
+/** Replaces `path` atomically, so readers always see a whole owner. */
+function replaceFile(path: string, text: string): void {
+  const tmp = writeTemp(path, text);
+  try {
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw ioError(`write lock file "${path}"`, error);
+  }
+}
+
+function rmFile(path: string, action: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch (error) {
+    throw ioError(`${action} "${path}"`, error);
+  }
+}
+
+/** Writes `text` durably to a new, private sibling of `path` and returns its name. */
+function writeTemp(path: string, text: string): string {
+  const tmp = `${path}.new-${process.pid}-${randomBytes(6).toString('hex')}`;
+  let fd: number;
+  try {
+    // Security: O_EXCL on a random name never follows a planted symlink; 0600 keeps it private.
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch (error) {
+    throw ioError(`create lock file "${path}"`, error);
+  }
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw ioError(`write lock file "${path}"`, error);
+  } finally {
+    closeSync(fd);
+  }
+  return tmp;
+}
