@@ -13,9 +13,24 @@ export function newUlid(nowMs: number = Date.now()): string {
     chars[i] = CROCKFORD[time % 32] as string;
     time = Math.floor(time / 32);
   }
-  const random = randomBytes(16);
-  for (let i = 10; i < 26; i++) chars[i] = CROCKFORD[(random[i - 10] as number) % 32] as string;
+  const offset = takeRandom(16);
+  for (let i = 10; i < 26; i++) chars[i] = CROCKFORD[(pool[offset + i - 10] as number) % 32] as string;
   return chars.join('');
+}
+
+// One getrandom call per 256 ids instead of one per id: ids are minted on the journal's hot path.
+const POOL_BYTES = 4096;
+let pool = randomBytes(POOL_BYTES);
+let poolUsed = 0;
+
+function takeRandom(n: number): number {
+  if (poolUsed + n > POOL_BYTES) {
+    pool = randomBytes(POOL_BYTES);
+    poolUsed = 0;
+  }
+  const at = poolUsed;
+  poolUsed += n;
+  return at;
 }
 
 /** True when `value` looks like a ULID. */

@@ -1,6 +1,6 @@
-import { Decoder, Encoder } from '@msgpack/msgpack';
 import { crc32 } from './crc32.ts';
 import { JOURNAL_FORMAT_VERSION, type StoredRecord } from './record.ts';
+import { decodeRecordBody, encodeRecordInto } from './record-codec.ts';
 
 /**
  * Segment files start with a 16-byte header: the magic `PALYRAJL`, the format version
@@ -14,8 +14,6 @@ export const FRAME_HEADER_BYTES = 8;
 /** No frame body may exceed this; a larger length field means corruption, not data. */
 export const MAX_FRAME_BODY_BYTES = 64 * 1024 * 1024;
 
-const encoder = new Encoder();
-const decoder = new Decoder();
 
 /** The header every new segment file starts with. */
 export function segmentHeader(): Buffer {
@@ -36,15 +34,13 @@ export function segmentHeaderProblem(header: Uint8Array): string | null {
 
 /** Encodes one record as a complete frame (header and body). */
 export function encodeFrame(record: StoredRecord): Buffer {
-  const body = encoder.encode(record);
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  frame.writeUInt32BE(crc32(body), 4);
-  frame.set(body, FRAME_HEADER_BYTES);
-  return frame;
+  const { buffer, bodyLength } = encodeRecordInto(record, FRAME_HEADER_BYTES);
+  buffer.writeUInt32BE(bodyLength, 0);
+  buffer.writeUInt32BE(crc32(buffer.subarray(FRAME_HEADER_BYTES)), 4);
+  return buffer;
 }
 
 /** Decodes a frame body (already checksum-verified); throws on malformed msgpack. */
 export function decodeFrameBody(body: Uint8Array): unknown {
-  return decoder.decode(body);
+  return decodeRecordBody(body);
 }

@@ -2,9 +2,9 @@ import { open as openFile, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { ioError, type JsonValue } from '../base/index.ts';
+import { ioError } from '../base/index.ts';
 import { loadSqlJs } from '../base/sqljs.ts';
-import type { JournalEvent, StoredRecord } from './record.ts';
+import type { FramePointer } from './frame-reader.ts';
 import { fsyncDir } from './segment-log.ts';
 
 /** Version of the index schema; a snapshot with another version is rebuilt from the log. */
@@ -14,47 +14,74 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL,
   ts INTEGER NOT NULL,
   kind TEXT NOT NULL,
   session_id TEXT,
   run_id TEXT,
-  actor TEXT NOT NULL,
-  principal TEXT,
-  channel TEXT,
-  payload TEXT NOT NULL,
-  redactions INTEGER NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
+  segment INTEGER NOT NULL,
+  offset INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, seq) WHERE session_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_by_run ON events(run_id, seq) WHERE run_id IS NOT NULL;
 `;
 
+/** What the index keeps of an event: what queries filter on, and where its frame is. */
+export interface IndexEntry {
+  seq: number;
+  ts: number;
+  kind: string;
+  sessionId: string | null;
+  runId: string | null;
+  /** First seq of the segment holding the frame (the segment's name). */
+  segment: number;
+  offset: number;
+  hash: string;
+}
+
+/** An event found through the index: its seq and where to read it. */
+export interface IndexHit extends FramePointer {
+  seq: number;
+}
+
+const COLUMNS = 7;
+/** Rows per multi-row INSERT: fewer statement runs cross the JS/wasm boundary far less. */
+const ROWS_PER_INSERT = 16;
+
 /**
- * The query view of the journal: a sql.js database holding the most recent `retention`
- * events (older ones stay in the log, readable by streaming). It is never the durability
- * point: it can always be rebuilt from the log, and its snapshot on disk is a plain
- * SQLite file the stock `sqlite3` shell opens.
+ * The query view of the journal: a sql.js database holding, for the newest `retention`
+ * events, what queries filter on (kind, session, run, time) and where each frame lies in
+ * the log. Payloads stay in the log: copying them into sql.js cost 15× more per event
+ * than the rest of an append. The index is never the durability point: it is rebuilt
+ * from the log when missing or stale, and its snapshot is a plain SQLite file.
  */
 export class JournalIndex {
-  private insert: Statement;
+  private insertOne: Statement;
+  private insertMany: Statement;
+  private upsertMeta: Statement;
   private sinceSnapshot = 0;
   private lastSeqCache: number;
   private lastHashCache: string | null;
+  private oldestCache: number | null;
 
   private constructor(
     private readonly db: Database,
     private readonly snapshotPath: string,
     private readonly retention: number,
   ) {
+    // The index is a cache rebuilt from the log, so sql.js needs no rollback file: keep
+    // the rollback journal in memory (a transaction can still be rolled back).
+    db.exec('PRAGMA journal_mode=MEMORY; PRAGMA temp_store=MEMORY;');
     db.exec(SCHEMA);
-    this.insert = db.prepare(
-      'INSERT OR REPLACE INTO events (seq,id,ts,kind,session_id,run_id,actor,principal,channel,payload,redactions,prev_hash,hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)',
-    );
+    const row = `(${Array(COLUMNS).fill('?').join(',')})`;
+    // Plain INSERT: the log never holds two events with one seq, so a conflict is a bug
+    // that must surface (the store then stops feeding the index and rebuilds it later).
+    this.insertOne = db.prepare(`INSERT INTO events VALUES ${row}`);
+    this.insertMany = db.prepare(`INSERT INTO events VALUES ${Array(ROWS_PER_INSERT).fill(row).join(',')}`);
+    this.upsertMeta = db.prepare('INSERT OR REPLACE INTO index_meta (key, value) VALUES (?, ?), (?, ?)');
     if (this.meta('schema_version') === null) this.setMeta('schema_version', String(INDEX_SCHEMA_VERSION));
     this.lastSeqCache = Number(this.meta('last_seq') ?? 0);
     this.lastHashCache = this.meta('last_hash');
+    this.oldestCache = this.queryOldest();
   }
 
   /**
@@ -77,60 +104,74 @@ export class JournalIndex {
     return this.lastHashCache;
   }
 
-  /** Adds records (in seq order) in one transaction and trims to the retention bound. */
-  apply(records: readonly StoredRecord[]): void {
-    if (records.length === 0) return;
+  /** Adds entries (in seq order) in one transaction and trims to the retention bound. */
+  apply(entries: readonly IndexEntry[]): void {
+    const last = entries[entries.length - 1];
+    if (!last) return;
     const db = this.db;
     db.exec('BEGIN');
     try {
-      for (const r of records) {
-        this.insert.run([r.seq, r.id, r.ts, r.kind, r.sessionId, r.runId, r.actor, r.principal, r.channel, r.payloadJson, r.redactions, r.prevHash, r.hash]);
+      let i = 0;
+      const values: (string | number | null)[] = [];
+      for (; i + ROWS_PER_INSERT <= entries.length; i += ROWS_PER_INSERT) {
+        values.length = 0;
+        for (let j = i; j < i + ROWS_PER_INSERT; j++) pushRow(values, entries[j] as IndexEntry);
+        this.insertMany.run(values);
       }
-      const last = records[records.length - 1] as StoredRecord;
-      this.setMeta('last_seq', String(last.seq));
-      this.setMeta('last_hash', last.hash);
-      this.lastSeqCache = last.seq;
-      this.lastHashCache = last.hash;
-      this.sinceSnapshot += records.length;
+      for (; i < entries.length; i++) {
+        values.length = 0;
+        pushRow(values, entries[i] as IndexEntry);
+        this.insertOne.run(values);
+      }
+      this.upsertMeta.run(['last_seq', String(last.seq), 'last_hash', last.hash]);
+      this.oldestCache ??= (entries[0] as IndexEntry).seq;
       // Trim in steps of a tenth of the bound, so deletes are rare and large.
       const oldestKept = last.seq - this.retention + 1;
-      const oldest = this.oldestSeq();
-      if (oldest !== null && oldestKept - oldest >= Math.max(1, Math.floor(this.retention / 10))) {
+      if (this.oldestCache !== null && oldestKept - this.oldestCache >= Math.max(1, Math.floor(this.retention / 10))) {
         db.run('DELETE FROM events WHERE seq < ?', [oldestKept]);
+        this.oldestCache = this.queryOldest();
       }
       db.exec('COMMIT');
     } catch (error) {
       db.exec('ROLLBACK');
       throw error;
     }
+    this.lastSeqCache = last.seq;
+    this.lastHashCache = last.hash;
+    this.sinceSnapshot += entries.length;
   }
 
   /** Drops every event (before a rebuild). */
   reset(): void {
     this.db.exec('DELETE FROM events; DELETE FROM index_meta;');
     this.setMeta('schema_version', String(INDEX_SCHEMA_VERSION));
+    this.oldestCache = null;
     this.lastSeqCache = 0;
     this.lastHashCache = null;
     this.sinceSnapshot += 1;
   }
 
-  /** The event at `seq`, or null when it is not (or no longer) in the index. */
-  event(seq: number): JournalEvent | null {
-    const rows = this.query('SELECT * FROM events WHERE seq = ?', [seq]);
-    return rows[0] ?? null;
+  /** Where the event at `seq` is, or null when it is not (or no longer) in the index. */
+  locate(seq: number): IndexHit | null {
+    return this.hits('SELECT seq, segment, offset FROM events WHERE seq = ?', [seq])[0] ?? null;
   }
 
   /** The newest events, newest first. */
-  recent(limit: number): JournalEvent[] {
-    return this.query('SELECT * FROM events ORDER BY seq DESC LIMIT ?', [limit]);
+  recent(limit: number): IndexHit[] {
+    return this.hits('SELECT seq, segment, offset FROM events ORDER BY seq DESC LIMIT ?', [limit]);
   }
 
-  /** Events of one run, in order (the run's tape as far as the index retains it). */
-  eventsOfRun(runId: string, afterSeq = 0, limit = 1000): JournalEvent[] {
-    return this.query('SELECT * FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?', [runId, afterSeq, limit]);
+  /** Events of one run after `afterSeq`, in order (the run's tape as far as the index retains it). */
+  ofRun(runId: string, afterSeq = 0, limit = 1000): IndexHit[] {
+    return this.hits('SELECT seq, segment, offset FROM events WHERE run_id = ? AND seq > ? ORDER BY seq LIMIT ?', [runId, afterSeq, limit]);
   }
 
-  /** Number of events held, and the oldest seq held. */
+  /** Events of one session after `afterSeq`, in order. */
+  ofSession(sessionId: string, afterSeq = 0, limit = 1000): IndexHit[] {
+    return this.hits('SELECT seq, segment, offset FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?', [sessionId, afterSeq, limit]);
+  }
+
+  /** Number of events held, the oldest seq held, and the newest. */
   stats(): { events: number; oldestSeq: number | null; lastSeq: number } {
     const row = this.db.exec('SELECT COUNT(*), MIN(seq) FROM events')[0]?.values[0] ?? [0, null];
     return { events: Number(row[0]), oldestSeq: row[1] === null ? null : Number(row[1]), lastSeq: this.lastSeq };
@@ -170,11 +211,13 @@ export class JournalIndex {
 
   /** Frees the database. */
   close(): void {
-    this.insert.free();
+    this.insertOne.free();
+    this.insertMany.free();
+    this.upsertMeta.free();
     this.db.close();
   }
 
-  private oldestSeq(): number | null {
+  private queryOldest(): number | null {
     const v = this.db.exec('SELECT MIN(seq) FROM events')[0]?.values[0]?.[0];
     return v === null || v === undefined ? null : Number(v);
   }
@@ -188,12 +231,15 @@ export class JournalIndex {
     this.db.run('INSERT OR REPLACE INTO index_meta (key, value) VALUES (?, ?)', [key, value]);
   }
 
-  private query(sql: string, params: (string | number)[]): JournalEvent[] {
+  private hits(sql: string, params: (string | number)[]): IndexHit[] {
     const stmt = this.db.prepare(sql);
     try {
       stmt.bind(params);
-      const out: JournalEvent[] = [];
-      while (stmt.step()) out.push(rowToEvent(stmt.getAsObject()));
+      const out: IndexHit[] = [];
+      while (stmt.step()) {
+        const [seq, segment, offset] = stmt.get() as number[];
+        out.push({ seq: Number(seq), segment: Number(segment), offset: Number(offset) });
+      }
       return out;
     } finally {
       stmt.free();
@@ -201,23 +247,8 @@ export class JournalIndex {
   }
 }
 
-function rowToEvent(row: Record<string, unknown>): JournalEvent {
-  return {
-    v: 1,
-    seq: Number(row.seq),
-    id: String(row.id),
-    ts: Number(row.ts),
-    kind: String(row.kind),
-    sessionId: (row.session_id as string | null) ?? null,
-    runId: (row.run_id as string | null) ?? null,
-    actor: String(row.actor),
-    principal: (row.principal as string | null) ?? null,
-    channel: (row.channel as string | null) ?? null,
-    payload: JSON.parse(String(row.payload)) as JsonValue,
-    redactions: Number(row.redactions),
-    prevHash: String(row.prev_hash),
-    hash: String(row.hash),
-  };
+function pushRow(values: (string | number | null)[], e: IndexEntry): void {
+  values.push(e.seq, e.ts, e.kind, e.sessionId, e.runId, e.segment, e.offset);
 }
 
 function tryLoadSnapshot(SQL: SqlJsStatic, path: string): Database | null {

@@ -1,6 +1,5 @@
-import type { JournalIndex } from './index-db.ts';
+import type { IndexEntry, JournalIndex } from './index-db.ts';
 import { readRecords } from './log-reader.ts';
-import type { StoredRecord } from './record.ts';
 
 const BATCH = 5_000;
 
@@ -26,10 +25,10 @@ export function syncIndex(
     fromSeq = Math.max(1, head.seq - retention + 1);
     mode = 'rebuilt';
   }
-  let batch: StoredRecord[] = [];
-  for (const { record } of readRecords(segmentsDir, { fromSeq })) {
-    if (record.seq > head.seq) break;
-    batch.push(record);
+  let batch: IndexEntry[] = [];
+  for (const { record: r, segment, offset } of readRecords(segmentsDir, { fromSeq })) {
+    if (r.seq > head.seq) break;
+    batch.push({ seq: r.seq, ts: r.ts, kind: r.kind, sessionId: r.sessionId, runId: r.runId, segment: segment.firstSeq, offset, hash: r.hash });
     if (batch.length >= BATCH) {
       index.apply(batch);
       batch = [];

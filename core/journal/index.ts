@@ -1,6 +1,9 @@
 export { JournalStore, DEFAULT_MAX_PAYLOAD_BYTES } from './journal-store.ts';
 export type { AppendInput, AppendResult, JournalStoreOptions } from './journal-store.ts';
 export { JournalIndex, INDEX_SCHEMA_VERSION } from './index-db.ts';
+export type { IndexEntry, IndexHit } from './index-db.ts';
+export { readFrameAt } from './frame-reader.ts';
+export type { FramePointer } from './frame-reader.ts';
 export { syncIndex } from './index-sync.ts';
 export { journalPaths } from './journal-paths.ts';
 export type { JournalPaths } from './journal-paths.ts';
@@ -23,6 +26,8 @@ export {
   toJournalEvent,
   computeRecordHash,
   hashInput,
+  assertKind,
+  assertName,
 } from './record.ts';
 export type { JournalEvent, StoredRecord } from './record.ts';
 export { Redactor, redactionMarker, isSensitiveKey } from './redact.ts';

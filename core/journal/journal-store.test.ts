@@ -89,7 +89,7 @@ test('secrets are redacted before the frame is written, and counted on the event
     payload: { api_key: 'abc-123-secret-value', usage: { prompt_tokens: 12, max_tokens: 100 }, note: `using ${known}`, body: JSON.stringify({ password: 'hunter2hunter2' }) },
   });
   assert.equal(r.redactions, 3);
-  const event = store.index.event(r.seq);
+  const event = store.readEvent(r.seq);
   assert.deepEqual(event?.payload, {
     api_key: '[REDACTED:key]',
     usage: { prompt_tokens: 12, max_tokens: 100 },
@@ -127,7 +127,7 @@ test('a torn tail is cut on open, kept in quarantine, and recorded', async () =>
   assert.equal(statSync(segment).size > goodSize, true, 'the recovery event was appended after the cut');
   assert.deepEqual(again.recovery && { cutBytes: again.recovery.cutBytes, reason: again.recovery.reason }, { cutBytes: 10, reason: 'frame body cut short' });
   assert.deepEqual([...readFileSync(again.recovery?.quarantinedTo ?? '')], [0, 0, 0, 200, 1, 2, 3, 4, 5, 6]);
-  const last = again.index.recent(1)[0];
+  const last = again.recentEvents(1)[0];
   assert.equal(last?.kind, 'journal.recovered');
   await again.close();
   assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
@@ -150,13 +150,15 @@ test('the index is replayed from its snapshot, rebuilt when missing, and bounded
   for (let i = 0; i < 3; i++) await Promise.all(Array.from({ length: 100 }, (_, j) => store.append({ kind: 'fill.up', payload: { i, j }, runId: `run-${i}` })));
   const stats = store.index.stats();
   assert.ok(stats.events >= 100 && stats.events <= 110, `retention bound: ${stats.events}`);
-  assert.equal(store.index.event(1), null, 'old events leave the index');
-  assert.equal([...readRecords(join(options.dir, 'segments'))][0]?.record.seq, 1, 'but stay readable in the log');
+  assert.equal(store.index.locate(1), null, 'old events leave the index');
+  assert.equal(store.readEvent(1)?.kind, 'journal.genesis', 'but stay readable from the log');
+  assert.deepEqual(store.readEvent(250)?.payload, { i: 2, j: 48 });
   await store.close();
 
   const replayed = await JournalStore.open(options);
   assert.equal(replayed.index.lastSeq, 301);
-  assert.equal(replayed.index.eventsOfRun('run-2').length, 100);
+  assert.equal(replayed.index.ofRun('run-2').length, 100);
+  assert.deepEqual(replayed.readEvent(replayed.index.ofRun('run-2')[0]?.seq ?? 0)?.runId, 'run-2');
   await replayed.close();
 
   rmSync(join(options.dir, 'index.sqlite'));

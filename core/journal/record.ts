@@ -1,5 +1,6 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { canonicalJson, GENESIS_HASH, isSha256Hex, PalyraError, type JsonValue } from '../base/index.ts';
+import { GENESIS_HASH, isSha256Hex, PalyraError, type JsonValue } from '../base/index.ts';
 
 /** Version of the journal record format; recorded in every frame and in segment headers. */
 export const JOURNAL_FORMAT_VERSION = 1;
@@ -32,37 +33,53 @@ export interface JournalEvent extends Omit<StoredRecord, 'payloadJson'> {
   payload: JsonValue;
 }
 
-/** The fields the hash covers, in the order canonical JSON sorts them. */
+/** The fields the hash covers: every stored field but `hash`. */
 export type HashedFields = Omit<StoredRecord, 'hash'>;
 
 /**
- * Canonical JSON of a record without its `hash`, with the payload spliced in as its
- * canonical text. Equal to `canonicalJson({...event, hash: undefined})` of the parsed
- * event (a unit test holds this), but never re-serializes the payload.
+ * Canonical JSON (RFC 8785) of a stored record without its `hash`. `payloadJson` is a
+ * string field like any other, so verifiers hash exactly the bytes that were stored and
+ * never re-serialize a payload. Equal to `canonicalJson(fields)` (a unit test holds
+ * this); written out by hand because it runs for every event written and verified.
  */
 export function hashInput(r: HashedFields): string {
-  // Keys in UTF-16 order: actor, channel, id, kind, payload, prevHash, principal,
+  // Keys in UTF-16 order: actor, channel, id, kind, payloadJson, prevHash, principal,
   // redactions, runId, seq, sessionId, ts, v.
   return (
     `{"actor":${JSON.stringify(r.actor)},"channel":${str(r.channel)},"id":${JSON.stringify(r.id)},` +
-    `"kind":${JSON.stringify(r.kind)},"payload":${r.payloadJson},"prevHash":${JSON.stringify(r.prevHash)},` +
-    `"principal":${str(r.principal)},"redactions":${num(r.redactions)},"runId":${str(r.runId)},` +
-    `"seq":${num(r.seq)},"sessionId":${str(r.sessionId)},"ts":${num(r.ts)},"v":${num(r.v)}}`
+    `"kind":${JSON.stringify(r.kind)},"payloadJson":${JSON.stringify(r.payloadJson)},"prevHash":${JSON.stringify(r.prevHash)},` +
+    `"principal":${str(r.principal)},"redactions":${int(r.redactions)},"runId":${str(r.runId)},` +
+    `"seq":${int(r.seq)},"sessionId":${str(r.sessionId)},"ts":${int(r.ts)},"v":${int(r.v)}}`
   );
 }
 
 const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
-const num = (n: number): string => canonicalJson(n);
+// Record integers are safe integers (checked on read and assigned on write), whose
+// canonical form is their decimal digits.
+const int = (n: number): string => String(n);
+
+type HashFn = (data: string) => string;
+/** One-shot `crypto.hash` where the runtime has it (Node ≥ 20.12), else createHash. */
+const sha256: HashFn =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? (data) => (nodeCrypto as unknown as { hash: (alg: string, d: string, enc: string) => string }).hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data).digest('hex');
 
 /** The record's hash: lowercase hex SHA-256 of its canonical JSON without `hash`. */
 export function computeRecordHash(r: HashedFields): string {
-  return createHash('sha256').update(hashInput(r)).digest('hex');
+  return sha256(hashInput(r));
 }
 
 /** Parses a stored record's payload into the reader's view. */
 export function toJournalEvent(r: StoredRecord): JournalEvent {
   const { payloadJson, ...rest } = r;
-  return { ...rest, payload: JSON.parse(payloadJson) as JsonValue };
+  let payload: JsonValue;
+  try {
+    payload = JSON.parse(payloadJson) as JsonValue;
+  } catch {
+    throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Event ${r.seq} has a payload that is not JSON: run 'palyrad journal verify'`);
+  }
+  return { ...rest, payload };
 }
 
 /** Why a decoded frame is not a well-formed record, or null when it is. */
@@ -83,15 +100,6 @@ export function recordShapeProblem(value: unknown): string | null {
   if (!isSha256Hex(r.prevHash)) return 'prevHash is not a SHA-256 hex digest';
   if (!isSha256Hex(r.hash)) return 'hash is not a SHA-256 hex digest';
   return null;
-}
-
-/** True when `payloadJson` is exactly the canonical serialization of what it encodes. */
-export function isCanonicalPayload(payloadJson: string): boolean {
-  try {
-    return canonicalJson(JSON.parse(payloadJson)) === payloadJson;
-  } catch {
-    return false;
-  }
 }
 
 /** Stable kind names palyrad itself writes. */

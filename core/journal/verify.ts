@@ -3,7 +3,7 @@ import { GENESIS_HASH } from '../base/index.ts';
 import { checkpointHash, checkpointSignatureValid, readCheckpoints, type CheckpointRecord, type TrustedKey } from './checkpoints.ts';
 import { decodeFrameBody } from './frame.ts';
 import { journalPaths } from './journal-paths.ts';
-import { computeRecordHash, GENESIS_KIND, isCanonicalPayload, recordShapeProblem, type StoredRecord } from './record.ts';
+import { computeRecordHash, GENESIS_KIND, recordShapeProblem, type StoredRecord } from './record.ts';
 import { listSegments, scanSegment, type SegmentFile } from './segments.ts';
 
 /** Stable codes for everything `journal verify` can find wrong. */
@@ -15,7 +15,6 @@ export type ProblemCode =
   | 'FRAME_DECODE'
   | 'FRAME_TORN'
   | 'RECORD_INVALID'
-  | 'PAYLOAD_NOT_CANONICAL'
   | 'SEQ_GAP'
   | 'SEQ_OUT_OF_ORDER'
   | 'CHAIN_BROKEN'
@@ -157,9 +156,7 @@ class ChainState {
     if (sequenceOk && r.prevHash !== expectedPrev) {
       this.problem(r.seq, 'CHAIN_BROKEN', `event ${r.seq} does not link to the hash of event ${r.seq - 1}`);
     }
-    if (!isCanonicalPayload(r.payloadJson)) {
-      this.problem(r.seq, 'PAYLOAD_NOT_CANONICAL', `event ${r.seq} has a payload that is not canonical JSON`);
-    } else if (computeRecordHash(r) !== r.hash) {
+    if (computeRecordHash(r) !== r.hash) {
       this.problem(r.seq, 'HASH_MISMATCH', `event ${r.seq} does not match its hash: its content was changed`);
     }
     if (r.seq === 1) this.checkGenesis(r);
@@ -179,7 +176,7 @@ class ChainState {
       if (typeof payload.origin === 'string') this.origin = payload.origin;
       else this.problem(1, 'GENESIS_MISSING', 'the genesis event names no origin');
     } catch {
-      // Reported as PAYLOAD_NOT_CANONICAL already.
+      this.problem(1, 'GENESIS_MISSING', 'the genesis event payload is not JSON');
     }
   }
 }

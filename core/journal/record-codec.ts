@@ -1,0 +1,189 @@
+import { Decoder } from '@msgpack/msgpack';
+import type { StoredRecord } from './record.ts';
+
+/**
+ * MessagePack encoding of stored records, specialised to their fixed shape: every frame
+ * written and verified goes through here, and the general-purpose encoder cost three
+ * times as much. The output is ordinary MessagePack (a map of 14 string keys), readable
+ * by any decoder; `decodeRecordBody` reads it fast and hands anything it does not
+ * recognise to @msgpack/msgpack, so frames from any encoder decode the same way.
+ */
+
+const KEYS = ['v', 'seq', 'id', 'ts', 'kind', 'sessionId', 'runId', 'actor', 'principal', 'channel', 'payloadJson', 'redactions', 'prevHash', 'hash'] as const;
+type Key = (typeof KEYS)[number];
+const INT_KEYS = new Set<Key>(['v', 'seq', 'ts', 'redactions']);
+const KEY_BYTES = KEYS.map((k) => Buffer.from(k, 'utf8'));
+const KEYS_TOTAL = KEY_BYTES.reduce((n, b) => n + 1 + b.length, 0);
+
+/** Bytes `value` takes as a MessagePack string (header and UTF-8 body). */
+function strSize(byteLength: number): number {
+  return byteLength + (byteLength < 32 ? 1 : byteLength < 0x100 ? 2 : byteLength < 0x10000 ? 3 : 5);
+}
+
+/** Bytes an integer takes; record integers are safe integers. */
+function intSize(n: number): number {
+  if (n >= 0) return n < 0x80 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 0x100000000 ? 5 : 9;
+  return n >= -32 ? 1 : n >= -0x80 ? 2 : n >= -0x8000 ? 3 : n >= -0x80000000 ? 5 : 9;
+}
+
+/**
+ * Encodes `record` as a frame body written into a new buffer at `headerBytes`, leaving
+ * room in front for the frame header. Returns the buffer and the body's length.
+ */
+export function encodeRecordInto(record: StoredRecord, headerBytes: number): { buffer: Buffer; bodyLength: number } {
+  const lengths = new Array<number>(KEYS.length);
+  let size = 1 + KEYS_TOTAL;
+  for (let i = 0; i < KEYS.length; i++) {
+    const key = KEYS[i] as Key;
+    const value = record[key];
+    if (INT_KEYS.has(key)) size += intSize(value as number);
+    else if (value === null) size += 1;
+    else {
+      const len = Buffer.byteLength(value as string, 'utf8');
+      lengths[i] = len;
+      size += strSize(len);
+    }
+  }
+  const buf = Buffer.allocUnsafe(headerBytes + size);
+  let p = headerBytes;
+  buf[p++] = 0x80 | KEYS.length; // fixmap
+  for (let i = 0; i < KEYS.length; i++) {
+    const keyBytes = KEY_BYTES[i] as Buffer;
+    buf[p++] = 0xa0 | keyBytes.length; // fixstr
+    keyBytes.copy(buf, p);
+    p += keyBytes.length;
+    const key = KEYS[i] as Key;
+    const value = record[key];
+    if (INT_KEYS.has(key)) p = writeInt(buf, p, value as number);
+    else if (value === null) buf[p++] = 0xc0;
+    else p = writeStr(buf, p, value as string, lengths[i] as number);
+  }
+  return { buffer: buf, bodyLength: p - headerBytes };
+}
+
+function writeStr(buf: Buffer, p: number, s: string, len: number): number {
+  if (len < 32) buf[p++] = 0xa0 | len;
+  else if (len < 0x100) {
+    buf[p++] = 0xd9;
+    buf[p++] = len;
+  } else if (len < 0x10000) {
+    buf[p++] = 0xda;
+    buf.writeUInt16BE(len, p);
+    p += 2;
+  } else {
+    buf[p++] = 0xdb;
+    buf.writeUInt32BE(len, p);
+    p += 4;
+  }
+  // ASCII strings (ids, hashes, kinds) are copied byte by byte; others go through Buffer.write.
+  if (len === s.length && len < 96) {
+    for (let i = 0; i < len; i++) buf[p + i] = s.charCodeAt(i);
+  } else {
+    buf.write(s, p, len, 'utf8');
+  }
+  return p + len;
+}
+
+function writeInt(buf: Buffer, p: number, n: number): number {
+  if (n >= 0) {
+    if (n < 0x80) buf[p++] = n;
+    else if (n < 0x100) {
+      buf[p++] = 0xcc;
+      buf[p++] = n;
+    } else if (n < 0x10000) {
+      buf[p++] = 0xcd;
+      buf.writeUInt16BE(n, p);
+      p += 2;
+    } else if (n < 0x100000000) {
+      buf[p++] = 0xce;
+      buf.writeUInt32BE(n, p);
+      p += 4;
+    } else {
+      buf[p++] = 0xcf;
+      buf.writeBigUInt64BE(BigInt(n), p);
+      p += 8;
+    }
+    return p;
+  }
+  if (n >= -32) buf[p++] = n & 0xff;
+  else if (n >= -0x80) {
+    buf[p++] = 0xd0;
+    buf.writeInt8(n, p++);
+  } else if (n >= -0x8000) {
+    buf[p++] = 0xd1;
+    buf.writeInt16BE(n, p);
+    p += 2;
+  } else if (n >= -0x80000000) {
+    buf[p++] = 0xd2;
+    buf.writeInt32BE(n, p);
+    p += 4;
+  } else {
+    buf[p++] = 0xd3;
+    buf.writeBigInt64BE(BigInt(n), p);
+    p += 8;
+  }
+  return p;
+}
+
+const generic = new Decoder();
+const KEY_BY_NAME = new Map<string, Key>(KEYS.map((k) => [k, k]));
+
+/**
+ * Decodes a frame body. Reads the shape palyrad writes directly; anything else (another
+ * encoder's choices, extra keys, damage) goes to the general decoder, which either
+ * decodes it or throws.
+ */
+export function decodeRecordBody(body: Uint8Array): unknown {
+  return fastDecode(body) ?? generic.decode(body);
+}
+
+function fastDecode(b: Uint8Array): Record<string, unknown> | null {
+  if (b.length === 0 || (b[0] as number) !== (0x80 | KEYS.length)) return null;
+  const view = Buffer.from(b.buffer, b.byteOffset, b.length);
+  const out: Record<string, unknown> = {};
+  let p = 1;
+  for (let i = 0; i < KEYS.length; i++) {
+    const kh = b[p++];
+    if (kh === undefined || (kh & 0xe0) !== 0xa0) return null;
+    const klen = kh & 0x1f;
+    if (p + klen > b.length) return null;
+    const key = KEY_BY_NAME.get(view.toString('latin1', p, p + klen));
+    p += klen;
+    if (!key || key in out) return null;
+    const t = b[p++];
+    if (t === undefined) return null;
+    let value: unknown;
+    if (t < 0x80) value = t;
+    else if (t >= 0xe0) value = t - 0x100;
+    else if ((t & 0xe0) === 0xa0 || t === 0xd9 || t === 0xda || t === 0xdb) {
+      let len: number;
+      if ((t & 0xe0) === 0xa0) len = t & 0x1f;
+      else if (t === 0xd9) len = b[p++] ?? -1;
+      else if (t === 0xda) {
+        len = p + 2 <= b.length ? view.readUInt16BE(p) : -1;
+        p += 2;
+      } else {
+        len = p + 4 <= b.length ? view.readUInt32BE(p) : -1;
+        p += 4;
+      }
+      if (len < 0 || p + len > b.length) return null;
+      value = view.toString('utf8', p, p + len);
+      p += len;
+    } else if (t === 0xc0) value = null;
+    else if (t === 0xcc || t === 0xcd || t === 0xce || t === 0xcf || t === 0xd0 || t === 0xd1 || t === 0xd2 || t === 0xd3) {
+      const size = t === 0xcc || t === 0xd0 ? 1 : t === 0xcd || t === 0xd1 ? 2 : t === 0xce || t === 0xd2 ? 4 : 8;
+      if (p + size > b.length) return null;
+      if (t === 0xcc) value = view.readUInt8(p);
+      else if (t === 0xcd) value = view.readUInt16BE(p);
+      else if (t === 0xce) value = view.readUInt32BE(p);
+      else if (t === 0xcf) value = Number(view.readBigUInt64BE(p));
+      else if (t === 0xd0) value = view.readInt8(p);
+      else if (t === 0xd1) value = view.readInt16BE(p);
+      else if (t === 0xd2) value = view.readInt32BE(p);
+      else value = Number(view.readBigInt64BE(p));
+      p += size;
+    } else return null;
+    out[key] = value;
+  }
+  return p === b.length ? out : null;
+}
