@@ -1,0 +1,255 @@
+import { existsSync, statSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { PalyraError, type JsonValue } from '../../core/base/index.ts';
+import { statePaths, type StatePaths } from '../../core/daemon/state-dir.ts';
+import {
+  assertKind,
+  assertName,
+  JournalIndex,
+  journalPaths,
+  listSegments,
+  loadOrCreateSigningKey,
+  loadTrustedKey,
+  readCheckpoints,
+  readRecords,
+  syncIndex,
+  toJournalEvent,
+  verifyJournal,
+  type TrustedKey,
+} from '../../core/journal/index.ts';
+import { printJson, printJsonLine, printText } from '../output.ts';
+import { action, type CliRun } from '../program.ts';
+import { maxPayloadBytes, positiveInt, readableState, stateRoot, withOfflineWriter } from '../state.ts';
+import { eventDetail, eventLine, progressBar, verifySummary } from '../journal-render.ts';
+import { followJournal } from '../journal-follow.ts';
+
+const jsonOption = () => new Option('--json', 'print machine-readable JSON');
+
+/** Registers `palyrad journal ...`. */
+export function registerJournalCommands(program: Command, run: CliRun): void {
+  const journal = program
+    .command('journal')
+    .description('inspect, verify and write the tamper-evident journal (works offline, beside a running daemon)');
+
+  journal
+    .command('verify')
+    .description('check every frame, the sequence, the hash chain and every signed checkpoint')
+    .addOption(jsonOption())
+    .option('--key <file>', 'public key (PEM) checkpoints must be signed by (default: the state directory\'s keys/checkpoint.pub)')
+    .option('--require-anchor', 'also fail when no valid signed checkpoint covers the head')
+    .addHelpText('after', '\nExit codes: 0 the journal verifies, 1 a problem was found (or it is unanchored with --require-anchor), 2 usage or I/O error.')
+    .action(
+      action(run, (opts: { json?: boolean; key?: string; requireAnchor?: boolean }, cmd: Command) => {
+        const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
+        const trustedKey = trustedKeyFor(paths, opts.key);
+        const bar = !opts.json && process.stderr.isTTY && journalBytes(paths) > 16 * 1024 * 1024 ? progressBar('verifying') : null;
+        const report = verifyJournal(paths.journal, { trustedKey, onProgress: bar ? (d, t) => bar.update(d, t) : undefined });
+        bar?.finish();
+        if (opts.json) printJson(report);
+        else printText(verifySummary(report));
+        return report.ok && (report.anchored || !opts.requireAnchor) ? 0 : 1;
+      }),
+    );
+
+  journal
+    .command('append')
+    .description('append one event (for scripts and tests; refused while a daemon holds the state lock)')
+    .requiredOption('--kind <kind>', 'event kind, lowercase dotted words such as "note.added"')
+    .requiredOption('--payload <json>', 'payload as JSON text (secrets in it are redacted before it is written)')
+    .option('--session <id>', 'session id the event belongs to')
+    .option('--run <id>', 'run id the event belongs to')
+    .option('--actor <name>', 'who caused the event', 'operator')
+    .addOption(jsonOption())
+    .action(
+      action(run, async (opts: { kind: string; payload: string; session?: string; run?: string; actor: string; json?: boolean }, cmd: Command) => {
+        // Validate everything before touching the state directory: bad input changes nothing.
+        const payload = parsePayload(opts.payload);
+        assertKind(opts.kind);
+        assertName('session id', opts.session);
+        assertName('run id', opts.run);
+        assertName('actor', opts.actor);
+        const result = await withOfflineWriter(cmd, 'palyrad journal append', (store) =>
+          store.append({ kind: opts.kind, payload, sessionId: opts.session, runId: opts.run, actor: opts.actor }),
+        );
+        if (opts.json) printJson(result);
+        else printText(`appended event ${result.seq} ${result.hash}${result.redactions ? ` (${result.redactions} secret(s) redacted)` : ''}`);
+      }),
+    );
+
+  journal
+    .command('tail')
+    .description('print the newest events; with --follow keep printing new ones as they are written')
+    .option('-n, --lines <n>', 'how many of the newest events to print', '20')
+    .option('-f, --follow', 'keep running and print events as they are appended (Ctrl-C to stop)')
+    .addOption(new Option('--json', 'print one JSON object per line'))
+    .action(
+      action(run, async (opts: { lines: string; follow?: boolean; json?: boolean }, cmd: Command) => {
+        const n = positiveInt('--lines', opts.lines);
+        const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
+        const segmentsDir = journalPaths(paths.journal).segments;
+        const print = (e: ReturnType<typeof toJournalEvent>) => (opts.json ? printJsonLine(e) : printText(eventLine(e)));
+        const ring: ReturnType<typeof toJournalEvent>[] = [];
+        let lastSeq = 0;
+        for (const { record } of readRecords(segmentsDir, { fromSeq: 1 })) {
+          lastSeq = record.seq;
+          ring.push(toJournalEvent(record));
+          if (ring.length > n) ring.shift();
+        }
+        ring.forEach(print);
+        if (opts.follow) await followJournal(segmentsDir, lastSeq, print);
+      }),
+    );
+
+  journal
+    .command('show <seq>')
+    .description('print one event in full')
+    .addOption(jsonOption())
+    .action(
+      action(run, (seqArg: string, opts: { json?: boolean }, cmd: Command) => {
+        const seq = positiveInt('SEQ', seqArg);
+        const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
+        for (const { record } of readRecords(journalPaths(paths.journal).segments, { fromSeq: seq })) {
+          if (record.seq !== seq) break;
+          const event = toJournalEvent(record);
+          if (opts.json) printJson(event);
+          else printText(eventDetail(event));
+          return 0;
+        }
+        throw new PalyraError('PALYRA_NOT_FOUND', `Event ${seq} is not in the journal`);
+      }),
+    );
+
+  journal
+    .command('export')
+    .description('print stored records as JSON lines: sha256(canonical JSON of a line without "hash") equals its "hash"')
+    .option('--from <seq>', 'first seq to export', '1')
+    .option('--to <seq>', 'last seq to export (default: the head)')
+    .action(
+      action(run, (opts: { from: string; to?: string }, cmd: Command) => {
+        const from = positiveInt('--from', opts.from);
+        const to = opts.to === undefined ? Number.MAX_SAFE_INTEGER : positiveInt('--to', opts.to);
+        if (to < from) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `--to (${to}) is before --from (${from})`);
+        const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
+        for (const { record } of readRecords(journalPaths(paths.journal).segments, { fromSeq: from })) {
+          if (record.seq > to) break;
+          printJsonLine(record);
+        }
+      }),
+    );
+
+  journal
+    .command('checkpoint')
+    .description('sign a checkpoint over the current head now (refused while a daemon holds the state lock)')
+    .addOption(jsonOption())
+    .action(
+      action(run, async (opts: { json?: boolean }, cmd: Command) => {
+        const result = await withOfflineWriter(cmd, 'palyrad journal checkpoint', (store) => store.checkpoint());
+        const cp = result.checkpoint;
+        if (opts.json) printJson({ ...cp, created: result.created });
+        else printText(`${result.created ? 'signed' : 'already signed'} checkpoint ${cp.n}: size ${cp.size}, head ${cp.headHash}, key ${cp.keyId}`);
+      }),
+    );
+
+  journal
+    .command('key')
+    .description('print the public key that signs checkpoints (creating the key pair on first use)')
+    .addOption(jsonOption())
+    .action(
+      action(run, (opts: { json?: boolean }, cmd: Command) => {
+        const paths = statePaths(stateRoot(cmd));
+        if (!existsSync(paths.root)) throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${paths.root}" does not exist`);
+        const key = loadOrCreateSigningKey(paths.checkpointKey, paths.checkpointPub);
+        if (opts.json) printJson({ keyId: key.keyId, publicKey: key.publicPem, path: paths.checkpointPub });
+        else printText(key.publicPem);
+      }),
+    );
+
+  journal
+    .command('reindex')
+    .description('rebuild the query index from the log and write its snapshot (refused while a daemon holds the state lock)')
+    .addOption(jsonOption())
+    .action(
+      action(run, async (opts: { json?: boolean }, cmd: Command) => {
+        const started = performance.now();
+        const result = await withOfflineWriter(cmd, 'palyrad journal reindex', async (store) => {
+          store.index.reset();
+          const mode = syncIndex(store.index, store.paths.segments, store.durable, 100_000);
+          const snapshot = await store.snapshotIndex();
+          return { mode, ...store.index.stats(), snapshotBytes: snapshot?.bytes ?? 0 };
+        });
+        const ms = Math.round(performance.now() - started);
+        if (opts.json) printJson({ ...result, ms });
+        else printText(`index rebuilt: ${result.events} events (seq ${result.oldestSeq ?? '-'}–${result.lastSeq}), snapshot ${result.snapshotBytes} bytes, ${ms} ms`);
+      }),
+    );
+
+  journal
+    .command('status')
+    .description('summarize the journal: head, segments, checkpoints, index snapshot')
+    .addOption(jsonOption())
+    .action(
+      action(run, async (opts: { json?: boolean }, cmd: Command) => {
+        const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
+        const status = await journalStatus(paths);
+        if (opts.json) printJson(status);
+        else printText(Object.entries(status).map(([k, v]) => `${k.padEnd(16)}${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join('\n'));
+      }),
+    );
+}
+
+function parsePayload(text: string): JsonValue {
+  const cap = maxPayloadBytes();
+  const bytes = Buffer.byteLength(text);
+  if (bytes > cap) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `--payload is ${bytes} bytes, over the journal limit of ${cap} bytes`);
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (error) {
+    throw new PalyraError('PALYRA_INVALID_JSON', `--payload is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function trustedKeyFor(paths: StatePaths, keyFlag: string | undefined): TrustedKey | null {
+  if (keyFlag) return loadTrustedKey(keyFlag);
+  if (existsSync(paths.checkpointPub)) return loadTrustedKey(paths.checkpointPub);
+  return null;
+}
+
+function journalBytes(paths: StatePaths): number {
+  let total = 0;
+  for (const { path } of listSegmentsSafe(paths)) total += sizeOf(path);
+  return total;
+}
+
+async function journalStatus(paths: StatePaths) {
+  const jp = journalPaths(paths.journal);
+  const segments = listSegmentsSafe(paths);
+  let head: { seq: number; hash: string } | null = null;
+  const last = segments[segments.length - 1];
+  if (last) for (const { record } of readRecords(jp.segments, { fromSeq: last.firstSeq })) head = { seq: record.seq, hash: record.hash };
+  const checkpoints = readCheckpoints(jp.checkpoints);
+  const lastCp = [...checkpoints].reverse().find((l) => 'record' in l);
+  const index = existsSync(jp.index) ? await JournalIndex.open(jp.index, { retention: Number.MAX_SAFE_INTEGER }) : null;
+  const indexStats = index?.stats() ?? null;
+  index?.close();
+  return {
+    state: paths.root,
+    head,
+    segments: segments.length,
+    bytes: segments.reduce((s, x) => s + sizeOf(x.path), 0),
+    checkpoints: checkpoints.length,
+    lastCheckpoint: lastCp && 'record' in lastCp ? { n: lastCp.record.n, size: lastCp.record.size, ts: lastCp.record.ts } : null,
+    indexSnapshot: indexStats ? { events: indexStats.events, oldestSeq: indexStats.oldestSeq, lastSeq: indexStats.lastSeq } : null,
+  };
+}
+
+function listSegmentsSafe(paths: StatePaths) {
+  return listSegments(journalPaths(paths.journal).segments);
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

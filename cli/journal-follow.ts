@@ -1,0 +1,39 @@
+import { listSegments, toJournalEvent, type JournalEvent } from '../core/journal/index.ts';
+import { decodeRecord } from '../core/journal/log-reader.ts';
+import { scanSegment } from '../core/journal/segments.ts';
+
+const POLL_MS = 250;
+
+/**
+ * Prints events appended after `afterSeq` until the process is interrupted. Polls the
+ * newest segment from the last offset read (fs.watch is unreliable across runtimes and
+ * filesystems), moving on when the writer starts a new segment.
+ */
+export async function followJournal(segmentsDir: string, afterSeq: number, print: (e: JournalEvent) => void): Promise<never> {
+  let lastSeq = afterSeq;
+  let current: { path: string; offset: number | undefined } | null = null;
+  for (;;) {
+    const segments = listSegments(segmentsDir);
+    if (!current) {
+      const seg = [...segments].reverse().find((s) => s.firstSeq <= lastSeq + 1) ?? segments[0];
+      if (seg) current = { path: seg.path, offset: undefined };
+    }
+    if (current) {
+      const seg = segments.find((s) => s.path === current?.path);
+      if (seg) {
+        for (const item of scanSegment(seg.path, { fromOffset: current.offset })) {
+          if (item.type !== 'frame') break;
+          current.offset = item.end;
+          const record = decodeRecord(item.body, seg, item.offset);
+          if (record.seq > lastSeq) {
+            lastSeq = record.seq;
+            print(toJournalEvent(record));
+          }
+        }
+        const next = segments.find((s) => s.firstSeq > (seg.firstSeq ?? 0));
+        if (next && next.firstSeq <= lastSeq + 1) current = { path: next.path, offset: undefined };
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}

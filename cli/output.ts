@@ -1,0 +1,49 @@
+import { errorBody, exitCodeOf, PalyraError } from '../core/base/index.ts';
+
+/** Options every command shares, resolved from the global flags. */
+export interface OutputOptions {
+  json: boolean;
+}
+
+/**
+ * Whether to colour output: only on a TTY, never with NO_COLOR (any value), and
+ * FORCE_COLOR wins for people piping into `less -R`.
+ */
+export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+}
+
+/** Prints a value as one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints one JSON line (for streams such as `journal tail --json`). */
+export function printJsonLine(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Prints human text on stdout. */
+export function printText(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/**
+ * Reports an error on stderr as one sentence (or a JSON body with --json) and returns
+ * the exit code. Stack traces are shown only for internal errors, and only with
+ * PALYRA_DEBUG set, because a user mistake is never a crash.
+ */
+export function reportError(error: unknown, json: boolean): 1 | 2 {
+  if (json) {
+    process.stderr.write(`${JSON.stringify(errorBody(error))}\n`);
+  } else {
+    const message = errorBody(error).error.message;
+    process.stderr.write(`palyrad: ${message}\n`);
+    if (!(error instanceof PalyraError) && process.env.PALYRA_DEBUG && error instanceof Error && error.stack) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+  }
+  return exitCodeOf(error);
+}

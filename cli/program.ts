@@ -1,0 +1,79 @@
+import { Command, CommanderError, Option } from 'commander';
+import { PalyraError } from '../core/base/index.ts';
+import { reportError } from './output.ts';
+import { PALYRA_VERSION } from './version.ts';
+import { registerJournalCommands } from './commands/journal.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
+
+/** Exit codes shared by every command; printed in `--help`. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  the checked thing failed (for example, journal integrity)
+  2  usage or I/O error (bad flags, bad input, locked or unreadable state)`;
+
+/** Holds what a command's action sets, so runProgram can return it. */
+export interface CliRun {
+  exitCode: number;
+}
+
+/** Builds the commander program with every command registered. */
+export function buildProgram(): { program: Command; run: CliRun } {
+  const run: CliRun = { exitCode: 0 };
+  const program = new Command('palyrad')
+    .description('palyrad: a gateway daemon for AI agents with a tamper-evident journal.')
+    .version(PALYRA_VERSION, '-V, --version', 'print the version and exit')
+    .addOption(
+      new Option('--state <dir>', 'state directory (default: $PALYRA_STATE_DIR, $XDG_STATE_HOME/palyra or ~/.local/state/palyra)'),
+    )
+    .showSuggestionAfterError(true)
+    .addHelpText('after', EXIT_CODES_HELP);
+  program.exitOverride();
+  program.configureOutput({
+    // Commander's own error text is replaced by ours in runProgram; keep help on stdout.
+    writeErr: () => undefined,
+  });
+  registerServeCommand(program, run);
+  registerJournalCommands(program, run);
+  registerDoctorCommand(program, run);
+  return { program, run };
+}
+
+/** Parses argv, runs the chosen command and returns the process exit code. */
+export async function runProgram(built: { program: Command; run: CliRun }, argv: string[]): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  try {
+    await built.program.parseAsync(argv);
+    return built.run.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
+        return 0;
+      }
+      const message = error.message.replace(/^error: /, '').replace(/\.?$/, '.');
+      const sentence = message.charAt(0).toUpperCase() + message.slice(1);
+      return reportError(new PalyraError('PALYRA_USAGE', `${sentence} See 'palyrad --help'.`), wantsJson);
+    }
+    return reportError(error, wantsJson);
+  }
+}
+
+/**
+ * Wraps a command action: runs it, records its exit code, and reports errors in the
+ * command's output mode. Actions return the exit code (default 0).
+ */
+export function action<A extends unknown[]>(
+  run: CliRun,
+  fn: (...args: A) => Promise<number | void> | number | void,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const command = args[args.length - 1] as Command;
+    const json = Boolean(command.optsWithGlobals?.().json);
+    try {
+      run.exitCode = (await fn(...args)) ?? 0;
+    } catch (error) {
+      run.exitCode = reportError(error, json);
+    }
+  };
+}

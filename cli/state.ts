@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { PalyraError } from '../core/base/index.ts';
+import { acquireStateLock } from '../core/daemon/state-lock.ts';
+import { initStateDir, openStateDirForReading, resolveStateDir, type StatePaths } from '../core/daemon/state-dir.ts';
+import { JournalStore, Redactor, secretsFromEnvironment } from '../core/journal/index.ts';
+import { PALYRA_VERSION } from './version.ts';
+
+/** The state directory chosen by `--state` / `PALYRA_STATE_DIR` / the XDG default. */
+export function stateRoot(command: Command): string {
+  return resolveStateDir(command.optsWithGlobals().state as string | undefined);
+}
+
+/** Opens the state directory for reading; null when it exists but is still empty. */
+export function readableState(command: Command): StatePaths | null {
+  return openStateDirForReading(stateRoot(command));
+}
+
+/** Largest journal payload accepted, from PALYRA_JOURNAL_MAX_PAYLOAD_BYTES (default 1 MiB). */
+export function maxPayloadBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.PALYRA_JOURNAL_MAX_PAYLOAD_BYTES;
+  if (raw === undefined || raw === '') return 1024 * 1024;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `PALYRA_JOURNAL_MAX_PAYLOAD_BYTES must be a positive integer, not "${raw}"`);
+  }
+  return n;
+}
+
+/** The options every journal writer in this process uses. */
+export function journalOptions(paths: StatePaths) {
+  return {
+    dir: paths.journal,
+    keyPath: paths.checkpointKey,
+    pubPath: paths.checkpointPub,
+    redactor: new Redactor({ knownSecrets: secretsFromEnvironment() }),
+    maxPayloadBytes: maxPayloadBytes(),
+    createdBy: `palyrad ${PALYRA_VERSION}`,
+  };
+}
+
+/**
+ * Runs `fn` as an offline writer: takes the state lock (refused while a daemon or another
+ * writer holds it), opens the journal, and always closes and unlocks afterwards.
+ */
+export async function withOfflineWriter<T>(command: Command, name: string, fn: (store: JournalStore, paths: StatePaths) => Promise<T>): Promise<T> {
+  const paths = initStateDir(stateRoot(command));
+  const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
+  try {
+    const store = await JournalStore.open({ ...journalOptions(paths), snapshotIntervalMs: 0, checkpointIntervalMs: 0 });
+    try {
+      return await fn(store, paths);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Parses a positive integer flag or argument, or throws a usage error naming it. */
+export function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be a positive integer, not "${value}"`);
+  }
+  return n;
+}
+
+/** Parses a non-negative integer no larger than `max`, or throws a usage error naming it. */
+export function positiveIntOrZero(name: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > max) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be an integer from 0 to ${max}, not "${value}"`);
+  }
+  return n;
+}

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { canonicalJson, sha256Hex } from '../core/base/index.ts';
+import pkg from '../package.json' with { type: 'json' };
+import { runCli } from './helpers/cli.ts';
+import { tempDir } from './helpers/temp-dir.ts';
+
+test('--version prints the package version', () => {
+  const r = runCli(['--version']);
+  assert.deepEqual([r.code, r.stdout.trim(), r.stderr], [0, pkg.version, '']);
+});
+
+test('an unknown flag is a usage error: one sentence, exit 2, JSON body with --json', () => {
+  const r = runCli(['journal', 'verify', '--bogus']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "palyrad: Unknown option '--bogus'. See 'palyrad --help'.\n");
+  const j = runCli(['journal', 'verify', '--json', '--bogus']);
+  assert.equal(j.code, 2);
+  assert.deepEqual(JSON.parse(j.stderr), { error: { code: 'PALYRA_USAGE', message: "Unknown option '--bogus'. See 'palyrad --help'." } });
+});
+
+test('bad input is refused before anything is created', () => {
+  const root = join(tempDir(), 'state');
+  const bad = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"a":', '--json']);
+  assert.equal(bad.code, 2);
+  assert.equal(JSON.parse(bad.stderr).error.code, 'PALYRA_INVALID_JSON');
+  const big = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ a: 'x'.repeat(200) })], {
+    env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '100' },
+  });
+  assert.equal(big.code, 2);
+  assert.match(big.stderr, /^palyrad: --payload is 208 bytes, over the journal limit of 100 bytes\n$/);
+  const kind = runCli(['--state', root, 'journal', 'append', '--kind', 'Not A Kind', '--payload', '{}']);
+  assert.equal(kind.code, 2);
+  assert.match(kind.stderr, /Invalid event kind "Not A Kind"/);
+  assert.throws(() => readdirSync(join(root, 'journal', 'segments')), { code: 'ENOENT' }, 'the bad kind was refused before any write');
+});
+
+test('a path that is not a state directory is refused', () => {
+  const dir = tempDir();
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const r = runCli(['--state', file, 'journal', 'append', '--kind', 'a.b', '--payload', '{}', '--json']);
+  assert.equal(r.code, 2);
+  assert.deepEqual(JSON.parse(r.stderr), { error: { code: 'PALYRA_STATE_DIR_INVALID', message: `State directory "${file}" is not a directory` } });
+  const home = join(dir, 'someones-home');
+  mkdirSync(home);
+  writeFileSync(join(home, 'notes.txt'), 'precious');
+  const h = runCli(['--state', home, 'journal', 'append', '--kind', 'a.b', '--payload', '{}']);
+  assert.equal(h.code, 2);
+  assert.match(h.stderr, /is not a palyrad state directory: it has files but no STATE marker/);
+  assert.deepEqual(readdirSync(home), ['notes.txt']);
+  const missing = runCli(['--state', join(dir, 'nope'), 'journal', 'verify']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /State directory ".*nope" does not exist/);
+});
+
+test('append, show, tail, export, verify and reindex work together; export lines re-hash', () => {
+  const root = join(tempDir(), 'state');
+  const appended = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"text":"hi","api_key":"k-123456789"}', '--session', 's-1', '--json']);
+  assert.equal(appended.code, 0, appended.stderr);
+  const a = JSON.parse(appended.stdout);
+  assert.deepEqual([a.seq, a.redactions], [2, 1]);
+
+  const show = runCli(['--state', root, 'journal', 'show', '2', '--json']);
+  assert.equal(show.code, 0);
+  const event = JSON.parse(show.stdout);
+  assert.deepEqual([event.kind, event.sessionId, event.payload], ['note.added', 's-1', { api_key: '[REDACTED:key]', text: 'hi' }]);
+  assert.equal(runCli(['--state', root, 'journal', 'show', '99']).code, 2);
+
+  const tail = runCli(['--state', root, 'journal', 'tail', '-n', '1', '--json']);
+  assert.deepEqual(tail.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), [2]);
+
+  const lines = runCli(['--state', root, 'journal', 'export']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 2);
+  for (const line of lines) {
+    const { hash, ...rest } = line;
+    assert.equal(sha256Hex(canonicalJson(rest)), hash, `seq ${line.seq} re-hashes`);
+  }
+
+  const verify = runCli(['--state', root, 'journal', 'verify', '--json']);
+  assert.equal(verify.code, 0);
+  const report = JSON.parse(verify.stdout);
+  assert.deepEqual([report.ok, report.events, report.head.seq, report.anchored, report.checkpoints, report.problems], [true, 2, 2, true, 1, []]);
+
+  const reindex = runCli(['--state', root, 'journal', 'reindex', '--json']);
+  assert.equal(reindex.code, 0, reindex.stderr);
+  assert.deepEqual([JSON.parse(reindex.stdout).events, JSON.parse(reindex.stdout).lastSeq], [2, 2]);
+
+  const raw = readdirSync(join(root, 'journal', 'segments')).map((f) => readFileSync(join(root, 'journal', 'segments', f), 'latin1')).join('');
+  assert.equal(raw.includes('k-123456789'), false, 'the secret never reached disk');
+});
+
+test('verify exits 1 on tampering, and on an unanchored head only with --require-anchor', () => {
+  const root = join(tempDir(), 'state');
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'a.b', '--payload', '{"n":1}']).code, 0);
+  rmSync(join(root, 'journal', 'checkpoints.jsonl'));
+  const unanchored = runCli(['--state', root, 'journal', 'verify', '--json']);
+  assert.equal(unanchored.code, 0);
+  assert.deepEqual([JSON.parse(unanchored.stdout).ok, JSON.parse(unanchored.stdout).anchored], [true, false]);
+  assert.equal(runCli(['--state', root, 'journal', 'verify', '--require-anchor']).code, 1);
+  assert.equal(runCli(['--state', root, 'journal', 'checkpoint']).code, 0);
+  assert.equal(runCli(['--state', root, 'journal', 'verify', '--require-anchor']).code, 0);
+
+  const segments = join(root, 'journal', 'segments');
+  const file = join(segments, readdirSync(segments)[0] as string);
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0x01;
+  writeFileSync(file, bytes);
+  const tampered = runCli(['--state', root, 'journal', 'verify']);
+  assert.equal(tampered.code, 1);
+  assert.match(tampered.stdout, /journal FAILED/);
+});
+
+test('key prints the public key that verify trusts', () => {
+  const root = join(tempDir(), 'state');
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'a.b', '--payload', '{}']).code, 0);
+  const key = JSON.parse(runCli(['--state', root, 'journal', 'key', '--json']).stdout);
+  assert.match(key.keyId, /^[0-9a-f]{16}$/);
+  assert.match(key.publicKey, /^-----BEGIN PUBLIC KEY-----/);
+  const external = join(tempDir(), 'auditor.pub');
+  writeFileSync(external, key.publicKey);
+  assert.equal(runCli(['--state', root, 'journal', 'verify', '--key', external, '--require-anchor']).code, 0);
+});
