@@ -126,7 +126,17 @@ function writeInt(buf: Buffer, p: number, n: number): number {
 }
 
 const generic = new Decoder();
-const KEY_BY_NAME = new Map<string, Key>(KEYS.map((k) => [k, k]));
+// Keys are found by (length, first byte) and then compared byte by byte: no key is
+// turned into a string while decoding. Every key is ASCII.
+const KEY_BY_SHAPE = new Map<number, { key: Key; bytes: Buffer }>(KEYS.map((k, i) => [k.length * 256 + k.charCodeAt(0), { key: k, bytes: KEY_BYTES[i] as Buffer }]));
+if (KEY_BY_SHAPE.size !== KEYS.length) throw new Error('record keys must differ in length or first letter');
+
+function keyAt(b: Uint8Array, p: number, len: number): Key | undefined {
+  const entry = KEY_BY_SHAPE.get(len * 256 + (b[p] as number));
+  if (!entry) return undefined;
+  for (let i = 1; i < len; i++) if (b[p + i] !== entry.bytes[i]) return undefined;
+  return entry.key;
+}
 
 /**
  * Decodes a frame body. Reads the shape palyrad writes directly; anything else (another
@@ -147,7 +157,7 @@ function fastDecode(b: Uint8Array): Record<string, unknown> | null {
     if (kh === undefined || (kh & 0xe0) !== 0xa0) return null;
     const klen = kh & 0x1f;
     if (p + klen > b.length) return null;
-    const key = KEY_BY_NAME.get(view.toString('latin1', p, p + klen));
+    const key = keyAt(b, p, klen);
     p += klen;
     if (!key || key in out) return null;
     const t = b[p++];
