@@ -149,7 +149,8 @@ export function decodeRecordBody(body: Uint8Array): unknown {
 
 function fastDecode(b: Uint8Array): Record<string, unknown> | null {
   if (b.length === 0 || (b[0] as number) !== (0x80 | KEYS.length)) return null;
-  const view = Buffer.from(b.buffer, b.byteOffset, b.length);
+  // Frames read from segments are Buffers already; only wrap other views.
+  const view = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
   const out: Record<string, unknown> = {};
   let p = 1;
   for (let i = 0; i < KEYS.length; i++) {
