@@ -1,0 +1,114 @@
+// Bundles the CLI into one self-contained CommonJS file: dist/palyrad.cjs.
+//
+// Why CommonJS: a Node 20 single executable needs a CJS main, and Deno runs a `.cjs`
+// bundle as is. Why a plugin for the wasm: the bundle must run copied alone into an
+// empty folder, so both engines are embedded (brotli + base64: 5 MB -> 1.6 MB of text)
+// and decoded only when first used, so `palyrad --version` does not pay for them.
+//
+// Usage: `node build.mjs`, or `import { build } from './build.mjs'`. Same inputs give
+// the same output; compressed wasm is cached by content hash because brotli quality 11
+// takes ~12 s for cedar.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { brotliCompress, constants } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const root = dirname(fileURLToPath(import.meta.url));
+const cacheDir = join(root, 'node_modules', '.cache', 'palyrad-wasm');
+const wasmAssetsModule = join(root, 'core', 'base', 'wasm-assets.ts');
+
+/** The wasm files embedded, by the function name core/base/wasm-assets.ts exports. */
+const WASM = {
+  sqlJsWasm: 'node_modules/sql.js/dist/sql-wasm.wasm',
+  cedarWasm: 'node_modules/@cedar-policy/cedar-wasm/web/cedar_wasm_bg.wasm',
+};
+
+/** Brotli-compresses a file at maximum quality, reusing an earlier result with the same content. */
+async function compressed(path) {
+  const bytes = readFileSync(join(root, path));
+  const cached = join(cacheDir, `${createHash('sha256').update(bytes).digest('hex')}.br`);
+  try {
+    return readFileSync(cached);
+  } catch {
+    const out = await promisify(brotliCompress)(bytes, {
+      params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+    });
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(cached, out);
+    return out;
+  }
+}
+
+/** Replaces core/base/wasm-assets.ts by a module that embeds the wasm files. */
+const embedWasm = {
+  name: 'embed-wasm',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]core[\\/]base[\\/]wasm-assets\.ts$/ }, async (args) => {
+      if (resolve(args.path) !== wasmAssetsModule) return undefined;
+      // Compressed in parallel: brotli runs on libuv's thread pool.
+      const entries = await Promise.all(
+        Object.entries(WASM).map(async ([name, path]) => [name, (await compressed(path)).toString('base64')]),
+      );
+      const exports = entries.map(([name, b64]) => `export const ${name} = lazy(${JSON.stringify(b64)});`);
+      const contents = [
+        "import { brotliDecompressSync } from 'node:zlib';",
+        '// Each file is decoded on its first call only, then cached.',
+        'const lazy = (b64) => { let bytes; return () => (bytes ??= brotliDecompressSync(Buffer.from(b64, "base64"))); };',
+        ...exports,
+      ].join('\n');
+      return { contents, loader: 'js', watchFiles: Object.values(WASM).map((p) => join(root, p)) };
+    });
+  },
+};
+
+/**
+ * ws tries `require('bufferutil')` and `require('utf-8-validate')` (optional native
+ * speed-ups) and falls back when they throw. Left external, a SEA prints a warning
+ * because its require() only loads built-ins; so they become a module that throws.
+ */
+const stubOptionalNative = {
+  name: 'stub-optional-native',
+  setup(build) {
+    build.onResolve({ filter: /^(bufferutil|utf-8-validate)$/ }, (args) => ({ path: args.path, namespace: 'optional-native' }));
+    build.onLoad({ filter: /.*/, namespace: 'optional-native' }, (args) => ({
+      contents: `throw Object.assign(new Error("Cannot find module '${args.path}'"), { code: 'MODULE_NOT_FOUND' });`,
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Builds dist/palyrad.cjs (or `entry` into `outfile`, for experiments); returns its path,
+ * size in bytes and build time in ms.
+ */
+export async function build({ entry = 'cli/main.ts', outfile = join(root, 'dist', 'palyrad.cjs'), quiet = false } = {}) {
+  const start = performance.now();
+  await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    // package.json (imported by cli/version.ts) is inlined by esbuild's JSON loader.
+    plugins: [embedWasm, stubOptionalNative],
+    logLevel: quiet ? 'error' : 'warning',
+  });
+  const result = { outfile, bytes: statSync(outfile).size, ms: Math.round(performance.now() - start) };
+  if (!quiet) console.log(`built ${outfile} (${(result.bytes / 1e6).toFixed(2)} MB) in ${result.ms} ms`);
+  return result;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  build().catch((error) => {
+    // esbuild has already printed its diagnostics; only set the exit code.
+    if (!error?.errors) console.error(error);
+    process.exitCode = 1;
+  });
+}
