@@ -168,3 +168,23 @@ test('the index is replayed from its snapshot, rebuilt when missing, and bounded
   const header = readFileSync(join(options.dir, 'index.sqlite')).subarray(0, 15).toString('latin1');
   assert.equal(header, 'SQLite format 3');
 });
+
+test('a failed write rejects the batch and everything queued behind it, and acknowledges nothing', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 'durable' });
+  const before = store.durable;
+  // Pull the segment's file out from under the store: the next write fails with EBADF.
+  (store as unknown as { log: { close(): void } }).log.close();
+  const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => store.append({ kind: 'note.added', payload: i })));
+  assert.deepEqual(
+    results.map((r) => r.status === 'rejected' && (r.reason as { code: string }).code),
+    Array(5).fill('PALYRA_JOURNAL_WRITE_FAILED'),
+  );
+  assert.deepEqual(store.durable, before, 'the durable head did not move');
+  await assert.rejects(store.append({ kind: 'note.added', payload: 'after' }), { code: 'PALYRA_JOURNAL_WRITE_FAILED', message: /restart to recover/ });
+  await store.close().catch(() => undefined);
+  const reopened = await JournalStore.open(options);
+  assert.deepEqual(reopened.durable, before, 'nothing unacknowledged is in the log');
+  await reopened.close();
+  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+});
