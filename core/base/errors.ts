@@ -31,6 +31,17 @@ const CODES = {
   PALYRA_JOURNAL_CHAIN_BROKEN: 'integrity',
   PALYRA_JOURNAL_UNSUPPORTED_FORMAT: 'integrity',
   PALYRA_KEY_INVALID: 'io',
+  PALYRA_POLICY_INVALID: 'integrity',
+  PALYRA_POLICY_EXAMPLE_FAILED: 'integrity',
+  PALYRA_APPROVAL_NOT_FOUND: 'usage',
+  PALYRA_APPROVAL_EXPIRED: 'usage',
+  PALYRA_TOOL_NOT_FOUND: 'usage',
+  PALYRA_TOOL_INPUT_INVALID: 'usage',
+  PALYRA_TOOL_FORBIDDEN: 'usage',
+  PALYRA_TOOL_TIMEOUT: 'io',
+  PALYRA_TOOL_CANCELLED: 'io',
+  PALYRA_TOOL_FAILED: 'io',
+  PALYRA_TOOL_LIMIT_EXCEEDED: 'io',
   PALYRA_INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorCategory>;
 
