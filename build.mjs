@@ -81,6 +81,42 @@ const stubOptionalNative = {
 };
 
 /**
+ * Worker threads in a single executable can only be started from code (`eval: true`),
+ * so each `*-worker-source.ts` module is replaced by one returning its worker, bundled
+ * into a string. The source versions point at the worker's .ts file instead.
+ */
+const WORKERS = {
+  'core/journal/verify-worker-source.ts': { entry: 'core/journal/verify-worker.ts', exportName: 'verifyWorkerSource' },
+};
+
+const embedWorkers = {
+  name: 'embed-workers',
+  setup(build) {
+    const filter = new RegExp(`(${Object.keys(WORKERS).map((p) => p.replace(/[/.]/g, (c) => (c === '/' ? '[\\\\/]' : '\\.'))).join('|')})$`);
+    build.onLoad({ filter }, async (args) => {
+      const key = Object.keys(WORKERS).find((k) => resolve(args.path) === join(root, k));
+      if (!key) return undefined;
+      const { entry, exportName } = WORKERS[key];
+      const out = await esbuild.build({
+        absWorkingDir: root,
+        entryPoints: [entry],
+        bundle: true,
+        write: false,
+        platform: 'node',
+        target: 'node20',
+        format: 'cjs',
+        minify: true,
+        legalComments: 'none',
+        plugins: [stubOptionalNative],
+        logLevel: 'error',
+      });
+      const code = out.outputFiles[0].text;
+      return { contents: `export function ${exportName}() { return { code: ${JSON.stringify(code)} }; }`, loader: 'js', watchFiles: [join(root, entry)] };
+    });
+  },
+};
+
+/**
  * Builds dist/palyrad.cjs (or `entry` into `outfile`, for experiments); returns its path,
  * size in bytes and build time in ms.
  */
@@ -97,7 +133,7 @@ export async function build({ entry = 'cli/main.ts', outfile = join(root, 'dist'
     minify: true,
     legalComments: 'none',
     // package.json (imported by cli/version.ts) is inlined by esbuild's JSON loader.
-    plugins: [embedWasm, stubOptionalNative],
+    plugins: [embedWasm, embedWorkers, stubOptionalNative],
     logLevel: quiet ? 'error' : 'warning',
   });
   const result = { outfile, bytes: statSync(outfile).size, ms: Math.round(performance.now() - start) };

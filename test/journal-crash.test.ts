@@ -57,7 +57,7 @@ test(`kill -9 at random moments (${KILLS} times) loses no acknowledged event and
     assert.deepEqual(missing, [], `round ${i}: acknowledged events lost`);
     await store.close();
     lock.release();
-    const report = verifyJournal(paths.journal, { trustedKey: loadTrustedKey(paths.checkpointPub) });
+    const report = await verifyJournal(paths.journal, { trustedKey: loadTrustedKey(paths.checkpointPub) });
     assert.deepEqual(report.problems, [], `round ${i}`);
     assert.equal(report.ok, true);
     assert.equal(report.anchored, true, 'the clean close signed a checkpoint over the head');

@@ -30,7 +30,7 @@ const codes = (report: { problems: { code: ProblemCode }[] }) => [...new Set(rep
 
 test('an untouched journal verifies and is anchored', async () => {
   const { verify } = await journalWithCheckpoints();
-  const report = verify();
+  const report = await verify();
   assert.deepEqual([report.ok, report.events, report.anchored, report.checkpoints, report.problems], [true, 20, true, 2, []]);
 });
 
@@ -42,7 +42,7 @@ test('a flipped byte in a payload fails the frame checksum', async () => {
   const at = bytes.indexOf(Buffer.from('event number 6'), target.offset);
   bytes[at + 6] = 'N'.charCodeAt(0);
   writeFileSync(segment, bytes);
-  const report = verify();
+  const report = await verify();
   assert.equal(report.ok, false);
   assert.deepEqual(report.problems[0], { seq: null, code: 'FRAME_CHECKSUM', message: `segment "${segment.split('/').pop()}" at byte ${target.offset}: frame fails its checksum` });
 });
@@ -52,7 +52,7 @@ test('a changed payload with a recomputed checksum fails its hash', async () => 
   const frames = readFrames(segment);
   const forged = { ...(frames[5]?.record as NonNullable<(typeof frames)[number]['record']>), payloadJson: '{"i":6,"text":"event NUMBER 6"}' };
   writeFrames(segment, frames.map((f, i) => (i === 5 ? reencode(forged) : f.bytes)));
-  const report = verify();
+  const report = await verify();
   assert.deepEqual(codes(report), ['HASH_MISMATCH']);
   assert.deepEqual(report.problems, [{ seq: 6, code: 'HASH_MISMATCH', message: 'event 6 does not match its hash: its content was changed' }]);
 });
@@ -61,7 +61,7 @@ test('a deleted middle frame is a sequence gap', async () => {
   const { segment, verify } = await journalWithCheckpoints();
   const frames = readFrames(segment);
   writeFrames(segment, frames.filter((_, i) => i !== 7).map((f) => f.bytes));
-  const report = verify();
+  const report = await verify();
   assert.deepEqual(codes(report), ['SEQ_GAP']);
   assert.deepEqual(report.problems[0], { seq: 9, code: 'SEQ_GAP', message: 'event 8 is missing before event 9' });
 });
@@ -71,7 +71,7 @@ test('two swapped frames are out of order', async () => {
   const frames = readFrames(segment).map((f) => f.bytes);
   [frames[3], frames[4]] = [frames[4] as Buffer, frames[3] as Buffer];
   writeFrames(segment, frames);
-  const report = verify();
+  const report = await verify();
   assert.equal(report.ok, false);
   assert.ok(report.problems.some((p) => p.code === 'SEQ_OUT_OF_ORDER' && p.seq === 4), JSON.stringify(report.problems));
 });
@@ -80,7 +80,7 @@ test('a tail truncated below a checkpoint is detected', async () => {
   const { segment, verify } = await journalWithCheckpoints();
   const frames = readFrames(segment);
   truncateSync(segment, frames[15]?.offset ?? 0); // keep events 1..15, checkpoint 2 says 20
-  const report = verify();
+  const report = await verify();
   assert.deepEqual(codes(report), ['TRUNCATED_BELOW_CHECKPOINT']);
   assert.equal(report.events, 15);
   assert.equal(report.anchored, false);
@@ -97,7 +97,7 @@ test('a whole chain recomputed without the signing key contradicts the checkpoin
     return reencode({ ...fields, hash });
   });
   writeFrames(segment, rewritten);
-  const report = verify();
+  const report = await verify();
   assert.deepEqual(codes(report), ['CHECKPOINT_MISMATCH']);
   assert.equal(report.problems.length, 2, 'both checkpoints contradict the rewritten chain');
   assert.equal(report.anchored, false);
@@ -107,7 +107,7 @@ test('an old checkpoint replayed after newer ones is detected', async () => {
   const { checkpoints, verify } = await journalWithCheckpoints();
   const first = readFileSync(checkpoints, 'utf8').split('\n')[0];
   appendFileSync(checkpoints, `${first}\n`);
-  const report = verify();
+  const report = await verify();
   assert.deepEqual(codes(report), ['CHECKPOINT_REPLAYED']);
 });
 
@@ -119,16 +119,16 @@ test('a checkpoint signed by another key is refused, whatever key id it claims',
   // Honest about its key id: unknown key.
   const own = signCheckpoint({ origin: base.origin, size: 20, headHash: (lines[1] as CheckpointRecord).headHash, ts: base.ts + 1 }, base, attacker);
   writeFileSync(checkpoints, `${JSON.stringify(base)}\n${JSON.stringify(own)}\n`);
-  assert.deepEqual(codes(verify()), ['CHECKPOINT_UNKNOWN_KEY']);
+  assert.deepEqual(codes(await verify()), ['CHECKPOINT_UNKNOWN_KEY']);
   // Claiming the trusted key id: bad signature.
   const trusted = loadTrustedKey(options.pubPath);
   const forged = signCheckpoint({ origin: base.origin, size: 20, headHash: own.headHash, ts: own.ts }, base, { ...attacker, keyId: trusted.keyId });
   writeFileSync(checkpoints, `${JSON.stringify(base)}\n${JSON.stringify(forged)}\n`);
-  assert.deepEqual(codes(verify()), ['CHECKPOINT_BAD_SIGNATURE']);
+  assert.deepEqual(codes(await verify()), ['CHECKPOINT_BAD_SIGNATURE']);
   // And an auditor's own trusted key rejects checkpoints signed by the state's key.
   const auditorKey = join(root, 'auditor.pub');
   writeFileSync(auditorKey, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
-  assert.deepEqual(codes(verify(auditorKey)).includes('CHECKPOINT_UNKNOWN_KEY'), true);
+  assert.deepEqual(codes(await verify(auditorKey)).includes('CHECKPOINT_UNKNOWN_KEY'), true);
 });
 
 test('a chain with no checkpoint is ok but unanchored', async () => {
@@ -138,7 +138,33 @@ test('a chain with no checkpoint is ok but unanchored', async () => {
   await store.append({ kind: 'note.added', payload: {} });
   // Not closed: a crash before any checkpoint. Closing would sign one.
   await store.flushed();
-  const report = verifyJournal(options.dir, { trustedKey: null });
+  const report = await verifyJournal(options.dir, { trustedKey: null });
   assert.deepEqual([report.ok, report.anchored, report.checkpoints, report.events], [true, false, 0, 2]);
   await store.close();
+});
+
+test('verification on worker threads gives the same verdict as in-thread, damage at segment boundaries included', async () => {
+  const root = tempDir('palyra-tamper-');
+  const options = journalOptionsIn(root, { maxSegmentBytes: 2048 });
+  const store = await JournalStore.open(options);
+  for (let i = 0; i < 6; i++) await Promise.all(Array.from({ length: 15 }, (_, j) => store.append({ kind: 'note.added', payload: { i, j, pad: 'y'.repeat(40) } })));
+  await store.close();
+  const trustedKey = loadTrustedKey(options.pubPath);
+  const inThread = await verifyJournal(options.dir, { trustedKey, workers: 0 });
+  const parallel = await verifyJournal(options.dir, { trustedKey, workers: 2 });
+  assert.ok(inThread.segments > 4, `expected many segments, got ${inThread.segments}`);
+  assert.deepEqual(parallel, inThread);
+  assert.deepEqual([parallel.ok, parallel.anchored, parallel.events], [true, true, 91]);
+
+  // Drop the first frame of the third segment: only the stitching between segments can see it.
+  const segments = readdirSync(join(options.dir, 'segments')).sort();
+  const third = join(options.dir, 'segments', segments[2] as string);
+  writeFrames(third, readFrames(third).slice(1).map((f) => f.bytes));
+  const damagedInThread = await verifyJournal(options.dir, { trustedKey, workers: 0 });
+  const damagedParallel = await verifyJournal(options.dir, { trustedKey, workers: 2 });
+  assert.deepEqual(damagedParallel, damagedInThread);
+  assert.deepEqual(
+    damagedParallel.problems.map((p) => p.code),
+    ['SEQ_GAP', 'SEGMENT_NAME_MISMATCH'],
+  );
 });

@@ -39,11 +39,11 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .option('--require-anchor', 'also fail when no valid signed checkpoint covers the head')
     .addHelpText('after', '\nExit codes: 0 the journal verifies, 1 a problem was found (or it is unanchored with --require-anchor), 2 usage or I/O error.')
     .action(
-      action(run, (opts: { json?: boolean; key?: string; requireAnchor?: boolean }, cmd: Command) => {
+      action(run, async (opts: { json?: boolean; key?: string; requireAnchor?: boolean }, cmd: Command) => {
         const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
         const trustedKey = trustedKeyFor(paths, opts.key);
         const bar = !opts.json && process.stderr.isTTY && journalBytes(paths) > 16 * 1024 * 1024 ? progressBar('verifying') : null;
-        const report = verifyJournal(paths.journal, { trustedKey, onProgress: bar ? (d, t) => bar.update(d, t) : undefined });
+        const report = await verifyJournal(paths.journal, { trustedKey, onProgress: bar ? (d, t) => bar.update(d, t) : undefined });
         bar?.finish();
         if (opts.json) printJson(report);
         else printText(verifySummary(report));

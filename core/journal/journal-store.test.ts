@@ -43,7 +43,7 @@ test('concurrent appends get contiguous seqs and share fsyncs (group commit)', a
   assert.equal(stats.appends, 501);
   assert.ok(stats.batches < 50, `expected few batches for 500 appends in one tick, got ${stats.batches}`);
   await store.close();
-  const report = verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
   assert.equal(report.ok, true, JSON.stringify(report.problems));
   assert.equal(report.events, 501);
   assert.equal(report.anchored, true, 'close signs a final checkpoint');
@@ -60,7 +60,7 @@ test('reopening continues the chain where it ended', async () => {
   const next = await again.append({ kind: 'note.added', payload: 2 });
   assert.equal(next.seq, head.seq + 1);
   await again.close();
-  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
 
 test('bad input is refused with a clear error and writes nothing', async () => {
@@ -78,7 +78,7 @@ test('bad input is refused with a clear error and writes nothing', async () => {
   assert.equal(ok.seq, before.seq + 1, 'a refused append burns no sequence number');
   await store.close();
   await assert.rejects(store.append({ kind: 'x.y', payload: {} }), { code: 'PALYRA_JOURNAL_CLOSED' });
-  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
 
 test('secrets are redacted before the frame is written, and counted on the event', async () => {
@@ -109,7 +109,7 @@ test('segments roll over at the size limit and the whole log still verifies', as
   await store.close();
   const segments = readdirSync(join(options.dir, 'segments'));
   assert.ok(segments.length > 3, `expected several segments, got ${segments.length}`);
-  const report = verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
   assert.deepEqual([report.ok, report.events, report.segments], [true, 201, segments.length]);
   const again = await JournalStore.open(options);
   assert.equal((await again.append({ kind: 'after.reopen', payload: {} })).seq, 202);
@@ -130,7 +130,7 @@ test('a torn tail is cut on open, kept in quarantine, and recorded', async () =>
   const last = again.recentEvents(1)[0];
   assert.equal(last?.kind, 'journal.recovered');
   await again.close();
-  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
 
 test('a log that ends before its last signed checkpoint is refused, not silently extended', async () => {
@@ -186,5 +186,5 @@ test('a failed write rejects the batch and everything queued behind it, and ackn
   const reopened = await JournalStore.open(options);
   assert.deepEqual(reopened.durable, before, 'nothing unacknowledged is in the log');
   await reopened.close();
-  assert.equal(verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }).ok, true);
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });

@@ -1,0 +1,169 @@
+import { GENESIS_HASH } from '../base/index.ts';
+import { decodeFrameBody } from './frame.ts';
+import { computeRecordHash, GENESIS_KIND, recordShapeProblem, type StoredRecord } from './record.ts';
+import { scanSegment, type SegmentFile } from './segments.ts';
+
+/** Stable codes for everything `journal verify` can find wrong. */
+export type ProblemCode =
+  | 'SEGMENT_HEADER'
+  | 'SEGMENT_NAME_MISMATCH'
+  | 'FRAME_LENGTH'
+  | 'FRAME_CHECKSUM'
+  | 'FRAME_DECODE'
+  | 'FRAME_TORN'
+  | 'RECORD_INVALID'
+  | 'SEQ_GAP'
+  | 'SEQ_OUT_OF_ORDER'
+  | 'CHAIN_BROKEN'
+  | 'HASH_MISMATCH'
+  | 'GENESIS_MISSING'
+  | 'CHECKPOINT_INVALID'
+  | 'CHECKPOINT_NO_KEY'
+  | 'CHECKPOINT_UNKNOWN_KEY'
+  | 'CHECKPOINT_BAD_SIGNATURE'
+  | 'CHECKPOINT_ORIGIN'
+  | 'CHECKPOINT_REPLAYED'
+  | 'CHECKPOINT_CHAIN_BROKEN'
+  | 'CHECKPOINT_MISMATCH'
+  | 'TRUNCATED_BELOW_CHECKPOINT';
+
+/** One thing found wrong; `seq` is the event (or checkpoint size) it concerns, when known. */
+export interface Problem {
+  seq: number | null;
+  code: ProblemCode;
+  message: string;
+}
+
+/** One segment to verify on its own (plain data: it crosses to worker threads). */
+export interface SegmentTask {
+  segment: SegmentFile;
+  /** Only the newest segment may end in a torn frame. */
+  isLast: boolean;
+  /** Seqs whose hashes checkpoints claim; their hashes are reported back. */
+  wantedSeqs: number[];
+  /** Problems listed per segment at most; the rest are only counted. */
+  maxProblems: number;
+}
+
+/** What a segment holds and what is wrong inside it; links to its neighbours are checked by the caller. */
+export interface SegmentReport {
+  name: string;
+  first: { seq: number; prevHash: string } | null;
+  last: { seq: number; hash: string } | null;
+  events: number;
+  problems: Problem[];
+  problemCount: number;
+  hashAt: [number, string][];
+  origin: string | null;
+  tornAt: number | null;
+  bytes: number;
+}
+
+/**
+ * Verifies one segment: frames, record shape, hashes, and sequence and chain links
+ * between the records inside it. Never changes anything.
+ */
+export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) => void): SegmentReport {
+  const { segment } = task;
+  const wanted = new Set(task.wantedSeqs);
+  const report: SegmentReport = {
+    name: segment.name,
+    first: null,
+    last: null,
+    events: 0,
+    problems: [],
+    problemCount: 0,
+    hashAt: [],
+    origin: null,
+    tornAt: null,
+    bytes: 0,
+  };
+  const problem = (seq: number | null, code: ProblemCode, message: string): void => {
+    report.problemCount++;
+    if (report.problems.length < task.maxProblems) report.problems.push({ seq, code, message });
+  };
+  let head: StoredRecord | null = null;
+  let nextProgress = 8 * 1024 * 1024;
+  for (const item of scanSegment(segment.path)) {
+    if (item.type === 'torn') {
+      if (task.isLast) report.tornAt = item.offset;
+      else problem(null, 'FRAME_TORN', `segment "${segment.name}" ends in a cut frame at byte ${item.offset} but is not the newest segment`);
+      break;
+    }
+    if (item.type === 'corrupt') {
+      problem(null, item.code, `segment "${segment.name}" at byte ${item.offset}: ${item.reason}`);
+      break;
+    }
+    report.bytes = item.end;
+    if (onProgress && item.end >= nextProgress) {
+      onProgress(item.end);
+      nextProgress = item.end + 8 * 1024 * 1024;
+    }
+    const r = decode(item.body, segment, item.offset, problem);
+    if (!r) continue;
+    if (head === null) {
+      report.first = { seq: r.seq, prevHash: r.prevHash };
+      if (r.seq !== segment.firstSeq) {
+        problem(r.seq, 'SEGMENT_NAME_MISMATCH', `segment "${segment.name}" is named for seq ${segment.firstSeq} but starts at seq ${r.seq}`);
+      }
+    } else if (r.seq <= head.seq) {
+      problem(r.seq, 'SEQ_OUT_OF_ORDER', `event ${r.seq} comes after event ${head.seq}`);
+    } else if (r.seq > head.seq + 1) {
+      problem(r.seq, 'SEQ_GAP', gapMessage(head.seq + 1, r.seq));
+    } else if (r.prevHash !== head.hash) {
+      problem(r.seq, 'CHAIN_BROKEN', `event ${r.seq} does not link to the hash of event ${r.seq - 1}`);
+    }
+    if (computeRecordHash(r) !== r.hash) problem(r.seq, 'HASH_MISMATCH', `event ${r.seq} does not match its hash: its content was changed`);
+    if (r.seq === 1) report.origin = genesisOrigin(r, problem);
+    if (wanted.has(r.seq)) report.hashAt.push([r.seq, r.hash]);
+    report.events++;
+    // Resynchronize on what we saw, so one damaged spot is reported once, not forever after.
+    if (head === null || r.seq > head.seq) head = r;
+  }
+  if (head) report.last = { seq: head.seq, hash: head.hash };
+  return report;
+}
+
+/** The message for missing events `from`..`to - 1`. */
+export function gapMessage(from: number, to: number): string {
+  return `${to - from === 1 ? `event ${from} is` : `events ${from}–${to - 1} are`} missing before event ${to}`;
+}
+
+/** Checks how the first segment starts: at seq 1, linked to the genesis hash. */
+export function checkJournalStart(first: SegmentReport['first'], problems: Problem[]): void {
+  if (!first) return;
+  if (first.seq !== 1) problems.push({ seq: first.seq, code: 'SEQ_GAP', message: gapMessage(1, first.seq) });
+  else if (first.prevHash !== GENESIS_HASH) problems.push({ seq: 1, code: 'CHAIN_BROKEN', message: 'event 1 does not start from the genesis hash' });
+}
+
+function decode(body: Uint8Array, segment: SegmentFile, offset: number, problem: (seq: number | null, code: ProblemCode, message: string) => void): StoredRecord | null {
+  let value: unknown;
+  try {
+    value = decodeFrameBody(body);
+  } catch (error) {
+    problem(null, 'FRAME_DECODE', `segment "${segment.name}" at byte ${offset}: frame body is not msgpack (${(error as Error).message})`);
+    return null;
+  }
+  const shape = recordShapeProblem(value);
+  if (shape) {
+    const seq = typeof (value as { seq?: unknown })?.seq === 'number' ? (value as { seq: number }).seq : null;
+    problem(seq, 'RECORD_INVALID', `segment "${segment.name}" at byte ${offset}: ${shape}`);
+    return null;
+  }
+  return value as StoredRecord;
+}
+
+function genesisOrigin(r: StoredRecord, problem: (seq: number | null, code: ProblemCode, message: string) => void): string | null {
+  if (r.kind !== GENESIS_KIND) {
+    problem(1, 'GENESIS_MISSING', `event 1 is "${r.kind}", not the "${GENESIS_KIND}" event`);
+    return null;
+  }
+  try {
+    const payload = JSON.parse(r.payloadJson) as { origin?: unknown };
+    if (typeof payload.origin === 'string') return payload.origin;
+  } catch {
+    // reported below
+  }
+  problem(1, 'GENESIS_MISSING', 'the genesis event names no origin');
+  return null;
+}
