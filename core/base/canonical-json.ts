@@ -47,6 +47,23 @@ function write(value: unknown): string {
   }
 }
 
+// Object keys repeat across payloads (`tool`, `args`, `usage`, ...): keep their quoted
+// form with the colon instead of escaping them again each time. Bounded, then reset.
+const quotedKeys = new Map<string, string>();
+const MAX_CACHED_KEYS = 4096;
+
+function quotedKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key) + ':';
+    if (key.length <= 64) {
+      if (quotedKeys.size >= MAX_CACHED_KEYS) quotedKeys.clear();
+      quotedKeys.set(key, q);
+    }
+  }
+  return q;
+}
+
 function writeObject(obj: Record<string, unknown>): string {
   // Array.prototype.sort compares UTF-16 code units, exactly what JCS requires.
   const keys = Object.keys(obj).sort();
@@ -55,7 +72,7 @@ function writeObject(obj: Record<string, unknown>): string {
   for (const key of keys) {
     const v = obj[key];
     if (v === undefined) continue;
-    out += (first ? '' : ',') + JSON.stringify(key) + ':' + write(v);
+    out += (first ? '' : ',') + quotedKey(key) + write(v);
     first = false;
   }
   return out + '}';

@@ -68,9 +68,11 @@ export class JournalIndex {
     private readonly snapshotPath: string,
     private readonly retention: number,
   ) {
-    // The index is a cache rebuilt from the log, so sql.js needs no rollback file: keep
-    // the rollback journal in memory (a transaction can still be rolled back).
-    db.exec('PRAGMA journal_mode=MEMORY; PRAGMA temp_store=MEMORY;');
+    // The index is a cache rebuilt from the log: its rollback journal stays in memory (a
+    // failed transaction still rolls back), it never syncs (sql.js's file is in memory
+    // anyway; snapshots are made durable separately), and this one connection keeps the
+    // lock rather than taking it per transaction. Measured: 9.6 → 5.6 µs per event.
+    db.exec('PRAGMA journal_mode=MEMORY; PRAGMA temp_store=MEMORY; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;');
     db.exec(SCHEMA);
     const row = `(${Array(COLUMNS).fill('?').join(',')})`;
     // Plain INSERT: the log never holds two events with one seq, so a conflict is a bug
