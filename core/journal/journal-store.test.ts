@@ -188,3 +188,25 @@ test('a failed write rejects the batch and everything queued behind it, and ackn
   await reopened.close();
   assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
+
+test('automatic checkpoints are signed under sustained load, one at a time', async () => {
+  const { store, options } = await freshJournal({ checkpointEveryEvents: 100 });
+  let n = 0;
+  // 16 writers that never pause: the store is never idle while they run.
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (n < 2000) await store.append({ kind: 'load.tick', payload: { n: n++ } });
+  }));
+  const signedUnderLoad = readCheckpointLines(options.dir);
+  assert.ok(signedUnderLoad.length >= 10, `expected about 20 checkpoints under load, got ${signedUnderLoad.length}`);
+  assert.deepEqual(signedUnderLoad.map((c) => c.n), signedUnderLoad.map((_, i) => i + 1), 'numbered without gaps or duplicates');
+  const flushedAt = store.durable.seq;
+  const onDemand = await store.checkpoint();
+  assert.equal(onDemand.checkpoint.size, flushedAt, 'an on-demand checkpoint covers everything appended before it');
+  await store.close();
+  const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  assert.deepEqual([report.ok, report.anchored], [true, true]);
+});
+
+function readCheckpointLines(dir: string): { n: number; size: number }[] {
+  return readFileSync(join(dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n: number; size: number });
+}

@@ -107,7 +107,9 @@ export class JournalStore {
   private writeScheduled = false;
   /** Pending events that start a write mid-tick; adapts to the number of concurrent writers. */
   private earlyWrite = 32;
-  private idleWaiters: (() => void)[] = [];
+  /** Callers of `flushed()`, each waiting for the durable head to reach `seq`. */
+  private flushWaiters: { seq: number; resolve: () => void }[] = [];
+  private autoCheckpointRunning = false;
   /** Head including events not yet durable; new events chain onto it. */
   private head: { seq: number; hash: string };
   /** Head of what is on disk and acknowledged. */
@@ -264,8 +266,11 @@ export class JournalStore {
 
   /** Resolves when every append made so far is durable (or failed). */
   flushed(): Promise<void> {
-    if (this.isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    // Invariant: `head` counts every accepted append; once the durable head reaches it
+    // (or everything in flight failed and the head was rewound), all are settled.
+    const seq = this.head.seq;
+    if (this.durableHead.seq >= seq || this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push({ seq, resolve }));
   }
 
   /**
@@ -273,8 +278,12 @@ export class JournalStore {
    * Returns the existing checkpoint when it already covers the head.
    */
   checkpoint(): Promise<{ checkpoint: CheckpointRecord; created: boolean }> {
-    const run = this.checkpointing.then(async () => {
-      await this.flushed();
+    return this.flushed().then(() => this.signCheckpoint());
+  }
+
+  /** Signs a checkpoint over the durable head as it is when its turn comes (one at a time). */
+  private signCheckpoint(): Promise<{ checkpoint: CheckpointRecord; created: boolean }> {
+    const run = this.checkpointing.then(() => {
       const size = this.durableHead.seq;
       if (this.lastCheckpoint && this.lastCheckpoint.size === size && this.lastCheckpoint.headHash === this.durableHead.hash) {
         return { checkpoint: this.lastCheckpoint, created: false };
@@ -408,12 +417,12 @@ export class JournalStore {
           if (this.pending.length >= this.earlyWrite) this.startWrite();
           this.acknowledge(batch, where);
           if (!this.writing && this.pending.length > 0) this.scheduleWrite();
-          this.notifyIdle();
+          this.notifyFlushWaiters();
         },
         (error: unknown) => {
           this.writing = false;
           this.failAll(batch, error);
-          this.notifyIdle();
+          this.notifyFlushWaiters();
         },
       );
   }
@@ -422,11 +431,15 @@ export class JournalStore {
     return !this.writing && !this.writeScheduled && this.pending.length === 0;
   }
 
-  private notifyIdle(): void {
-    if (!this.isIdle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+  private notifyFlushWaiters(): void {
+    if (this.flushWaiters.length === 0) return;
+    const idle = this.isIdle();
+    const still: typeof this.flushWaiters = [];
+    for (const w of this.flushWaiters) {
+      if (idle || this.durableHead.seq >= w.seq) w.resolve();
+      else still.push(w);
+    }
+    this.flushWaiters = still;
   }
 
   private acknowledge(batch: Pending[], where: { segmentFirstSeq: number; offset: number }): void {
@@ -491,8 +504,18 @@ export class JournalStore {
     if (every > 0 && this.durableHead.seq - (this.lastCheckpoint?.size ?? 0) >= every) this.backgroundCheckpoint();
   }
 
+  /**
+   * Signs the durable head without waiting for appends in flight (under steady load the
+   * store is never idle), and never queues a second automatic checkpoint behind one.
+   */
   private backgroundCheckpoint(): void {
-    this.checkpoint().catch((e: unknown) => this.warn(`automatic checkpoint failed: ${(e as Error).message}`));
+    if (this.autoCheckpointRunning) return;
+    this.autoCheckpointRunning = true;
+    this.signCheckpoint()
+      .catch((e: unknown) => this.warn(`automatic checkpoint failed: ${(e as Error).message}`))
+      .finally(() => {
+        this.autoCheckpointRunning = false;
+      });
   }
 
   private startTimers(): void {
