@@ -2,8 +2,10 @@ import { closeSync, copyFileSync, fsyncSync, ftruncateSync, mkdirSync, openSync,
 import { join } from 'node:path';
 import { GENESIS_HASH, ioError, PalyraError } from '../base/index.ts';
 import { SEGMENT_HEADER_BYTES } from './frame.ts';
-import { decodeRecord } from './log-reader.ts';
-import { type StoredRecord } from './record.ts';
+import { readCheckpoints, type CheckpointRecord } from './checkpoints.ts';
+import type { JournalPaths } from './journal-paths.ts';
+import { decodeRecord, readRecords } from './log-reader.ts';
+import { GENESIS_KIND, type StoredRecord } from './record.ts';
 import { fsyncDir, type LogPosition } from './segment-log.ts';
 import { listSegments, scanSegment, type SegmentFile } from './segments.ts';
 
@@ -114,4 +116,27 @@ export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: s
   } catch (error) {
     throw ioError(`cut the torn tail of journal segment "${cut.segment.name}"`, error);
   }
+}
+
+/** The newest well-formed checkpoint in the checkpoint file, if any. */
+export function lastWellFormed(checkpointsPath: string): CheckpointRecord | null {
+  const lines = readCheckpoints(checkpointsPath);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i];
+    if (line && 'record' in line) return line.record;
+  }
+  return null;
+}
+
+/** Reads the journal's origin from its genesis event. */
+export function readOrigin(paths: JournalPaths): string {
+  const first = readRecords(paths.segments).next();
+  if (first.done || first.value.record.seq !== 1 || first.value.record.kind !== GENESIS_KIND) {
+    throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Journal in "${paths.dir}" does not start with its genesis event: run 'palyrad journal verify'`);
+  }
+  const payload = JSON.parse(first.value.record.payloadJson) as { origin?: unknown };
+  if (typeof payload.origin !== 'string') {
+    throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Genesis event of the journal in "${paths.dir}" names no origin`);
+  }
+  return payload.origin;
 }

@@ -1,0 +1,62 @@
+import type { CommitEntry, WrittenAt } from './group-commit.ts';
+import type { IndexEntry, JournalIndex } from './index-db.ts';
+
+/** Index updates are applied in transactions of up to this many events... */
+const INDEX_BATCH = 4096;
+/** ...or after this delay, whichever comes first. */
+const INDEX_DELAY_MS = 20;
+
+/**
+ * Feeds written events to the index in large transactions: updating it per write batch
+ * cost three times as much. Every read through `index` applies the backlog first, so
+ * readers never miss an acknowledged event. If an update fails, the index (a cache of
+ * the log) is no longer fed and is rebuilt on the next open.
+ */
+export class IndexFeeder {
+  private backlog: IndexEntry[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private brokenFlag = false;
+
+  constructor(
+    private readonly db: JournalIndex,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** The index, up to date with every event added so far. */
+  get index(): JournalIndex {
+    this.drain();
+    return this.db;
+  }
+
+  /** True once an update failed; the index is then stale until rebuilt. */
+  get broken(): boolean {
+    return this.brokenFlag;
+  }
+
+  /** Queues the events of a written batch. */
+  add(batch: readonly CommitEntry[], where: WrittenAt): void {
+    if (this.brokenFlag) return;
+    let offset = where.offset;
+    for (const { record: r, frame } of batch) {
+      this.backlog.push({ seq: r.seq, ts: r.ts, kind: r.kind, sessionId: r.sessionId, runId: r.runId, segment: where.segmentFirstSeq, offset, hash: r.hash });
+      offset += frame.length;
+    }
+    if (this.backlog.length >= INDEX_BATCH) this.drain();
+    else this.timer ??= setTimeout(() => this.drain(), INDEX_DELAY_MS).unref();
+  }
+
+  /** Applies the backlog now. */
+  drain(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.backlog.length === 0 || this.brokenFlag) return;
+    const entries = this.backlog;
+    this.backlog = [];
+    try {
+      this.db.apply(entries);
+    } catch (error) {
+      this.brokenFlag = true;
+      this.warn(`index update failed, it will be rebuilt on restart: ${(error as Error).message}`);
+    }
+  }
+}
