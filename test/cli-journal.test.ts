@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { canonicalJson, sha256Hex } from '../core/base/index.ts';
 import pkg from '../package.json' with { type: 'json' };
-import { runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 test('--version prints the package version', () => {
@@ -122,4 +122,35 @@ test('key prints the public key that verify trusts', () => {
   const external = join(tempDir(), 'auditor.pub');
   writeFileSync(external, key.publicKey);
   assert.equal(runCli(['--state', root, 'journal', 'verify', '--key', external, '--require-anchor']).code, 0);
+});
+
+test('tail --follow prints events as they are appended', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'a.first', '--payload', '{}']).code, 0);
+  const follower = startCli(['--state', root, 'journal', 'tail', '-n', '1', '--follow', '--json']);
+  const seen: string[] = [];
+  let buffered = '';
+  const waitFor = (kind: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`never saw ${kind}; saw ${seen.join(',')}`)), 20_000);
+      const check = () => {
+        if (seen.includes(kind)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      follower.stdout?.on('data', check);
+      check();
+    });
+  follower.stdout?.on('data', (c: Buffer) => {
+    buffered += c.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) seen.push((JSON.parse(line) as { kind: string }).kind);
+  });
+  await waitFor('a.first');
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'a.second', '--payload', '{}']).code, 0);
+  await waitFor('a.second');
+  follower.kill('SIGTERM');
+  assert.deepEqual(seen, ['a.first', 'a.second']);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
@@ -210,3 +210,28 @@ test('automatic checkpoints are signed under sustained load, one at a time', asy
 function readCheckpointLines(dir: string): { n: number; size: number }[] {
   return readFileSync(join(dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n: number; size: number });
 }
+
+test('an index snapshot from another journal is detected as stale and rebuilt', async () => {
+  const a = await freshJournal();
+  await Promise.all(Array.from({ length: 30 }, (_, i) => a.store.append({ kind: 'note.added', payload: { i } })));
+  await a.store.close();
+  const b = await freshJournal();
+  await b.store.append({ kind: 'note.added', payload: 'b' });
+  await b.store.close();
+  copyFileSync(join(a.options.dir, 'index.sqlite'), join(b.options.dir, 'index.sqlite'));
+  const reopened = await JournalStore.open(b.options);
+  assert.deepEqual(reopened.index.stats(), { events: 2, oldestSeq: 1, lastSeq: 2 });
+  assert.equal(reopened.readEvent(2)?.payload, 'b');
+  await reopened.close();
+});
+
+test('the index is snapshotted in the background', async () => {
+  const { store, options } = await freshJournal({ snapshotIntervalMs: 30 });
+  await store.append({ kind: 'note.added', payload: {} });
+  const snapshot = join(options.dir, 'index.sqlite');
+  const deadline = Date.now() + 5000;
+  while (!existsSync(snapshot) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(existsSync(snapshot), true, 'a snapshot appeared without close()');
+  assert.deepEqual(readdirSync(options.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file is left behind');
+  await store.close();
+});
