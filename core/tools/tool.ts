@@ -13,8 +13,14 @@ export type RiskLevel = 'low' | 'medium' | 'high';
 export interface ToolLimits {
   /** Wall-clock limit of one call (default 10 s). */
   timeoutMs: number;
-  /** Cap on the bytes of output a call may return (default 1 MiB). */
+  /** Cap on the bytes of output a call may return, as canonical JSON (default 1 MiB). */
   maxOutputBytes: number;
+  /**
+   * Cap on the bytes of one call's input, as canonical JSON, checked before validation
+   * (default 256 KiB). Optional so existing definitions keep compiling; tools that take
+   * bulk input (fs.write content, process.run stdin) raise it.
+   */
+  maxInputBytes?: number;
 }
 
 /** Everything a tool needs from its surroundings; tools reach nothing else. */
@@ -53,4 +59,4 @@ export type ToolResult =
   | { ok: false; tool: string; error: { code: string; message: string }; receipt: string; durationMs: number };
 
 /** Default limits, when a tool does not set its own. */
-export const DEFAULT_LIMITS: ToolLimits = { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024 };
+export const DEFAULT_LIMITS: ToolLimits = { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024, maxInputBytes: 256 * 1024 };

@@ -1,0 +1,114 @@
+/**
+ * `memory.put`, `memory.search`, `memory.delete`: the agent's notes, over a MemoryStore
+ * that the gateway backs with the journal index.
+ */
+import type { JsonValue } from '../../base/index.ts';
+import type { MemoryStore } from '../memory/memory-store.ts';
+import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
+
+/** Options shared by the memory tools. */
+export interface MemoryToolOptions {
+  /** Longest note, in characters (default 8192). */
+  maxTextLength?: number;
+  /** Most hits one search returns; also the default `limit` cap (default 50). */
+  maxResults?: number;
+}
+
+/** Input of `memory.put`. */
+export interface MemoryPutInput {
+  text: string;
+  tags?: string[];
+}
+
+/** Input of `memory.search`. */
+export interface MemorySearchInput {
+  query: string;
+  limit?: number;
+}
+
+/** Input of `memory.delete`. */
+export interface MemoryDeleteInput {
+  id: string;
+}
+
+const DEFAULT_SEARCH_LIMIT = 10;
+
+/** Creates `memory.put`. */
+export function createMemoryPutTool(store: MemoryStore, options: MemoryToolOptions = {}): ToolDefinition<MemoryPutInput> {
+  const maxTextLength = options.maxTextLength ?? 8192;
+  return {
+    name: 'memory.put',
+    description: 'Remember a note for later runs, with optional tags. Returns its id.',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        text: { type: 'string', minLength: 1, maxLength: maxTextLength },
+        tags: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      required: ['text'],
+      additionalProperties: false,
+    },
+    capabilities: ['memory'],
+    risk: 'low',
+    // Writes: kept in call order relative to searches and deletes of the same turn.
+    parallelSafe: false,
+    limits: { ...DEFAULT_LIMITS },
+    async run(input, context) {
+      const record = await store.put({ text: input.text, tags: input.tags ?? [], sessionId: context.sessionId });
+      return { id: record.id, tags: record.tags };
+    },
+  };
+}
+
+/** Creates `memory.search`. */
+export function createMemorySearchTool(store: MemoryStore, options: MemoryToolOptions = {}): ToolDefinition<MemorySearchInput> {
+  const maxResults = options.maxResults ?? 50;
+  return {
+    name: 'memory.search',
+    description: `Find remembered notes sharing words with the query, best first (limit ≤ ${maxResults}, default ${Math.min(DEFAULT_SEARCH_LIMIT, maxResults)}).`,
+    inputSchema: {
+      type: 'object',
+      properties: {
+        query: { type: 'string', minLength: 1, maxLength: 1024 },
+        limit: { type: 'integer', minimum: 1, maximum: maxResults },
+      },
+      required: ['query'],
+      additionalProperties: false,
+    },
+    capabilities: ['memory'],
+    risk: 'low',
+    parallelSafe: true,
+    limits: { ...DEFAULT_LIMITS },
+    async run(input) {
+      const hits = await store.search(input.query, { limit: input.limit ?? Math.min(DEFAULT_SEARCH_LIMIT, maxResults) });
+      return { hits: hits as unknown as JsonValue[] };
+    },
+  };
+}
+
+/** Creates `memory.delete`. */
+export function createMemoryDeleteTool(store: MemoryStore): ToolDefinition<MemoryDeleteInput> {
+  return {
+    name: 'memory.delete',
+    description: 'Forget a remembered note by id. Returns whether one was removed.',
+    inputSchema: {
+      type: 'object',
+      properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+      required: ['id'],
+      additionalProperties: false,
+    },
+    capabilities: ['memory'],
+    // Destroys what the operator may have wanted kept; policy may ask first.
+    risk: 'medium',
+    parallelSafe: false,
+    limits: { ...DEFAULT_LIMITS },
+    async run(input) {
+      return { id: input.id, deleted: await store.delete(input.id) };
+    },
+  };
+}
+
+/** The three memory tools over one store. */
+export function createMemoryTools(store: MemoryStore, options: MemoryToolOptions = {}): [ToolDefinition<MemoryPutInput>, ToolDefinition<MemorySearchInput>, ToolDefinition<MemoryDeleteInput>] {
+  return [createMemoryPutTool(store, options), createMemorySearchTool(store, options), createMemoryDeleteTool(store)];
+}

@@ -1,0 +1,61 @@
+/**
+ * Validation of tool input against its JSON Schema (draft 2020-12) with Ajv, and the
+ * wording of violations. A message names the field by JSON pointer so a model (or a
+ * person) can fix the call: `/path must be string`, `/mode is required`.
+ */
+import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import type { JsonValue } from '../base/index.ts';
+
+/** Returns null when the input is valid, else one sentence naming the first violation. */
+export type InputValidator = (input: unknown) => string | null;
+
+/**
+ * One Ajv instance per registry: compiling the draft 2020-12 meta-schema costs ~50 ms,
+ * so it is paid once, and each tool's schema then compiles in about a millisecond.
+ */
+export function createSchemaCompiler(): (schema: Record<string, JsonValue>) => InputValidator {
+  const ajv = new Ajv2020({
+    // Strict: an unknown keyword (a typo such as "propertys") would silently validate
+    // nothing, so it fails registration instead.
+    strict: true,
+    strictTypes: false,
+    strictTuples: false,
+    // First error only: the message names one field, and an adversarial input cannot
+    // make validation collect millions of errors.
+    allErrors: false,
+    // Formats are annotations here; tools parse what they rely on (URLs, paths) themselves.
+    validateFormats: false,
+    logger: false,
+  });
+  return (schema) => {
+    const validate = ajv.compile(schema);
+    // The compiled function stands alone; forgetting the schema lets two tools (or two
+    // plugin manifests) declare the same `$id` without clashing.
+    ajv.removeSchema(schema);
+    return (input) => {
+      if (validate(input)) return null;
+      const first = validate.errors?.[0];
+      return first === undefined ? 'does not match the schema' : describeViolation(first);
+    };
+  };
+}
+
+/** Words one Ajv error as `<field> <problem>`, the field a JSON pointer ("input" for the root). */
+export function describeViolation(error: ErrorObject): string {
+  const at = error.instancePath;
+  const params = error.params as Record<string, unknown>;
+  // A violation by an object key (propertyNames) is reported at the object; name the key.
+  if (error.propertyName !== undefined) return `${at || 'input'} key ${JSON.stringify(error.propertyName)} ${error.message ?? 'is not allowed'}`;
+  switch (error.keyword) {
+    case 'required':
+      return `${at}/${String(params['missingProperty'])} is required`;
+    case 'additionalProperties':
+      return `${at}/${String(params['additionalProperty'])} is not allowed`;
+    case 'enum': {
+      const allowed = Array.isArray(params['allowedValues']) ? params['allowedValues'] : [];
+      return `${at || 'input'} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    default:
+      return `${at || 'input'} ${error.message ?? 'does not match the schema'}`;
+  }
+}
