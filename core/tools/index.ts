@@ -31,3 +31,11 @@ export { createInMemoryMemoryStore } from './memory/in-memory-store.ts';
 export type { InMemoryMemoryStoreOptions } from './memory/in-memory-store.ts';
 export { normalizeTags } from './memory/memory-store.ts';
 export type { MemoryEntry, MemoryHit, MemoryRecord, MemoryStore } from './memory/memory-store.ts';
+
+export { createBuiltinRegistry } from './builtin-set.ts';
+export type { BuiltinToolsOptions } from './builtin-set.ts';
+export { createHttpFetchTool } from './http/index.ts';
+export type { HttpFetchOptions, HttpFetchOutput, HostResolver } from './http/index.ts';
+export { classifyAddress } from './http/index.ts';
+export { createPluginRunTool, listPlugins } from './plugins/index.ts';
+export type { PluginInfo, PluginRunInput, PluginRunOutput, PluginRunToolOptions } from './plugins/index.ts';
