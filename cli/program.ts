@@ -5,6 +5,7 @@ import { PALYRA_VERSION } from './version.ts';
 import { registerJournalCommands } from './commands/journal.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
 
 /** Exit codes shared by every command; printed in `--help`. */
 export const EXIT_CODES_HELP = `
@@ -37,6 +38,7 @@ export function buildProgram(): { program: Command; run: CliRun } {
   registerServeCommand(program, run);
   registerJournalCommands(program, run);
   registerDoctorCommand(program, run);
+  registerPolicyCommands(program, run);
   return { program, run };
 }
 

@@ -1,0 +1,179 @@
+import { invalidArgument, newUlid, PalyraError, type Clock } from '../base/index.ts';
+import { approvalPolicy, type GeneratedPolicy } from './approval-policy.ts';
+import type { ToolCallDecision } from './decide.ts';
+import type { PersistedPolicy } from './policy-store.ts';
+import type { ApprovalState, ToolCallRequest } from './request.ts';
+
+/** How far an approval reaches: this call, the rest of the session, or from now on (a policy file). */
+export type ApprovalScope = 'once' | 'session' | 'always';
+
+/** Timers as a port, so tests drive timeouts with a fake clock instead of waiting. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Real timers; unref'd, because a pending approval must not keep a stopping process alive. */
+export const systemTimers: Timers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** A call waiting for a human: what is asked, why, and how far an approval may reach. */
+export interface ApprovalRequest {
+  id: string;
+  request: ToolCallRequest;
+  /** The `ask` decision that opened it (policies, reasons, set hash). */
+  decision: ToolCallDecision;
+  scopes: ApprovalScope[];
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** A human's answer. `bindArgs` (default true) matters only for `always`. */
+export type ApprovalResolution =
+  | { type: 'approve'; scope: ApprovalScope; by: string; bindArgs?: boolean }
+  | { type: 'deny'; by: string; reason?: string };
+
+/**
+ * How an approval ended. `approved.request` is the call with `approval: "approved"`, to be
+ * decided again before running; `persisted` is set for `always`. Denied and expired are denies.
+ */
+export type ApprovalOutcome =
+  | { type: 'approved'; approval: ApprovalRequest; scope: ApprovalScope; by: string; at: number; request: ToolCallRequest; persisted: PersistedPolicy | null }
+  | { type: 'denied'; approval: ApprovalRequest; by: string; reason: string; at: number }
+  | { type: 'expired'; approval: ApprovalRequest; at: number };
+
+/** Options of the registry. */
+export interface ApprovalRegistryOptions {
+  clock: Clock;
+  timers?: Timers;
+  /** How long an approval waits before it becomes a deny (default 5 minutes). */
+  timeoutMs?: number;
+  newId?: () => string;
+  /** Validates and writes an `always` policy (normally `PolicyStore.persistPolicy`); without it `always` is not offered. */
+  persistAlways?: (policy: GeneratedPolicy) => Promise<PersistedPolicy>;
+}
+
+interface Pending {
+  approval: ApprovalRequest;
+  settle: (outcome: ApprovalOutcome) => void;
+  timer: unknown;
+  resolving: boolean;
+  /** The timer fired while an `always` policy was being written. */
+  deadlinePassed: boolean;
+}
+
+/** The default wait for a human: 5 minutes. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Pending approvals and the approvals remembered for sessions. Deciding stays pure: the
+ * registry only says whether a session approval covers a call (`approvalState`), which
+ * the caller puts into the request before deciding.
+ */
+export class ApprovalRegistry {
+  readonly #pending = new Map<string, Pending>();
+  readonly #sessions = new Map<string, Set<string>>();
+  readonly #options: Required<Omit<ApprovalRegistryOptions, 'persistAlways'>> & Pick<ApprovalRegistryOptions, 'persistAlways'>;
+
+  constructor(options: ApprovalRegistryOptions) {
+    this.#options = { timers: systemTimers, timeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS, newId: () => newUlid(options.clock.now()), ...options };
+  }
+
+  /** Opens an approval for a call decided `ask`; `outcome` settles when it is resolved or expires. */
+  open(request: ToolCallRequest, decision: ToolCallDecision): { approval: ApprovalRequest; outcome: Promise<ApprovalOutcome> } {
+    if (decision.decision !== 'ask') throw invalidArgument(`Only an "ask" decision needs an approval, not "${decision.decision}"`);
+    const now = this.#options.clock.now();
+    const scopes: ApprovalScope[] = ['once'];
+    if (request.principal.type === 'Session') scopes.push('session');
+    if (this.#options.persistAlways) scopes.push('always');
+    const approval: ApprovalRequest = { id: this.#options.newId(), request, decision, scopes, createdAt: now, expiresAt: now + this.#options.timeoutMs };
+    let settle!: (outcome: ApprovalOutcome) => void;
+    const outcome = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
+    const timer = this.#options.timers.setTimeout(() => this.#expire(approval.id), this.#options.timeoutMs);
+    this.#pending.set(approval.id, { approval, settle, timer, resolving: false, deadlinePassed: false });
+    return { approval, outcome };
+  }
+
+  /** Approvals still waiting, oldest first. */
+  pending(): ApprovalRequest[] {
+    return [...this.#pending.values()].map((p) => p.approval);
+  }
+
+  /**
+   * Applies a human's answer.
+   * @throws PalyraError PALYRA_APPROVAL_NOT_FOUND (unknown or already settled),
+   * PALYRA_APPROVAL_EXPIRED (past its deadline), PALYRA_INVALID_ARGUMENT (scope not offered),
+   * and for `always` whatever persisting throws (the approval then stays pending).
+   */
+  async resolve(id: string, resolution: ApprovalResolution): Promise<ApprovalOutcome> {
+    const entry = this.#pending.get(id);
+    if (!entry || entry.resolving) throw new PalyraError('PALYRA_APPROVAL_NOT_FOUND', `Approval "${id}" is not pending`);
+    const at = this.#options.clock.now();
+    if (at >= entry.approval.expiresAt) {
+      this.#expire(id);
+      throw new PalyraError('PALYRA_APPROVAL_EXPIRED', `Approval "${id}" expired at ${new Date(entry.approval.expiresAt).toISOString()}`);
+    }
+    const { approval } = entry;
+    if (resolution.type === 'deny') {
+      return this.#settle(entry, { type: 'denied', approval, by: resolution.by, reason: resolution.reason ?? 'Denied by a human', at });
+    }
+    if (!approval.scopes.includes(resolution.scope)) throw invalidArgument(`Scope "${resolution.scope}" is not offered for approval "${id}": ${approval.scopes.join(', ')}`);
+    let persisted: PersistedPolicy | null = null;
+    if (resolution.scope === 'always') {
+      const persist = this.#options.persistAlways as NonNullable<ApprovalRegistryOptions['persistAlways']>;
+      const policy = approvalPolicy({ approvalId: id, request: approval.request, approvedBy: resolution.by, approvedAt: at, bindArgs: resolution.bindArgs ?? true });
+      // Invariant: while the policy is written, neither the timer nor a second answer may settle it.
+      entry.resolving = true;
+      try {
+        persisted = await persist(policy);
+      } catch (error) {
+        entry.resolving = false;
+        if (entry.deadlinePassed) this.#expire(id);
+        throw error;
+      }
+      entry.resolving = false;
+    }
+    const p = approval.request.principal;
+    if (resolution.scope === 'session' && p.type === 'Session') {
+      this.#sessions.set(p.id, (this.#sessions.get(p.id) ?? new Set()).add(approval.request.tool.name));
+    }
+    const request: ToolCallRequest = { ...approval.request, approval: 'approved' };
+    return this.#settle(entry, { type: 'approved', approval, scope: resolution.scope, by: resolution.by, at, request, persisted });
+  }
+
+  /** `approved` when a session approval covers this call (same session, same tool). */
+  approvalState(request: ToolCallRequest): ApprovalState {
+    const p = request.principal;
+    return p.type === 'Session' && this.#sessions.get(p.id)?.has(request.tool.name) ? 'approved' : 'none';
+  }
+
+  /** Forgets a session's approvals (the session ended). */
+  forgetSession(sessionId: string): void {
+    this.#sessions.delete(sessionId);
+  }
+
+  /** Expires every pending approval now (shutdown): each waiting call gets its deny. */
+  close(): void {
+    for (const id of [...this.#pending.keys()]) this.#expire(id);
+  }
+
+  #expire(id: string): void {
+    const entry = this.#pending.get(id);
+    // A deadline passing while an `always` policy is being written does not undo the human's answer.
+    if (!entry) return;
+    if (entry.resolving) {
+      entry.deadlinePassed = true;
+      return;
+    }
+    this.#settle(entry, { type: 'expired', approval: entry.approval, at: this.#options.clock.now() });
+  }
+
+  #settle(entry: Pending, outcome: ApprovalOutcome): ApprovalOutcome {
+    this.#options.timers.clearTimeout(entry.timer);
+    this.#pending.delete(entry.approval.id);
+    entry.settle(outcome);
+    return outcome;
+  }
+}

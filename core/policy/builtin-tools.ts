@@ -1,0 +1,43 @@
+import type { PolicyCapability, PolicyRisk } from './schema.ts';
+
+/** A tool as policy sees it: plain data, no implementation. */
+export interface PolicyTool {
+  name: string;
+  capabilities: readonly PolicyCapability[];
+  risk: PolicyRisk;
+}
+
+/**
+ * How the built-in tools describe themselves to policy, so `policy eval --tool fs.write`
+ * and `@example tool=fs.write` work without spelling out capabilities.
+ *
+ * Invariant: this mirrors the definitions in core/tools. It is a copy rather than an
+ * import because core/policy may import only core/base; the daemon always passes the
+ * registered tool's own capabilities, so this table only serves offline evaluation.
+ */
+const BUILTIN_TOOLS: readonly PolicyTool[] = [
+  { name: 'echo', capabilities: [], risk: 'low' },
+  { name: 'sleep', capabilities: [], risk: 'low' },
+  { name: 'fs.read', capabilities: ['fs_read'], risk: 'low' },
+  { name: 'fs.list', capabilities: ['fs_read'], risk: 'low' },
+  { name: 'fs.write', capabilities: ['fs_write'], risk: 'medium' },
+  { name: 'process.run', capabilities: ['process'], risk: 'high' },
+  { name: 'http.fetch', capabilities: ['network'], risk: 'medium' },
+  { name: 'plugin.run', capabilities: ['plugin'], risk: 'medium' },
+  // Writing or deleting memory changes what later runs believe, so it is not "read-only".
+  { name: 'memory.put', capabilities: ['memory'], risk: 'medium' },
+  { name: 'memory.search', capabilities: ['memory'], risk: 'low' },
+  { name: 'memory.delete', capabilities: ['memory'], risk: 'medium' },
+];
+
+const BY_NAME = new Map(BUILTIN_TOOLS.map((t) => [t.name, t]));
+
+/** The built-in tool of that name, or undefined. */
+export function builtinTool(name: string): PolicyTool | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Every built-in tool, in a stable order. */
+export function builtinTools(): readonly PolicyTool[] {
+  return BUILTIN_TOOLS;
+}

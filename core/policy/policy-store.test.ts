@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { PalyraError } from '../base/index.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { PolicyStore } from './policy-store.ts';
+
+const GOOD = '@id("team.fetch") permit (principal, action, resource == Tool::"http.fetch");\n';
+const TYPO = '@id("team.typo") permit (principal, action, resource) when { resource.capabilitys.isEmpty() };\n';
+
+function policyDir(files: Record<string, string> = {}): string {
+  const dir = join(tempDir(), 'policies');
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+test('a missing folder means the built-in set alone', async () => {
+  const store = await PolicyStore.open(join(tempDir(), 'nope'));
+  assert.deepEqual(
+    store.current.policies.map((p) => p.id),
+    ['builtin.read-only', 'builtin.approved-sensitive', 'builtin.non-owner-forbidden', 'builtin.budget-exhausted'],
+  );
+});
+
+test('a set that fails validation is refused whole and the previous set stays in force', async () => {
+  const dir = policyDir({ 'team.cedar': GOOD });
+  const store = await PolicyStore.open(dir);
+  const before = store.current;
+  writeFileSync(join(dir, 'typo.cedar'), TYPO);
+  const refused = await store.reload();
+  assert.equal(refused.type, 'refused');
+  if (refused.type === 'refused') {
+    assert.equal(refused.kept, before);
+    assert.equal(refused.error.code, 'PALYRA_POLICY_INVALID');
+    assert.deepEqual(
+      refused.problems.map((p) => [p.kind, p.file, p.line, p.column, p.policyId]),
+      [['validation', join(dir, 'typo.cedar'), 1, 62, 'team.typo']],
+    );
+  }
+  assert.equal(store.current, before, 'the valid file stays in force too: the set is refused as a whole');
+  writeFileSync(join(dir, 'typo.cedar'), TYPO.replace('capabilitys', 'capabilities'));
+  const loaded = await store.reload();
+  assert.deepEqual(loaded.type === 'loaded' && [loaded.changed, loaded.set.policies.length], [true, 6]);
+  assert.deepEqual((await store.reload()).type === 'loaded' && (await store.reload()), { type: 'loaded', set: store.current, changed: false });
+});
+
+test('opening a folder whose set does not validate fails with every problem', async () => {
+  const dir = policyDir({ 'a.cedar': TYPO, 'b.cedar': 'permit (principal, action, resource' });
+  await assert.rejects(PolicyStore.open(dir), (error: unknown) => {
+    assert.ok(error instanceof PalyraError);
+    assert.equal(error.code, 'PALYRA_POLICY_INVALID');
+    const problems = (error.details?.problems ?? []) as { file: string; kind: string }[];
+    assert.deepEqual(problems.map((p) => [p.file, p.kind]), [[join(dir, 'a.cedar'), 'validation'], [join(dir, 'b.cedar'), 'parse']]);
+    assert.match(error.message, /^Policy set is invalid: .*a\.cedar:1:62: validation error: .* \(and 1 more\)$/);
+    return true;
+  });
+});
+
+test('persistPolicy writes only a policy that validates with the rest, and never overwrites', async () => {
+  const dir = policyDir({ 'team.cedar': GOOD });
+  const store = await PolicyStore.open(dir);
+  const before = store.current;
+  await assert.rejects(store.persistPolicy({ policyId: 'team.typo', fileName: 'approved-1.cedar', text: TYPO }), { code: 'PALYRA_POLICY_INVALID' });
+  assert.deepEqual(readdirSync(dir), ['team.cedar']);
+  assert.equal(store.current, before);
+  const text = '@id("approved.2") permit (principal, action, resource == Tool::"fs.write");\n';
+  const record = await store.persistPolicy({ policyId: 'approved.2', fileName: 'approved-2.cedar', text });
+  assert.deepEqual(record, {
+    policyId: 'approved.2',
+    path: join(dir, 'approved-2.cedar'),
+    sha256: record.sha256,
+    text,
+    policySetHash: store.current.hash,
+  });
+  assert.match(record.sha256, /^[0-9a-f]{64}$/);
+  assert.deepEqual(readdirSync(dir).sort(), ['approved-2.cedar', 'team.cedar'], 'no temporary file is left behind');
+  await assert.rejects(store.persistPolicy({ policyId: 'approved.2', fileName: 'approved-2.cedar', text }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  await assert.rejects(store.persistPolicy({ policyId: 'x', fileName: '../escape.cedar', text }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  assert.equal(existsSync(join(dir, '..', 'escape.cedar')), false);
+});
