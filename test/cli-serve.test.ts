@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writePidFile } from '../core/tools/process/pid-files.ts';
+import { procStartOf } from '../core/tools/process/proc-stat.ts';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -77,4 +79,31 @@ test('serve refuses a bad port with a usage error', () => {
   const r = runCli(['--state', join(tempDir(), 's'), 'serve', '--port', '70000']);
   assert.equal(r.code, 2);
   assert.equal(r.stderr, 'palyrad: --port must be an integer from 0 to 65535, not "70000"\n');
+});
+
+test('serve kills process groups a crashed daemon left running, before it serves', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  // A first run creates the state directory; then pretend a dead daemon left `sleep` behind.
+  const first = await serve(root);
+  first.child.kill('SIGTERM');
+  await exited(first.child);
+  const orphan = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' });
+  orphan.unref();
+  const pid = orphan.pid as number;
+  writePidFile(root, { pid, pgid: pid, argv: ['sleep', '60'], startedAt: Date.now(), procStart: procStartOf(pid), owner: { pid: 999_999_999 } });
+  const second = await serve(root);
+  assert.match(second.stderr(), /killed a process group left by a previous daemon: sleep 60/);
+  // The orphan is our child: it is gone once killed and reaped (poll: reaping is asynchronous).
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(alive(), false, 'the orphan is gone');
+  second.child.kill('SIGTERM');
+  assert.equal(await exited(second.child), 0);
 });

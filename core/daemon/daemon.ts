@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { errorBody, PalyraError } from '../base/index.ts';
 import { JournalStore, Redactor, secretsFromEnvironment } from '../journal/index.ts';
+import { reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { initStateDir, type StatePaths } from './state-dir.ts';
 
@@ -35,6 +36,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const paths = initStateDir(options.stateDir);
   const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve' });
   if (lock.tookOverStaleFrom) log(`took over a stale lock from pid ${lock.tookOverStaleFrom.pid}`, { stalePid: lock.tookOverStaleFrom.pid });
+  // Processes a crashed daemon started may still run: kill what is left of them before
+  // anything new is spawned.
+  for (const reaped of reapStalePids(paths.root)) {
+    if (reaped.action === 'killed') log(`killed a process group left by a previous daemon: ${reaped.record?.argv.join(' ') ?? reaped.file}`, { reaped: reaped.record?.pid });
+  }
   let journal: JournalStore | undefined;
   let server: Server | undefined;
   try {

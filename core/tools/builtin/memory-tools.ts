@@ -49,7 +49,8 @@ export function createMemoryPutTool(store: MemoryStore, options: MemoryToolOptio
       additionalProperties: false,
     },
     capabilities: ['memory'],
-    risk: 'low',
+    // Writing memory changes what later runs believe: not a read-only tool.
+    risk: 'medium',
     // Writes: kept in call order relative to searches and deletes of the same turn.
     parallelSafe: false,
     limits: { ...DEFAULT_LIMITS },
