@@ -49,8 +49,14 @@ test("the manifest's time limit is capped by the tool's", async () => {
 test('cancelling through the AbortSignal terminates the worker', async () => {
   await installPlugin(dir, 'spin-cancel', { wat: LOOP });
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 150);
-  const { code, message, ms } = await refused('spin-cancel', { signal: controller.signal });
+  // Abort once the worker is really running (a fixed delay can fire before it starts on a loaded machine).
+  const poll = setInterval(() => {
+    if (pluginWorkerCounts().live > 0) {
+      clearInterval(poll);
+      setTimeout(() => controller.abort(), 50);
+    }
+  }, 10);
+  const { code, message, ms } = await refused('spin-cancel', { signal: controller.signal }).finally(() => clearInterval(poll));
   assert.deepEqual({ code, message }, { code: 'PALYRA_TOOL_CANCELLED', message: 'Plugin "spin-cancel" was cancelled and stopped' });
   assert.ok(ms < 2000, `took ${ms} ms, the default limit is 5000`);
   assert.equal(pluginWorkerCounts().live, 0);
