@@ -32,8 +32,9 @@ export function buildProgram(): { program: Command; run: CliRun } {
     .addHelpText('after', EXIT_CODES_HELP);
   program.exitOverride();
   program.configureOutput({
-    // Commander's own error text is replaced by ours in runProgram; keep help on stdout.
-    writeErr: () => undefined,
+    // Commander's own error messages are replaced by ours (runProgram); help it prints
+    // because a subcommand is missing still goes to stderr.
+    outputError: () => undefined,
   });
   registerServeCommand(program, run);
   registerJournalCommands(program, run);
@@ -50,9 +51,9 @@ export async function runProgram(built: { program: Command; run: CliRun }, argv:
     return built.run.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') {
-        return 0;
-      }
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      // Help shown because no subcommand was given: a usage error, after the help itself.
+      if (error.code === 'commander.help') return 2;
       const message = error.message.replace(/^error: /, '').replace(/\.?$/, '.');
       const sentence = message.charAt(0).toUpperCase() + message.slice(1);
       return reportError(new PalyraError('PALYRA_USAGE', `${sentence} See 'palyrad --help'.`), wantsJson);

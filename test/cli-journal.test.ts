@@ -154,3 +154,14 @@ test('tail --follow prints events as they are appended', { timeout: 60_000 }, as
   follower.kill('SIGTERM');
   assert.deepEqual(seen, ['a.first', 'a.second']);
 });
+
+test('a missing subcommand prints the help to stderr and is a usage error', () => {
+  const r = runCli(['journal']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^Usage: palyrad journal \[options\] \[command\]/);
+  assert.match(r.stderr, /verify \[options\]/);
+  const help = runCli(['journal', '--help']);
+  assert.deepEqual([help.code, help.stderr], [0, '']);
+  assert.match(help.stdout, /^Usage: palyrad journal/);
+});
