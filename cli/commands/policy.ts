@@ -1,26 +1,20 @@
 import { Command, Option } from 'commander';
 import { PalyraError } from '../../core/base/index.ts';
-import {
-  checkPolicies,
-  compilePolicySet,
-  decideToolCall,
-  formatPrincipal,
-  formatProblem,
-  parsePrincipal,
-  policiesDir,
-  policyInvalidError,
-  POLICY_SCHEMA_VERSION,
-  readPolicyDir,
-  readPolicyPaths,
-  toolCallRequest,
-  type CompiledPolicySet,
-  type PolicySourceFile,
-} from '../../core/policy/index.ts';
+import type { CompiledPolicySet, PolicySourceFile } from '../../core/policy/index.ts';
 import { printJson, printText, reportError } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { readableState } from '../state.ts';
 
 const jsonOption = () => new Option('--json', 'print machine-readable JSON');
+
+type PolicyEngine = typeof import('../../core/policy/index.ts');
+let engine: PolicyEngine | undefined;
+
+/** The policy engine, loaded on first use so other commands do not pay for it at start-up. */
+async function policyEngine(): Promise<PolicyEngine> {
+  engine ??= await import('../../core/policy/index.ts');
+  return engine;
+}
 const EVAL_EXIT = { allow: 0, deny: 1, ask: 3 } as const;
 
 /** Registers `palyrad policy ...`. */
@@ -34,10 +28,11 @@ export function registerPolicyCommands(program: Command, run: CliRun): void {
     .addHelpText('after', '\nExit codes: 0 every policy validates and every example passes, 1 a validation error or a failed example (each listed with file and line), 2 usage or I/O error.')
     .action(
       action(run, async (paths: string[], opts: { json?: boolean }, cmd: Command) => {
-        const report = await checkPolicies(paths.length > 0 ? readPolicyPaths(paths) : statePolicies(cmd));
+        const pe = await policyEngine();
+        const report = await pe.checkPolicies(paths.length > 0 ? pe.readPolicyPaths(paths) : statePolicies(pe, cmd));
         if (opts.json) printJson(report);
         else {
-          for (const p of report.problems) printText(formatProblem(p));
+          for (const p of report.problems) printText(pe.formatProblem(p));
           const ex = report.examples;
           const summary = `${ex.total} example(s), ${ex.passed} passed, ${ex.failed} failed`;
           printText(
@@ -93,8 +88,9 @@ export function registerPolicyCommands(program: Command, run: CliRun): void {
     .addHelpText('after', '\nExit codes: 0 printed, 1 the policy set does not validate (run `palyrad policy check`), 2 usage or I/O error.')
     .action(
       action(run, async (opts: { json?: boolean; policies?: string }, cmd: Command) => {
-        const set = await effectiveSet(opts.policies, cmd);
-        if (opts.json) printJson(showJson(set));
+        const pe = await policyEngine();
+        const set = await effectiveSet(pe, opts.policies, cmd);
+        if (opts.json) printJson(showJson(pe, set));
         else printText(showText(set));
       }),
     );
@@ -122,7 +118,8 @@ interface EvalOptions {
 async function evaluate(opts: EvalOptions, cmd: Command): Promise<number> {
   if (opts.owner && opts.notOwner) throw new PalyraError('PALYRA_USAGE', 'Give --owner or --not-owner, not both');
   const context = opts.context === undefined ? {} : contextFlag(opts.context);
-  const request = toolCallRequest({
+  const pe = await policyEngine();
+  const request = pe.toolCallRequest({
     ...context,
     tool: {
       name: opts.tool,
@@ -130,7 +127,7 @@ async function evaluate(opts: EvalOptions, cmd: Command): Promise<number> {
       ...(opts.risk === undefined ? {} : { risk: opts.risk }),
     },
     args: parseJsonFlag('--args', opts.args),
-    principal: parsePrincipal(opts.principal, opts.session),
+    principal: pe.parsePrincipal(opts.principal, opts.session),
     ...(opts.channel === undefined ? {} : { channel: opts.channel }),
     ...(opts.sender === undefined ? {} : { sender: opts.sender }),
     ...(opts.workspace === undefined ? {} : { workspace: opts.workspace }),
@@ -138,11 +135,11 @@ async function evaluate(opts: EvalOptions, cmd: Command): Promise<number> {
     ...(opts.approved ? { approval: 'approved' } : {}),
     ...(opts.callsLeft === undefined ? {} : { toolCallsLeft: integerFlag('--calls-left', opts.callsLeft) }),
   });
-  const set = await effectiveSet(opts.policies, cmd);
-  const decision = decideToolCall(request, set);
+  const set = await effectiveSet(pe, opts.policies, cmd);
+  const decision = pe.decideToolCall(request, set);
   if (opts.json) printJson({ ...decision, request });
   else {
-    printText(`${decision.decision}: tool ${request.tool.name} for ${formatPrincipal(request.principal)}`);
+    printText(`${decision.decision}: tool ${request.tool.name} for ${pe.formatPrincipal(request.principal)}`);
     for (const reason of decision.reasons) printText(`  ${reason}`);
     printText(`policies: ${decision.policies.join(', ') || '(none: deny by default)'}`);
     printText(`policy set: ${decision.policySetHash}`);
@@ -177,22 +174,22 @@ function integerFlag(name: string, value: string): number {
 }
 
 /** The operator's files: `--policies PATH`, else `<state>/policies` (none in an empty state directory). */
-function statePolicies(cmd: Command, path?: string): PolicySourceFile[] {
-  if (path !== undefined) return readPolicyPaths([path]);
+function statePolicies(pe: PolicyEngine, cmd: Command, path?: string): PolicySourceFile[] {
+  if (path !== undefined) return pe.readPolicyPaths([path]);
   const paths = readableState(cmd);
-  return paths === null ? [] : readPolicyDir(policiesDir(paths.root));
+  return paths === null ? [] : pe.readPolicyDir(pe.policiesDir(paths.root));
 }
 
-async function effectiveSet(path: string | undefined, cmd: Command): Promise<CompiledPolicySet> {
-  const compiled = await compilePolicySet(statePolicies(cmd, path), { validateRequests: true });
-  if (compiled.type === 'invalid') throw policyInvalidError(compiled.problems);
+async function effectiveSet(pe: PolicyEngine, path: string | undefined, cmd: Command): Promise<CompiledPolicySet> {
+  const compiled = await pe.compilePolicySet(statePolicies(pe, cmd, path), { validateRequests: true });
+  if (compiled.type === 'invalid') throw pe.policyInvalidError(compiled.problems);
   return compiled.set;
 }
 
-function showJson(set: CompiledPolicySet) {
+function showJson(pe: PolicyEngine, set: CompiledPolicySet) {
   return {
     policySetHash: set.hash,
-    schemaVersion: POLICY_SCHEMA_VERSION,
+    schemaVersion: pe.POLICY_SCHEMA_VERSION,
     policies: set.policies.map((p) => ({
       id: p.id,
       effect: p.effect,

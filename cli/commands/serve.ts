@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { startDaemon } from '../../core/daemon/daemon.ts';
 import { action, type CliRun } from '../program.ts';
 import { maxPayloadBytes, positiveIntOrZero, stateRoot } from '../state.ts';
 import { PALYRA_VERSION } from '../version.ts';
@@ -28,6 +27,9 @@ export function registerServeCommand(program: Command, run: CliRun): void {
         process.on('SIGINT', handler);
         process.on('SIGTERM', handler);
         try {
+          // Loaded on use: the daemon pulls in the tool runtime (undici, Ajv), which every
+          // other command, `--version` included, would otherwise pay for at start-up.
+          const { startDaemon } = await import('../../core/daemon/daemon.ts');
           const daemon = await startDaemon({ stateDir: stateRoot(cmd), port, version: PALYRA_VERSION, maxPayloadBytes: maxPayloadBytes(), log });
           log(`serving on http://127.0.0.1:${daemon.port} (state ${daemon.paths.root}, journal head ${daemon.journal.durable.seq})`, {
             port: daemon.port,
