@@ -84,6 +84,11 @@ for (const target of targets) {
       const report = json(r);
       if (r.status !== 0 || report.ok !== true || !(report.events >= 1)) return 'expected ok: true, events >= 1 and exit 0';
     });
+    // A real Cedar decision with the embedded engine and the shipped policies.
+    check(`${target.name}: policy eval --tool fs.write (ask)`, run('--state', state, 'policy', 'eval', '--tool', 'fs.write', '--json'), (r) => {
+      const decision = json(r);
+      if (r.status !== 3 || decision.decision !== 'ask') return 'expected decision "ask" and exit 3';
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
