@@ -42,6 +42,7 @@ const CODES = {
   PALYRA_TOOL_CANCELLED: 'io',
   PALYRA_TOOL_FAILED: 'io',
   PALYRA_TOOL_LIMIT_EXCEEDED: 'io',
+  PALYRA_RUN_ILLEGAL_TRANSITION: 'internal',
   PALYRA_INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorCategory>;
 
