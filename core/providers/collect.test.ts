@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { collect } from './collect.ts';
+import type { ProviderEvent } from './contract.ts';
+
+async function* events(list: ProviderEvent[]): AsyncGenerator<ProviderEvent> {
+  yield* list;
+}
+
+test('collect orders tool calls by index, keeps first id and name, parses arguments, keeps the last usage', async () => {
+  const turn = await collect(
+    events([
+      { type: 'text_delta', text: 'Hel' },
+      { type: 'tool_call_delta', index: 1, id: 'b', name: 'g', argumentsFragment: '' },
+      { type: 'tool_call_delta', index: 0, id: 'a', name: 'f', argumentsFragment: '{"x":' },
+      { type: 'text_delta', text: 'lo' },
+      { type: 'tool_call_delta', index: 0, argumentsFragment: '1}' },
+      { type: 'tool_call_delta', index: 2, id: 'c', name: 'h', argumentsFragment: '{bad' },
+      { type: 'usage', inputTokens: 1, outputTokens: 1 },
+      { type: 'usage', inputTokens: 5, outputTokens: 7 },
+      { type: 'finish', reason: 'tool_calls', raw: 'tool_use' },
+    ]),
+  );
+  assert.deepEqual(turn, {
+    text: 'Hello',
+    toolCalls: [
+      { id: 'a', name: 'f', arguments: { x: 1 } },
+      { id: 'b', name: 'g', arguments: {} },
+      { id: 'c', name: 'h', arguments: '{bad' },
+    ],
+    finish: 'tool_calls',
+    finishReason: 'tool_use',
+    usage: { inputTokens: 5, outputTokens: 7 },
+    error: null,
+    invalidArguments: [2],
+  });
+});
+
+test('collect of an error-only stream', async () => {
+  const error = { code: 'cancelled' as const, message: 'x', retryable: false };
+  const turn = await collect(events([{ type: 'error', error }]));
+  assert.deepEqual([turn.text, turn.toolCalls, turn.finish, turn.error], ['', [], null, error]);
+});

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { collect } from '../collect.ts';
+import type { ProviderEvent } from '../contract.ts';
+import { createOpenAiProvider } from '../openai/openai-provider.ts';
+import { startFixtureServer, type FixtureServer, type ScriptedResponse } from './fixture-server.ts';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+const CHUNK = enc('data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n');
+const REQUEST = { model: 'm', messages: [] };
+
+let next: ScriptedResponse = {};
+let server: FixtureServer;
+before(async () => {
+  server = await startFixtureServer(() => next);
+});
+after(() => server.close());
+
+const provider = (timeouts = { connectMs: 1000, firstByteMs: 300, idleMs: 300 }, apiKey?: string) =>
+  createOpenAiProvider({ baseUrl: server.baseUrl, timeouts, ...(apiKey === undefined ? {} : { apiKey }) });
+
+test('a server that never answers ends with a first-byte timeout', async () => {
+  next = { hang: true };
+  const started = Date.now();
+  const turn = await collect(provider().stream(REQUEST));
+  assert.equal(turn.error?.code, 'timeout');
+  assert.match(turn.error?.message ?? '', /first byte timeout/);
+  assert.ok(Date.now() - started < 3000);
+});
+
+test('a server that stops mid-stream ends with an idle timeout after the text so far', async () => {
+  next = { chunks: [CHUNK, CHUNK, CHUNK], stallAfter: 2 };
+  const turn = await collect(provider().stream(REQUEST));
+  assert.equal(turn.text, 'aa');
+  assert.equal(turn.error?.code, 'timeout');
+  assert.match(turn.error?.message ?? '', /idle timeout/);
+  assert.equal(turn.finish, null);
+});
+
+test('abort before the request and mid-stream end with cancelled and nothing after it', async () => {
+  const early = new AbortController();
+  early.abort();
+  const before = await collect(provider().stream({ ...REQUEST, signal: early.signal }));
+  assert.deepEqual([before.error?.code, before.error?.retryable], ['cancelled', false]);
+
+  next = { chunks: [CHUNK, CHUNK, CHUNK], stallAfter: 1 };
+  const controller = new AbortController();
+  const events: ProviderEvent[] = [];
+  for await (const event of provider({ connectMs: 1000, firstByteMs: 5000, idleMs: 5000 }).stream({ ...REQUEST, signal: controller.signal })) {
+    events.push(event);
+    if (event.type === 'text_delta') controller.abort();
+  }
+  assert.deepEqual(events, [
+    { type: 'text_delta', text: 'a' },
+    { type: 'error', error: { code: 'cancelled', message: 'Request to provider "openai" was cancelled', retryable: false } },
+  ]);
+});
+
+test('HTTP 429 through the adapter carries Retry-After; the key never appears', async () => {
+  next = { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '2' }, chunks: [enc('{"error":{"message":"Slow down, sk-test-999999","type":"requests","code":"rate_limit_exceeded"}}')] };
+  const turn = await collect(provider(undefined, 'sk-test-999999').stream(REQUEST));
+  assert.deepEqual(turn.error, {
+    code: 'rate_limited',
+    message: 'Provider "openai" failed (HTTP 429): Slow down, [redacted]',
+    status: 429,
+    retryable: true,
+    retryAfterMs: 2000,
+    providerCode: 'rate_limit_exceeded',
+  });
+});
+
+test('a refused connection is a retryable network failure', async () => {
+  const closed = await startFixtureServer(() => ({}));
+  const baseUrl = closed.baseUrl;
+  await closed.close();
+  const turn = await collect(createOpenAiProvider({ baseUrl, timeouts: { connectMs: 1000, firstByteMs: 1000, idleMs: 1000 } }).stream(REQUEST));
+  assert.deepEqual([turn.error?.code, turn.error?.retryable], ['network', true]);
+});
+
+test('a body cut before [DONE] or a finish reason is an upstream failure, not a silent success', async () => {
+  next = { chunks: [CHUNK] };
+  const turn = await collect(provider().stream(REQUEST));
+  assert.deepEqual([turn.text, turn.error?.code, turn.finish], ['a', 'upstream', null]);
+});

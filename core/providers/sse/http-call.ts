@@ -1,0 +1,139 @@
+import { Agent, request, type Dispatcher } from 'undici';
+import type { ProviderEvent } from '../contract.ts';
+import { classifyHttpFailure, classifyTransportError, malformedFailure, redactSecret } from '../http-errors.ts';
+import { sseEvents } from './sse-events.ts';
+
+/**
+ * One provider HTTP call: POST a JSON body through undici, turn a non-2xx answer or a
+ * thrown transport error into a final `error` event, and hand a 2xx body to an adapter's
+ * mapper. Shared by the OpenAI and Anthropic adapters so timeouts, cancellation and
+ * secret hygiene behave the same for both.
+ */
+
+/** The three request timeouts, in milliseconds. */
+export interface HttpTimeouts {
+  /** TCP (and TLS) connection set-up. Applies only when the provider creates its own agent. */
+  connectMs: number;
+  /** From sending the request to the response headers. */
+  firstByteMs: number;
+  /** Between two chunks of the response body; SSE keep-alive comments reset it. */
+  idleMs: number;
+}
+
+/** What an adapter passes for one call. */
+export interface HttpCall {
+  provider: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+  timeouts: HttpTimeouts;
+  dispatcher: Dispatcher;
+  signal?: AbortSignal | undefined;
+  /** Security: the API key, scrubbed from every failure message. */
+  secret?: string | undefined;
+}
+
+/** Maps a 2xx response body to events. It may throw transport errors; they are classified. */
+export type BodyMapper = (body: AsyncIterable<Uint8Array>) => AsyncIterable<ProviderEvent>;
+
+// Why a cap: an error page from a misconfigured proxy can be large; the message needs little.
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** An undici agent whose connect timeout is `connectMs`. */
+export function agentFor(timeouts: HttpTimeouts): Agent {
+  return new Agent({ connect: { timeout: timeouts.connectMs } });
+}
+
+/** Runs one call. Never throws: every failure ends the stream with one `error` event. */
+export async function* runHttpCall(call: HttpCall, map: BodyMapper): AsyncGenerator<ProviderEvent> {
+  const { provider, signal, secret } = call;
+  const fail = (error: unknown): ProviderEvent => ({ type: 'error', error: redactSecret(classifyTransportError(provider, error, signal), secret) });
+  if (signal?.aborted) {
+    yield fail(signal.reason);
+    return;
+  }
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(call.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...call.headers },
+      body: JSON.stringify(call.body),
+      dispatcher: call.dispatcher,
+      headersTimeout: call.timeouts.firstByteMs,
+      bodyTimeout: call.timeouts.idleMs,
+      ...(signal === undefined ? {} : { signal }),
+    });
+  } catch (error) {
+    yield fail(error);
+    return;
+  }
+  const { body } = response;
+  try {
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const bodyText = await readCapped(body);
+      const failure = classifyHttpFailure(provider, { status: response.statusCode, headers: response.headers, bodyText });
+      yield { type: 'error', error: redactSecret(failure, secret) };
+      return;
+    }
+    for await (const event of map(body)) {
+      // Invariant: nothing follows a cancellation, even events already parsed.
+      if (signal?.aborted) break;
+      yield event;
+      if (event.type === 'error') return;
+    }
+    if (signal?.aborted) yield fail(signal.reason);
+  } catch (error) {
+    yield fail(error);
+  } finally {
+    // Releases the connection when the consumer stops early or the stream failed.
+    if (!body.destroyed) body.destroy();
+  }
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of body) {
+    text += decoder.decode(chunk, { stream: true });
+    if (text.length > MAX_ERROR_BODY) return text.slice(0, MAX_ERROR_BODY);
+  }
+  return text + decoder.decode();
+}
+
+/** A stateful wire-format mapper fed one SSE `data` payload at a time. */
+export interface SseMapper {
+  push(data: string): { events: ProviderEvent[]; done: boolean };
+  /** Closing events once the body ended or `done` was returned. */
+  end(): ProviderEvent[];
+}
+
+/** A `BodyMapper` for an SSE body; it stops at the first error event or when `done`. */
+export function sseBody(mapper: SseMapper): BodyMapper {
+  return async function* (body) {
+    for await (const sse of sseEvents(body)) {
+      const { events, done } = mapper.push(sse.data);
+      yield* events;
+      if (events.some((e) => e.type === 'error')) return;
+      if (done) break;
+    }
+    yield* mapper.end();
+  };
+}
+
+/** A `BodyMapper` for a whole JSON body (non-streaming mode); non-JSON is an upstream failure. */
+export function jsonBody(provider: string, map: (json: unknown) => ProviderEvent[]): BodyMapper {
+  return async function* (body) {
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+    text += decoder.decode();
+    let json: unknown;
+    try {
+      json = JSON.parse(text) as unknown;
+    } catch {
+      yield { type: 'error', error: malformedFailure(provider, 'the body is not JSON') };
+      return;
+    }
+    yield* map(json);
+  };
+}
