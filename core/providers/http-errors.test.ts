@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { classifyErrorObject, classifyHttpFailure, classifyTransportError, parseRetryAfter, redactSecret } from './http-errors.ts';
 
-const FIX = new URL('../../../shared/fixtures/providers/', import.meta.url);
+const FIX = new URL('../../fixtures/providers/', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, FIX), 'utf8');
 
 test('429 rate limit with the documented headers and retry-after-ms is rate_limited, retryable', () => {

@@ -6,7 +6,7 @@ import type { ProviderRequest } from '../contract.ts';
 import { cutBytes, startFixtureServer, type FixtureServer, type ScriptedResponse } from '../sse/fixture-server.ts';
 import { createAnthropicProvider } from './anthropic-provider.ts';
 
-const DIR = new URL('../../../../shared/fixtures/providers/anthropic/', import.meta.url);
+const DIR = new URL('../../../fixtures/providers/anthropic/', import.meta.url);
 const TIMEOUTS = { connectMs: 2000, firstByteMs: 2000, idleMs: 2000 };
 const REQUEST: ProviderRequest = { model: 'claude-test', messages: [{ role: 'user', content: 'hi' }] };
 

@@ -6,7 +6,7 @@ import type { ProviderRequest } from '../contract.ts';
 import { cutBytes, startFixtureServer, type FixtureServer, type ScriptedResponse } from '../sse/fixture-server.ts';
 import { createOpenAiProvider } from './openai-provider.ts';
 
-const DIR = new URL('../../../../shared/fixtures/providers/openai/', import.meta.url);
+const DIR = new URL('../../../fixtures/providers/openai/', import.meta.url);
 const TIMEOUTS = { connectMs: 2000, firstByteMs: 2000, idleMs: 2000 };
 const REQUEST: ProviderRequest = { model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] };
 
