@@ -8,14 +8,15 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  */
 export function newUlid(nowMs: number = Date.now()): string {
   let time = nowMs;
-  const chars: string[] = new Array(26);
-  for (let i = 9; i >= 0; i--) {
-    chars[i] = CROCKFORD[time % 32] as string;
+  let head = '';
+  for (let i = 0; i < 10; i++) {
+    head = (CROCKFORD[time % 32] as string) + head;
     time = Math.floor(time / 32);
   }
   const offset = takeRandom(16);
-  for (let i = 10; i < 26; i++) chars[i] = CROCKFORD[(pool[offset + i - 10] as number) % 32] as string;
-  return chars.join('');
+  let tail = '';
+  for (let i = 0; i < 16; i++) tail += CROCKFORD[(pool[offset + i] as number) % 32] as string;
+  return head + tail;
 }
 
 // One getrandom call per 256 ids instead of one per id: ids are minted on the journal's hot path.

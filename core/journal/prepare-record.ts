@@ -45,7 +45,7 @@ export function prepareRecord(
   if (bytes > context.maxPayloadBytes) {
     throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Payload of "${input.kind}" is ${bytes} bytes, over the journal limit of ${context.maxPayloadBytes} bytes`);
   }
-  const fields = {
+  const record: StoredRecord = {
     v: JOURNAL_FORMAT_VERSION,
     seq: context.prev.seq + 1,
     id: input.id ?? newUlid(context.now),
@@ -59,7 +59,9 @@ export function prepareRecord(
     payloadJson,
     redactions,
     prevHash: context.prev.hash,
+    hash: '',
   };
-  const record: StoredRecord = { ...fields, hash: computeRecordHash(fields) };
+  // The hash covers every field but itself (hashInput never reads `hash`).
+  record.hash = computeRecordHash(record);
   return { record, frame: encodeFrame(record) };
 }

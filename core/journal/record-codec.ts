@@ -30,8 +30,10 @@ function intSize(n: number): number {
  * Encodes `record` as a frame body written into a new buffer at `headerBytes`, leaving
  * room in front for the frame header. Returns the buffer and the body's length.
  */
+// Reused by every call (encoding is synchronous), so encoding allocates only the frame.
+const lengths = new Array<number>(KEYS.length).fill(0);
+
 export function encodeRecordInto(record: StoredRecord, headerBytes: number): { buffer: Buffer; bodyLength: number } {
-  const lengths = new Array<number>(KEYS.length);
   let size = 1 + KEYS_TOTAL;
   for (let i = 0; i < KEYS.length; i++) {
     const key = KEYS[i] as Key;
