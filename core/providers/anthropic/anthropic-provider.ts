@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
-import type { ModelProvider, ProviderEvent, ProviderRequest } from '../contract.ts';
-import { agentFor, jsonBody, runHttpCall, sseBody, type HttpTimeouts } from '../sse/http-call.ts';
+import type { ModelProvider } from '../contract.ts';
+import type { HttpTimeouts } from '../sse/http-call.ts';
+import { httpProvider } from '../sse/http-provider.ts';
 import { AnthropicStreamMapper, mapAnthropicMessage } from './anthropic-events.ts';
 import { toAnthropicBody } from './anthropic-request.ts';
 
@@ -27,35 +28,18 @@ export interface AnthropicProviderOptions {
 /** A `ModelProvider` for the Anthropic Messages API. */
 export function createAnthropicProvider(options: AnthropicProviderOptions): ModelProvider {
   const id = options.id ?? 'anthropic';
-  const url = `${(options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '')}/v1/messages`;
-  const streaming = options.stream ?? true;
-  let dispatcher = options.dispatcher;
-  // Security: the key lives only in this header object, never in messages or events.
-  const headers: Record<string, string> = {
-    ...options.headers,
-    accept: streaming ? 'text/event-stream' : 'application/json',
-    'x-api-key': options.apiKey,
-    'anthropic-version': options.version ?? '2023-06-01',
-  };
-
-  return {
+  return httpProvider({
     id,
-    stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
-      dispatcher ??= agentFor(options.timeouts);
-      const model = request.model !== '' ? request.model : (options.model ?? '');
-      return runHttpCall(
-        {
-          provider: id,
-          url,
-          headers,
-          body: toAnthropicBody(request, { model, stream: streaming }),
-          timeouts: options.timeouts,
-          dispatcher,
-          signal: request.signal,
-          secret: options.apiKey,
-        },
-        streaming ? sseBody(new AnthropicStreamMapper(id)) : jsonBody(id, (json) => mapAnthropicMessage(id, json)),
-      );
-    },
-  };
+    url: `${(options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '')}/v1/messages`,
+    // Security: the key lives only in this header object, never in messages or events.
+    headers: { ...options.headers, 'x-api-key': options.apiKey, 'anthropic-version': options.version ?? '2023-06-01' },
+    timeouts: options.timeouts,
+    dispatcher: options.dispatcher,
+    defaultModel: options.model,
+    streaming: options.stream ?? true,
+    secret: options.apiKey,
+    toBody: toAnthropicBody,
+    streamMapper: () => new AnthropicStreamMapper(id),
+    mapJson: (json) => mapAnthropicMessage(id, json),
+  });
 }

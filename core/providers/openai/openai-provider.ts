@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
-import type { ModelProvider, ProviderEvent, ProviderRequest } from '../contract.ts';
-import { agentFor, jsonBody, runHttpCall, sseBody, type HttpTimeouts } from '../sse/http-call.ts';
+import type { ModelProvider } from '../contract.ts';
+import type { HttpTimeouts } from '../sse/http-call.ts';
+import { httpProvider } from '../sse/http-provider.ts';
 import { mapOpenAiResponse, OpenAiStreamMapper } from './openai-events.ts';
 import { toOpenAiBody } from './openai-request.ts';
 
@@ -26,31 +27,20 @@ export interface OpenAiProviderOptions {
 /** A `ModelProvider` for OpenAI and OpenAI-compatible servers (Ollama, vLLM, llama.cpp, LM Studio). */
 export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvider {
   const id = options.id ?? 'openai';
-  const url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
-  const streaming = options.stream ?? true;
-  let dispatcher = options.dispatcher;
-  const headers: Record<string, string> = { ...options.headers, accept: streaming ? 'text/event-stream' : 'application/json' };
+  const headers: Record<string, string> = { ...options.headers };
   // Security: the key lives only in this header object, never in messages or events.
   if (options.apiKey !== undefined && options.apiKey !== '') headers.authorization = `Bearer ${options.apiKey}`;
-
-  return {
+  return httpProvider({
     id,
-    stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
-      dispatcher ??= agentFor(options.timeouts);
-      const model = request.model !== '' ? request.model : (options.model ?? '');
-      return runHttpCall(
-        {
-          provider: id,
-          url,
-          headers,
-          body: toOpenAiBody(request, { model, stream: streaming }),
-          timeouts: options.timeouts,
-          dispatcher,
-          signal: request.signal,
-          secret: options.apiKey,
-        },
-        streaming ? sseBody(new OpenAiStreamMapper(id)) : jsonBody(id, (json) => mapOpenAiResponse(id, json)),
-      );
-    },
-  };
+    url: `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`,
+    headers,
+    timeouts: options.timeouts,
+    dispatcher: options.dispatcher,
+    defaultModel: options.model,
+    streaming: options.stream ?? true,
+    secret: options.apiKey,
+    toBody: toOpenAiBody,
+    streamMapper: () => new OpenAiStreamMapper(id),
+    mapJson: (json) => mapOpenAiResponse(id, json),
+  });
 }

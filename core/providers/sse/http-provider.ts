@@ -1,0 +1,52 @@
+import type { Dispatcher } from 'undici';
+import type { ModelProvider, ProviderEvent, ProviderRequest } from '../contract.ts';
+import { agentFor, jsonBody, runHttpCall, sseBody, type HttpTimeouts, type SseMapper } from './http-call.ts';
+
+/** What distinguishes one HTTP provider from another: its endpoint, headers and wire mapping. */
+export interface HttpProviderSpec {
+  id: string;
+  url: string;
+  /** Every request's headers, the credential included. */
+  headers: Record<string, string>;
+  timeouts: HttpTimeouts;
+  dispatcher?: Dispatcher;
+  /** Used when a request names no model. */
+  defaultModel?: string;
+  streaming: boolean;
+  /** Security: scrubbed from every failure message. */
+  secret?: string;
+  toBody(request: ProviderRequest, options: { model: string; stream: boolean }): unknown;
+  /** A fresh mapper of the streamed events, per request. */
+  streamMapper(): SseMapper;
+  mapJson(json: unknown): ProviderEvent[];
+}
+
+/**
+ * A `ModelProvider` over one HTTP endpoint: each request is sent with `runHttpCall`, and
+ * the answer is mapped from SSE (streaming) or from one JSON body to the same events.
+ */
+export function httpProvider(spec: HttpProviderSpec): ModelProvider {
+  let dispatcher = spec.dispatcher;
+  const headers = { ...spec.headers, accept: spec.streaming ? 'text/event-stream' : 'application/json' };
+  return {
+    id: spec.id,
+    stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+      // Created on first use: a provider that is configured but never called opens nothing.
+      dispatcher ??= agentFor(spec.timeouts);
+      const model = request.model !== '' ? request.model : (spec.defaultModel ?? '');
+      return runHttpCall(
+        {
+          provider: spec.id,
+          url: spec.url,
+          headers,
+          body: spec.toBody(request, { model, stream: spec.streaming }),
+          timeouts: spec.timeouts,
+          dispatcher,
+          signal: request.signal,
+          secret: spec.secret,
+        },
+        spec.streaming ? sseBody(spec.streamMapper()) : jsonBody(spec.id, (json) => spec.mapJson(json)),
+      );
+    },
+  };
+}
