@@ -1,6 +1,4 @@
-import { listSegments, toJournalEvent, type JournalEvent } from '../core/journal/index.ts';
-import { decodeRecord } from '../core/journal/log-reader.ts';
-import { scanSegment } from '../core/journal/segments.ts';
+import { decodeRecord, listSegments, scanSegment, toJournalEvent, type JournalEvent } from '../core/journal/index.ts';
 
 const POLL_MS = 250;
 

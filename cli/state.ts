@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { PalyraError } from '../core/base/index.ts';
 import { acquireStateLock } from '../core/daemon/state-lock.ts';
 import { initStateDir, openStateDirForReading, resolveStateDir, type StatePaths } from '../core/daemon/state-dir.ts';
-import { JournalStore, Redactor, secretsFromEnvironment } from '../core/journal/index.ts';
+import { JournalStore } from '../core/journal/index.ts';
+import { journalOptionsFor } from '../core/daemon/journal-options.ts';
 import { PALYRA_VERSION } from './version.ts';
 
 /** The state directory chosen by `--state` / `PALYRA_STATE_DIR` / the XDG default. */
@@ -26,18 +27,6 @@ export function maxPayloadBytes(env: NodeJS.ProcessEnv = process.env): number {
   return n;
 }
 
-/** The options every journal writer in this process uses. */
-export function journalOptions(paths: StatePaths) {
-  return {
-    dir: paths.journal,
-    keyPath: paths.checkpointKey,
-    pubPath: paths.checkpointPub,
-    redactor: new Redactor({ knownSecrets: secretsFromEnvironment() }),
-    maxPayloadBytes: maxPayloadBytes(),
-    createdBy: `palyrad ${PALYRA_VERSION}`,
-  };
-}
-
 /**
  * Runs `fn` as an offline writer: takes the state lock (refused while a daemon or another
  * writer holds it), opens the journal, and always closes and unlocks afterwards.
@@ -46,7 +35,11 @@ export async function withOfflineWriter<T>(command: Command, name: string, fn: (
   const paths = initStateDir(stateRoot(command));
   const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
   try {
-    const store = await JournalStore.open({ ...journalOptions(paths), snapshotIntervalMs: 0, checkpointIntervalMs: 0 });
+    const store = await JournalStore.open({
+      ...journalOptionsFor(paths, { version: PALYRA_VERSION, maxPayloadBytes: maxPayloadBytes() }),
+      snapshotIntervalMs: 0,
+      checkpointIntervalMs: 0,
+    });
     try {
       return await fn(store, paths);
     } finally {

@@ -12,7 +12,6 @@ import {
   loadTrustedKey,
   readCheckpoints,
   readRecords,
-  syncIndex,
   toJournalEvent,
   verifyJournal,
   type TrustedKey,
@@ -171,12 +170,7 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .action(
       action(run, async (opts: { json?: boolean }, cmd: Command) => {
         const started = performance.now();
-        const result = await withOfflineWriter(cmd, 'palyrad journal reindex', async (store) => {
-          store.index.reset();
-          const mode = syncIndex(store.index, store.paths.segments, store.durable, 100_000);
-          const snapshot = await store.snapshotIndex();
-          return { mode, ...store.index.stats(), snapshotBytes: snapshot?.bytes ?? 0 };
-        });
+        const result = await withOfflineWriter(cmd, 'palyrad journal reindex', (store) => store.rebuildIndex());
         const ms = Math.round(performance.now() - started);
         if (opts.json) printJson({ ...result, ms });
         else printText(`index rebuilt: ${result.events} events (seq ${result.oldestSeq ?? '-'}–${result.lastSeq}), snapshot ${result.snapshotBytes} bytes, ${ms} ms`);

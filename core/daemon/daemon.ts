@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorBody, PalyraError } from '../base/index.ts';
-import { JournalStore, Redactor, secretsFromEnvironment } from '../journal/index.ts';
+import { JournalStore } from '../journal/index.ts';
+import { journalOptionsFor } from './journal-options.ts';
 import { reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { initStateDir, type StatePaths } from './state-dir.ts';
@@ -45,12 +46,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let server: Server | undefined;
   try {
     journal = await JournalStore.open({
-      dir: paths.journal,
-      keyPath: paths.checkpointKey,
-      pubPath: paths.checkpointPub,
-      redactor: new Redactor({ knownSecrets: secretsFromEnvironment() }),
-      maxPayloadBytes: options.maxPayloadBytes,
-      createdBy: `palyrad ${options.version}`,
+      ...journalOptionsFor(paths, { version: options.version, maxPayloadBytes: options.maxPayloadBytes }),
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
     });
     if (journal.recovery) log(`journal recovered after a crash: cut ${journal.recovery.cutBytes} torn bytes (kept in ${journal.recovery.quarantinedTo})`);

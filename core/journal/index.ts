@@ -1,4 +1,4 @@
-export { JournalStore, DEFAULT_MAX_PAYLOAD_BYTES } from './journal-store.ts';
+export { JournalStore, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_INDEX_RETENTION } from './journal-store.ts';
 export type { AppendInput, AppendResult, JournalStoreOptions } from './journal-store.ts';
 export { JournalIndex, INDEX_SCHEMA_VERSION } from './index-db.ts';
 export type { IndexEntry, IndexHit } from './index-db.ts';
@@ -7,9 +7,9 @@ export type { FramePointer } from './frame-reader.ts';
 export { syncIndex } from './index-sync.ts';
 export { journalPaths } from './journal-paths.ts';
 export type { JournalPaths } from './journal-paths.ts';
-export { readRecords } from './log-reader.ts';
+export { readRecords, decodeRecord } from './log-reader.ts';
 export type { LocatedRecord } from './log-reader.ts';
-export { listSegments } from './segments.ts';
+export { listSegments, scanSegment } from './segments.ts';
 export { verifyJournal } from './verify.ts';
 export type { VerifyReport, VerifyOptions, Problem, ProblemCode } from './verify.ts';
 export {

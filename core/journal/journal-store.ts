@@ -60,6 +60,8 @@ export interface JournalStoreOptions {
 export type { AppendInput } from './prepare-record.ts';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Events the in-memory index keeps unless the options say otherwise. */
+export const DEFAULT_INDEX_RETENTION = 100_000;
 
 
 /**
@@ -155,7 +157,7 @@ export class JournalStore {
     let index: JournalIndex | undefined;
     try {
       const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
-      const retention = options.indexRetention ?? 100_000;
+      const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
       index = await JournalIndex.open(paths.index, { retention });
       syncIndex(index, paths.segments, head, retention);
       const store = new JournalStore(log, { paths, origin, index, head, lastCheckpoint, recovery, options });
@@ -267,6 +269,19 @@ export class JournalStore {
     });
     this.checkpointing = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Rebuilds the index from the log (the newest `indexRetention` events) and writes its
+   * snapshot. For `journal reindex`, when an operator distrusts the index.
+   */
+  async rebuildIndex(): Promise<{ events: number; oldestSeq: number | null; lastSeq: number; snapshotBytes: number }> {
+    await this.flushed();
+    const index = this.index;
+    index.reset();
+    syncIndex(index, this.paths.segments, this.durableHead, this.options.indexRetention ?? DEFAULT_INDEX_RETENTION);
+    const snapshot = await this.snapshotIndex();
+    return { ...index.stats(), snapshotBytes: snapshot?.bytes ?? 0 };
   }
 
   /** Writes the index snapshot now if it changed. */
