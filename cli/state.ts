@@ -3,7 +3,7 @@ import { PalyraError } from '../core/base/index.ts';
 import { acquireStateLock } from '../core/daemon/state-lock.ts';
 import { initStateDir, openStateDirForReading, resolveStateDir, type StatePaths } from '../core/daemon/state-dir.ts';
 import { JournalStore } from '../core/journal/index.ts';
-import { journalOptionsFor } from '../core/daemon/journal-options.ts';
+import { journalLimitsFromEnv, journalOptionsFor } from '../core/daemon/journal-options.ts';
 import { PALYRA_VERSION } from './version.ts';
 
 /** The state directory chosen by `--state` / `PALYRA_STATE_DIR` / the XDG default. */
@@ -16,15 +16,9 @@ export function readableState(command: Command): StatePaths | null {
   return openStateDirForReading(stateRoot(command));
 }
 
-/** Largest journal payload accepted, from PALYRA_JOURNAL_MAX_PAYLOAD_BYTES (default 1 MiB). */
+/** Largest journal payload accepted (PALYRA_JOURNAL_MAX_PAYLOAD_BYTES, default 1 MiB). */
 export function maxPayloadBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.PALYRA_JOURNAL_MAX_PAYLOAD_BYTES;
-  if (raw === undefined || raw === '') return 1024 * 1024;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `PALYRA_JOURNAL_MAX_PAYLOAD_BYTES must be a positive integer, not "${raw}"`);
-  }
-  return n;
+  return journalLimitsFromEnv(env).maxPayloadBytes;
 }
 
 /**
@@ -36,7 +30,7 @@ export async function withOfflineWriter<T>(command: Command, name: string, fn: (
   const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
   try {
     const store = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: PALYRA_VERSION, maxPayloadBytes: maxPayloadBytes() }),
+      ...journalOptionsFor(paths, { version: PALYRA_VERSION }),
       snapshotIntervalMs: 0,
       checkpointIntervalMs: 0,
     });

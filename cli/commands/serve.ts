@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { action, type CliRun } from '../program.ts';
-import { maxPayloadBytes, positiveIntOrZero, stateRoot } from '../state.ts';
+import { positiveIntOrZero, stateRoot } from '../state.ts';
 import { PALYRA_VERSION } from '../version.ts';
 
 /** Registers `palyrad serve`. */
@@ -30,7 +30,7 @@ export function registerServeCommand(program: Command, run: CliRun): void {
           // Loaded on use: the daemon pulls in the tool runtime (undici, Ajv), which every
           // other command, `--version` included, would otherwise pay for at start-up.
           const { startDaemon } = await import('../../core/daemon/daemon.ts');
-          const daemon = await startDaemon({ stateDir: stateRoot(cmd), port, version: PALYRA_VERSION, maxPayloadBytes: maxPayloadBytes(), log });
+          const daemon = await startDaemon({ stateDir: stateRoot(cmd), port, version: PALYRA_VERSION, log });
           log(`serving on http://127.0.0.1:${daemon.port} (state ${daemon.paths.root}, journal head ${daemon.journal.durable.seq})`, {
             port: daemon.port,
             state: daemon.paths.root,

@@ -13,7 +13,6 @@ export interface DaemonOptions {
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port: number;
   version: string;
-  maxPayloadBytes?: number;
   /** Human or JSON log lines go here. */
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -46,7 +45,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let server: Server | undefined;
   try {
     journal = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: options.version, maxPayloadBytes: options.maxPayloadBytes }),
+      ...journalOptionsFor(paths, { version: options.version }),
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
     });
     if (journal.recovery) log(`journal recovered after a crash: cut ${journal.recovery.cutBytes} torn bytes (kept in ${journal.recovery.quarantinedTo})`);

@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { JournalStore } from '../journal/index.ts';
+import { journalLimitsFromEnv, journalOptionsFor } from './journal-options.ts';
+import { initStateDir } from './state-dir.ts';
+
+test('limits default, come from the environment, and bad values are refused by name', () => {
+  assert.deepEqual(journalLimitsFromEnv({}), { maxPayloadBytes: 1024 * 1024, indexRetention: 100_000 });
+  assert.deepEqual(journalLimitsFromEnv({ PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '2048', PALYRA_JOURNAL_INDEX_RETENTION: '50' }), { maxPayloadBytes: 2048, indexRetention: 50 });
+  for (const bad of ['0', '-5', '1.5', 'lots']) {
+    assert.throws(() => journalLimitsFromEnv({ PALYRA_JOURNAL_INDEX_RETENTION: bad }), {
+      code: 'PALYRA_INVALID_ARGUMENT',
+      message: `PALYRA_JOURNAL_INDEX_RETENTION must be a positive integer, not "${bad}"`,
+    });
+  }
+});
+
+test('a writer opened with these options bounds its index and never writes an environment secret', async () => {
+  const paths = initStateDir(join(tempDir(), 'state'));
+  const secret = 'sk-live-0123456789abcdefghij';
+  const env = { PALYRA_JOURNAL_INDEX_RETENTION: '20', OPENAI_API_KEY: secret };
+  const store = await JournalStore.open({ ...journalOptionsFor(paths, { version: 'test', env }), snapshotIntervalMs: 0, checkpointIntervalMs: 0 });
+  for (let i = 0; i < 60; i++) await store.append({ kind: 'note.added', payload: { i, note: `key is ${secret}` } });
+  const stats = store.index.stats();
+  assert.ok(stats.events <= 22, `index holds ${stats.events} events, retention 20`);
+  assert.deepEqual(store.readEvent(61)?.payload, { i: 59, note: 'key is [REDACTED:known_secret]' });
+  await store.close();
+  for (const f of readdirSync(join(paths.journal, 'segments'))) {
+    assert.equal(readFileSync(join(paths.journal, 'segments', f), 'latin1').includes(secret), false);
+  }
+});
