@@ -11,9 +11,9 @@ const KILLS = Number(process.env.PALYRA_CRASH_KILLS ?? 12);
 const writerScript = join(import.meta.dirname, 'fixtures', 'crash-writer.ts');
 
 /** Runs the writer until it has acknowledged some events, then SIGKILLs it at a random moment. */
-function runAndKill(root: string, delayMs: number): Promise<number[]> {
+function runAndKill(root: string, delayMs: number, mode: 'thread' | 'inline'): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writerScript, root, '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writerScript, root, '16', mode], { stdio: ['ignore', 'pipe', 'pipe'] });
     const acked: number[] = [];
     let buffered = '';
     let stderr = '';
@@ -45,7 +45,8 @@ test(`kill -9 at random moments (${KILLS} times) loses no acknowledged event and
   const paths = statePaths(root);
   const allAcked = new Set<number>();
   for (let i = 0; i < KILLS; i++) {
-    const acked = await runAndKill(root, 20 + Math.floor(Math.random() * 400));
+    // Alternate the daemon's writer thread and the inline writer of offline commands.
+    const acked = await runAndKill(root, 20 + Math.floor(Math.random() * 400), i % 2 === 0 ? 'thread' : 'inline');
     for (const seq of acked) allAcked.add(seq);
     // Reopen like a restarted daemon: take over the dead writer's lock, recover, close.
     const lock = acquireStateLock(paths.lock, { mode: 'writer', command: 'crash-test' });

@@ -151,7 +151,9 @@ test('verification on worker threads gives the same verdict as in-thread, damage
   await store.close();
   const trustedKey = loadTrustedKey(options.pubPath);
   const inThread = await verifyJournal(options.dir, { trustedKey, workers: 0 });
-  const parallel = await verifyJournal(options.dir, { trustedKey, workers: 2 });
+  const workersFailed: unknown[] = [];
+  const onWorkersFailed = (error: unknown) => workersFailed.push(error);
+  const parallel = await verifyJournal(options.dir, { trustedKey, workers: 2, onWorkersFailed });
   assert.ok(inThread.segments > 4, `expected many segments, got ${inThread.segments}`);
   assert.deepEqual(parallel, inThread);
   assert.deepEqual([parallel.ok, parallel.anchored, parallel.events], [true, true, 91]);
@@ -161,8 +163,9 @@ test('verification on worker threads gives the same verdict as in-thread, damage
   const third = join(options.dir, 'segments', segments[2] as string);
   writeFrames(third, readFrames(third).slice(1).map((f) => f.bytes));
   const damagedInThread = await verifyJournal(options.dir, { trustedKey, workers: 0 });
-  const damagedParallel = await verifyJournal(options.dir, { trustedKey, workers: 2 });
+  const damagedParallel = await verifyJournal(options.dir, { trustedKey, workers: 2, onWorkersFailed });
   assert.deepEqual(damagedParallel, damagedInThread);
+  assert.deepEqual(workersFailed, [], 'the worker threads did the work (no silent fallback)');
   assert.deepEqual(
     damagedParallel.problems.map((p) => p.code),
     ['SEQ_GAP', 'SEGMENT_NAME_MISMATCH'],

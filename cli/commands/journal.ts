@@ -42,7 +42,11 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
         const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
         const trustedKey = trustedKeyFor(paths, opts.key);
         const bar = !opts.json && process.stderr.isTTY && journalBytes(paths) > 16 * 1024 * 1024 ? progressBar('verifying') : null;
-        const report = await verifyJournal(paths.journal, { trustedKey, onProgress: bar ? (d, t) => bar.update(d, t) : undefined });
+        const report = await verifyJournal(paths.journal, {
+          trustedKey,
+          onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
+          onWorkersFailed: (error) => process.stderr.write(`palyrad: warning: verifying on one thread, the worker threads failed: ${(error as Error).message}\n`),
+        });
         bar?.finish();
         if (opts.json) printJson(report);
         else printText(verifySummary(report));

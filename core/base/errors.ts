@@ -22,6 +22,11 @@ const CODES = {
   PALYRA_INVALID_ARGUMENT: 'usage',
   PALYRA_PAYLOAD_TOO_LARGE: 'usage',
   PALYRA_NOT_FOUND: 'usage',
+  PALYRA_UNAUTHORIZED: 'usage',
+  PALYRA_FORBIDDEN: 'usage',
+  PALYRA_CONFLICT: 'usage',
+  PALYRA_METHOD_NOT_ALLOWED: 'usage',
+  PALYRA_UNAVAILABLE: 'io',
   PALYRA_STATE_DIR_INVALID: 'io',
   PALYRA_STATE_LOCKED: 'io',
   PALYRA_IO: 'io',
@@ -43,6 +48,8 @@ const CODES = {
   PALYRA_TOOL_FAILED: 'io',
   PALYRA_TOOL_LIMIT_EXCEEDED: 'io',
   PALYRA_RUN_ILLEGAL_TRANSITION: 'internal',
+  PALYRA_TAPE_INVALID: 'integrity',
+  PALYRA_TAPE_UNSUPPORTED_VERSION: 'integrity',
   PALYRA_INTERNAL: 'internal',
 } as const satisfies Record<string, ErrorCategory>;
 
@@ -102,6 +109,16 @@ export function httpStatusOf(error: unknown): number {
   switch (error.code) {
     case 'PALYRA_NOT_FOUND':
       return 404;
+    case 'PALYRA_UNAUTHORIZED':
+      return 401;
+    case 'PALYRA_FORBIDDEN':
+      return 403;
+    case 'PALYRA_CONFLICT':
+      return 409;
+    case 'PALYRA_METHOD_NOT_ALLOWED':
+      return 405;
+    case 'PALYRA_UNAVAILABLE':
+      return 503;
     case 'PALYRA_PAYLOAD_TOO_LARGE':
       return 413;
     case 'PALYRA_STATE_LOCKED':

@@ -18,3 +18,25 @@ export function isSha256Hex(value: unknown): value is string {
   }
   return true;
 }
+
+/** A SHA-256 fed piece by piece; `copy` forks its state, so a growing text is hashed once, not per prefix. */
+export interface Sha256Stream {
+  update(data: string): Sha256Stream;
+  copy(): Sha256Stream;
+  /** Lowercase hex digest; the stream is finished after it. */
+  digestHex(): string;
+}
+
+/** Starts an incremental SHA-256 (equal to `sha256Hex` of the concatenated updates). */
+export function sha256Stream(): Sha256Stream {
+  return wrapHash(createHash('sha256'));
+}
+
+function wrapHash(hash: ReturnType<typeof createHash>): Sha256Stream {
+  const stream: Sha256Stream = {
+    update: (data) => (hash.update(data), stream),
+    copy: () => wrapHash(hash.copy()),
+    digestHex: () => hash.digest('hex'),
+  };
+  return stream;
+}

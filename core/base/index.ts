@@ -11,7 +11,9 @@ export {
 export type { ErrorCode, ErrorCategory } from './errors.ts';
 export { canonicalJson } from './canonical-json.ts';
 export type { JsonValue } from './canonical-json.ts';
-export { sha256Hex, isSha256Hex, GENESIS_HASH } from './hash.ts';
+export { sha256Hex, sha256Stream, isSha256Hex, GENESIS_HASH } from './hash.ts';
+export type { Sha256Stream } from './hash.ts';
 export { newUlid, isUlid } from './ids.ts';
 export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
+export { writeFileAtomic } from './atomic-write.ts';

@@ -22,7 +22,8 @@ test('a writer opened with these options bounds its index and never writes an en
   const paths = initStateDir(join(tempDir(), 'state'));
   const secret = 'sk-live-0123456789abcdefghij';
   const env = { PALYRA_JOURNAL_INDEX_RETENTION: '20', OPENAI_API_KEY: secret };
-  const store = await JournalStore.open({ ...journalOptionsFor(paths, { version: 'test', env }), snapshotIntervalMs: 0, checkpointIntervalMs: 0 });
+  // The daemon's setting: the writer thread.
+  const store = await JournalStore.open({ ...journalOptionsFor(paths, { version: 'test', env, writerThread: true }), snapshotIntervalMs: 0, checkpointIntervalMs: 0 });
   for (let i = 0; i < 60; i++) await store.append({ kind: 'note.added', payload: { i, note: `key is ${secret}` } });
   const stats = store.index.stats();
   assert.ok(stats.events <= 22, `index holds ${stats.events} events, retention 20`);
@@ -30,5 +31,31 @@ test('a writer opened with these options bounds its index and never writes an en
   await store.close();
   for (const f of readdirSync(join(paths.journal, 'segments'))) {
     assert.equal(readFileSync(join(paths.journal, 'segments', f), 'latin1').includes(secret), false);
+  }
+});
+
+test('the writer thread is the caller\'s choice unless PALYRA_JOURNAL_WRITER_THREAD says otherwise', () => {
+  const paths = initStateDir(join(tempDir(), 'state'));
+  const thread = (env: NodeJS.ProcessEnv, writerThread?: boolean) => journalOptionsFor(paths, { version: 'test', env, writerThread }).writerThread;
+  assert.equal(thread({}), false);
+  assert.equal(thread({}, true), true);
+  assert.equal(thread({ PALYRA_JOURNAL_WRITER_THREAD: 'off' }, true), false);
+  assert.equal(thread({ PALYRA_JOURNAL_WRITER_THREAD: 'on' }), true);
+  assert.equal(thread({ PALYRA_JOURNAL_WRITER_THREAD: '1' }), true);
+  assert.throws(() => thread({ PALYRA_JOURNAL_WRITER_THREAD: 'maybe' }), {
+    code: 'PALYRA_INVALID_ARGUMENT',
+    message: 'PALYRA_JOURNAL_WRITER_THREAD must be on or off, not "maybe"',
+  });
+});
+
+test('secrets the configuration leads to (provider keys) are redacted like environment secrets', async () => {
+  const paths = initStateDir(join(tempDir(), 'state'));
+  const key = 'plain-looking-provider-credential-42';
+  const store = await JournalStore.open({ ...journalOptionsFor(paths, { version: 'test', env: {}, extraSecrets: [key] }), snapshotIntervalMs: 0, checkpointIntervalMs: 0 });
+  const { redactions } = await store.append({ kind: 'note.added', payload: { text: `the key ${key} leaked` } });
+  assert.equal(redactions, 1);
+  await store.close();
+  for (const f of readdirSync(join(paths.journal, 'segments'))) {
+    assert.equal(readFileSync(join(paths.journal, 'segments', f), 'latin1').includes(key), false);
   }
 });

@@ -21,19 +21,33 @@ export function journalLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Jour
 /**
  * The journal options every writer of a state directory uses, the daemon and offline
  * writers alike: where the journal and its signing key live, the operator's limits, and
- * a redactor that knows every secret in this process's environment. One place, so no
- * writer can forget one.
+ * a redactor that knows every secret in this process's environment (and `extraSecrets`,
+ * e.g. provider keys from the configuration). One place, so no writer can forget one.
  */
-export function journalOptionsFor(paths: StatePaths, options: { version: string; env?: NodeJS.ProcessEnv }): JournalStoreOptions {
+export function journalOptionsFor(
+  paths: StatePaths,
+  options: { version: string; env?: NodeJS.ProcessEnv; writerThread?: boolean; extraSecrets?: readonly string[] },
+): JournalStoreOptions {
   const env = options.env ?? process.env;
   return {
+    // PALYRA_JOURNAL_WRITER_THREAD overrides the caller's choice (the daemon's is on; a
+    // one-shot command's is off, since starting the thread costs more than it saves).
+    writerThread: switchVar(env, 'PALYRA_JOURNAL_WRITER_THREAD', options.writerThread ?? false),
     dir: paths.journal,
     keyPath: paths.checkpointKey,
     pubPath: paths.checkpointPub,
-    redactor: new Redactor({ knownSecrets: secretsFromEnvironment(env) }),
+    redactor: new Redactor({ knownSecrets: [...secretsFromEnvironment(env), ...(options.extraSecrets ?? [])] }),
     ...journalLimitsFromEnv(env),
     createdBy: `palyrad ${options.version}`,
   };
+}
+
+function switchVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase();
+  if (raw === '') return fallback;
+  if (['1', 'on', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'off', 'false', 'no'].includes(raw)) return false;
+  throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be on or off, not "${env[name]}"`);
 }
 
 function positiveIntegerVar(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -1,4 +1,3 @@
-import type { CommitEntry, WrittenAt } from './group-commit.ts';
 import type { IndexEntry, JournalIndex } from './index-db.ts';
 
 /** Index updates are applied in transactions of up to this many events... */
@@ -33,14 +32,15 @@ export class IndexFeeder {
     return this.brokenFlag;
   }
 
-  /** Queues the events of a written batch. */
-  add(batch: readonly CommitEntry[], where: WrittenAt): void {
+  /** Queues the entries of written events. */
+  add(entry: IndexEntry): void {
     if (this.brokenFlag) return;
-    let offset = where.offset;
-    for (const { record: r, frame } of batch) {
-      this.backlog.push({ seq: r.seq, ts: r.ts, kind: r.kind, sessionId: r.sessionId, runId: r.runId, segment: where.segmentFirstSeq, offset, hash: r.hash });
-      offset += frame.length;
-    }
+    this.backlog.push(entry);
+  }
+
+  /** Call after a written batch's entries were added: applies or schedules the backlog. */
+  batchDone(): void {
+    if (this.brokenFlag) return;
     if (this.backlog.length >= INDEX_BATCH) this.drain();
     else this.timer ??= setTimeout(() => this.drain(), INDEX_DELAY_MS).unref();
   }

@@ -174,7 +174,7 @@ test('a failed write rejects the batch and everything queued behind it, and ackn
   await store.append({ kind: 'note.added', payload: 'durable' });
   const before = store.durable;
   // Pull the segment's file out from under the store: the next write fails with EBADF.
-  (store as unknown as { log: { close(): void } }).log.close();
+  (store as unknown as { link: { log: { close(): void } } }).link.log.close();
   const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => store.append({ kind: 'note.added', payload: i })));
   assert.deepEqual(
     results.map((r) => r.status === 'rejected' && (r.reason as { code: string }).code),

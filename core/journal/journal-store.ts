@@ -17,9 +17,10 @@ import { applyCut, lastWellFormed, planRecovery, readOrigin } from './recover.ts
 import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
-import { GroupCommit, type CommitEntry, type WrittenAt } from './group-commit.ts';
 import { IndexFeeder } from './index-feeder.ts';
 import { syncIndex } from './index-sync.ts';
+import { inlineWriter, threadWriter, type WriterLink } from './writer-link.ts';
+import type { UnsealedRecord, WriterReply } from './writer-protocol.ts';
 
 /** What `append` resolves with once the event is durable. */
 export interface AppendResult {
@@ -55,6 +56,19 @@ export interface JournalStoreOptions {
   createdBy?: string;
   /** Where background problems (failed snapshot or checkpoint) are reported. */
   onWarning?: (message: string) => void;
+  /**
+   * Chain, frame and write on a thread of its own (the daemon's setting): appends then
+   * use the second core. Off by default, since starting the thread costs a short-lived
+   * command more than it saves.
+   */
+  writerThread?: boolean;
+}
+
+/** An event handed to the writer, waiting to hear that it is durable. */
+interface Awaiting {
+  record: UnsealedRecord;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
 }
 
 export type { AppendInput } from './prepare-record.ts';
@@ -81,12 +95,19 @@ export class JournalStore {
   private readonly clock: Clock;
   private readonly maxPayloadBytes: number;
   private readonly options: JournalStoreOptions;
-  private readonly commit: GroupCommit;
   private autoCheckpointRunning = false;
-  /** Head including events not yet durable; new events chain onto it. */
-  private head: { seq: number; hash: string };
+  /** Seq of the newest event handed to the writer (durable or not); the next event gets the one after. */
+  private lastSeq: number;
   /** Head of what is on disk and acknowledged. */
   private durableHead: { seq: number; hash: string };
+  /** Events handed to the writer and not yet durable, oldest first from `awaitingStart`. */
+  private awaiting: Awaiting[] = [];
+  private awaitingStart = 0;
+  /** Write failures seen; the writer drops events of the epoch a failure voided. */
+  private epoch = 0;
+  private flushWaiters: { seq: number; resolve: () => void }[] = [];
+  private readonly counters = { appends: 0, batches: 0 };
+  private link!: WriterLink;
   private lastCheckpoint: CheckpointRecord | null;
   private checkpointing: Promise<unknown> = Promise.resolve();
   private signingKey: SigningKey | null = null;
@@ -95,7 +116,6 @@ export class JournalStore {
   private timers: NodeJS.Timeout[] = [];
 
   private constructor(
-    private readonly log: SegmentLog,
     init: {
       paths: JournalPaths;
       origin: string;
@@ -109,7 +129,7 @@ export class JournalStore {
     this.paths = init.paths;
     this.origin = init.origin;
     this.indexDb = init.index;
-    this.head = init.head;
+    this.lastSeq = init.head.seq;
     this.durableHead = { ...init.head };
     this.lastCheckpoint = init.lastCheckpoint;
     this.recovery = init.recovery;
@@ -118,10 +138,6 @@ export class JournalStore {
     this.redactor = init.options.redactor ?? new Redactor();
     this.maxPayloadBytes = init.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.feeder = new IndexFeeder(this.indexDb, (m) => this.warn(m));
-    this.commit = new GroupCommit(log, {
-      onWritten: (batch, where) => this.written(batch, where),
-      onFailed: (batch, queued, error) => this.writeFailed(error),
-    });
   }
 
   /**
@@ -155,12 +171,27 @@ export class JournalStore {
     const log = plan.position ? SegmentLog.openExisting(paths.segments, maxSegmentBytes, plan.position) : SegmentLog.create(paths.segments, maxSegmentBytes);
     const head = plan.head ? { seq: plan.head.seq, hash: plan.head.hash } : { seq: 0, hash: GENESIS_HASH };
     let index: JournalIndex | undefined;
+    let link: WriterLink | undefined;
     try {
       const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
       const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
       index = await JournalIndex.open(paths.index, { retention });
       syncIndex(index, paths.segments, head, retention);
-      const store = new JournalStore(log, { paths, origin, index, head, lastCheckpoint, recovery, options });
+      const store = new JournalStore({ paths, origin, index, head, lastCheckpoint, recovery, options });
+      // Replies cannot arrive before the store exists but for a writer thread that dies at once; keep those.
+      const early: WriterReply[] = [];
+      let deliver = (reply: WriterReply): void => void early.push(reply);
+      const onReply = (reply: WriterReply): void => deliver(reply);
+      if (options.writerThread) {
+        const position = log.end;
+        log.close();
+        link = await threadWriter({ segmentsDir: paths.segments, maxSegmentBytes, position, head }, onReply);
+      } else {
+        link = inlineWriter(log, head, onReply);
+      }
+      store.link = link;
+      deliver = (reply) => store.onWriterReply(reply);
+      for (const reply of early) deliver(reply);
       if (!plan.head) {
         await store.append({
           kind: GENESIS_KIND,
@@ -175,7 +206,8 @@ export class JournalStore {
       return store;
     } catch (error) {
       index?.close();
-      log.close();
+      if (link) await link.close();
+      else log.close();
       throw error;
     }
   }
@@ -183,6 +215,11 @@ export class JournalStore {
   /** The query index, brought up to date with every acknowledged event. */
   get index(): JournalIndex {
     return this.feeder.index;
+  }
+
+  /** Why the journal stopped accepting appends (a write that could not be undone), or null. */
+  get failure(): PalyraError | null {
+    return this.broken;
   }
 
   /** The durable head: seq and hash of the newest acknowledged event. */
@@ -209,7 +246,7 @@ export class JournalStore {
 
   /** Durable appends and the write batches (fsyncs) they took since open. */
   stats(): { appends: number; batches: number } {
-    return { ...this.commit.counters };
+    return { ...this.counters };
   }
 
   /** The newest checkpoint in the checkpoint file, if any. */
@@ -224,26 +261,25 @@ export class JournalStore {
   append(input: AppendInput): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new PalyraError('PALYRA_JOURNAL_CLOSED', 'Cannot append: the journal is closed'));
     if (this.broken) return Promise.reject(this.broken);
-    let prepared: { record: StoredRecord; frame: Buffer };
+    let record: UnsealedRecord;
     try {
-      prepared = this.prepare(input);
+      record = prepareRecord(input, { seq: this.lastSeq + 1, redactor: this.redactor, maxPayloadBytes: this.maxPayloadBytes, now: this.clock.now() });
     } catch (error) {
       return Promise.reject(error);
     }
-    const { record, frame } = prepared;
+    // Invariant: the seq is taken only after everything that can fail on bad input.
+    this.lastSeq = record.seq;
     return new Promise<AppendResult>((resolve, reject) => {
-      this.commit.enqueue({
-        record,
-        frame,
-        resolve: () => resolve({ seq: record.seq, id: record.id, ts: record.ts, hash: record.hash, redactions: record.redactions }),
-        reject,
-      });
+      if (this.awaitingStart === this.awaiting.length) this.link.hold(true);
+      this.awaiting.push({ record, resolve, reject });
+      this.link.send(this.epoch, record);
     });
   }
 
   /** Resolves when every append made so far is durable (or failed). */
   flushed(): Promise<void> {
-    return this.commit.settled(this.head.seq);
+    if (this.awaitingStart === this.awaiting.length) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push({ seq: this.lastSeq, resolve }));
   }
 
   /**
@@ -306,33 +342,78 @@ export class JournalStore {
     }
     await this.snapshotIndex().catch((e: unknown) => this.warn(`index snapshot failed: ${(e as Error).message}`));
     this.indexDb.close();
-    this.log.close();
+    await this.link.close();
   }
 
-  private prepare(input: AppendInput): { record: StoredRecord; frame: Buffer } {
-    const prepared = prepareRecord(input, { prev: this.head, redactor: this.redactor, maxPayloadBytes: this.maxPayloadBytes, now: this.clock.now() });
-    // Invariant: the in-memory head moves only after everything that can fail on bad input.
-    this.head = { seq: prepared.record.seq, hash: prepared.record.hash };
-    return prepared;
+  private onWriterReply(reply: WriterReply): void {
+    if (reply.type === 'written') this.written(reply);
+    else if (reply.type === 'failed') this.writeFailed(new PalyraError(reply.code as 'PALYRA_JOURNAL_WRITE_FAILED', reply.message), reply.fatal);
   }
 
-  /** A batch is durable: move the durable head, feed the index, maybe checkpoint. */
-  private written(batch: readonly CommitEntry[], where: WrittenAt): void {
-    const last = (batch[batch.length - 1] as CommitEntry).record;
-    this.durableHead = { seq: last.seq, hash: last.hash };
-    this.feeder.add(batch, where);
+  /** A batch is durable: acknowledge its events, move the durable head, feed the index, maybe checkpoint. */
+  private written(batch: Extract<WriterReply, { type: 'written' }>): void {
+    const count = batch.frameBytes.length;
+    if (this.awaiting.length - this.awaitingStart < count || this.awaiting[this.awaitingStart]?.record.seq !== batch.firstSeq) {
+      // The writer and the store disagree on what is outstanding: a bug; stop before acknowledging anything wrong.
+      this.writeFailed(new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Journal writer reported seq ${batch.firstSeq}, which the store did not expect; restart to recover`), true);
+      return;
+    }
+    let offset = batch.offset;
+    let hash = '';
+    for (let i = 0; i < count; i++) {
+      const { record: r, resolve } = this.awaiting[this.awaitingStart + i] as Awaiting;
+      hash = batch.hashes.slice(i * 64, i * 64 + 64);
+      this.feeder.add({ seq: r.seq, ts: r.ts, kind: r.kind, sessionId: r.sessionId, runId: r.runId, segment: batch.segmentFirstSeq, offset, hash });
+      offset += batch.frameBytes[i] as number;
+      resolve({ seq: r.seq, id: r.id, ts: r.ts, hash, redactions: r.redactions });
+    }
+    this.awaitingStart += count;
+    this.durableHead = { seq: batch.firstSeq + count - 1, hash };
+    this.counters.appends += count;
+    this.counters.batches += 1;
+    this.feeder.batchDone();
+    this.compactAwaiting();
+    this.releaseFlushWaiters();
     this.maybeAutoCheckpoint();
   }
 
   /**
-   * A failed write rejects the batch and everything queued behind it (their hashes chain
-   * onto the failed events); the head rewinds to what is durable.
+   * A failed write rejects every event not yet durable (they chain onto the failed ones);
+   * numbering restarts after the durable head. A fatal failure stops all appends.
    */
-  private writeFailed(error: unknown): PalyraError {
-    this.head = { ...this.durableHead };
-    const err = error instanceof PalyraError ? error : new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to the journal: ${String(error)}`);
-    if (err.message.includes('restart to recover')) this.broken = err;
-    return err;
+  private writeFailed(error: PalyraError, fatal: boolean): void {
+    if (fatal) this.broken ??= error;
+    const failed = this.awaiting.slice(this.awaitingStart);
+    this.awaiting = [];
+    this.awaitingStart = 0;
+    this.epoch += 1;
+    this.lastSeq = this.durableHead.seq;
+    for (const a of failed) a.reject(error);
+    this.link.hold(false);
+    this.releaseFlushWaiters();
+  }
+
+  /** Drops acknowledged entries from the front of the queue once they are many. */
+  private compactAwaiting(): void {
+    if (this.awaitingStart === this.awaiting.length) {
+      this.awaiting = [];
+      this.awaitingStart = 0;
+      this.link.hold(false);
+    } else if (this.awaitingStart >= 1024) {
+      this.awaiting = this.awaiting.slice(this.awaitingStart);
+      this.awaitingStart = 0;
+    }
+  }
+
+  private releaseFlushWaiters(): void {
+    if (this.flushWaiters.length === 0) return;
+    const idle = this.awaitingStart === this.awaiting.length;
+    const still: typeof this.flushWaiters = [];
+    for (const w of this.flushWaiters) {
+      if (idle || this.durableHead.seq >= w.seq) w.resolve();
+      else still.push(w);
+    }
+    this.flushWaiters = still;
   }
 
   private maybeAutoCheckpoint(): void {

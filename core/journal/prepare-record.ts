@@ -1,7 +1,7 @@
 import { canonicalJson, newUlid, PalyraError, type JsonValue } from '../base/index.ts';
-import { encodeFrame } from './frame.ts';
-import { assertKind, assertName, computeRecordHash, JOURNAL_FORMAT_VERSION, type StoredRecord } from './record.ts';
+import { assertKind, assertName, JOURNAL_FORMAT_VERSION } from './record.ts';
 import type { Redactor } from './redact.ts';
+import type { UnsealedRecord } from './writer-protocol.ts';
 
 /** What a caller hands to `append`. The store assigns seq, id (unless given), ts and hashes. */
 export interface AppendInput {
@@ -16,15 +16,15 @@ export interface AppendInput {
 }
 
 /**
- * Turns an append request into the record and frame to write: validates every field,
- * redacts the payload, serializes it canonically, checks its size, chains it onto
- * `prev` and hashes it. Pure but for the id it mints; throws a clear PalyraError for
- * bad input, before anything is written.
+ * Turns an append request into the record to write as event `seq`: validates every
+ * field, redacts the payload, serializes it canonically and checks its size. The chain
+ * writer adds prevHash and hash. Pure but for the id it mints; throws a clear
+ * PalyraError for bad input, before anything is written.
  */
 export function prepareRecord(
   input: AppendInput,
-  context: { prev: { seq: number; hash: string }; redactor: Redactor; maxPayloadBytes: number; now: number },
-): { record: StoredRecord; frame: Buffer } {
+  context: { seq: number; redactor: Redactor; maxPayloadBytes: number; now: number },
+): UnsealedRecord {
   assertKind(input.kind);
   assertName('actor', input.actor);
   assertName('session id', input.sessionId);
@@ -45,9 +45,9 @@ export function prepareRecord(
   if (bytes > context.maxPayloadBytes) {
     throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Payload of "${input.kind}" is ${bytes} bytes, over the journal limit of ${context.maxPayloadBytes} bytes`);
   }
-  const record: StoredRecord = {
+  return {
     v: JOURNAL_FORMAT_VERSION,
-    seq: context.prev.seq + 1,
+    seq: context.seq,
     id: input.id ?? newUlid(context.now),
     ts: context.now,
     kind: input.kind,
@@ -58,10 +58,5 @@ export function prepareRecord(
     channel: input.channel ?? null,
     payloadJson,
     redactions,
-    prevHash: context.prev.hash,
-    hash: '',
   };
-  // The hash covers every field but itself (hashInput never reads `hash`).
-  record.hash = computeRecordHash(record);
-  return { record, frame: encodeFrame(record) };
 }

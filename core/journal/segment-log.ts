@@ -71,19 +71,47 @@ export class SegmentLog {
    * throws PALYRA_JOURNAL_WRITE_FAILED and the log must not be used again.
    */
   async appendBatch(frames: Buffer[], firstSeq: number): Promise<{ segmentFirstSeq: number; offset: number }> {
-    if (this.position.size >= this.maxSegmentBytes) this.roll(firstSeq);
-    const start = this.position.size;
-    let total = 0;
-    for (const f of frames) total += f.length;
+    const { start, total } = this.beginBatch(frames, firstSeq);
     try {
       await writeAll(this.fd, frames, start, total);
       if (O_DSYNC === undefined) await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (e) => (e ? reject(e) : resolve())));
     } catch (error) {
-      this.cutBackTo(start);
-      throw new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to journal segment "${this.position.segmentPath}": ${describe(error)}`, {
-        cause: error,
-      });
+      this.batchFailed(start, error);
     }
+    return this.batchWritten(start, total);
+  }
+
+  /**
+   * `appendBatch` done on the calling thread, which it blocks until the frames are
+   * durable: for the writer thread, which has nothing else to do meanwhile and so skips
+   * the trips through the I/O thread pool (measured: they made each write ~1.5× slower).
+   */
+  appendBatchSync(frames: Buffer[], firstSeq: number): { segmentFirstSeq: number; offset: number } {
+    const { start, total } = this.beginBatch(frames, firstSeq);
+    try {
+      writeAllSync(this.fd, frames, start, total);
+      if (O_DSYNC === undefined) fs.fdatasyncSync(this.fd);
+    } catch (error) {
+      this.batchFailed(start, error);
+    }
+    return this.batchWritten(start, total);
+  }
+
+  private beginBatch(frames: Buffer[], firstSeq: number): { start: number; total: number } {
+    if (this.position.size >= this.maxSegmentBytes) this.roll(firstSeq);
+    let total = 0;
+    for (const f of frames) total += f.length;
+    return { start: this.position.size, total };
+  }
+
+  private batchFailed(start: number, error: unknown): never {
+    this.cutBackTo(start);
+    throw new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to journal segment "${this.position.segmentPath}": ${describe(error)}`, {
+      cause: error,
+    });
+  }
+
+  private batchWritten(start: number, total: number): { segmentFirstSeq: number; offset: number } {
     this.position.size = start + total;
     return { segmentFirstSeq: this.position.segmentFirstSeq, offset: start };
   }
@@ -165,6 +193,20 @@ function writeAll(fd: number, frames: Buffer[], position: number, total: number)
     };
     step();
   });
+}
+
+function writeAllSync(fd: number, frames: Buffer[], position: number, total: number): void {
+  let buffers = frames;
+  let pos = position;
+  let left = total;
+  for (;;) {
+    const written = fs.writevSync(fd, buffers, pos);
+    left -= written;
+    pos += written;
+    if (left === 0) return;
+    if (written === 0) throw new Error('write made no progress');
+    buffers = dropBytes(buffers, written);
+  }
 }
 
 function dropBytes(buffers: Buffer[], count: number): Buffer[] {

@@ -34,6 +34,8 @@ export interface VerifyOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void;
   /** Worker threads to use; default: up to 2 (one per core) for journals over 64 MiB, else none. */
   workers?: number;
+  /** Called when the worker threads could not be used and verification fell back to this thread. */
+  onWorkersFailed?: (error: unknown) => void;
 }
 
 /** Problems beyond this many are counted but not listed, so a wrecked log stays readable. */
@@ -67,7 +69,10 @@ export async function verifyJournal(journalDir: string, options: VerifyOptions):
   const workers = options.workers ?? (totalBytes >= PARALLEL_MIN_BYTES ? Math.min(2, availableParallelism()) : 0);
   const reports =
     workers > 1 && tasks.length > 1
-      ? await verifyInWorkers(tasks, Math.min(workers, tasks.length), progress).catch(() => verifyHere(tasks, progress))
+      ? await verifyInWorkers(tasks, Math.min(workers, tasks.length), progress).catch((error: unknown) => {
+          options.onWorkersFailed?.(error);
+          return verifyHere(tasks, progress);
+        })
       : verifyHere(tasks, progress);
   tasks.forEach((t, i) => progress(t.segment.name, sizes[i] ?? 0));
   return assemble(reports, checkpointLines, options.trustedKey, totalBytes);

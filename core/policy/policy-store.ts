@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { invalidArgument, PalyraError, sha256Hex } from '../base/index.ts';
+import { invalidArgument, PalyraError, sha256Hex, writeFileAtomic } from '../base/index.ts';
 import type { GeneratedPolicy } from './approval-policy.ts';
-import { writeFileAtomic } from './atomic-write.ts';
 import { compilePolicySet, type CompiledPolicySet } from './compile.ts';
 import { readPolicyDir } from './policy-files.ts';
 import type { PolicySourceFile } from './policy-source.ts';

@@ -1,12 +1,14 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ioError, newUlid } from '../base/index.ts';
+import { ioError } from './errors.ts';
+import { newUlid } from './ids.ts';
 
 /**
  * Writes a file so that readers see either the old content or the whole new content,
  * and the new content survives a crash once this returns: write a temporary file in the
  * same folder, fsync it, rename it over the target, fsync the folder.
- * The temporary name starts with a dot, so policy loading never picks it up half-written.
+ * The temporary name starts with a dot, so a folder scan (policy loading) never picks it
+ * up half-written. The file is created with mode 0600.
  */
 export function writeFileAtomic(path: string, text: string): void {
   const dir = dirname(path);
