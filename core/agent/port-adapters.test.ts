@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ApprovalRegistry, compilePolicySet, decideToolCall } from '../policy/index.ts';
+import { createEchoTool, ToolRegistry } from '../tools/index.ts';
+import { registryApprovals, registryTools } from './port-adapters.ts';
+import { replayTape } from './replay.ts';
+import { runAgent } from './run-agent.ts';
+import { FakeTimers, harness, input, payloads, scripted, until } from './test-fakes.ts';
+
+test('a run over a real ToolRegistry, the default policy set and an ApprovalRegistry', async () => {
+  const registry = new ToolRegistry({ now: () => 0 });
+  registry.register(createEchoTool());
+  registry.register({ ...createEchoTool(), name: 'fs.write', capabilities: ['fs_write'], risk: 'medium', parallelSafe: false });
+  const compiled = await compilePolicySet([], { validateRequests: true });
+  if (compiled.type !== 'ok') throw new Error('default set does not compile');
+  const set = compiled.set;
+  const approvalTimers = new FakeTimers();
+  let n = 0;
+  const approvals = new ApprovalRegistry({ clock: { now: () => 1 }, timers: approvalTimers, newId: () => `a${++n}` });
+  const h = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: 'hi' } }, { name: 'fs.write', arguments: { text: 'w' } }] }, { text: 'done' }]),
+    tools: registryTools(registry, { workspace: '/tmp/ws', stateDir: '/tmp/state', sessionId: 'session-1' }),
+    decide: (request) => decideToolCall(request, set),
+    approvals: registryApprovals(approvals),
+  });
+  const running = runAgent(input({ policySetHash: set.hash }), h.ports);
+  await until(() => approvals.pending().length === 1);
+  await approvals.resolve('a1', { type: 'approve', scope: 'once', by: 'operator' });
+  const outcome = await running;
+  assert.equal(outcome.state, 'completed');
+  assert.deepEqual(
+    payloads(h.tape, 'tool.decision').map((d) => [d.tool, d.approval, d.decision, d.policies]),
+    [
+      ['echo', 'none', 'allow', ['builtin.read-only']],
+      ['fs.write', 'none', 'ask', ['builtin.approved-sensitive']],
+      ['fs.write', 'approved', 'allow', ['builtin.approved-sensitive']],
+    ],
+  );
+  assert.deepEqual(payloads(h.tape, 'tool.result').map((r) => [r.tool, r.ok, r.output]), [['echo', true, { text: 'hi' }], ['fs.write', true, { text: 'w' }]]);
+  assert.deepEqual(payloads(h.tape, 'approval.resolved').map((r) => [r.approvalId, r.outcome, r.by, r.scope]), [['a1', 'approved', 'operator', 'once']]);
+  assert.equal((await replayTape(h.tape)).identical, true);
+});

@@ -1,0 +1,170 @@
+/**
+ * Ports that answer from a recorded tape: model responses, tool results, approval
+ * outcomes, decisions, clock readings and ids, each in the order the live run asked for
+ * them. Nothing here calls a model or runs a tool.
+ */
+import { canonicalJson, type JsonValue } from '../base/index.ts';
+import type { ToolCallDecision, ToolCallRequest } from '../policy/index.ts';
+import type { ModelProvider, ProviderEvent } from '../providers/index.ts';
+import { failureReceipt, successReceipt, type ToolResult } from '../tools/index.ts';
+import type { AgentApprovalOutcome, AgentPorts, AgentTool, ApprovalHandle } from './ports.ts';
+import type {
+  ApprovalRequestedPayload,
+  ApprovalResolvedPayload,
+  InterruptCause,
+  ModelResponsePayload,
+  RunStartedPayload,
+  TapeEvent,
+  TapeKind,
+  TapePayload,
+  ToolDecisionPayload,
+  ToolResultPayload,
+} from './tape-events.ts';
+
+/** One call whose decision would change under another policy. */
+export interface WhatIfChange {
+  /** Step of the recorded `tool.decision`. */
+  step: number;
+  callId: string;
+  tool: string;
+  args: JsonValue;
+  approval: 'none' | 'approved';
+  recorded: ToolCallDecision;
+  decided: ToolCallDecision;
+  /** The reasons of the new decision. */
+  reasons: string[];
+}
+
+/** Where the replayed run stands against the recording, and how to raise interrupts in it. */
+export interface ReplayDriver {
+  /** Steps the replayed run has recorded so far. */
+  position: number;
+  trigger(cause: InterruptCause): void;
+}
+
+function ofKind<K extends TapeKind>(events: readonly TapeEvent[], kind: K): TapePayload<K>[] {
+  const out: unknown[] = [];
+  for (const e of events) if (e.kind === kind) out.push(e.payload);
+  return out as TapePayload<K>[];
+}
+
+const NEVER = new Promise<never>(() => undefined);
+
+/** The replay ports (all but `tape` and `timers`, which the replayer owns) for `events`. */
+export function tapePorts(events: readonly TapeEvent[], driver: ReplayDriver, options: { decide?: (request: ToolCallRequest) => ToolCallDecision; whatIf: WhatIfChange[] }): Omit<AgentPorts, 'tape' | 'timers'> {
+  const started = events[0]?.payload as RunStartedPayload;
+  const responses = ofKind(events, 'model.response');
+  const toolResults = ofKind(events, 'tool.result').filter((r) => r.source === 'tool');
+  const requested = ofKind(events, 'approval.requested');
+  const resolved = ofKind(events, 'approval.resolved');
+  const requestIds = ofKind(events, 'model.request').map((r) => r.requestId);
+  let clockAt = 0;
+  let ids = 0;
+  let responseAt = 0;
+  let resultAt = 0;
+  let approvalAt = 0;
+
+  const provider: ModelProvider = {
+    id: started.providerId,
+    stream: (request) => replayStream(responses[responseAt++], driver),
+  };
+  return {
+    clock: { now: () => (events[Math.min(clockAt++, events.length - 1)] as TapeEvent).payload.at },
+    newId: () => requestIds[ids++] ?? `replay-extra-${ids}`,
+    provider,
+    tools: {
+      list: started.tools as AgentTool[],
+      invoke: (name) => Promise.resolve(toolResult(name, toolResults[resultAt++])),
+    },
+    decide: (request) => decideFromTape(events, driver.position, request, options),
+    approvals: {
+      requestApproval: () => approvalFromTape(requested[approvalAt], resolved[approvalAt++]),
+    },
+  };
+}
+
+async function* replayStream(r: ModelResponsePayload | undefined, driver: ReplayDriver): AsyncGenerator<ProviderEvent> {
+  if (r === undefined) {
+    yield { type: 'error', error: { code: 'bad_request', message: 'The tape has no more model responses', retryable: false } };
+    return;
+  }
+  if (r.text !== '') yield { type: 'text_delta', text: r.text };
+  for (let index = 0; index < r.toolCalls.length; index++) {
+    const call = r.toolCalls[index] as (typeof r.toolCalls)[number];
+    // A call whose arguments were not JSON was recorded with the raw text: send that text back.
+    const fragment = r.invalidArguments.includes(index) ? String(call.arguments) : JSON.stringify(call.arguments);
+    yield { type: 'tool_call_delta', index, id: call.id, name: call.name, argumentsFragment: fragment };
+  }
+  if (r.usage !== null) yield { type: 'usage', inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens };
+  if (r.finish !== null) yield { type: 'finish', reason: r.finish, raw: r.finishReason };
+  if (r.error !== null) yield { type: 'error', error: r.error };
+  // Invariant: raised after every recorded event, before the stream ends, as the live run saw it.
+  if (r.interrupted !== null) driver.trigger(r.interrupted);
+}
+
+/** The recorded result, with its receipt derived again from the output: an edited output shows up at its own step. */
+function toolResult(name: string, r: ToolResultPayload | undefined): ToolResult {
+  if (r === undefined) {
+    const error = { code: 'PALYRA_TOOL_FAILED', message: 'The tape has no more tool results' };
+    return { ok: false, tool: name, error, receipt: failureReceipt(name, error), durationMs: 0 };
+  }
+  if (r.ok) return { ok: true, tool: r.tool, output: r.output, receipt: successReceipt(r.tool, canonicalJson(r.output)), durationMs: r.durationMs };
+  const error = r.error ?? { code: 'PALYRA_TOOL_FAILED', message: '' };
+  return { ok: false, tool: r.tool, error, receipt: failureReceipt(r.tool, error), durationMs: r.durationMs };
+}
+
+/** The next recorded decision at or after the replay's position, and the what-if judgement of the same request. */
+function decideFromTape(
+  events: readonly TapeEvent[],
+  position: number,
+  request: ToolCallRequest,
+  options: { decide?: (request: ToolCallRequest) => ToolCallDecision; whatIf: WhatIfChange[] },
+): ToolCallDecision {
+  let found: ToolDecisionPayload | undefined;
+  for (let i = position; i < events.length; i++) {
+    const e = events[i] as TapeEvent;
+    if (e.kind === 'tool.decision') {
+      found = e.payload;
+      break;
+    }
+  }
+  if (found === undefined) return { decision: 'deny', policies: [], reasons: ['The tape has no more decisions'], policySetHash: '' };
+  const recorded: ToolCallDecision = { decision: found.decision, policies: found.policies, reasons: found.reasons, policySetHash: found.policySetHash };
+  if (options.decide !== undefined) {
+    let decided: ToolCallDecision;
+    try {
+      decided = options.decide(request);
+    } catch (error) {
+      decided = { decision: 'deny', policies: [], reasons: [`Policy could not judge the call: ${error instanceof Error ? error.message : String(error)}`], policySetHash: '' };
+    }
+    if (decided.decision !== recorded.decision) {
+      options.whatIf.push({ step: found.step, callId: found.callId, tool: found.tool, args: request.args, approval: request.approval, recorded, decided, reasons: decided.reasons });
+    }
+  }
+  return recorded;
+}
+
+function approvalFromTape(requested: ApprovalRequestedPayload | undefined, resolved: ApprovalResolvedPayload | undefined): ApprovalHandle {
+  const approvalId = requested?.approvalId ?? 'replay-missing';
+  if (resolved === undefined) return { approvalId, outcome: Promise.resolve({ type: 'expired' }) };
+  let outcome: AgentApprovalOutcome;
+  switch (resolved.outcome) {
+    case 'approved':
+      outcome = { type: 'approved', by: resolved.by ?? '', scope: resolved.scope ?? 'once' };
+      break;
+    case 'denied':
+      outcome = { type: 'denied', by: resolved.by ?? '', reason: resolved.reason ?? '' };
+      break;
+    case 'expired':
+      outcome = { type: 'expired' };
+      break;
+    case 'interrupted':
+      // The replayer raises the interrupt itself when the run reaches this step.
+      return { approvalId, outcome: NEVER };
+    default: {
+      const unreachable: never = resolved.outcome;
+      throw new Error(`Unknown approval outcome ${String(unreachable)}`);
+    }
+  }
+  return { approvalId, outcome: Promise.resolve(outcome) };
+}

@@ -1,0 +1,115 @@
+/**
+ * Replaying a tape: the same loop runs again with every outside answer taken from the tape,
+ * records its own tape in memory, and compares it step by step with the recorded one.
+ */
+import { PalyraError } from '../base/index.ts';
+import { jsonEqual } from './json-equal.ts';
+import type { ToolCallDecision, ToolCallRequest, Timers } from '../policy/index.ts';
+import { parseTape } from './parse-tape.ts';
+import { tapePorts, type ReplayDriver, type WhatIfChange } from './replay-ports.ts';
+import { runAgent, type RunOutcome } from './run-agent.ts';
+import type { InterruptCause, RunStartedPayload, TapeEvent } from './tape-events.ts';
+
+/** A step where the replayed run differs from the recording; null where one side has no such step. */
+export interface Divergence {
+  step: number;
+  expected: TapeEvent | null;
+  actual: TapeEvent | null;
+}
+
+/** What a replay found. */
+export interface ReplayReport {
+  /** True when every replayed step equals the recorded one (canonical JSON) and the counts match. */
+  identical: boolean;
+  /** Steps the replayed run recorded. */
+  steps: number;
+  recordedSteps: number;
+  /** The first `maxDivergences` divergences, in step order. */
+  divergences: Divergence[];
+  divergenceCount: number;
+  /** With `options.decide`: the recorded calls whose decision would change, in step order. */
+  whatIf: WhatIfChange[];
+  outcome: RunOutcome;
+}
+
+/** Options of {@link replayTape}. */
+export interface ReplayOptions {
+  /**
+   * Another policy to judge every recorded call with. Changed decisions are reported in
+   * `whatIf`; the replay still follows the recorded decisions, so it proceeds as recorded.
+   */
+  decide?: (request: ToolCallRequest) => ToolCallDecision;
+  /** Divergences kept in the report (default 100); all are counted. */
+  maxDivergences?: number;
+}
+
+/**
+ * Replays `events` (a whole tape in step order, as the journal returns it).
+ * @throws PalyraError PALYRA_TAPE_UNSUPPORTED_VERSION or PALYRA_TAPE_INVALID (see parseTape).
+ */
+export async function replayTape(events: readonly unknown[], options: ReplayOptions = {}): Promise<ReplayReport> {
+  const recorded = parseTape(events);
+  const maxDivergences = options.maxDivergences ?? 100;
+  const divergences: Divergence[] = [];
+  let divergenceCount = 0;
+  const diverge = (d: Divergence): void => {
+    divergenceCount++;
+    if (divergences.length < maxDivergences) divergences.push(d);
+  };
+  const started = recorded[0]?.payload as RunStartedPayload | undefined;
+  if (started === undefined) throw new PalyraError('PALYRA_TAPE_INVALID', 'Cannot replay an empty tape: it has no run.started step');
+
+  const cancel = new AbortController();
+  const pendingTimers = new Map<number, () => void>();
+  let nextTimer = 0;
+  const timers: Timers = {
+    setTimeout: (fn) => {
+      pendingTimers.set(++nextTimer, fn);
+      return nextTimer;
+    },
+    clearTimeout: (handle) => void pendingTimers.delete(handle as number),
+  };
+  const driver: ReplayDriver = {
+    position: 0,
+    trigger(cause: InterruptCause) {
+      if (cause === 'cancelled') cancel.abort('replay');
+      else for (const fn of [...pendingTimers.values()]) fn();
+    },
+  };
+  const whatIf: WhatIfChange[] = [];
+  const ports = {
+    ...tapePorts(recorded, driver, options.decide === undefined ? { whatIf } : { decide: options.decide, whatIf }),
+    timers,
+    tape: {
+      record(event: TapeEvent): void {
+        const i = driver.position++;
+        const expected = recorded[i];
+        if (expected === undefined) diverge({ step: i + 1, expected: null, actual: event });
+        else if (expected.kind !== event.kind || !jsonEqual(expected.payload, event.payload)) {
+          diverge({ step: i + 1, expected, actual: event });
+        }
+        // Interrupts recorded at the next step are raised now, at the checkpoint the live run reached.
+        const next = recorded[driver.position];
+        if (next?.kind === 'run.transition' && next.payload.interrupt !== null) driver.trigger(next.payload.interrupt);
+        else if (next?.kind === 'approval.resolved' && next.payload.interrupt !== null) driver.trigger(next.payload.interrupt);
+      },
+    },
+  };
+  const outcome = await runAgent(
+    {
+      runId: started.runId,
+      sessionId: started.sessionId,
+      model: started.model,
+      system: started.system,
+      messages: started.messages,
+      parameters: started.parameters,
+      ...started.principal,
+      policySetHash: started.policySetHash,
+      budgets: started.budgets,
+    },
+    ports,
+    { signal: cancel.signal },
+  );
+  for (let i = driver.position; i < recorded.length; i++) diverge({ step: i + 1, expected: recorded[i] as TapeEvent, actual: null });
+  return { identical: divergenceCount === 0, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, outcome };
+}

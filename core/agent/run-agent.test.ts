@@ -1,0 +1,351 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { replayTape } from './replay.ts';
+import { runAgent } from './run-agent.ts';
+import type { TapeEvent } from './tape-events.ts';
+import { approvalsBy, decideBy, deferred, echoTool, failed, hangingProvider, harness, input, kinds, ok, payloads, scripted, tool, until } from './test-fakes.ts';
+import type { AgentApprovalOutcome } from './ports.ts';
+import type { ToolResult } from '../tools/index.ts';
+import type { ProviderEvent } from '../providers/index.ts';
+
+/** Every tape a test records must replay to the same tape. */
+async function assertReplays(tape: TapeEvent[]): Promise<void> {
+  const report = await replayTape(tape);
+  assert.deepEqual(report.divergences, [], 'replay diverged');
+  assert.equal(report.identical, true);
+  assert.equal(report.steps, tape.length);
+}
+
+function transitions(tape: TapeEvent[]): string[] {
+  return payloads(tape, 'run.transition').map((t) => `${t.from}→${t.to}: ${t.reason}`);
+}
+
+test('a text-only run records start, one turn and the final answer, and replays identically', async () => {
+  const { ports, tape, events, timers } = harness({ provider: scripted([{ text: ['Hel', 'lo'], usage: { inputTokens: 3, outputTokens: 2 } }]) });
+  const outcome = await runAgent(input(), ports);
+  assert.deepEqual(
+    { state: outcome.state, reason: outcome.reason, finalText: outcome.finalText, counters: outcome.counters, steps: outcome.steps },
+    { state: 'completed', reason: 'final answer', finalText: 'Hello', counters: { turns: 1, toolCalls: 0, inputTokens: 3, outputTokens: 2, cost: 0 }, steps: 6 },
+  );
+  assert.deepEqual(kinds(tape), ['run.started', 'run.transition', 'model.request', 'model.response', 'run.transition', 'run.finished']);
+  assert.deepEqual(transitions(tape), ['queued→running: started', 'running→completed: final answer']);
+  assert.deepEqual(
+    tape.map((e) => [e.payload.tapeVersion, e.payload.step]),
+    [1, 2, 3, 4, 5, 6].map((s) => [1, s]),
+  );
+  const response = payloads(tape, 'model.response')[0];
+  assert.deepEqual({ ...response, at: 0 }, {
+    tapeVersion: 1, step: 4, at: 0, turn: 1, text: 'Hello', toolCalls: [], invalidArguments: [], usage: { inputTokens: 3, outputTokens: 2 },
+    finish: 'stop', finishReason: 'stop', error: null, interrupted: null,
+  });
+  assert.deepEqual(events.filter((e) => e.type === 'text_delta').map((e) => (e as { text: string }).text), ['Hel', 'lo']);
+  assert.equal(timers.pending, 0, 'the wall-clock timer is cleared at the end');
+  await assertReplays(tape);
+});
+
+test('parallel-safe calls run at most 4 at once, and results are fed back in the model order whatever order they finish in', async () => {
+  const calls = ['a', 'b', 'c', 'd', 'e', 'f'].map((text) => ({ name: 'slow', arguments: { text } }));
+  const gates = new Map<string, ReturnType<typeof deferred<void>>>();
+  let active = 0;
+  let maxActive = 0;
+  const started: string[] = [];
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: calls }, { text: 'done' }]),
+    tools: {
+      list: [tool('slow', true)],
+      invoke: async (name, args) => {
+        const text = (args as { text: string }).text;
+        started.push(text);
+        active++;
+        maxActive = Math.max(maxActive, active);
+        const gate = deferred<void>();
+        gates.set(text, gate);
+        await gate.promise;
+        active--;
+        return ok(name, { echoed: text });
+      },
+    },
+  });
+  const running = runAgent(input(), ports);
+  await until(() => started.length === 4);
+  assert.deepEqual(started, ['a', 'b', 'c', 'd'], 'the fifth call waits for a free place');
+  // Finish in reverse order: d, c, then the rest as they start.
+  gates.get('d')?.resolve();
+  await until(() => started.length === 5);
+  gates.get('c')?.resolve();
+  await until(() => started.length === 6);
+  for (const t of ['f', 'e', 'b', 'a']) gates.get(t)?.resolve();
+  const outcome = await running;
+  assert.equal(outcome.state, 'completed');
+  assert.equal(maxActive, 4);
+  assert.deepEqual(payloads(tape, 'tool.result').map((r) => [r.index, r.output]), ['a', 'b', 'c', 'd', 'e', 'f'].map((t, i) => [i, { echoed: t }]));
+  assert.deepEqual(
+    outcome.messages.filter((m) => m.role === 'tool').map((m) => m.content),
+    ['a', 'b', 'c', 'd', 'e', 'f'].map((t) => `{"echoed":"${t}"}`),
+  );
+  await assertReplays(tape);
+});
+
+test('a call that is not parallel-safe waits for the calls before it and runs alone', async () => {
+  const log: string[] = [];
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: '1' } }, { name: 'write', arguments: { text: '2' } }, { name: 'echo', arguments: { text: '3' } }] }, { text: 'done' }]),
+    tools: {
+      list: [echoTool, tool('write', false)],
+      invoke: async (name, args) => {
+        const text = (args as { text: string }).text;
+        log.push(`start ${text}`);
+        await Promise.resolve();
+        log.push(`end ${text}`);
+        return ok(name, text);
+      },
+    },
+  });
+  assert.equal((await runAgent(input(), ports)).state, 'completed');
+  assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+  await assertReplays(tape);
+});
+
+test('a denied call is fed back to the model as a tool error naming the reasons, and the run goes on', async () => {
+  const invoked: string[] = [];
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { path: 'x' } }] }, { text: 'could not write' }]),
+    tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: (name) => (invoked.push(name), Promise.resolve(ok(name, null))) },
+    decide: decideBy({ 'fs.write': 'deny' }),
+  });
+  const outcome = await runAgent(input(), ports);
+  assert.equal(outcome.state, 'completed');
+  assert.deepEqual(invoked, []);
+  const [result] = payloads(tape, 'tool.result');
+  assert.deepEqual({ source: result?.source, ok: result?.ok, error: result?.error }, {
+    source: 'policy', ok: false, error: { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Denied by policy: Test says deny for "fs.write"' },
+  });
+  assert.deepEqual(outcome.messages[2], { role: 'tool', toolCallId: 'call_1_0', name: 'fs.write', content: 'PALYRA_TOOL_FORBIDDEN: Denied by policy: Test says deny for "fs.write"', isError: true });
+  await assertReplays(tape);
+});
+
+test('a decider that throws is a deny naming the error', async () => {
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: 'x' } }] }, { text: 'ok' }]),
+    decide: () => {
+      throw new Error('engine down');
+    },
+  });
+  assert.equal((await runAgent(input(), ports)).state, 'completed');
+  assert.deepEqual(payloads(tape, 'tool.decision').map((d) => [d.decision, d.reasons]), [['deny', ['Policy could not judge the call: engine down']]]);
+  await assertReplays(tape);
+});
+
+test('ask: the run waits, and an approved call is decided again as approved, then runs', async () => {
+  const answer = deferred<AgentApprovalOutcome>();
+  const approvals = approvalsBy([answer.promise]);
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { path: 'x' } }] }, { text: 'written' }]),
+    tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: (name) => Promise.resolve(ok(name, { written: true })) },
+    decide: decideBy({ 'fs.write': 'ask' }),
+    approvals,
+  });
+  const running = runAgent(input(), ports);
+  await until(() => tape.some((e) => e.kind === 'approval.requested'));
+  assert.equal(payloads(tape, 'run.transition').at(-1)?.to, 'waiting');
+  answer.resolve({ type: 'approved', by: 'operator', scope: 'once' });
+  const outcome = await running;
+  assert.equal(outcome.state, 'completed');
+  assert.deepEqual(transitions(tape), [
+    'queued→running: started',
+    'running→waiting: approval needed for tool "fs.write"',
+    'waiting→running: approval approved',
+    'running→completed: final answer',
+  ]);
+  assert.deepEqual(payloads(tape, 'tool.decision').map((d) => [d.approval, d.decision]), [['none', 'ask'], ['approved', 'allow']]);
+  assert.deepEqual(approvals.asked.map((r) => [r.tool.name, r.approval]), [['fs.write', 'none']]);
+  const [resolved] = payloads(tape, 'approval.resolved');
+  assert.deepEqual({ outcome: resolved?.outcome, by: resolved?.by, scope: resolved?.scope, approvalId: resolved?.approvalId }, { outcome: 'approved', by: 'operator', scope: 'once', approvalId: 'appr-1' });
+  assert.deepEqual(payloads(tape, 'tool.result').map((r) => [r.source, r.output]), [['tool', { written: true }]]);
+  await assertReplays(tape);
+});
+
+test('ask → expired and ask → denied are fed back as tool errors', async () => {
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { path: 'a' } }, { name: 'fs.write', arguments: { path: 'b' } }] }, { text: 'gave up' }]),
+    tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: (name) => Promise.resolve(ok(name, null)) },
+    decide: decideBy({ 'fs.write': 'ask' }),
+    approvals: approvalsBy([{ type: 'expired' }, { type: 'denied', by: 'operator', reason: 'not today' }]),
+  });
+  const outcome = await runAgent(input(), ports);
+  assert.equal(outcome.state, 'completed');
+  assert.deepEqual(payloads(tape, 'tool.result').map((r) => [r.source, r.error]), [
+    ['approval', { code: 'PALYRA_APPROVAL_EXPIRED', message: 'Approval "appr-1" expired before anyone answered' }],
+    ['approval', { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Denied by operator: not today' }],
+  ]);
+  await assertReplays(tape);
+});
+
+test('cancelling mid-stream stops a stream that ignores its signal, and the run ends cancelled', async () => {
+  const controller = new AbortController();
+  const { ports, tape } = harness({
+    provider: hangingProvider('Hel', new Promise<void>(() => undefined)),
+    onEvent: (event) => {
+      if (event.type === 'text_delta') controller.abort();
+    },
+  });
+  const outcome = await runAgent(input(), ports, { signal: controller.signal });
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'cancelled', reason: 'cancelled by request' });
+  const [response] = payloads(tape, 'model.response');
+  assert.deepEqual({ text: response?.text, error: response?.error, interrupted: response?.interrupted }, {
+    text: 'Hel',
+    error: { code: 'cancelled', message: 'Stream of provider "hanging" was interrupted (run cancelled)', retryable: false },
+    interrupted: 'cancelled',
+  });
+  assert.deepEqual(payloads(tape, 'run.transition').at(-1), { ...payloads(tape, 'run.transition').at(-1), from: 'running', to: 'cancelled', interrupt: 'cancelled' });
+  await assertReplays(tape);
+});
+
+test('cancelling mid-tool aborts the tool signal; the result is recorded and the run ends cancelled', async () => {
+  const controller = new AbortController();
+  let toolSignal: AbortSignal | undefined;
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: 'x' } }] }, { text: 'never' }]),
+    tools: {
+      list: [echoTool],
+      invoke: (name, _input, signal) => {
+        toolSignal = signal;
+        const cancelled = failed(name, 'PALYRA_TOOL_CANCELLED', `Tool "${name}" was cancelled`);
+        if (signal.aborted) return Promise.resolve(cancelled);
+        return new Promise<ToolResult>((resolve) => signal.addEventListener('abort', () => resolve(cancelled)));
+      },
+    },
+    onEvent: (event) => {
+      // After the tool has started listening: the cancel lands mid-tool.
+      if (event.type === 'tool_call_started') queueMicrotask(() => controller.abort());
+    },
+  });
+  const outcome = await runAgent(input(), ports, { signal: controller.signal });
+  assert.equal(outcome.state, 'cancelled');
+  assert.equal(toolSignal?.aborted, true);
+  assert.deepEqual(payloads(tape, 'tool.result').map((r) => r.error?.code), ['PALYRA_TOOL_CANCELLED']);
+  assert.deepEqual(kinds(tape).slice(-3), ['tool.result', 'run.transition', 'run.finished']);
+  assert.equal(payloads(tape, 'model.request').length, 1, 'no turn after the cancel');
+  await assertReplays(tape);
+});
+
+test('cancelling while an approval is pending withdraws it and ends the run from waiting', async () => {
+  const controller = new AbortController();
+  const approvals = approvalsBy([new Promise<AgentApprovalOutcome>(() => undefined)]);
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { path: 'x' } }] }]),
+    tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: (name) => Promise.resolve(ok(name, null)) },
+    decide: decideBy({ 'fs.write': 'ask' }),
+    approvals,
+    onEvent: (event) => {
+      if (event.type === 'approval_requested') controller.abort();
+    },
+  });
+  const outcome = await runAgent(input(), ports, { signal: controller.signal });
+  assert.equal(outcome.state, 'cancelled');
+  assert.deepEqual(approvals.cancelled, ['appr-1']);
+  assert.deepEqual(payloads(tape, 'approval.resolved').map((r) => [r.outcome, r.interrupt]), [['interrupted', 'cancelled']]);
+  assert.deepEqual(transitions(tape).at(-1), 'waiting→cancelled: cancelled by request');
+  await assertReplays(tape);
+});
+
+test('a run cancelled before it starts goes from queued to cancelled', async () => {
+  const controller = new AbortController();
+  controller.abort();
+  const { ports, tape } = harness();
+  const outcome = await runAgent(input(), ports, { signal: controller.signal });
+  assert.equal(outcome.state, 'cancelled');
+  assert.deepEqual(transitions(tape), ['queued→cancelled: cancelled by request']);
+  await assertReplays(tape);
+});
+
+/** A model that proposes one new echo call per turn, forever. */
+function endlessEcho(usage = { inputTokens: 10, outputTokens: 5 }) {
+  return scripted([{ when: {}, toolCalls: [{ name: 'echo', arguments: { text: '{{lastToolResult}}+' } }], usage }]);
+}
+
+test('each budget ends the run failed with a reason naming it', async () => {
+  const cases: [string, Parameters<typeof harness>[0], Parameters<typeof input>[0], string][] = [
+    ['turns', { provider: endlessEcho() }, { budgets: { maxTurns: 2 } }, 'budget: max model turns 2 reached'],
+    ['tool calls', { provider: endlessEcho() }, { budgets: { maxToolCalls: 3 } }, 'budget: max tool calls 3 reached'],
+    ['tokens', { provider: endlessEcho() }, { budgets: { maxTokens: 40 } }, 'budget: max tokens 40 reached (used 45)'],
+    ['cost', { provider: endlessEcho() }, { budgets: { cost: { inputPerToken: 0.5, outputPerToken: 1, ceiling: 20 } } }, 'budget: cost ceiling 20 reached (spent 20)'],
+  ];
+  for (const [name, ports, overrides, reason] of cases) {
+    const h = harness(ports);
+    const outcome = await runAgent(input(overrides), h.ports);
+    assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason }, name);
+    assert.deepEqual(payloads(h.tape, 'run.finished').map((f) => [f.state, f.reason]), [['failed', reason]], name);
+    await assertReplays(h.tape);
+  }
+});
+
+test('the wall-clock budget aborts a hung model stream through the timers port', async () => {
+  const h = harness({ provider: hangingProvider('thinking', new Promise<void>(() => undefined)) });
+  h.ports.onEvent = (event) => {
+    if (event.type === 'text_delta') h.timers.advance(1000);
+  };
+  const outcome = await runAgent(input({ budgets: { wallClockMs: 1000 } }), h.ports);
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: 'budget: wall clock 1000 ms reached' });
+  assert.deepEqual(payloads(h.tape, 'model.response').map((r) => r.interrupted), ['wall_clock']);
+  assert.equal(payloads(h.tape, 'run.transition').at(-1)?.interrupt, 'wall_clock');
+  await assertReplays(h.tape);
+});
+
+test('the same call proposed three times ends the run as a loop', async () => {
+  const h = harness({ provider: scripted([{ when: {}, toolCalls: [{ name: 'echo', arguments: { text: 'again' } }] }]) });
+  const outcome = await runAgent(input(), h.ports);
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: 'loop: tool "echo" proposed 3 times with the same arguments' });
+  assert.equal(payloads(h.tape, 'tool.proposed').length, 3);
+  assert.equal(payloads(h.tape, 'tool.result').length, 2, 'the third call never runs');
+  await assertReplays(h.tape);
+});
+
+test('the tape bound ends the run failed; the closing steps still get recorded', async () => {
+  const h = harness({ provider: endlessEcho() });
+  const outcome = await runAgent(input({ budgets: { tapeMaxEvents: 9 } }), h.ports);
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: 'tape limit: 9 events reached' });
+  assert.equal(h.tape.length, 11);
+  assert.deepEqual(kinds(h.tape).slice(-2), ['run.transition', 'run.finished']);
+  await assertReplays(h.tape);
+
+  const bytes = harness({ provider: endlessEcho() });
+  const byBytes = await runAgent(input({ budgets: { tapeMaxBytes: 4000 } }), bytes.ports);
+  assert.deepEqual({ state: byBytes.state, reason: byBytes.reason }, { state: 'failed', reason: 'tape limit: 4000 bytes reached' });
+  await assertReplays(bytes.tape);
+});
+
+test('a provider error ends the run failed, naming the failure', async () => {
+  const h = harness({ provider: scripted([{ error: { code: 'overloaded', message: 'busy' } }]) });
+  const outcome = await runAgent(input(), h.ports);
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: 'provider: overloaded: busy' });
+  assert.deepEqual(payloads(h.tape, 'model.response')[0]?.error, { code: 'overloaded', message: 'busy', retryable: true });
+  await assertReplays(h.tape);
+});
+
+test('an unknown tool and arguments that are not an object are fed back as tool errors without a decision', async () => {
+  let turn = 0;
+  const provider = {
+    id: 'raw',
+    async *stream(): AsyncGenerator<ProviderEvent> {
+      if (turn++ > 0) {
+        yield { type: 'finish', reason: 'stop', raw: 'stop' };
+        return;
+      }
+      yield { type: 'tool_call_delta', index: 0, id: 'c0', name: 'nope', argumentsFragment: '{}' };
+      yield { type: 'tool_call_delta', index: 1, id: 'c1', name: 'echo', argumentsFragment: '{bad' };
+      yield { type: 'tool_call_delta', index: 2, id: 'c2', name: 'echo', argumentsFragment: '[1]' };
+      yield { type: 'finish', reason: 'tool_calls', raw: 'tool_calls' };
+    },
+  };
+  const h = harness({ provider });
+  assert.equal((await runAgent(input(), h.ports)).state, 'completed');
+  assert.deepEqual(payloads(h.tape, 'tool.decision'), []);
+  assert.deepEqual(payloads(h.tape, 'tool.proposed').map((p) => p.args), [{}, '{bad', [1]]);
+  assert.deepEqual(payloads(h.tape, 'tool.result').map((r) => [r.source, r.error?.code]), [
+    ['invalid', 'PALYRA_TOOL_NOT_FOUND'],
+    ['invalid', 'PALYRA_TOOL_INPUT_INVALID'],
+    ['invalid', 'PALYRA_TOOL_INPUT_INVALID'],
+  ]);
+  await assertReplays(h.tape);
+});

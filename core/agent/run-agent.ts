@@ -1,0 +1,186 @@
+/**
+ * The agent loop: model turn → tool calls judged and run → results fed back → next turn,
+ * until a final answer, a budget, an error or a cancel ends the run. Every step goes on the
+ * tape through the injected port; everything non-deterministic comes through ports.
+ */
+import { canonicalJson, PalyraError, sha256Hex } from '../base/index.ts';
+import { DEFAULT_PRINCIPAL, type PolicyPrincipal } from '../policy/index.ts';
+import type { ChatMessage, ModelParameters, ProviderRequest } from '../providers/index.ts';
+import { resolveBudgets, type RunBudgetsInput } from './budgets.ts';
+import { Interrupter } from './interrupt.ts';
+import { streamTurn } from './model-turn.ts';
+import type { AgentEvent, AgentPorts } from './ports.ts';
+import { interruptEnding, type Ending, type RunContext } from './run-context.ts';
+import { AgentRunLoopState } from './run-loop-state.ts';
+import { RunStateMachine, type RunState } from './run-state-machine.ts';
+import type { InterruptCause, RunCounters, RunPrincipal } from './tape-events.ts';
+import { TapeLimitReached, TapeRecorder } from './tape-recorder.ts';
+import { runToolBatch } from './tool-batch.ts';
+
+/** One run to do. Principal fields default as `toolCallRequest` does (agent "main", owner, channel "cli"). */
+export interface RunInput {
+  runId: string;
+  sessionId: string;
+  model: string;
+  system?: string | null;
+  messages: ChatMessage[];
+  parameters?: ModelParameters;
+  principal?: PolicyPrincipal;
+  workspace?: string;
+  channel?: string;
+  sender?: string;
+  senderIsOwner?: boolean;
+  /** Hash of the policy set `decide` uses, recorded on `run.started`. */
+  policySetHash: string;
+  budgets?: RunBudgetsInput;
+}
+
+/** How a run ended. */
+export interface RunOutcome {
+  runId: string;
+  state: 'completed' | 'failed' | 'cancelled';
+  reason: string;
+  /** The final answer of a completed run; null otherwise. */
+  finalText: string | null;
+  messages: ChatMessage[];
+  counters: RunCounters;
+  /** Tape steps recorded. */
+  steps: number;
+}
+
+/** Options of {@link runAgent}. */
+export interface RunAgentOptions {
+  /** Aborting it cancels the run: the model stream, running tools and approval waits. */
+  signal?: AbortSignal;
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Runs one agent run to its end and returns how it ended. It never throws for what a run
+ * may meet (provider errors, denials, budgets, cancel, the tape bound); it throws only when
+ * the input is invalid (PALYRA_INVALID_ARGUMENT) before anything is recorded.
+ */
+export async function runAgent(input: RunInput, ports: AgentPorts, options: RunAgentOptions = {}): Promise<RunOutcome> {
+  const budgets = resolveBudgets(input.budgets);
+  const recorder = new TapeRecorder(ports.tape, ports.clock, { maxEvents: budgets.tapeMaxEvents, maxBytes: budgets.tapeMaxBytes });
+  const machine = new RunStateMachine(input.runId, { clock: recorder.stampClock, record: noop });
+  const interrupter = new Interrupter(options.signal, ports.timers);
+  const emit: (event: AgentEvent) => void = ports.onEvent ?? noop;
+  const principal: RunPrincipal = {
+    principal: input.principal ?? DEFAULT_PRINCIPAL,
+    workspace: input.workspace ?? '',
+    channel: input.channel ?? 'cli',
+    sender: input.sender ?? '',
+    senderIsOwner: input.senderIsOwner ?? true,
+  };
+  const transition = async (to: RunState, reason: string, interrupt: InterruptCause | null = null, closing = false): Promise<void> => {
+    const t = machine.transition(to, reason);
+    emit({ type: 'state', from: t.from, to, reason });
+    await recorder.record('run.transition', { from: t.from, to, reason, interrupt }, closing);
+  };
+  const state = new AgentRunLoopState(budgets, input.messages);
+  let ending: Ending;
+  try {
+    const tools = [...ports.tools.list];
+    const system = input.system ?? null;
+    await recorder.record('run.started', {
+      runId: input.runId,
+      sessionId: input.sessionId,
+      providerId: ports.provider.id,
+      model: input.model,
+      parameters: input.parameters ?? {},
+      system,
+      systemHash: sha256Hex(system ?? ''),
+      messages: input.messages,
+      messagesHash: state.messagesHash(),
+      tools,
+      toolsHash: sha256Hex(canonicalJson(tools)),
+      policySetHash: input.policySetHash,
+      principal,
+      budgets,
+    });
+    state.startedAt = recorder.lastAt;
+    const ctx: RunContext = { ports, recorder, state, interrupter, principal, policySetHash: input.policySetHash, tools: new Map(tools.map((t) => [t.name, t])), emit, transition };
+    ending = await loop(ctx, input);
+  } catch (error) {
+    ending = errorEnding(error);
+  }
+  interrupter.dispose();
+  return close(machine, recorder, state, ending, transition, input.runId);
+}
+
+/** The turns of a run, from `queued` to the ending (not yet recorded). */
+async function loop(ctx: RunContext, input: RunInput): Promise<Ending> {
+  const { state, interrupter, recorder, ports } = ctx;
+  // Checkpoint: a run cancelled before it started goes from queued to cancelled.
+  if (interrupter.cause !== null) return interruptEnding(interrupter.cause, state.budgets.wallClockMs);
+  interrupter.armDeadline(state.budgets.wallClockMs);
+  await ctx.transition('running', 'started');
+  const specs = [...ctx.tools.values()].map(({ name, description, inputSchema }) => ({ name, description, inputSchema }));
+  for (;;) {
+    const stop = state.beforeTurn(recorder.lastAt);
+    if (stop !== null) return { to: 'failed', reason: stop, interrupt: null };
+    const turnNo = ++state.turns;
+    await recorder.record('model.request', { turn: turnNo, requestId: ports.newId(), messageCount: state.messages.length, messagesHash: state.messagesHash() });
+    ctx.emit({ type: 'turn_started', turn: turnNo });
+    const request: ProviderRequest = { model: input.model, messages: state.messages.slice(), signal: interrupter.signal };
+    if (input.system) request.system = input.system;
+    if (specs.length > 0) request.tools = specs;
+    if (input.parameters) request.parameters = input.parameters;
+    const onText = ports.onEvent ? (text: string) => ctx.emit({ type: 'text_delta', turn: turnNo, text }) : undefined;
+    const { turn, interrupted } = await streamTurn(ports.provider, request, onText ? { interrupter, onText } : { interrupter });
+    const { text, toolCalls, invalidArguments, usage, finish, finishReason, error } = turn;
+    await recorder.record('model.response', { turn: turnNo, text, toolCalls, invalidArguments, usage, finish, finishReason, error: error === null ? null : failureJson(error), interrupted });
+    if (interrupted !== null) return interruptEnding(interrupted, state.budgets.wallClockMs);
+    const overBudget = state.addUsage(usage);
+    if (error !== null) return { to: 'failed', reason: `provider: ${error.code}: ${error.message}`, interrupt: null };
+    if (finish === null) return { to: 'failed', reason: `provider: stream of "${ports.provider.id}" ended without a finish`, interrupt: null };
+    state.push(toolCalls.length > 0 ? { role: 'assistant', content: text === '' ? null : text, toolCalls } : { role: 'assistant', content: text });
+    if (toolCalls.length === 0) {
+      state.finalText = text;
+      return { to: 'completed', reason: 'final answer', interrupt: null };
+    }
+    // A final answer completes even past a token or cost ceiling; the ceilings stop further work.
+    if (overBudget !== null) return { to: 'failed', reason: overBudget, interrupt: null };
+    const noCalls = state.beforeToolCalls(toolCalls.length);
+    if (noCalls !== null) return { to: 'failed', reason: noCalls, interrupt: null };
+    const ended = await runToolBatch(ctx, turnNo, turn);
+    if (ended !== null) return ended;
+  }
+}
+
+/** A provider failure as plain JSON: only the fields it has, so replayed and recorded forms compare equal. */
+function failureJson<T extends object>(failure: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(failure)) if (v !== undefined) out[k] = v;
+  return out as T;
+}
+
+function errorEnding(error: unknown): Ending {
+  if (error instanceof TapeLimitReached) return { to: 'failed', reason: error.reason, interrupt: null };
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof PalyraError ? `${error.code}: ` : '';
+  return { to: 'failed', reason: `internal: ${code}${message}`, interrupt: null };
+}
+
+/** Records the ending (transition and `run.finished`, both past the tape bound) and builds the outcome. */
+async function close(
+  machine: RunStateMachine,
+  recorder: TapeRecorder,
+  state: AgentRunLoopState,
+  ending: Ending,
+  transition: (to: RunState, reason: string, interrupt?: Ending['interrupt'], closing?: boolean) => Promise<void>,
+  runId: string,
+): Promise<RunOutcome> {
+  const finalText = ending.to === 'completed' ? state.finalText : null;
+  try {
+    if (!machine.ended) await transition(ending.to, ending.reason, ending.interrupt, true);
+    const counters = state.counters();
+    await recorder.record('run.finished', { state: ending.to, reason: ending.reason, counters, finalText, messagesHash: state.messagesHash() }, true);
+  } catch {
+    // The tape port itself failed (or the machine was left in an unexpected state): the
+    // outcome still says how the run ended; the daemon sees the journal error on its side.
+  }
+  return { runId, state: ending.to, reason: ending.reason, finalText, messages: state.messages, counters: state.counters(), steps: recorder.steps };
+}

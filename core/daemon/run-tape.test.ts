@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { freshJournal } from '../../test/helpers/journal-fixture.ts';
+import type { TapeEvent } from '../agent/index.ts';
+import { journalTapePort } from '../gateway/index.ts';
+import { listRuns, readRunTape } from './run-tape.ts';
+
+const header = (step: number) => ({ tapeVersion: 1 as const, step, at: 1_790_000_000_000 + step });
+
+function event(kind: TapeEvent['kind'], step: number, extra: Record<string, unknown> = {}): TapeEvent {
+  return { kind, payload: { ...header(step), ...extra } } as unknown as TapeEvent;
+}
+
+test('the tape port waits for durability only where an action depends on it', async () => {
+  const { store, options } = await freshJournal();
+  const port = journalTapePort(store, { runId: 'run-1', sessionId: 'session-1' });
+  assert.equal(port.record(event('run.started', 1, { model: 'm', providerId: 'scripted' })), undefined, 'run.started goes on without waiting');
+  assert.equal(port.record(event('tool.proposed', 2)), undefined);
+  const decision = port.record(event('tool.decision', 3));
+  assert.ok(decision instanceof Promise, 'a decision is durable before the tool runs');
+  await decision;
+  // Everything before the barrier is durable too: the journal writes in order.
+  assert.equal(store.durable.seq, 4);
+  await port.record(event('run.finished', 4, { state: 'completed', reason: 'final answer' }));
+  await port.settled();
+  await store.close();
+
+  const tape = readRunTape(options.dir, 'run-1');
+  assert.equal(tape.sessionId, 'session-1');
+  assert.deepEqual(
+    tape.events.map((e) => [e.seq, e.kind]),
+    [
+      [2, 'run.started'],
+      [3, 'tool.proposed'],
+      [4, 'tool.decision'],
+      [5, 'run.finished'],
+    ],
+  );
+  assert.deepEqual(listRuns(options.dir), [
+    { runId: 'run-1', sessionId: 'session-1', model: 'm', providerId: 'scripted', startedAt: 1_790_000_000_001, state: 'completed', reason: 'final answer', steps: 4, firstSeq: 2, lastSeq: 5 },
+  ]);
+  assert.deepEqual(listRuns(options.dir, { sessionId: 'other' }), []);
+  assert.throws(() => readRunTape(options.dir, 'run-2'), { code: 'PALYRA_NOT_FOUND', message: /No tape for run "run-2"/ });
+});
+
+test('a tape event the journal refuses fails the next step, so a run never goes on with a hole in its tape', async () => {
+  const { store } = await freshJournal({ maxPayloadBytes: 300 });
+  const port = journalTapePort(store, { runId: 'run-1', sessionId: null });
+  port.record(event('model.response', 1, { text: 'x'.repeat(400) }));
+  await assert.rejects(port.settled(), { code: 'PALYRA_PAYLOAD_TOO_LARGE' });
+  assert.throws(() => port.record(event('tool.proposed', 2)), { code: 'PALYRA_PAYLOAD_TOO_LARGE' });
+  await store.close();
+});
+
+test('tape list shows a run ended by a crash as failed (interrupted); its tape itself stays as recorded', async () => {
+  const { store, options } = await freshJournal();
+  const port = journalTapePort(store, { runId: 'run-9', sessionId: 's' });
+  await port.record(event('tool.decision', 1));
+  await store.append({ kind: 'run.interrupted', runId: 'run-9', sessionId: 's', payload: { runId: 'run-9', reason: 'interrupted' } });
+  await store.close();
+  assert.deepEqual(listRuns(options.dir).map((r) => [r.runId, r.state, r.reason, r.steps]), [['run-9', 'failed', 'interrupted', 1]]);
+  assert.deepEqual(readRunTape(options.dir, 'run-9').events.map((e) => e.kind), ['tool.decision']);
+});
