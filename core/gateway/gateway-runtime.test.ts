@@ -1,0 +1,217 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshJournal } from '../../test/helpers/journal-fixture.ts';
+import { JournalStore, readRecords } from '../journal/index.ts';
+import { ApprovalRegistry, builtinPolicySet, type CompiledPolicySet } from '../policy/index.ts';
+import { createScriptedProvider, DEFAULT_SCRIPT, parseScript, type ModelProvider } from '../providers/index.ts';
+import { createEchoTool, createFsWriteTool, createSleepTool, ToolRegistry } from '../tools/index.ts';
+import { GatewayRuntimeState, type Admission, type GatewayDeps } from './index.ts';
+
+async function setup(provider: ModelProvider = createScriptedProvider(DEFAULT_SCRIPT)) {
+  const { store, root, options } = await freshJournal();
+  const workspace = join(root, 'workspace');
+  mkdirSync(workspace, { recursive: true });
+  const tools = new ToolRegistry();
+  tools.register(createEchoTool());
+  tools.register(createFsWriteTool());
+  tools.register(createSleepTool());
+  const set: CompiledPolicySet = await builtinPolicySet();
+  const approvals = new ApprovalRegistry({ clock: { now: () => Date.now() } });
+  const deps: GatewayDeps = { journal: store, provider, model: 'scripted', tools, stateDir: root, defaultWorkspace: workspace, policies: () => set, approvals };
+  return { gateway: GatewayRuntimeState.open(deps), store, deps, options, approvals, workspace };
+}
+
+test('a message is durable before it is acknowledged, runs the agent loop, and its duplicate is not run twice', async () => {
+  const { gateway, store, options } = await setup();
+  const { session } = await gateway.sessions.create({ key: 'chat-1', label: 'first chat' });
+  const first = await gateway.admit('chat-1', { text: 'echo hello', idempotencyKey: 'k1' });
+  assert.equal(first.duplicate, false);
+  assert.ok(store.durable.seq >= 3, 'session.created and message.received are on disk');
+  const again = await gateway.admit(session.id, { text: 'echo hello', idempotencyKey: 'k1' });
+  assert.deepEqual(again, { ...first, duplicate: true });
+  const run = await gateway.waitFor(first.runId);
+  assert.equal(run.state, 'completed');
+  assert.equal(run.finalText, 'The tool returned: {"text":"hello"}');
+  assert.equal(gateway.listRuns().length, 1, 'the duplicate started no run');
+  await store.close();
+  const kinds = [...readRecords(join(options.dir, 'segments'))].filter((l) => l.record.runId === first.runId).map((l) => l.record.kind);
+  assert.equal(kinds[0], 'message.received');
+  assert.ok(kinds.includes('tool.decision') && kinds.at(-1) === 'run.finished', kinds.join(','));
+});
+
+test('after a restart, sessions and idempotency keys come back from the journal', async () => {
+  const { gateway, store, deps, options } = await setup();
+  const { session } = await gateway.sessions.create({ key: 'chat-2' });
+  const first = await gateway.admit(session.id, { text: 'hi', idempotencyKey: 'same' });
+  await gateway.waitFor(first.runId);
+  await gateway.sessions.archive('chat-2');
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  assert.equal(again.sessions.resolve(session.id).archivedAt !== null, true);
+  assert.deepEqual(again.sessions.list(), []);
+  assert.deepEqual((await again.sessions.create({ key: 'chat-2' })).created, true, 'an archived key is free again');
+  await assert.rejects(again.admit(session.id, { text: 'hi' }), { code: 'PALYRA_CONFLICT' });
+  await reopened.close();
+});
+
+test('a call that needs approval waits, runs once approved, and the run completes', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, text: 'done: {{lastToolResult}}' },
+      { when: {}, toolCalls: [{ name: 'fs.write', arguments: { path: 'note.txt', content: 'hi' } }] },
+    ],
+  });
+  const { gateway, approvals, store } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const { runId } = await gateway.admit(session.id, { text: 'write a note' });
+  const events: string[] = [];
+  gateway.events(runId).subscribe(0, (e) => events.push(e.type));
+  for (let i = 0; i < 200 && approvals.pending().length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+  const [pending] = approvals.pending();
+  assert.ok(pending, 'an approval is pending');
+  assert.equal(gateway.run(runId).state, 'waiting');
+  await approvals.resolve(pending.id, { type: 'approve', scope: 'once', by: 'tester' });
+  const run = await gateway.waitFor(runId);
+  assert.equal(run.state, 'completed', run.reason ?? '');
+  assert.match(run.finalText ?? '', /^done: /);
+  assert.ok(events.includes('approval_requested') && events.at(-1) === 'end', events.join(','));
+  await store.close();
+});
+
+test('messages to a busy session wait their turn; cancel ends a going run and a queued one', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'slept' }, { when: {}, toolCalls: [{ name: 'sleep', arguments: { ms: 5000 } }] }] });
+  const { gateway, store } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const a = await gateway.admit(session.id, { text: 'one' });
+  const b = await gateway.admit(session.id, { text: 'two' });
+  assert.equal(gateway.run(b.runId).state, 'queued');
+  gateway.cancel(b.runId);
+  assert.equal((await gateway.waitFor(b.runId)).state, 'cancelled');
+  gateway.cancel(a.runId);
+  const ended = await gateway.waitFor(a.runId);
+  assert.equal(ended.state, 'cancelled');
+  assert.equal(ended.reason, 'cancelled by request');
+  await store.close();
+});
+
+test('bad messages are refused with a clear error and admit nothing', async () => {
+  const { gateway, store } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const before = store.durable.seq;
+  await assert.rejects(gateway.admit(session.id, { text: '' }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  await assert.rejects(gateway.admit(session.id, { text: 'x', mode: 'sideways' }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  await assert.rejects(gateway.admit('no-such-session', { text: 'x' }), { code: 'PALYRA_NOT_FOUND' });
+  await assert.rejects(gateway.sessions.create({ key: 'has space' }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  assert.equal(store.durable.seq, before);
+  await store.close();
+});
+
+test('after a crash, a run that was going ends interrupted and an admitted message that had no run yet is run', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, text: 'slept' },
+      { when: { lastMessageRole: 'user', lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 30000 } }] },
+      { when: {}, text: 'answered {{lastUserRest}}' },
+    ],
+  });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({ key: 'crashy' });
+  const first = await gateway.admit(session.id, { text: 'nap please' });
+  const second = await gateway.admit(session.id, { text: 'then this' });
+  for (let i = 0; i < 200 && gateway.run(first.runId).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(gateway.run(first.runId).state, 'running');
+  assert.equal(gateway.run(second.runId).state, 'queued');
+  // "Crash": the journal goes away under the gateway; nothing more of these runs is written.
+  await store.close();
+
+  const reopened = await JournalStore.open(options);
+  const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  const recovered = await after.recover();
+  assert.deepEqual(recovered, { interrupted: [first.runId], requeued: [second.runId] });
+  assert.deepEqual([after.run(first.runId).state, after.run(first.runId).reason], ['failed', 'interrupted: the daemon stopped while the run was going']);
+  const rerun = await after.waitFor(second.runId);
+  assert.equal(rerun.state, 'completed', rerun.reason ?? '');
+  assert.deepEqual(await after.recover(), { interrupted: [], requeued: [] }, 'recovery runs once');
+  await after.stop();
+  await reopened.close();
+  const kinds = [...readRecords(join(options.dir, 'segments'))].filter((l) => l.record.runId === first.runId).map((l) => l.record.kind);
+  assert.equal(kinds.at(-1), 'run.interrupted');
+  const third = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: third });
+  assert.deepEqual(await again.recover(), { interrupted: [], requeued: [] }, 'a second restart finds nothing left to do');
+  await third.close();
+  await gateway.stop(); // the "crashed" gateway's sleeping run, still in memory
+});
+
+test('ended runs beyond the bound are forgotten in memory (their tapes stay in the journal)', async () => {
+  const { store, deps } = await setup();
+  const gateway = GatewayRuntimeState.open({ ...deps, keepEndedRuns: 2 });
+  const { session } = await gateway.sessions.create({});
+  const ids: string[] = [];
+  for (const text of ['one', 'two', 'three']) {
+    const { runId } = await gateway.admit(session.id, { text });
+    await gateway.waitFor(runId);
+    ids.push(runId);
+  }
+  assert.throws(() => gateway.run(ids[0] as string), { code: 'PALYRA_NOT_FOUND' });
+  assert.deepEqual(gateway.listRuns().map((r) => r.runId), [ids[2], ids[1]]);
+  await store.close();
+});
+
+test('a burst of messages to a busy session becomes one run; commands get their own; past the cap the rest are summarized', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, text: 'slept' },
+      { when: { lastMessageRole: 'user', lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 300 } }] },
+      { when: {}, text: 'got it' },
+    ],
+  });
+  const { store, deps } = await setup(createScriptedProvider(script));
+  let now = 1_000_000;
+  const gateway = GatewayRuntimeState.open({ ...deps, clock: { now: () => now }, maxPendingPerConversation: 3, coalesceDebounceMs: 500 });
+  const { session } = await gateway.sessions.create({});
+  const busy = await gateway.admit(session.id, { text: 'nap first' });
+  const burst: Admission[] = [];
+  for (const text of ['b1', 'b2', 'b3', 'b4']) {
+    burst.push(await gateway.admit(session.id, { text }));
+    now += 100; // within the debounce period of the previous one
+  }
+  const command = await gateway.admit(session.id, { text: '/status' });
+  now += 1000;
+  const late = await gateway.admit(session.id, { text: 'much later' });
+  assert.equal(new Set(burst.map((a) => a.runId)).size, 1, 'the burst shares one run');
+  assert.notEqual(burst[0]?.runId, busy.runId);
+  assert.notEqual(command.runId, burst[0]?.runId, 'a command is not coalesced');
+  assert.notEqual(late.runId, command.runId, 'past the debounce period a message gets its own run');
+  const grouped = await gateway.waitFor(burst[0]?.runId as string);
+  assert.equal(grouped.messageIds.length, 4);
+  await gateway.waitFor(late.runId);
+  await gateway.stop();
+  await store.close();
+  const started = [...readRecords(join(deps.journal.paths.dir, 'segments'))].find((l) => l.record.kind === 'run.started' && l.record.runId === burst[0]?.runId);
+  const messages = (JSON.parse(started?.record.payloadJson ?? '{}') as { messages: { content: string }[] }).messages;
+  assert.equal(messages.at(-1)?.content, 'b1\n\nb2\n\n[2 more messages arrived meanwhile, summarized:]\n- b3\n- b4');
+});
+
+test('a run is never shown ended before its final text is set (the state event arrives first)', async () => {
+  const { gateway, store } = await setup();
+  const { session } = await gateway.sessions.create({ key: 'race' });
+  const admitted = await gateway.admit(session.id, { text: 'echo hi' });
+  const seen: { state: string; finalText: string | null }[] = [];
+  gateway.events(admitted.runId).subscribe(0, (event) => {
+    const view = gateway.run(admitted.runId);
+    seen.push({ state: view.state, finalText: view.finalText });
+  });
+  const run = await gateway.waitFor(admitted.runId);
+  assert.equal(run.state, 'completed');
+  assert.ok(seen.length > 3, 'events were observed while the run went');
+  for (const s of seen) if (s.state === 'completed') assert.notEqual(s.finalText, null, 'completed is shown only with its answer');
+  assert.ok(seen.some((s) => s.state !== 'completed'), 'the run was seen going before it ended');
+  await store.close();
+});

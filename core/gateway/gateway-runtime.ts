@@ -1,0 +1,483 @@
+import { PalyraError, systemClock, newUlid, type Clock, type JsonValue } from '../base/index.ts';
+import { registryApprovals, registryTools, runAgent, type AgentEvent, type RunBudgetsInput, type RunOutcome } from '../agent/index.ts';
+import { journalTapePort } from './journal-tape.ts';
+import { readRecords, type JournalStore, type StoredRecord } from '../journal/index.ts';
+import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, type CompiledPolicySet, type Timers } from '../policy/index.ts';
+import type { ChatMessage, ModelProvider } from '../providers/index.ts';
+import type { ToolContext, ToolRegistry } from '../tools/index.ts';
+import { RunEventStream } from './run-events.ts';
+import { SessionRegistry, type Session } from './sessions.ts';
+import { join } from 'node:path';
+
+export const MESSAGE_RECEIVED = 'message.received';
+/** Written on restart for a run that was going when the daemon stopped. */
+export const RUN_INTERRUPTED = 'run.interrupted';
+
+/** A run known from the journal: its session and the messages admitted for it. */
+interface JournalRun {
+  runId: string;
+  sessionId: string;
+  messageIds: string[];
+  texts: string[];
+  started: boolean;
+  finished: boolean;
+  finalText: string | null;
+}
+
+/** What a restart must do, worked out while replaying the journal. */
+interface RecoveryPlan {
+  interrupted: JournalRun[];
+  unstarted: JournalRun[];
+  /** Each session's conversation so far: user messages and final answers, oldest first. */
+  histories: Map<string, ChatMessage[]>;
+}
+
+/** Collects, while the journal is replayed on start, the runs and conversations it holds. */
+class JournalReplay {
+  private readonly runs = new Map<string, JournalRun>();
+
+  add(record: StoredRecord): void {
+    if (record.runId === null || record.sessionId === null) return;
+    if (record.kind === MESSAGE_RECEIVED) {
+      const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null };
+      run.messageIds.push(p.messageId);
+      run.texts.push(p.text);
+      this.runs.set(record.runId, run);
+      return;
+    }
+    const run = this.runs.get(record.runId);
+    if (!run) return;
+    if (record.kind === 'run.started') run.started = true;
+    else if (record.kind === 'run.finished') {
+      run.finished = true;
+      run.finalText = (JSON.parse(record.payloadJson) as { finalText: string | null }).finalText;
+    } else if (record.kind === RUN_INTERRUPTED) run.finished = true;
+  }
+
+  finish(cap: number): RecoveryPlan {
+    const plan: RecoveryPlan = { interrupted: [], unstarted: [], histories: new Map() };
+    for (const run of this.runs.values()) {
+      if (!run.started) plan.unstarted.push(run);
+      else if (!run.finished) plan.interrupted.push(run);
+      else {
+        const history = plan.histories.get(run.sessionId) ?? [];
+        history.push({ role: 'user', content: composeUserText(run.texts, cap) });
+        if (run.finalText !== null) history.push({ role: 'assistant', content: run.finalText });
+        plan.histories.set(run.sessionId, history);
+      }
+    }
+    return plan;
+  }
+}
+
+/**
+ * How a message joins a session that already has a run going. `coalesce` (the default):
+ * it joins the waiting run if that run's last message came less than the debounce period
+ * ago (a burst becomes one run), else it waits as its own run; a message starting with
+ * "/" is a command and always gets its own run.
+ */
+export type QueueMode = 'coalesce' | 'followup' | 'collect' | 'interrupt';
+const QUEUE_MODES: readonly string[] = ['coalesce', 'followup', 'collect', 'interrupt'];
+
+/** What the gateway needs from the daemon. */
+export interface GatewayDeps {
+  journal: JournalStore;
+  provider: ModelProvider;
+  model: string;
+  system?: string;
+  tools: ToolRegistry;
+  /** The state directory (tools keep pid files there) and the default workspace. */
+  stateDir: string;
+  defaultWorkspace: string;
+  /** The policy set in force now (normally `PolicyStore.current`). */
+  policies: () => CompiledPolicySet;
+  approvals: ApprovalRegistry;
+  budgets?: RunBudgetsInput;
+  /** Runs going at once across all sessions (default 64); more wait their turn. */
+  maxConcurrentRuns?: number;
+  clock?: Clock;
+  timers?: Timers;
+  newId?: () => string;
+  /** Messages of earlier runs a new run of the session sees (default 40). */
+  historyMessages?: number;
+  /**
+   * Ended runs kept in memory with their live streams (default 10,000); older ones are
+   * forgotten here (their tapes stay in the journal: GET /api/v1/runs/{id}/tape).
+   */
+  keepEndedRuns?: number;
+  /** `coalesce`: how recent a waiting run's last message must be to join it (default 500 ms). */
+  coalesceDebounceMs?: number;
+  /** Messages of one run given verbatim; more are summarized in one line each (default 20). */
+  maxPendingPerConversation?: number;
+}
+
+/** A run as clients see it. */
+export interface RunView {
+  runId: string;
+  sessionId: string;
+  state: 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'cancelled';
+  reason: string | null;
+  messageIds: string[];
+  createdAt: number;
+  finishedAt: number | null;
+  finalText: string | null;
+  counters: RunOutcome['counters'] | null;
+}
+
+interface RunEntry {
+  view: RunView;
+  texts: string[];
+  /** When its newest message was admitted (for `coalesce`). */
+  lastMessageAt: number;
+  /** Admissions still being journaled into it; it does not start before they finish. */
+  admitting: number;
+  events: RunEventStream;
+  abort: AbortController;
+  done: Promise<RunView>;
+  settle: (view: RunView) => void;
+}
+
+interface SessionLane {
+  active: RunEntry | null;
+  queued: RunEntry[];
+  history: ChatMessage[];
+}
+
+/** What admitting a message returns. */
+export interface Admission {
+  messageId: string;
+  runId: string;
+  sessionId: string;
+  /** True when the idempotency key was seen before: nothing new was admitted. */
+  duplicate: boolean;
+}
+
+const MAX_TEXT_BYTES = 256 * 1024;
+
+/**
+ * GatewayRuntimeState: sessions, durable admission, one run per session, and the runs'
+ * live streams. A message is journaled (durable) before it is acknowledged; a duplicate
+ * idempotency key returns the first admission. Each session runs one run at a time;
+ * messages that arrive meanwhile wait (followup: a run each, in order; collect: merged
+ * into the next run; interrupt: the active run is cancelled and the message runs next).
+ */
+export class GatewayRuntimeState {
+  readonly sessions: SessionRegistry;
+  private readonly runs = new Map<string, RunEntry>();
+  private readonly lanes = new Map<string, SessionLane>();
+  private readonly idempotency = new Map<string, Admission>();
+  private readonly clock: Clock;
+  private readonly newId: () => string;
+  private running = 0;
+  private readonly endedOrder: string[] = [];
+  private pendingRecovery: RecoveryPlan | null = null;
+  private readonly waitingForSlot: RunEntry[] = [];
+  private stopping = false;
+
+  private constructor(private readonly deps: GatewayDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.newId = deps.newId ?? (() => newUlid(this.clock.now()));
+    this.sessions = new SessionRegistry(deps.journal, this.clock, this.newId);
+  }
+
+  /** Builds the runtime and rebuilds sessions and idempotency keys from the journal. */
+  static open(deps: GatewayDeps): GatewayRuntimeState {
+    const gateway = new GatewayRuntimeState(deps);
+    const replay = new JournalReplay();
+    for (const { record } of readRecords(join(deps.journal.paths.dir, 'segments'))) {
+      gateway.sessions.replay(record);
+      replay.add(record);
+      if (record.kind === MESSAGE_RECEIVED && record.sessionId) {
+        const p = JSON.parse(record.payloadJson) as { messageId: string; runId: string; idempotencyKey: string | null };
+        if (p.idempotencyKey) gateway.idempotency.set(`${record.sessionId}\u0000${p.idempotencyKey}`, { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true });
+      }
+    }
+    gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);
+    for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = history.slice(-(deps.historyMessages ?? 40));
+    return gateway;
+  }
+
+  /**
+   * Picks up after a crash (call once, after open): runs that were going when the daemon
+   * died end `failed` with reason `interrupted` (a `run.interrupted` event; their tapes are
+   * left as they were, so they still replay), and admitted messages that never got a run
+   * are run now, in the order they were admitted.
+   */
+  async recover(): Promise<{ interrupted: string[]; requeued: string[] }> {
+    const plan = this.pendingRecovery;
+    this.pendingRecovery = null;
+    if (!plan) return { interrupted: [], requeued: [] };
+    for (const run of plan.interrupted) {
+      await this.deps.journal.append({ kind: RUN_INTERRUPTED, runId: run.runId, sessionId: run.sessionId, actor: 'gateway', payload: { runId: run.runId, reason: 'interrupted' } });
+      const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
+      this.runs.set(run.runId, entry);
+      this.finish(entry, { state: 'failed', reason: 'interrupted: the daemon stopped while the run was going', finalText: null, counters: null });
+    }
+    const requeued: string[] = [];
+    for (const run of plan.unstarted) {
+      const session = this.sessions.resolve(run.sessionId);
+      if (session.archivedAt !== null) continue;
+      const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
+      this.runs.set(run.runId, entry);
+      this.lane(run.sessionId).queued.push(entry);
+      requeued.push(run.runId);
+    }
+    for (const sessionId of new Set(plan.unstarted.map((r) => r.sessionId))) this.pump(sessionId);
+    return { interrupted: plan.interrupted.map((r) => r.runId), requeued };
+  }
+
+  /**
+   * Admits a message: checks it, dedupes by idempotency key, journals it (durable) and
+   * queues its run. Resolves once the message is durable, not when the run ends.
+   */
+  async admit(sessionRef: string, message: { text: unknown; idempotencyKey?: unknown; mode?: unknown }): Promise<Admission> {
+    if (this.stopping) throw new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping and admits no new messages');
+    const session = this.sessions.live(sessionRef);
+    const text = message.text;
+    if (typeof text !== 'string' || text.trim() === '') throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'Message text must be a non-empty string');
+    if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Message text is over ${MAX_TEXT_BYTES} bytes`);
+    const key = message.idempotencyKey;
+    if (key !== undefined && key !== null && (typeof key !== 'string' || key === '' || key.length > 200)) {
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'idempotencyKey must be a string of 1–200 characters');
+    }
+    const mode = message.mode ?? 'coalesce';
+    if (typeof mode !== 'string' || !QUEUE_MODES.includes(mode)) {
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', `mode must be one of ${QUEUE_MODES.join(', ')}, not ${JSON.stringify(mode)}`);
+    }
+    const dedupeKey = typeof key === 'string' ? `${session.id}\u0000${key}` : null;
+    if (dedupeKey) {
+      const seen = this.idempotency.get(dedupeKey);
+      if (seen) return { ...seen, duplicate: true };
+    }
+    const lane = this.lane(session.id);
+    const waiting = lane.queued[lane.queued.length - 1];
+    const now = this.clock.now();
+    const joins =
+      waiting !== undefined &&
+      (mode === 'collect' || (mode === 'coalesce' && !text.startsWith('/') && !waiting.texts[0]?.startsWith('/') && now - waiting.lastMessageAt <= (this.deps.coalesceDebounceMs ?? 500)));
+    const collectInto = joins ? waiting : undefined;
+    const entry = collectInto ?? this.newRun(session);
+    entry.admitting++;
+    const messageId = `msg_${this.newId()}`;
+    const admission: Admission = { messageId, runId: entry.view.runId, sessionId: session.id, duplicate: false };
+    // Reserve the key before the await, so a concurrent duplicate waits for this one.
+    if (dedupeKey) this.idempotency.set(dedupeKey, { ...admission, duplicate: true });
+    try {
+      await this.deps.journal.append({
+        kind: MESSAGE_RECEIVED,
+        sessionId: session.id,
+        runId: entry.view.runId,
+        actor: 'gateway',
+        channel: session.channel,
+        payload: { messageId, runId: entry.view.runId, idempotencyKey: typeof key === 'string' ? key : null, text, mode },
+      });
+    } catch (error) {
+      if (dedupeKey) this.idempotency.delete(dedupeKey);
+      entry.admitting--;
+      if (collectInto) this.pump(session.id);
+      throw error;
+    }
+    entry.admitting--;
+    entry.view.messageIds.push(messageId);
+    entry.texts.push(text);
+    entry.lastMessageAt = now;
+    if (!collectInto) {
+      this.runs.set(entry.view.runId, entry);
+      if (mode === 'interrupt' && lane.active) lane.active.abort.abort(new PalyraError('PALYRA_CONFLICT', 'interrupted by a newer message'));
+      if (mode === 'interrupt') lane.queued.unshift(entry);
+      else lane.queued.push(entry);
+    }
+    this.pump(session.id);
+    return admission;
+  }
+
+  /** A run by id. */
+  run(runId: string): RunView {
+    return this.entry(runId).view;
+  }
+
+  /** Runs, newest first, optionally of one session. */
+  listRuns(filter: { sessionId?: string; limit?: number } = {}): RunView[] {
+    const all = [...this.runs.values()].map((r) => r.view).filter((v) => filter.sessionId === undefined || v.sessionId === filter.sessionId);
+    return all.reverse().slice(0, filter.limit ?? 100);
+  }
+
+  /** Counts for /metrics: runs by state, sessions, and whether the gateway is stopping. */
+  stats(): { runsByState: Record<string, number>; activeRuns: number; sessions: number; stopping: boolean } {
+    const runsByState: Record<string, number> = {};
+    for (const { view } of this.runs.values()) runsByState[view.state] = (runsByState[view.state] ?? 0) + 1;
+    return { runsByState, activeRuns: this.running, sessions: this.sessions.list().length, stopping: this.stopping };
+  }
+
+  /** Resolves when the run has ended. */
+  waitFor(runId: string): Promise<RunView> {
+    return this.entry(runId).done;
+  }
+
+  /** The live stream of a run. */
+  events(runId: string): RunEventStream {
+    return this.entry(runId).events;
+  }
+
+  /** Cancels a run (queued or going); cancelling an ended run changes nothing. */
+  cancel(runId: string): RunView {
+    const entry = this.entry(runId);
+    if (entry.view.state === 'queued') {
+      const lane = this.lane(entry.view.sessionId);
+      lane.queued = lane.queued.filter((e) => e !== entry);
+      const slot = this.waitingForSlot.indexOf(entry);
+      if (slot >= 0) this.waitingForSlot.splice(slot, 1);
+      if (lane.active !== entry) this.finish(entry, { state: 'cancelled', reason: 'cancelled by request before it started', finalText: null, counters: null });
+    }
+    entry.abort.abort(new PalyraError('PALYRA_CONFLICT', 'cancelled by request'));
+    return entry.view;
+  }
+
+  /** Stops admitting, cancels every run and waits for them to reach their end. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const pending = [...this.runs.values()].filter((r) => r.events.ended === false);
+    for (const r of pending) this.cancel(r.view.runId);
+    await Promise.all(pending.map((r) => r.done));
+  }
+
+  private entry(runId: string): RunEntry {
+    const e = this.runs.get(runId);
+    if (!e) throw new PalyraError('PALYRA_NOT_FOUND', `No run "${runId}" in this daemon`);
+    return e;
+  }
+
+  private lane(sessionId: string): SessionLane {
+    let lane = this.lanes.get(sessionId);
+    if (!lane) {
+      lane = { active: null, queued: [], history: [] };
+      this.lanes.set(sessionId, lane);
+    }
+    return lane;
+  }
+
+  private newRun(session: Session): RunEntry {
+    return this.newRunWithId(`run_${this.newId()}`, session.id, [], []);
+  }
+
+  private newRunWithId(runId: string, sessionId: string, messageIds: string[], texts: string[]): RunEntry {
+    let settle!: (view: RunView) => void;
+    const done = new Promise<RunView>((resolve) => (settle = resolve));
+    return {
+      view: { runId, sessionId, state: 'queued', reason: null, messageIds, createdAt: this.clock.now(), finishedAt: null, finalText: null, counters: null },
+      texts,
+      lastMessageAt: 0,
+      admitting: 0,
+      events: new RunEventStream(),
+      abort: new AbortController(),
+      done,
+      settle,
+    };
+  }
+
+  /** Starts the session's next run when it has none going and a slot is free. */
+  private pump(sessionId: string): void {
+    const lane = this.lane(sessionId);
+    if (lane.active || lane.queued.length === 0 || (lane.queued[0] as RunEntry).admitting > 0) return;
+    const next = lane.queued.shift() as RunEntry;
+    lane.active = next;
+    if (this.running >= (this.deps.maxConcurrentRuns ?? 64)) {
+      this.waitingForSlot.push(next);
+      return;
+    }
+    this.start(next);
+  }
+
+  private start(entry: RunEntry): void {
+    this.running++;
+    void this.drive(entry).finally(() => {
+      this.running--;
+      const lane = this.lane(entry.view.sessionId);
+      if (lane.active === entry) lane.active = null;
+      const waiting = this.waitingForSlot.shift();
+      if (waiting) this.start(waiting);
+      this.pump(entry.view.sessionId);
+    });
+  }
+
+  private async drive(entry: RunEntry): Promise<void> {
+    const { view } = entry;
+    const session = this.sessions.resolve(view.sessionId);
+    const lane = this.lane(view.sessionId);
+    const userText = composeUserText(entry.texts, this.deps.maxPendingPerConversation ?? 20);
+    const messages: ChatMessage[] = [...lane.history, { role: 'user', content: userText }];
+    const set = this.deps.policies();
+    const approvals = this.deps.approvals;
+    const tape = journalTapePort(this.deps.journal, { runId: view.runId, sessionId: view.sessionId });
+    const context: Omit<ToolContext, 'signal'> = { workspace: session.workspace || this.deps.defaultWorkspace, stateDir: this.deps.stateDir, sessionId: session.id };
+    const onEvent = (event: AgentEvent): void => {
+      // A run is shown ended only by finish(), once its tape is durable and its final text
+      // is set: readers never see "completed" without the answer.
+      if (event.type === 'state' && event.to !== 'completed' && event.to !== 'failed' && event.to !== 'cancelled') view.state = event.to;
+      entry.events.publish(event.type, event as unknown as JsonValue);
+    };
+    let outcome: RunOutcome;
+    try {
+      outcome = await runAgent(
+        {
+          runId: view.runId,
+          sessionId: view.sessionId,
+          model: this.deps.model,
+          system: this.deps.system ?? null,
+          messages,
+          principal: parsePrincipal(session.principal, session.id),
+          workspace: context.workspace,
+          channel: session.channel,
+          senderIsOwner: session.owner,
+          policySetHash: set.hash,
+          budgets: this.deps.budgets,
+        },
+        {
+          clock: this.clock,
+          newId: this.newId,
+          timers: this.deps.timers ?? systemTimers,
+          provider: this.deps.provider,
+          tools: registryTools(this.deps.tools, context),
+          decide: (request) => decideToolCall(request.approval === 'none' && approvals.approvalState(request) === 'approved' ? { ...request, approval: 'approved' } : request, this.deps.policies()),
+          approvals: registryApprovals(approvals),
+          tape,
+          onEvent,
+        },
+        { signal: entry.abort.signal },
+      );
+    } catch (error) {
+      this.finish(entry, { state: 'failed', reason: `internal: ${(error as Error).message}`, finalText: null, counters: null });
+      return;
+    }
+    await tape.settled().catch(() => undefined); // a journal failure is the journal's to report
+    lane.history.push({ role: 'user', content: userText });
+    if (outcome.finalText !== null) lane.history.push({ role: 'assistant', content: outcome.finalText });
+    const keep = this.deps.historyMessages ?? 40;
+    if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
+    this.finish(entry, { state: outcome.state, reason: outcome.reason, finalText: outcome.finalText, counters: outcome.counters });
+  }
+
+  private finish(entry: RunEntry, end: Pick<RunView, 'state' | 'reason' | 'finalText' | 'counters'>): void {
+    Object.assign(entry.view, end, { finishedAt: this.clock.now() });
+    entry.events.end(entry.view as unknown as JsonValue);
+    entry.settle(entry.view);
+    // Bounded memory in a long-lived daemon: forget the oldest ended runs.
+    this.endedOrder.push(entry.view.runId);
+    const keep = this.deps.keepEndedRuns ?? 10_000;
+    while (this.endedOrder.length > keep) this.runs.delete(this.endedOrder.shift() as string);
+  }
+}
+
+/**
+ * The user turn of a run made of several messages: each verbatim up to `cap`; past it,
+ * the rest are summarized one line each (first 80 characters), so a flood of messages
+ * cannot blow up the model's context.
+ */
+export function composeUserText(texts: readonly string[], cap: number): string {
+  if (texts.length <= cap) return texts.join('\n\n');
+  const kept = texts.slice(0, cap - 1);
+  const rest = texts.slice(cap - 1);
+  const summary = rest.map((t) => `- ${t.replace(/\s+/g, ' ').slice(0, 80)}${t.length > 80 ? '…' : ''}`).join('\n');
+  return `${kept.join('\n\n')}\n\n[${rest.length} more messages arrived meanwhile, summarized:]\n${summary}`;
+}

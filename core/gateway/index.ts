@@ -1,0 +1,8 @@
+// The public surface of core/gateway: sessions, admission and runs of the daemon.
+export { GatewayRuntimeState, MESSAGE_RECEIVED } from './gateway-runtime.ts';
+export type { GatewayDeps, RunView, Admission, QueueMode } from './gateway-runtime.ts';
+export { SessionRegistry, SESSION_CREATED, SESSION_ARCHIVED } from './sessions.ts';
+export type { Session, SessionInput } from './sessions.ts';
+export { RunEventStream } from './run-events.ts';
+export type { RunStreamEvent } from './run-events.ts';
+export { journalTapePort } from './journal-tape.ts';

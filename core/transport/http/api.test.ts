@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createScriptedProvider, parseScript } from '../../providers/index.ts';
+import { FIXTURE_TOKEN, startGatewayFixture } from '../../../test/helpers/gateway-fixture.ts';
+
+const TOKEN = FIXTURE_TOKEN;
+
+/** A script: "write …" asks to write a file (needs approval), "echo …" echoes, anything else is answered in chunks. */
+const SCRIPT = parseScript({
+  version: 1,
+  turns: [
+    { when: { lastMessageRole: 'tool' }, text: 'tool said {{lastToolResult}}' },
+    { when: { lastMessageRole: 'user', lastUserStartsWith: 'write ' }, toolCalls: [{ name: 'fs.write', arguments: { path: 'out.txt', content: '{{lastUserRest}}', mode: 'create' } }] },
+    { when: { lastMessageRole: 'user', lastUserStartsWith: 'echo ' }, toolCalls: [{ name: 'echo', arguments: { text: '{{lastUserRest}}' } }] },
+    { when: {}, text: 'a reply streamed in several small chunks', chunkSize: 5 },
+  ],
+});
+
+async function startApi() {
+  return startGatewayFixture({ provider: createScriptedProvider(SCRIPT), bodyLimit: 4096 });
+}
+
+const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+async function call(url: string, method: string, path: string, body?: unknown, headers: Record<string, string> = auth) {
+  const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+}
+
+test('a message sent over HTTP runs a tool and returns the final answer with ?wait=true', async () => {
+  const api = await startApi();
+  try {
+    const created = await call(api.url, 'POST', '/api/v1/sessions', { key: 'k' });
+    assert.equal(created.status, 201);
+    const id = created.body?.id as string;
+    assert.match(id, /^ses_/);
+    assert.equal((await call(api.url, 'POST', '/api/v1/sessions', { key: 'k' })).status, 200, 'creating the same key again returns it');
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages?wait=true`, { text: 'echo hi', idempotencyKey: 'm1' });
+    assert.equal(sent.status, 200);
+    assert.equal(sent.body?.run.state, 'completed');
+    assert.equal(sent.body?.run.finalText, 'tool said {"text":"hi"}');
+    const dup = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages`, { text: 'echo hi', idempotencyKey: 'm1' });
+    assert.deepEqual([dup.status, dup.body?.duplicate, dup.body?.runId], [202, true, sent.body?.runId]);
+    const runs = await call(api.url, 'GET', `/api/v1/runs?session=${id}`);
+    assert.equal(runs.body?.runs.length, 1);
+    assert.equal((await call(api.url, 'GET', `/api/v1/runs/${sent.body?.runId}`)).body?.run.state, 'completed');
+  } finally {
+    await api.close();
+  }
+});
+
+test('a tool call needing approval is approved through the API and the run completes', async () => {
+  const api = await startApi();
+  try {
+    const id = (await call(api.url, 'POST', '/api/v1/sessions', {})).body?.id as string;
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages`, { text: 'write hello' });
+    assert.equal(sent.status, 202);
+    let pending: any[] = [];
+    for (let i = 0; i < 200 && pending.length === 0; i++) {
+      pending = (await call(api.url, 'GET', '/api/v1/approvals')).body?.approvals ?? [];
+      if (pending.length === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(pending.length, 1);
+    assert.equal(pending[0].request.tool.name, 'fs.write');
+    const bad = await call(api.url, 'POST', `/api/v1/approvals/${pending[0].id}`, { decision: 'maybe' });
+    assert.equal(bad.status, 400);
+    const resolved = await call(api.url, 'POST', `/api/v1/approvals/${pending[0].id}`, { decision: 'approve', scope: 'once' });
+    assert.equal(resolved.status, 200);
+    const run = await call(api.url, 'GET', `/api/v1/runs/${sent.body?.runId}`);
+    for (let i = 0; i < 200; i++) {
+      const r = await call(api.url, 'GET', `/api/v1/runs/${sent.body?.runId}`);
+      if (r.body?.run.state === 'completed') break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    assert.ok(run.status === 200);
+    const finished = (await call(api.url, 'GET', `/api/v1/runs/${sent.body?.runId}`)).body?.run;
+    assert.equal(finished.state, 'completed');
+    assert.match(finished.finalText, /^tool said \{"bytes":5,"created":true/, "the approved write itself succeeded");
+    assert.equal(readFileSync(join(api.workspace, 'out.txt'), 'utf8'), 'hello');
+  } finally {
+    await api.close();
+  }
+});
+
+test('the run event stream (SSE) resumes after Last-Event-ID without losing or repeating events', async () => {
+  const api = await startApi();
+  try {
+    const id = (await call(api.url, 'POST', '/api/v1/sessions', {})).body?.id as string;
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages?wait=true`, { text: 'tell me something' });
+    const runId = sent.body?.runId as string;
+    const read = async (headers: Record<string, string>) => {
+      const res = await fetch(`${api.url}/api/v1/runs/${runId}/events`, { headers: { ...auth, ...headers } });
+      assert.equal(res.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+      return [...(await res.text()).matchAll(/^id: (\d+)\nevent: (\S+)/gm)].map((m) => [Number(m[1]), m[2]] as const);
+    };
+    const all = await read({});
+    const deltas = all.filter(([, type]) => type === 'text_delta');
+    assert.ok(deltas.length >= 5, `streamed in chunks: ${deltas.length}`);
+    assert.equal(all.at(-1)?.[1], 'end');
+    assert.deepEqual(all.map(([seq]) => seq), all.map((_, i) => i + 1), 'numbered from 1 without gaps');
+    const resumed = await read({ 'last-event-id': '4' });
+    assert.deepEqual(resumed, all.slice(4));
+  } finally {
+    await api.close();
+  }
+});
+
+test('every API route refuses a missing or wrong token; bad requests get clear errors', async () => {
+  const api = await startApi();
+  try {
+    const routes: [string, string][] = [
+      ['GET', '/api/v1/sessions'],
+      ['POST', '/api/v1/sessions'],
+      ['GET', '/api/v1/sessions/x'],
+      ['POST', '/api/v1/sessions/x/archive'],
+      ['POST', '/api/v1/sessions/x/messages'],
+      ['GET', '/api/v1/runs'],
+      ['GET', '/api/v1/runs/x'],
+      ['POST', '/api/v1/runs/x/cancel'],
+      ['GET', '/api/v1/runs/x/events'],
+      ['GET', '/api/v1/approvals'],
+      ['POST', '/api/v1/approvals/x'],
+      ['GET', '/api/v1/journal'],
+      ['GET', '/metrics'],
+    ];
+    for (const [method, path] of routes) {
+      for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: TOKEN }] as Record<string, string>[]) {
+        const r = await call(api.url, method, path, method === 'POST' ? {} : undefined, headers);
+        assert.equal(r.status, 401, `${method} ${path} with ${JSON.stringify(headers)}`);
+        assert.equal(r.body?.error.code, 'PALYRA_UNAUTHORIZED');
+      }
+    }
+    assert.equal((await call(api.url, 'GET', '/healthz', undefined, {})).status, 200);
+    const malformed = await call(api.url, 'POST', '/api/v1/sessions', '{"key":', auth);
+    assert.deepEqual([malformed.status, malformed.body?.error.code], [400, 'PALYRA_INVALID_JSON']);
+    const big = await call(api.url, 'POST', '/api/v1/sessions', { label: 'x'.repeat(5000) });
+    assert.deepEqual([big.status, big.body?.error.code], [413, 'PALYRA_PAYLOAD_TOO_LARGE']);
+    assert.equal((await call(api.url, 'GET', '/api/v1/nope')).status, 404);
+    assert.equal((await call(api.url, 'DELETE', '/api/v1/sessions')).status, 405);
+    assert.equal((await call(api.url, 'GET', '/api/v1/runs/run_missing')).status, 404);
+    const noText = await call(api.url, 'POST', '/api/v1/sessions/none/messages', { text: 'x' });
+    assert.deepEqual([noText.status, noText.body?.error.code], [404, 'PALYRA_NOT_FOUND']);
+  } finally {
+    await api.close();
+  }
+});

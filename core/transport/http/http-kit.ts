@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { errorBody, httpStatusOf, PalyraError } from '../../base/index.ts';
+
+/** Default cap of a request body. */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** A matched request: the raw objects, the path parameters and the query. */
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+export type RouteHandler = (ctx: RouteContext) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  names: string[];
+  handler: RouteHandler;
+}
+
+/**
+ * A small router: `GET /api/v1/runs/:id`. A path that exists with another method gets
+ * 405, an unknown path 404, both as JSON errors.
+ */
+export class Router {
+  private readonly routes: Route[] = [];
+
+  add(method: string, path: string, handler: RouteHandler): this {
+    const names: string[] = [];
+    const pattern = new RegExp(
+      `^${path.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === ':' ? c : `\\${c}`)).replace(/:([a-zA-Z]+)/g, (_, name: string) => {
+        names.push(name);
+        return '([^/]+)';
+      })}$`,
+    );
+    this.routes.push({ method, pattern, names, handler });
+    return this;
+  }
+
+  /** Finds the handler for a request, or throws the 404/405 error. */
+  match(method: string, pathname: string): { handler: RouteHandler; params: Record<string, string> } {
+    let pathKnown = false;
+    for (const route of this.routes) {
+      const m = route.pattern.exec(pathname);
+      if (!m) continue;
+      pathKnown = true;
+      if (route.method !== method) continue;
+      const params: Record<string, string> = {};
+      route.names.forEach((name, i) => {
+        params[name] = decodeURIComponent(m[i + 1] as string);
+      });
+      return { handler: route.handler, params };
+    }
+    if (pathKnown) throw new PalyraError('PALYRA_METHOD_NOT_ALLOWED', `${method} is not allowed on ${pathname}`);
+    throw new PalyraError('PALYRA_NOT_FOUND', `No route ${method} ${pathname}`);
+  }
+}
+
+/** Reads a JSON object body, capped; malformed JSON or a non-object is a 400. */
+export async function readJson(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Request body is ${declared} bytes, over the limit of ${limit}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Request body is over the limit of ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  if (size === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new PalyraError('PALYRA_INVALID_JSON', 'Request body is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new PalyraError('PALYRA_INVALID_JSON', 'Request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** Sends a JSON response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/** Sends an error as `{"error":{"code","message"}}` with the status its code implies. */
+export function sendError(res: ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, httpStatusOf(error), errorBody(error));
+}
+
+/** The bearer token of a request, or null. */
+export function bearerToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? (m[1] as string) : null;
+}
