@@ -83,10 +83,11 @@ const stubOptionalNative = {
 /**
  * Worker threads in a single executable can only be started from code (`eval: true`),
  * so each `*-worker-source.ts` module is replaced by one returning its worker, bundled
- * into a string. The source versions point at the worker's .ts file instead.
+ * into a string. The source versions load the worker's .ts file through tsx instead.
  */
 const WORKERS = {
   'core/journal/verify-worker-source.ts': { entry: 'core/journal/verify-worker.ts', exportName: 'verifyWorkerSource' },
+  'core/journal/writer-worker-source.ts': { entry: 'core/journal/writer-worker.ts', exportName: 'writerWorkerSource' },
 };
 
 const embedWorkers = {

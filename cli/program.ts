@@ -6,6 +6,9 @@ import { registerJournalCommands } from './commands/journal.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
+import { registerConfigCommands } from './commands/config.ts';
+import { registerTapeCommands } from './commands/tape.ts';
+import { registerClientCommands } from './commands/client.ts';
 
 /** Exit codes shared by every command; printed in `--help`. */
 export const EXIT_CODES_HELP = `
@@ -40,6 +43,9 @@ export function buildProgram(): { program: Command; run: CliRun } {
   registerJournalCommands(program, run);
   registerDoctorCommand(program, run);
   registerPolicyCommands(program, run);
+  registerConfigCommands(program, run);
+  registerTapeCommands(program, run);
+  registerClientCommands(program, run);
   return { program, run };
 }
 

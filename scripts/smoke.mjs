@@ -63,7 +63,8 @@ for (const target of targets) {
     // A clean environment: no NODE_OPTIONS (a SEA rejects its code cache with some), no
     // state dir or colour settings from the caller, HOME inside the temp folder.
     const env = { PATH: process.env.PATH, HOME: dir, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' };
-    const run = (...args) => spawnSync(cmd, [...pre, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    const runIn = (extraEnv, ...args) => spawnSync(cmd, [...pre, ...args], { cwd: dir, env: { ...env, ...extraEnv }, encoding: 'utf8', timeout: 60_000 });
+    const run = (...args) => runIn({}, ...args);
     const json = (r) => JSON.parse(r.stdout);
     const state = join(dir, 'state');
 
@@ -80,9 +81,15 @@ for (const target of targets) {
     check(`${target.name}: journal append`, run('--state', state, 'journal', 'append', '--kind', 'smoke.test', '--payload', '{"n":1}'), (r) =>
       r.status !== 0 ? 'expected exit 0' : undefined,
     );
+    // The daemon's writer thread (an eval'd worker), forced on for a one-shot append.
+    check(
+      `${target.name}: journal append on the writer thread`,
+      runIn({ PALYRA_JOURNAL_WRITER_THREAD: 'on' }, '--state', state, 'journal', 'append', '--kind', 'smoke.test', '--payload', '{"n":2}'),
+      (r) => (r.status !== 0 || !/^appended event 3 /.test(r.stdout) ? `expected "appended event 3 …" and exit 0, got ${JSON.stringify(r.stdout + r.stderr)}` : undefined),
+    );
     check(`${target.name}: journal verify --json`, run('--state', state, 'journal', 'verify', '--json'), (r) => {
       const report = json(r);
-      if (r.status !== 0 || report.ok !== true || !(report.events >= 1)) return 'expected ok: true, events >= 1 and exit 0';
+      if (r.status !== 0 || report.ok !== true || report.events !== 3) return 'expected ok: true, events 3 and exit 0';
     });
     // A real Cedar decision with the embedded engine and the shipped policies.
     check(`${target.name}: policy eval --tool fs.write (ask)`, run('--state', state, 'policy', 'eval', '--tool', 'fs.write', '--json'), (r) => {

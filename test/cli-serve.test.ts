@@ -2,16 +2,28 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writePidFile } from '../core/tools/process/pid-files.ts';
 import { procStartOf } from '../core/tools/process/proc-stat.ts';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { runCli, startCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 /** Starts `serve --port 0` and resolves with the port once it logs that it is serving. */
+/** Daemons still running when a test fails are killed, so a failed assertion never hangs the run. */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+test.afterEach(() => {
+  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
+  running.clear();
+});
+
 function serve(root: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     const child = startCli(['--state', root, 'serve', '--port', '0']);
+    running.add(child);
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
@@ -20,6 +32,14 @@ function serve(root: string): Promise<{ child: ChildProcess; port: number; stder
     });
     child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
   });
+}
+
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -106,4 +126,109 @@ test('serve kills process groups a crashed daemon left running, before it serves
   assert.equal(alive(), false, 'the orphan is gone');
   second.child.kill('SIGTERM');
   assert.equal(await exited(second.child), 0);
+});
+
+test('the daemon answers a message over HTTP with its admin token, and SIGKILL then restart loses nothing', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  const first = await serve(root);
+  const token = readFileSync(join(root, 'auth', 'admin.token'), 'utf8').trim();
+  const api = (port: number, method: string, path: string, body?: unknown, bearer = token) =>
+    fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.equal((await api(first.port, 'GET', '/api/v1/sessions', undefined, 'wrong')).status, 401);
+  const session = (await (await api(first.port, 'POST', '/api/v1/sessions', { key: 'ops' })).json()) as { id: string };
+  const answer = (await (await api(first.port, 'POST', `/api/v1/sessions/${session.id}/messages?wait=true`, { text: 'echo hello daemon', idempotencyKey: 'once' })).json()) as {
+    runId: string;
+    run: { state: string; finalText: string };
+  };
+  assert.deepEqual([answer.run.state, answer.run.finalText], ['completed', 'The tool returned: {"text":"hello daemon"}']);
+  first.child.kill('SIGKILL');
+  await exited(first.child);
+
+  const second = await serve(root);
+  assert.equal(readFileSync(join(root, 'auth', 'admin.token'), 'utf8').trim(), token, 'the token is kept across restarts');
+  const sessions = (await (await api(second.port, 'GET', '/api/v1/sessions')).json()) as { sessions: { id: string }[] };
+  assert.deepEqual(sessions.sessions.map((s) => s.id), [session.id], 'the session survived the crash');
+  const again = (await (await api(second.port, 'POST', `/api/v1/sessions/ops/messages`, { text: 'echo hello daemon', idempotencyKey: 'once' })).json()) as { duplicate: boolean; runId: string };
+  assert.deepEqual([again.duplicate, again.runId], [true, answer.runId], 'the acknowledged message is not run twice');
+
+  // The client commands find the daemon through the lock file and the token file.
+  const sent = runCli(['--state', root, 'send', 'ops', 'echo via cli', '--wait']);
+  assert.deepEqual([sent.code, sent.stdout.trim()], [0, 'The tool returned: {"text":"via cli"}'], sent.stderr);
+  const status = JSON.parse(runCli(['--state', root, 'status', '--json']).stdout);
+  assert.deepEqual([status.serving, status.port, status.sessions], [true, second.port, 1]);
+  const metrics = await (await api(second.port, 'GET', '/metrics')).text();
+  assert.match(metrics, /^# TYPE palyra_journal_head_seq gauge$/m);
+  assert.match(metrics, /^palyra_runs\{state="completed"\} 1$/m);
+  assert.equal((await fetch(`http://127.0.0.1:${second.port}/metrics`)).status, 401, 'metrics need the token');
+  assert.equal((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status, 200);
+  // The OpenAI-compatible surface is served by the daemon too.
+  const completion = (await (await api(second.port, 'POST', '/v1/chat/completions', { model: 'any', user: 'ops-bot', messages: [{ role: 'user', content: 'echo openai' }] })).json()) as {
+    choices: { message: { content: string } }[];
+  };
+  assert.equal(completion.choices[0]?.message.content, 'The tool returned: {"text":"openai"}');
+  // And the WebSocket endpoint: the token is checked, the first frame is the hello.
+  const hello = await new Promise<{ op: string; seq: number }>((resolve, reject) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${second.port}/api/v1/ws`, { headers: { authorization: `Bearer ${token}` } });
+    socket.once('message', (data) => {
+      resolve(JSON.parse(String(data)) as { op: string; seq: number });
+      socket.close();
+    });
+    socket.once('error', reject);
+  });
+  assert.deepEqual([hello.op, hello.seq], ['hello', 1]);
+  const runs = JSON.parse(runCli(['--state', root, 'runs', 'list', '--json']).stdout) as { state: string }[];
+  assert.deepEqual(runs.map((r) => r.state), ['completed', 'completed'], 'the CLI\'s message and the OpenAI client\'s');
+  assert.equal(JSON.parse(runCli(['--state', root, 'approvals', 'list', '--json']).stdout).length, 0);
+  const tape = (await (await api(second.port, 'GET', `/api/v1/runs/${answer.runId}/tape`)).json()) as { events: { kind: string }[] };
+  assert.deepEqual([tape.events[0]?.kind, tape.events.at(-1)?.kind], ['run.started', 'run.finished'], 'the run from before the crash, from the journal');
+
+  // SIGHUP reloads the policy folder: a broken set is refused whole, a valid one goes in force.
+  const before = ((await (await api(second.port, 'GET', '/api/v1/policies')).json()) as { hash: string }).hash;
+  mkdirSync(join(root, 'policies'), { recursive: true });
+  writeFileSync(join(root, 'policies', 'broken.cedar'), 'permit (principal, action, resource) when { resource.nope };');
+  second.child.kill('SIGHUP');
+  await waitFor(() => /policy reload refused/.test(second.stderr()));
+  assert.equal(((await (await api(second.port, 'GET', '/api/v1/policies')).json()) as { hash: string }).hash, before, 'the old set stays in force');
+  writeFileSync(join(root, 'policies', 'broken.cedar'), '@id("no-echo")\nforbid (principal, action == Action::"tool.invoke", resource == Tool::"echo");');
+  second.child.kill('SIGHUP');
+  await waitFor(() => /policies reloaded: set /.test(second.stderr()));
+  assert.notEqual(((await (await api(second.port, 'GET', '/api/v1/policies')).json()) as { hash: string }).hash, before);
+  const denied = runCli(['--state', root, 'send', 'ops', 'echo now forbidden', '--wait']);
+  assert.match(denied.stdout, /no-echo/, denied.stdout);
+
+  const unknown = runCli(['--state', root, 'runs', 'show', 'run_nope', '--json']);
+  assert.deepEqual([unknown.code, JSON.parse(unknown.stderr).error.code], [2, 'PALYRA_NOT_FOUND']);
+  second.child.kill('SIGTERM');
+  assert.equal(await exited(second.child), 0, second.stderr());
+  const verify = JSON.parse(runCli(['--state', root, 'journal', 'verify', '--json']).stdout);
+  assert.deepEqual([verify.ok, verify.anchored], [true, true]);
+  const noDaemon = runCli(['--state', root, 'send', 'ops', 'hello']);
+  assert.equal(noDaemon.code, 2);
+  assert.match(noDaemon.stderr, /No daemon is serving/);
+});
+
+test('serve takes its providers from the configuration and refuses unsafe or broken settings before it locks anything', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'STATE'), '{"format":"palyra-state","version":1}\n');
+  const script = join(root, 'script.json');
+  writeFileSync(script, JSON.stringify({ version: 1, turns: [{ when: {}, text: 'configured script speaking' }] }));
+  writeFileSync(join(root, 'config.toml'), `[[providers]]\ntype = "scripted"\nid = "mine"\nscript = "${script}"\n`);
+  const daemon = await serve(root);
+  const token = readFileSync(join(root, 'auth', 'admin.token'), 'utf8').trim();
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const session = (await (await fetch(`http://127.0.0.1:${daemon.port}/api/v1/sessions`, { method: 'POST', headers, body: '{}' })).json()) as { id: string };
+  const sent = (await (await fetch(`http://127.0.0.1:${daemon.port}/api/v1/sessions/${session.id}/messages?wait=true`, { method: 'POST', headers, body: '{"text":"hi"}' })).json()) as { run: { finalText: string } };
+  assert.equal(sent.run.finalText, 'configured script speaking');
+  daemon.child.kill('SIGTERM');
+  assert.equal(await exited(daemon.child), 0);
+
+  const exposed = runCli(['--state', root, 'serve', '--host', '0.0.0.0', '--port', '0']);
+  assert.equal(exposed.code, 2);
+  assert.match(exposed.stderr, /Refusing to listen on "0\.0\.0\.0"/);
+  writeFileSync(join(root, 'config.toml'), '[[providers]]\ntype = "anthropic"\nid = "claude"\nmodel = "claude-x"\napiKeyEnv = "PALYRA_TEST_MISSING_KEY"\n');
+  const noKey = runCli(['--state', root, 'serve', '--port', '0']);
+  assert.equal(noKey.code, 2);
+  assert.match(noKey.stderr, /needs its API key in the environment variable PALYRA_TEST_MISSING_KEY/);
+  assert.equal(existsSync(join(root, 'palyrad.lock')), false, 'nothing was left locked');
 });

@@ -7,15 +7,23 @@ import { PALYRA_VERSION } from '../version.ts';
 export function registerServeCommand(program: Command, run: CliRun): void {
   program
     .command('serve')
-    .description('run the daemon in the foreground: lock the state directory, open the journal, serve HTTP on 127.0.0.1')
-    .option('--port <port>', 'TCP port on 127.0.0.1 (0 picks a free one)', process.env.PALYRA_PORT ?? '7142')
-    .addOption(new Option('--log-format <format>', 'log line format').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nStops cleanly on SIGINT or SIGTERM: flushes the journal, signs a final checkpoint, removes the lock.\nExit codes: 0 stopped cleanly, 2 could not start (state locked, port in use, I/O error) or could not stop cleanly.')
+    .description('run the daemon in the foreground: lock the state directory, open the journal, serve the HTTP API on 127.0.0.1 (bearer token in <state>/auth/admin.token)')
+    .option('--config <file>', 'configuration file (default: <state>/config.toml when present; see docs/config.md)')
+    .option('--host <host>', 'address to listen on (default 127.0.0.1; others need TLS, see docs/config.md)')
+    .option('--port <port>', 'TCP port (default 7142 or PALYRA_PORT; 0 picks a free one)')
+    .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
+    .addHelpText('after', '\nStops cleanly on SIGINT or SIGTERM: flushes the journal, signs a final checkpoint, removes the lock. SIGHUP reloads the policy folder.\nExit codes: 0 stopped cleanly, 2 could not start (state locked, port in use, I/O error) or could not stop cleanly.')
     .action(
-      action(run, async (opts: { port: string; logFormat: 'text' | 'json' }, cmd: Command) => {
-        const port = positiveIntOrZero('--port', opts.port, 65535);
+      action(run, async (opts: { config?: string; host?: string; port?: string; logFormat?: 'text' | 'json' }, cmd: Command) => {
+        // Flags override the file and the environment (config.ts); only flags actually given count.
+        const flags: Record<string, string | number> = {};
+        if (opts.port !== undefined) flags['server.port'] = positiveIntOrZero('--port', opts.port, 65535);
+        if (opts.host !== undefined) flags['server.host'] = opts.host;
+        if (opts.logFormat !== undefined) flags['server.logFormat'] = opts.logFormat;
+        const { loadConfig } = await import('../../core/daemon/config.ts');
+        const { config } = loadConfig({ stateDir: stateRoot(cmd), configPath: opts.config, env: process.env, flags });
         const log = (message: string, fields?: Record<string, unknown>) => {
-          if (opts.logFormat === 'json') process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), msg: message, ...fields })}\n`);
+          if (config.server.logFormat === 'json') process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), msg: message, ...fields })}\n`);
           else process.stderr.write(`palyrad: ${message}\n`);
         };
         // Invariant: signal handlers are installed before anything can be signalled, so a
@@ -26,15 +34,21 @@ export function registerServeCommand(program: Command, run: CliRun): void {
         const handler = (signal: NodeJS.Signals) => (onStop ? onStop(signal) : (early ??= signal));
         process.on('SIGINT', handler);
         process.on('SIGTERM', handler);
+        // SIGHUP: read the policy folder again (a set that fails is refused whole; the old one stays).
+        let reload: (() => void) | null = null;
+        const hup = () => reload?.();
+        process.on('SIGHUP', hup);
         try {
           // Loaded on use: the daemon pulls in the tool runtime (undici, Ajv), which every
           // other command, `--version` included, would otherwise pay for at start-up.
           const { startDaemon } = await import('../../core/daemon/daemon.ts');
-          const daemon = await startDaemon({ stateDir: stateRoot(cmd), port, version: PALYRA_VERSION, log });
-          log(`serving on http://127.0.0.1:${daemon.port} (state ${daemon.paths.root}, journal head ${daemon.journal.durable.seq})`, {
+          const daemon = await startDaemon({ stateDir: stateRoot(cmd), config, version: PALYRA_VERSION, log });
+          log(`serving on ${daemon.url} (state ${daemon.paths.root}, journal head ${daemon.journal.durable.seq}; API token in ${daemon.adminTokenPath})`, {
             port: daemon.port,
             state: daemon.paths.root,
+            tokenFile: daemon.adminTokenPath,
           });
+          reload = () => void daemon.reloadPolicies().catch((error: unknown) => log(`policy reload failed: ${(error as Error).message}`));
           await new Promise<void>((resolve) => {
             onStop = (signal) => {
               onStop = () => undefined; // a second signal while stopping changes nothing
@@ -49,6 +63,7 @@ export function registerServeCommand(program: Command, run: CliRun): void {
         } finally {
           process.off('SIGINT', handler);
           process.off('SIGTERM', handler);
+          process.off('SIGHUP', hup);
         }
         return stopFailed ? 2 : 0;
       }),

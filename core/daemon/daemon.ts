@@ -1,17 +1,31 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { errorBody, PalyraError } from '../base/index.ts';
+import { join } from 'node:path';
+import { ioError, PalyraError, systemClock } from '../base/index.ts';
+import { GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore } from '../journal/index.ts';
+import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
+import { readRunTape } from './run-tape.ts';
+import { attachWebSocket, createApi, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
+import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
+import { checkBind } from './bind-policy.ts';
+import { loadConfig } from './config.ts';
+import type { PalyraConfig } from './config-schema.ts';
+import { providerFromConfig } from './providers-from-config.ts';
 import { journalOptionsFor } from './journal-options.ts';
-import { reapStalePids } from '../tools/index.ts';
+import { createBuiltinRegistry, createInMemoryMemoryStore, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { initStateDir, type StatePaths } from './state-dir.ts';
 
 /** What `palyrad serve` needs to start. */
 export interface DaemonOptions {
   stateDir: string;
-  /** TCP port on 127.0.0.1; 0 picks a free one. */
-  port: number;
+  /** The effective configuration (see config.ts); loaded from the state directory when absent. */
+  config?: PalyraConfig;
+  /** Where API keys named by `apiKeyEnv` are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
   version: string;
   /** Human or JSON log lines go here. */
   log?: (message: string, fields?: Record<string, unknown>) => void;
@@ -20,20 +34,34 @@ export interface DaemonOptions {
 /** A running daemon. */
 export interface RunningDaemon {
   port: number;
+  /** Where it listens, e.g. http://127.0.0.1:7142. */
+  url: string;
+  /** Reads the policy folder again (SIGHUP): a set that fails to load is refused whole and the previous one stays. */
+  reloadPolicies(): Promise<PolicyReloadResult>;
   paths: StatePaths;
   journal: JournalStore;
+  /** The admin token's file (the bearer token every /api route needs). */
+  adminTokenPath: string;
   /** Stops accepting, flushes the journal, writes a final checkpoint, releases the lock. */
   stop(reason: string): Promise<void>;
 }
 
 /**
  * Starts the daemon: takes the state lock (refused while another daemon or offline
- * writer holds it; a dead holder's lock is taken over), opens the journal, and serves
- * `GET /healthz` on loopback. Later issues add the gateway and its transports here.
+ * writer holds it; a dead holder's lock is taken over), loads the policies, opens the
+ * journal, and serves the HTTP API on loopback with the admin token (created on first
+ * start). Providers and tools come from the configuration in a later step; until then
+ * the embedded scripted provider and the built-in tools (process.run allowing nothing).
  */
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const log = options.log ?? (() => undefined);
+  const env = options.env ?? process.env;
+  const config = options.config ?? loadConfig({ stateDir: options.stateDir, env }).config;
   const paths = initStateDir(options.stateDir);
+  // Security: refuse to listen beyond loopback without TLS and a token (checked before the lock is taken).
+  // (The admin token is created below, before the listener opens, so one always exists.)
+  checkBind(config.server.host, { tls: config.server.tls, tokenConfigured: true });
+  const tls = config.server.tls.cert && config.server.tls.key ? { cert: readPem(config.server.tls.cert), key: readPem(config.server.tls.key) } : null;
   const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve' });
   if (lock.tookOverStaleFrom) log(`took over a stale lock from pid ${lock.tookOverStaleFrom.pid}`, { stalePid: lock.tookOverStaleFrom.pid });
   // Processes a crashed daemon started may still run: kill what is left of them before
@@ -43,31 +71,106 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   }
   let journal: JournalStore | undefined;
   let server: Server | undefined;
+  let approvals: ApprovalRegistry | undefined;
+  const startedAt = Date.now();
   try {
+    const adminToken = loadOrCreateAdminToken(paths.root);
+    const policies = await PolicyStore.open(policiesDir(paths.root));
+    const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
     journal = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: options.version }),
+      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: providerSecrets(config, env) }),
+      indexRetention: config.journal.indexRetention,
+      maxPayloadBytes: config.journal.maxPayloadBytes,
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
     });
     if (journal.recovery) log(`journal recovered after a crash: cut ${journal.recovery.cutBytes} torn bytes (kept in ${journal.recovery.quarantinedTo})`);
     const store = journal;
-    server = createServer((req, res) => handle(req, res, store, options.version));
-    const port = await listen(server, options.port);
+    approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: (policy) => policies.persistPolicy(policy) });
+    const workspace = config.tools.workspace;
+    mkdirSync(workspace, { recursive: true, mode: 0o700 });
+    const gateway = GatewayRuntimeState.open({
+      journal: store,
+      provider,
+      model,
+      tools: createBuiltinRegistry({
+        stateDir: paths.root,
+        memoryStore: createInMemoryMemoryStore(),
+        process: config.tools.process,
+        http: config.tools.http,
+        plugins: config.tools.plugins,
+      }),
+      stateDir: paths.root,
+      defaultWorkspace: workspace,
+      policies: () => policies.current,
+      approvals,
+      budgets: config.budgets,
+      maxConcurrentRuns: config.gateway.maxConcurrentRuns,
+      coalesceDebounceMs: config.gateway.coalesceDebounceMs,
+      maxPendingPerConversation: config.gateway.maxPendingPerConversation,
+    });
+    const api = createApi({
+      gateway,
+      approvals,
+      authenticate: (token) => tokenMatches(adminToken, token),
+      journalStatus: () => ({ head: store.durable, checkpoint: store.latestCheckpoint, stats: store.stats() }),
+      ready: () => store.failure === null && !gateway.stats().stopping,
+      metrics: () => daemonMetrics(store, gateway, approvals as ApprovalRegistry, startedAt),
+      runTape: (runId) => readRunTape(paths.journal, runId),
+      policies: () => ({ hash: policies.current.hash, policies: policies.current.policies.map((p) => ({ id: p.id, origin: p.origin })) }),
+      version: options.version,
+      bodyLimit: config.server.maxBodyBytes,
+      extraRoutes: (router) => registerOpenAiRoutes(router, { gateway, model, bodyLimit: config.server.maxBodyBytes, startedAt }),
+    });
+    const timeouts = { requestTimeout: config.server.requestTimeoutMs, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: config.server.keepAliveTimeoutMs };
+    server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);
+    const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token) });
+    const port = await listen(server, config.server.host, config.server.port);
     lock.update({ port });
     await journal.append({ kind: 'daemon.started', actor: 'system', payload: { version: options.version, pid: process.pid, port } });
-    return { port, paths, journal, stop: stopper(server, journal, lock, log) };
+    const recovered = await gateway.recover();
+    if (recovered.interrupted.length + recovered.requeued.length > 0) {
+      log(`after the last stop: ${recovered.interrupted.length} run(s) marked interrupted, ${recovered.requeued.length} admitted message(s) run now`, recovered);
+    }
+    const reloadPolicies = async (): Promise<PolicyReloadResult> => {
+      const result = await policies.reload();
+      if (result.type === 'loaded') {
+        await store.append({ kind: 'policy.reloaded', actor: 'operator', payload: { policySetHash: result.set.hash, changed: result.changed } });
+        log(result.changed ? `policies reloaded: set ${result.set.hash.slice(0, 12)}` : 'policies reloaded: unchanged', { policySetHash: result.set.hash });
+      } else {
+        await store.append({ kind: 'policy.reload_refused', actor: 'operator', payload: { error: result.error.message, kept: result.kept.hash } });
+        log(`policy reload refused, the previous set stays in force: ${result.error.message}`);
+      }
+      return result;
+    };
+    return { port, reloadPolicies, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, websocket, journal, gateway, approvals, lock, log) };
   } catch (error) {
     server?.close();
+    approvals?.close();
     await journal?.close().catch(() => undefined);
     lock.release();
     throw error;
   }
 }
 
-function stopper(server: Server, journal: JournalStore, lock: StateLock, log: NonNullable<DaemonOptions['log']>) {
+function stopper(
+  server: Server,
+  websocket: { close(): Promise<void> },
+  journal: JournalStore,
+  gateway: GatewayRuntimeState,
+  approvals: ApprovalRegistry,
+  lock: StateLock,
+  log: NonNullable<DaemonOptions['log']>,
+) {
   let stopping: Promise<void> | null = null;
   return (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log(`stopping: ${reason}`);
+      // Stop admitting and end every run (cancelled, on its tape) before the journal closes.
+      await gateway.stop();
+      // WebSocket clients get their runs' `end` events, then close code 1001 (upgraded
+      // sockets are not closed by server.closeAllConnections()).
+      await websocket.close();
+      approvals.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -84,32 +187,63 @@ function stopper(server: Server, journal: JournalStore, lock: StateLock, log: No
   };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, journal: JournalStore, version: string): void {
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/healthz') {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, errorBody(new PalyraError('PALYRA_USAGE', `Method ${req.method} is not allowed on /healthz`)));
-    const head = journal.durable;
-    return send(res, 200, { status: 'ok', version, journal: { seq: head.seq, hash: head.hash } });
-  }
-  send(res, 404, errorBody(new PalyraError('PALYRA_NOT_FOUND', `No route for ${req.method} ${url.pathname}`)));
-}
-
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
-  res.end(text);
-}
-
-function listen(server: Server, port: number): Promise<number> {
+function listen(server: Server, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new PalyraError('PALYRA_IO', `Cannot listen on 127.0.0.1:${port}: the port is in use (pick another with --port)`)
-          : new PalyraError('PALYRA_IO', `Cannot listen on 127.0.0.1:${port}: ${error.code ?? error.message}`),
+          ? new PalyraError('PALYRA_IO', `Cannot listen on ${host}:${port}: the port is in use (pick another with --port)`)
+          : new PalyraError('PALYRA_IO', `Cannot listen on ${host}:${port}: ${error.code ?? error.message}`),
       );
     });
-    // Security: loopback only until the daemon has authentication and TLS.
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+function urlHost(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function readPem(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw ioError(`read TLS file "${path}"`, error);
+  }
+}
+
+/**
+ * The provider keys the configuration leads to, for the redactor: keys written in the
+ * file, and the values of the variables `apiKeyEnv` names (whose names need not look
+ * secret, e.g. MY_LLM). They are never journaled, wherever they turn up.
+ */
+function providerSecrets(config: PalyraConfig, env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  for (const p of config.providers) {
+    if (p.type === 'scripted') continue;
+    if (p.apiKey) out.push(p.apiKey);
+    const fromEnv = p.apiKeyEnv ? env[p.apiKeyEnv] : undefined;
+    if (fromEnv) out.push(fromEnv);
+  }
+  return out;
+}
+
+function daemonMetrics(journal: JournalStore, gateway: GatewayRuntimeState, approvals: ApprovalRegistry, startedAt: number): Sample[] {
+  const j = journal.stats();
+  const g = gateway.stats();
+  const samples: Sample[] = [
+    { name: 'palyra_up', help: '1 while the daemon serves and its journal accepts appends.', type: 'gauge', value: journal.failure === null ? 1 : 0 },
+    { name: 'palyra_uptime_seconds', help: 'Seconds since the daemon started.', type: 'gauge', value: Math.round((Date.now() - startedAt) / 1000) },
+    { name: 'palyra_journal_head_seq', help: 'Seq of the newest durable journal event.', type: 'gauge', value: journal.durable.seq },
+    { name: 'palyra_journal_appends_total', help: 'Durable journal appends since start.', type: 'counter', value: j.appends },
+    { name: 'palyra_journal_writes_total', help: 'Journal writes (fsyncs) since start; appends share them.', type: 'counter', value: j.batches },
+    { name: 'palyra_sessions', help: 'Live (not archived) sessions.', type: 'gauge', value: g.sessions },
+    { name: 'palyra_runs_active', help: 'Runs going now.', type: 'gauge', value: g.activeRuns },
+    { name: 'palyra_approvals_pending', help: 'Tool calls waiting for a human.', type: 'gauge', value: approvals.pending().length },
+    { name: 'process_resident_memory_bytes', help: 'Resident memory of the daemon.', type: 'gauge', value: process.memoryUsage.rss() },
+  ];
+  for (const [state, count] of Object.entries(g.runsByState)) {
+    samples.push({ name: 'palyra_runs', help: 'Runs of this daemon\'s life by state.', type: 'gauge', value: count, labels: { state } });
+  }
+  return samples;
 }

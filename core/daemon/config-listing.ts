@@ -1,0 +1,78 @@
+/**
+ * The effective config as people see it: flattened to `key.path = value` lines with the
+ * source of each, after every secret is redacted.
+ */
+import type { JsonValue } from '../base/index.ts';
+import { Redactor, redactionMarker, secretsFromEnvironment } from '../journal/index.ts';
+import type { PalyraConfig } from './config-schema.ts';
+
+/** Where a value came from, lowest precedence first. */
+export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
+
+/**
+ * Leaves of a config value as [path, value] pairs in key order, paths spelled as in
+ * messages (`providers[0].timeouts.idleMs`). Arrays of scalars, empty tables and nulls
+ * are leaves; tables and arrays of tables are walked.
+ */
+export function flattenConfig(value: unknown, prefix = ''): Array<[string, unknown]> {
+  if (Array.isArray(value)) {
+    if (value.length === 0 || !value.every((v) => isTable(v))) return [[prefix, value]];
+    return value.flatMap((v, i) => flattenConfig(v, `${prefix}[${i}]`));
+  }
+  if (isTable(value) && Object.keys(value).length > 0) {
+    return Object.entries(value).flatMap(([k, v]) => flattenConfig(v, prefix === '' ? k : `${prefix}.${k}`));
+  }
+  return [[prefix, value]];
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * A copy of `config` with every secret replaced by a redaction marker: `apiKey` values
+ * always, then whatever the journal's redactor removes (sensitive key names such as an
+ * `authorization` header, secret-shaped values, and every secret this process knows:
+ * `env`'s secret variables, the providers' keys and the variables `apiKeyEnv` names).
+ *
+ * `apiKeyEnv` holds the *name* of a variable, never a secret; it is kept, although its
+ * key name would make the redactor remove it, because it tells the operator where the key
+ * is read from.
+ */
+export function redactConfig(config: PalyraConfig, env: NodeJS.ProcessEnv): PalyraConfig {
+  const known = new Set(secretsFromEnvironment(env));
+  // The two key fields are set aside and put back after the redactor ran: its key-name rule
+  // would blank an unset apiKey (null) and the apiKeyEnv name alike.
+  const keyFields: Array<{ apiKeyEnv: string | null; apiKey: string | null } | null> = [];
+  const copy = structuredClone(config);
+  for (const provider of copy.providers) {
+    if (provider.type === 'scripted') {
+      keyFields.push(null);
+      continue;
+    }
+    if (provider.apiKey !== null) known.add(provider.apiKey);
+    const fromEnv = provider.apiKeyEnv === null ? undefined : env[provider.apiKeyEnv];
+    if (fromEnv) known.add(fromEnv);
+    keyFields.push({ apiKeyEnv: provider.apiKeyEnv, apiKey: provider.apiKey === null ? null : redactionMarker('key') });
+    provider.apiKeyEnv = null;
+    provider.apiKey = null;
+  }
+  // Security: secrets too short for the redactor (< 8 characters) are still removed from
+  // the apiKey field above; they are only not searched for elsewhere.
+  const redactor = new Redactor({ knownSecrets: [...known].filter((s) => s.length >= 8) });
+  const redacted = redactor.redact(copy as unknown as JsonValue).value as unknown as PalyraConfig;
+  redacted.providers.forEach((provider, i) => {
+    const fields = keyFields[i];
+    if (provider.type !== 'scripted' && fields) Object.assign(provider, fields);
+  });
+  return redacted;
+}
+
+/** Formats one leaf value the way TOML would spell it (null: `none`). */
+export function formatValue(value: unknown): string {
+  if (value === null) return 'none';
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(formatValue).join(', ')}]`;
+  if (isTable(value)) return '{}';
+  return String(value);
+}

@@ -1,0 +1,87 @@
+/**
+ * Worker tokens: each remote worker authenticates with its own token, kept at
+ * `<state>/auth/workers/<name>.token` (mode 0600), so one worker can be revoked without
+ * touching the admin token or the others.
+ */
+import { readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { invalidArgument, ioError, PalyraError } from '../base/index.ts';
+import { createTokenFileExclusive, ensurePrivateDir, generateToken, readTokenFile, tokenMatches } from './token-file.ts';
+
+/** Worker names: lowercase letters, digits, "-" and "_", at most 64, starting alphanumeric. */
+export const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const SUFFIX = '.token';
+
+/** A worker that holds a token; the token itself is never listed. */
+export interface WorkerTokenInfo {
+  name: string;
+  /** When the token file was written, unix ms. */
+  createdAt: number;
+}
+
+function workersDir(stateRoot: string): string {
+  return join(stateRoot, 'auth', 'workers');
+}
+
+function tokenPath(stateRoot: string, name: string): string {
+  if (!WORKER_NAME_PATTERN.test(name)) {
+    throw invalidArgument(`Worker name "${name}" is invalid: use lowercase letters, digits, "-" and "_" (at most 64, starting with a letter or digit)`);
+  }
+  return join(workersDir(stateRoot), `${name}${SUFFIX}`);
+}
+
+/**
+ * Creates a token for worker `name` and returns it (shown once; only the file keeps it).
+ * @throws PalyraError PALYRA_INVALID_ARGUMENT for a bad name or a worker that already has
+ *   a token (revoke it first).
+ */
+export function createWorkerToken(stateRoot: string, name: string): string {
+  const path = tokenPath(stateRoot, name);
+  ensurePrivateDir(workersDir(stateRoot));
+  const token = generateToken();
+  if (!createTokenFileExclusive(path, token)) throw invalidArgument(`Worker "${name}" already has a token: revoke it first to issue a new one`);
+  return token;
+}
+
+/** The workers holding tokens, sorted by name. */
+export function listWorkerTokens(stateRoot: string): WorkerTokenInfo[] {
+  let names: string[];
+  try {
+    names = readdirSync(workersDir(stateRoot));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError(`list worker tokens in "${workersDir(stateRoot)}"`, error);
+  }
+  return names
+    .filter((file) => file.endsWith(SUFFIX) && WORKER_NAME_PATTERN.test(file.slice(0, -SUFFIX.length)))
+    .map((file) => ({ name: file.slice(0, -SUFFIX.length), createdAt: Math.trunc(statSync(join(workersDir(stateRoot), file)).mtimeMs) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * Deletes worker `name`'s token; the worker's next connection is refused.
+ * @throws PalyraError PALYRA_NOT_FOUND when the worker has no token.
+ */
+export function revokeWorkerToken(stateRoot: string, name: string): void {
+  const path = tokenPath(stateRoot, name);
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PalyraError('PALYRA_NOT_FOUND', `Worker "${name}" has no token`);
+    throw ioError(`delete worker token "${path}"`, error);
+  }
+}
+
+/**
+ * The worker whose token is `presented`, or null. Every token is compared (in constant
+ * time each), so the time taken does not tell which worker, if any, matched.
+ * @throws PalyraError PALYRA_KEY_INVALID when a token file is readable by others.
+ */
+export function findWorkerByToken(stateRoot: string, presented: string | null | undefined): string | null {
+  let found: string | null = null;
+  for (const { name } of listWorkerTokens(stateRoot)) {
+    const token = readTokenFile(tokenPath(stateRoot, name));
+    if (token !== null && tokenMatches(token, presented) && found === null) found = name;
+  }
+  return found;
+}
