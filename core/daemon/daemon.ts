@@ -1,14 +1,14 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ioError, PalyraError, systemClock } from '../base/index.ts';
 import { GatewayRuntimeState } from '../gateway/index.ts';
-import { JournalStore } from '../journal/index.ts';
+import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
 import { readRunTape } from './run-tape.ts';
-import { attachWebSocket, createApi, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
+import { attachWebSocket, createApi, registerAdminRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
 import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
 import { checkBind } from './bind-policy.ts';
 import { loadConfig } from './config.ts';
@@ -88,17 +88,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: (policy) => policies.persistPolicy(policy) });
     const workspace = config.tools.workspace;
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
+    const tools = createBuiltinRegistry({
+      stateDir: paths.root,
+      memoryStore: createInMemoryMemoryStore(),
+      process: config.tools.process,
+      http: config.tools.http,
+      plugins: config.tools.plugins,
+    });
     const gateway = GatewayRuntimeState.open({
       journal: store,
       provider,
       model,
-      tools: createBuiltinRegistry({
-        stateDir: paths.root,
-        memoryStore: createInMemoryMemoryStore(),
-        process: config.tools.process,
-        http: config.tools.http,
-        plugins: config.tools.plugins,
-      }),
+      tools,
       stateDir: paths.root,
       defaultWorkspace: workspace,
       policies: () => policies.current,
@@ -119,7 +120,25 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       policies: () => ({ hash: policies.current.hash, policies: policies.current.policies.map((p) => ({ id: p.id, origin: p.origin })) }),
       version: options.version,
       bodyLimit: config.server.maxBodyBytes,
-      extraRoutes: (router) => registerOpenAiRoutes(router, { gateway, model, bodyLimit: config.server.maxBodyBytes, startedAt }),
+      extraRoutes: (router) => {
+        registerOpenAiRoutes(router, { gateway, model, bodyLimit: config.server.maxBodyBytes, startedAt });
+        registerAdminRoutes(router, {
+          tools: () => tools.list(),
+          journalEventsAfter: (after, limit) => store.eventsAfter(after, limit),
+          verifyJournal: () => verifyJournal(paths.journal, { trustedKey: existsSync(paths.checkpointPub) ? loadTrustedKey(paths.checkpointPub) : null }),
+          replacePolicies: async (files) => {
+            const replaced = await policies.replace(files);
+            await store.append({
+              kind: 'policy.replaced',
+              actor: 'operator',
+              payload: { policySetHash: replaced.set.hash, previousHash: replaced.previousHash, files: replaced.files },
+            });
+            log(`policies replaced over the API: set ${replaced.set.hash.slice(0, 12)} (${replaced.files.length} file(s))`, { policySetHash: replaced.set.hash });
+            return { policySetHash: replaced.set.hash, previousHash: replaced.previousHash, files: replaced.files.map(({ name, sha256 }) => ({ name, sha256 })) };
+          },
+          bodyLimit: config.server.maxBodyBytes,
+        });
+      },
     });
     const timeouts = { requestTimeout: config.server.requestTimeoutMs, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: config.server.keepAliveTimeoutMs };
     server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);

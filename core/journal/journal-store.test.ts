@@ -153,6 +153,13 @@ test('the index is replayed from its snapshot, rebuilt when missing, and bounded
   assert.equal(store.index.locate(1), null, 'old events leave the index');
   assert.equal(store.readEvent(1)?.kind, 'journal.genesis', 'but stay readable from the log');
   assert.deepEqual(store.readEvent(250)?.payload, { i: 2, j: 48 });
+  const fromLog = store.eventsAfter(0, 3);
+  assert.deepEqual(fromLog.map((e) => e.seq), [1, 2, 3], 'events before the index window stream from the log');
+  assert.equal(fromLog[0]?.kind, 'journal.genesis');
+  const fromIndex = store.eventsAfter(295, 50);
+  assert.deepEqual(fromIndex.map((e) => e.seq), [296, 297, 298, 299, 300, 301], 'stops at the durable head');
+  assert.deepEqual(fromIndex[0]?.payload, store.readEvent(296)?.payload);
+  assert.deepEqual(store.eventsAfter(301, 10), [], 'nothing after the head');
   await store.close();
 
   const replayed = await JournalStore.open(options);

@@ -239,6 +239,31 @@ export class JournalStore {
     return null;
   }
 
+  /**
+   * Up to `limit` durable events after `afterSeq`, oldest first: through the index when it
+   * holds them, else by streaming the log from there.
+   */
+  eventsAfter(afterSeq: number, limit: number): JournalEvent[] {
+    const first = Math.max(1, afterSeq + 1);
+    const last = Math.min(this.durableHead.seq, afterSeq + limit);
+    if (first > last) return [];
+    const out: JournalEvent[] = [];
+    if (!this.feeder.broken) {
+      for (let seq = first; seq <= last; seq++) {
+        const hit = this.index.locate(seq);
+        if (!hit) break;
+        out.push(toJournalEvent(readFrameAt(this.paths.segments, hit)));
+      }
+      if (out.length === last - first + 1) return out;
+    }
+    out.length = 0;
+    for (const { record } of readRecords(this.paths.segments, { fromSeq: first })) {
+      if (record.seq > last) break;
+      if (record.seq >= first) out.push(toJournalEvent(record));
+    }
+    return out;
+  }
+
   /** The newest events the index holds, newest first. */
   recentEvents(limit: number): JournalEvent[] {
     return this.index.recent(limit).map((hit) => toJournalEvent(readFrameAt(this.paths.segments, hit)));

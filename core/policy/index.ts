@@ -29,7 +29,7 @@ export { formatProblem, policyInvalidError } from './problems.ts';
 export type { PolicyProblem, PolicyProblemKind } from './problems.ts';
 export { POLICIES_DIR_NAME, policiesDir, readPolicyDir, readPolicyPaths, readPolicyFile } from './policy-files.ts';
 export { PolicyStore } from './policy-store.ts';
-export type { PersistedPolicy, PolicyReloadResult, PolicyStoreOptions } from './policy-store.ts';
+export type { PersistedPolicy, PolicyReloadResult, PolicyReplaceResult, PolicyStoreOptions } from './policy-store.ts';
 export { approvalPolicy } from './approval-policy.ts';
 export type { AlwaysApproval, GeneratedPolicy } from './approval-policy.ts';
 export { ApprovalRegistry, systemTimers, DEFAULT_APPROVAL_TIMEOUT_MS } from './approvals.ts';

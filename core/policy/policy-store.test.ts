@@ -80,3 +80,31 @@ test('persistPolicy writes only a policy that validates with the rest, and never
   await assert.rejects(store.persistPolicy({ policyId: 'x', fileName: '../escape.cedar', text }), { code: 'PALYRA_INVALID_ARGUMENT' });
   assert.equal(existsSync(join(dir, '..', 'escape.cedar')), false);
 });
+
+test('replace swaps in a new folder whole; a failing set or a bad name changes nothing', async () => {
+  const dir = policyDir({ 'old.cedar': GOOD, 'always-x.cedar': GOOD.replace('team.fetch', 'always.x') });
+  const store = await PolicyStore.open(dir);
+  const before = store.current.hash;
+  await assert.rejects(store.replace({ 'typo.cedar': TYPO }), (e: PalyraError) => e.code === 'PALYRA_POLICY_INVALID');
+  await assert.rejects(store.replace({ '../escape.cedar': GOOD }), (e: PalyraError) => e.code === 'PALYRA_INVALID_ARGUMENT');
+  await assert.rejects(store.replace({ 'x.txt': GOOD }), (e: PalyraError) => e.code === 'PALYRA_INVALID_ARGUMENT');
+  assert.equal(store.current.hash, before);
+  assert.deepEqual(readdirSync(dir).sort(), ['always-x.cedar', 'old.cedar'], 'refused replaces wrote nothing');
+  const replaced = await store.replace({ 'new.cedar': GOOD });
+  assert.equal(replaced.previousHash, before);
+  assert.notEqual(replaced.set.hash, before);
+  assert.deepEqual(readdirSync(dir), ['new.cedar']);
+  assert.deepEqual(readdirSync(join(dir, '..')).filter((n) => n.startsWith('policies')), ['policies'], 'no staging or previous folder is left');
+  const reopened = await PolicyStore.open(dir);
+  assert.equal(reopened.current.hash, replaced.set.hash, 'the replaced set is what a restart loads');
+});
+
+test('a crash between the two renames of a replace leaves the old folder in force', async () => {
+  const dir = policyDir({ 'old.cedar': GOOD });
+  const store = await PolicyStore.open(dir);
+  const { renameSync } = await import('node:fs');
+  renameSync(dir, `${dir}.previous`);
+  const reopened = await PolicyStore.open(dir);
+  assert.equal(reopened.current.hash, store.current.hash);
+  assert.ok(existsSync(join(dir, 'old.cedar')) && !existsSync(`${dir}.previous`));
+});

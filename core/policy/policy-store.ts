@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { invalidArgument, PalyraError, sha256Hex, writeFileAtomic } from '../base/index.ts';
+import { existsSync, fsyncSync, closeSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { invalidArgument, ioError, newUlid, PalyraError, sha256Hex, writeFileAtomic } from '../base/index.ts';
 import type { GeneratedPolicy } from './approval-policy.ts';
 import { compilePolicySet, type CompiledPolicySet } from './compile.ts';
 import { readPolicyDir } from './policy-files.ts';
@@ -22,6 +22,18 @@ export interface PersistedPolicy {
 export type PolicyReloadResult =
   | { type: 'loaded'; set: CompiledPolicySet; changed: boolean }
   | { type: 'refused'; error: PalyraError; problems: PolicyProblem[]; kept: CompiledPolicySet };
+
+/** What replacing the operator's policies did; the caller journals it. */
+export interface PolicyReplaceResult {
+  set: CompiledPolicySet;
+  previousHash: string;
+  files: { name: string; sha256: string; text: string }[];
+}
+
+/** A file name the policy folder accepts: plain, ending in `.cedar`, no dot first. */
+const POLICY_FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}\.cedar$/;
+/** Most files one replace may hold. */
+const MAX_REPLACE_FILES = 256;
 
 /** Options of a policy store. */
 export interface PolicyStoreOptions {
@@ -52,6 +64,7 @@ export class PolicyStore {
    * at start there is no previous set to keep, and running on a set the operator did not write is worse than not starting.
    */
   static async open(dir: string, options: PolicyStoreOptions = {}): Promise<PolicyStore> {
+    finishInterruptedReplace(dir);
     const compiled = await compilePolicySet(readPolicyDir(dir), options);
     if (compiled.type === 'invalid') throw policyInvalidError(compiled.problems);
     return new PolicyStore(dir, compiled.set, options);
@@ -103,9 +116,80 @@ export class PolicyStore {
     });
   }
 
+  /**
+   * Replaces every operator policy file with `files` (name → Cedar text). The new set is
+   * compiled first and refused whole when it has any problem (nothing is written); else
+   * the files are written to a staging folder that is swapped in by rename, so a crash
+   * leaves either the old folder or the new one, never a mix.
+   * @throws PalyraError PALYRA_POLICY_INVALID (with problems), PALYRA_INVALID_ARGUMENT for
+   *   bad names or too many files, PALYRA_IO when writing fails.
+   */
+  replace(files: Record<string, string>): Promise<PolicyReplaceResult> {
+    return this.#serial(async () => {
+      const names = Object.keys(files).sort();
+      if (names.length > MAX_REPLACE_FILES) throw invalidArgument(`A policy set may hold at most ${MAX_REPLACE_FILES} files, not ${names.length}`);
+      for (const name of names) {
+        if (!POLICY_FILE_NAME.test(name)) throw invalidArgument(`Policy file name "${name}" is not allowed: use letters, digits, ".", "_" or "-", ending in ".cedar"`);
+        if (typeof files[name] !== 'string') throw invalidArgument(`Policy file "${name}" must be Cedar text`);
+      }
+      const sources: PolicySourceFile[] = names.map((name) => {
+        const path = join(this.dir, name);
+        return { file: path, text: files[name] as string, origin: { type: 'file', path } };
+      });
+      const compiled = await compilePolicySet(sources, this.#options);
+      if (compiled.type === 'invalid') throw policyInvalidError(compiled.problems);
+      swapInFolder(this.dir, names.map((name) => [name, files[name] as string]));
+      const previousHash = this.#current.hash;
+      this.#current = compiled.set;
+      return { set: compiled.set, previousHash, files: names.map((name) => ({ name, sha256: sha256Hex(files[name] as string), text: files[name] as string })) };
+    });
+  }
+
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.#queue.then(fn, fn);
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+}
+
+/** Where the folder being replaced waits until the new one is in place. */
+function previousFolder(dir: string): string {
+  return `${dir}.previous`;
+}
+
+/** Writes the files to a staging folder and renames it over `dir` (the old folder kept aside until then). */
+function swapInFolder(dir: string, files: [string, string][]): void {
+  const staging = `${dir}.staging-${newUlid()}`;
+  const previous = previousFolder(dir);
+  try {
+    mkdirSync(staging, { recursive: true, mode: 0o700 });
+    for (const [name, text] of files) writeFileAtomic(join(staging, name), text);
+    rmSync(previous, { recursive: true, force: true });
+    if (existsSync(dir)) renameSync(dir, previous);
+    renameSync(staging, dir);
+    syncFolder(dirname(dir));
+    rmSync(previous, { recursive: true, force: true });
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    // Put the old folder back if the swap stopped half way.
+    if (!existsSync(dir) && existsSync(previous)) renameSync(previous, dir);
+    throw ioError(`replace the policy folder "${dir}"`, error);
+  }
+}
+
+/** After a crash between the two renames of a replace, the old folder is the one in force. */
+function finishInterruptedReplace(dir: string): void {
+  const previous = previousFolder(dir);
+  if (!existsSync(previous)) return;
+  if (existsSync(dir)) rmSync(previous, { recursive: true, force: true });
+  else renameSync(previous, dir);
+}
+
+function syncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
