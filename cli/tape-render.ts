@@ -6,7 +6,7 @@
 import chalk from 'chalk';
 import { canonicalJson } from '../core/base/index.ts';
 import type { Divergence, ReplayReport, TapeFileEvent } from '../core/agent/index.ts';
-import type { RunSummary } from '../core/daemon/run-tape.ts';
+import type { RunSummary } from '../core/gateway/run-tape.ts';
 import { colourEnabled } from './output.ts';
 
 const paint = (): typeof chalk => {

@@ -3,7 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parseTapeFile, serializeTapeFile } from '../core/agent/index.ts';
-import { readRunTape } from '../core/daemon/run-tape.ts';
+import { readRunTape } from '../core/gateway/run-tape.ts';
 import { readRecords } from '../core/journal/index.ts';
 import { acquireStateLock } from '../core/daemon/state-lock.ts';
 import { runCli } from './helpers/cli.ts';

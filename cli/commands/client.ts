@@ -81,6 +81,18 @@ export function registerClientCommands(program: Command, run: CliRun): void {
         else printText(`cancelling ${runId} (${body.run.state})`);
       }),
     );
+  runs
+    .command('resume')
+    .description('resume a run a stop of the daemon interrupted, as a new run: tool results on its tape are fed back, no call is run twice')
+    .argument('<run>', 'id of the interrupted run')
+    .addOption(jsonOption())
+    .action(
+      action(run, async (runId: string, opts: { json?: boolean }, cmd: Command) => {
+        const body = (await daemonClient(cmd)('POST', `/api/v1/runs/${encodeURIComponent(runId)}/resume`)) as { runId: string; reused: number; notRepeated: unknown[] };
+        if (opts.json) printJson(body);
+        else printText(`resuming ${runId} as ${body.runId} (${body.reused} recorded result(s) reused, ${body.notRepeated.length} unrecorded call(s) not repeated)`);
+      }),
+    );
 
   const approvals = program.command('approvals').description('tool calls waiting for a human, on the running daemon');
   approvals

@@ -15,7 +15,7 @@ const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 // Loaded on use: the agent machinery pulls in the providers and the tool runtime (undici,
 // Ajv), and replay with --policies the Cedar engine; other commands should not pay for them.
 const agent = () => import('../../core/agent/index.ts');
-const runTapes = () => import('../../core/daemon/run-tape.ts');
+const runTapes = () => import('../../core/gateway/run-tape.ts');
 
 /** Registers `palyrad tape ...`. */
 export function registerTapeCommands(program: Command, run: CliRun): void {

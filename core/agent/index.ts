@@ -39,3 +39,5 @@ export { buildSyntheticTape } from './synthetic-tape.ts';
 export type { SyntheticTapeOptions } from './synthetic-tape.ts';
 export { serializeTapeFile, parseTapeFile, TAPE_FILE_FORMAT, TAPE_FILE_VERSION } from './tape-file.ts';
 export type { TapeFileHeader, TapeFileEvent } from './tape-file.ts';
+export { resumePoint, NOT_REPEATED_CODE } from './resume.ts';
+export type { ResumePoint } from './resume.ts';

@@ -140,6 +140,6 @@ async function invokeOne(ctx: RunContext, r: Runnable, signal: AbortSignal): Pro
 }
 
 /** What the model reads back: the output as canonical JSON, or `CODE: message`. */
-function messageOf(r: SyntheticResult): string {
+export function messageOf(r: Pick<SyntheticResult, 'ok' | 'output' | 'error'>): string {
   return r.ok ? canonicalJson(r.output) : `${r.error?.code ?? 'PALYRA_TOOL_FAILED'}: ${r.error?.message ?? ''}`;
 }

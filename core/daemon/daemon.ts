@@ -7,7 +7,7 @@ import { ioError, PalyraError, systemClock } from '../base/index.ts';
 import { GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
-import { readRunTape } from './run-tape.ts';
+import { readRunTape } from '../gateway/index.ts';
 import { attachWebSocket, createApi, registerAdminRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
 import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
 import { checkBind } from './bind-policy.ts';

@@ -215,3 +215,68 @@ test('a run is never shown ended before its final text is set (the state event a
   assert.ok(seen.some((s) => s.state !== 'completed'), 'the run was seen going before it ended');
   await store.close();
 });
+
+test('an interrupted run is resumed from its tape: recorded results are fed back, nothing is run twice, and only once', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, text: 'resumed with {{lastToolResult}}' },
+      { when: {}, toolCalls: [{ name: 'echo', arguments: { text: 'kept' } }, { name: 'sleep', arguments: { ms: 30000 } }] },
+    ],
+  });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({ key: 'resumable' });
+  const { runId } = await gateway.admit(session.id, { text: 'go' });
+  const echoed = new Promise<void>((resolve) => gateway.events(runId).subscribe(0, (e) => (e.type === 'tool_call_finished' && (e.data as { tool: string }).tool === 'echo' ? resolve() : undefined)));
+  await echoed;
+  await new Promise((r) => setTimeout(r, 100)); // the echo's result reaches the journal; the sleep's never does
+  await store.close(); // "crash"
+
+  const reopened = await JournalStore.open(options);
+  const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  assert.deepEqual((await after.recover()).interrupted, [runId]);
+  const resumed = await after.resume(runId);
+  assert.deepEqual([resumed.resumedFrom, resumed.reused, resumed.notRepeated.map((c) => c.tool)], [runId, 1, ['sleep']]);
+  const run = await after.waitFor(resumed.runId);
+  assert.equal(run.state, 'completed', run.reason ?? '');
+  assert.equal(run.resumedFrom, runId);
+  assert.match(run.finalText ?? '', /^resumed with PALYRA_TOOL_INTERRUPTED: /, 'the model was told the sleep was not run again');
+  await assert.rejects(after.resume(runId), { code: 'PALYRA_CONFLICT', message: new RegExp(`resumed already, as run "${resumed.runId}"`) });
+  await assert.rejects(after.resume(resumed.runId), { code: 'PALYRA_CONFLICT', message: /only a run interrupted/ });
+  await reopened.close();
+
+  const records = [...readRecords(join(options.dir, 'segments'))].map((l) => l.record);
+  const newTape = records.filter((r) => r.runId === resumed.runId);
+  assert.ok(!newTape.some((r) => r.kind === 'tool.proposed' || r.kind === 'tool.result'), 'the resumed run ran no tool');
+  const started = JSON.parse(newTape.find((r) => r.kind === 'run.started')?.payloadJson ?? '{}') as { messages: { role: string; content: string }[] };
+  assert.deepEqual(started.messages.map((m) => m.role), ['user', 'assistant', 'tool', 'tool']);
+  assert.equal(started.messages[2]?.content, '{"text":"kept"}', 'the recorded echo result is fed back as it was');
+
+  const third = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: third });
+  await again.recover();
+  await assert.rejects(again.resume(runId), { code: 'PALYRA_CONFLICT' }, 'a resume is remembered across restarts');
+  await third.close();
+  await gateway.stop();
+});
+
+test('a run interrupted in an earlier start stays resumable after another restart', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'ok' }, { when: {}, toolCalls: [{ name: 'sleep', arguments: { ms: 30000 } }] }] });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const { runId } = await gateway.admit(session.id, { text: 'nap' });
+  for (let i = 0; i < 200 && gateway.run(runId).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 50));
+  await store.close();
+  const second = await JournalStore.open(options);
+  await GatewayRuntimeState.open({ ...deps, journal: second }).recover();
+  await second.close();
+  const third = await JournalStore.open(options);
+  const later = GatewayRuntimeState.open({ ...deps, journal: third });
+  assert.deepEqual(await later.recover(), { interrupted: [], requeued: [] });
+  assert.equal(later.run(runId).state, 'failed');
+  const resumed = await later.resume(runId);
+  assert.equal((await later.waitFor(resumed.runId)).state, 'completed');
+  await third.close();
+  await gateway.stop();
+});

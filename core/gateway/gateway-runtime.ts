@@ -1,5 +1,6 @@
 import { PalyraError, systemClock, newUlid, type Clock, type JsonValue } from '../base/index.ts';
-import { registryApprovals, registryTools, runAgent, type AgentEvent, type RunBudgetsInput, type RunOutcome } from '../agent/index.ts';
+import { registryApprovals, registryTools, resumePoint, runAgent, type AgentEvent, type CallRef, type RunBudgetsInput, type RunOutcome } from '../agent/index.ts';
+import { readRunTape } from './run-tape.ts';
 import { journalTapePort } from './journal-tape.ts';
 import { readRecords, type JournalStore, type StoredRecord } from '../journal/index.ts';
 import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, type CompiledPolicySet, type Timers } from '../policy/index.ts';
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 export const MESSAGE_RECEIVED = 'message.received';
 /** Written on restart for a run that was going when the daemon stopped. */
 export const RUN_INTERRUPTED = 'run.interrupted';
+/** Written when an interrupted run is resumed as a new run (before that run is queued). */
+export const RUN_RESUMED = 'run.resumed';
 
 /** A run known from the journal: its session and the messages admitted for it. */
 interface JournalRun {
@@ -22,11 +25,17 @@ interface JournalRun {
   started: boolean;
   finished: boolean;
   finalText: string | null;
+  /** Set on a run that resumes an interrupted one: that run's id. */
+  resumedFrom: string | null;
+  /** Ended by a `run.interrupted` in an earlier start. */
+  interrupted: boolean;
 }
 
 /** What a restart must do, worked out while replaying the journal. */
 interface RecoveryPlan {
   interrupted: JournalRun[];
+  /** Runs a `run.interrupted` of an earlier start ended and nothing resumed yet: still resumable. */
+  interruptedBefore: JournalRun[];
   unstarted: JournalRun[];
   /** Each session's conversation so far: user messages and final answers, oldest first. */
   histories: Map<string, ChatMessage[]>;
@@ -40,10 +49,16 @@ class JournalReplay {
     if (record.runId === null || record.sessionId === null) return;
     if (record.kind === MESSAGE_RECEIVED) {
       const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
-      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false };
       run.messageIds.push(p.messageId);
       run.texts.push(p.text);
       this.runs.set(record.runId, run);
+      return;
+    }
+    if (record.kind === RUN_RESUMED) {
+      const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
+      const texts = from?.texts ?? [];
+      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false });
       return;
     }
     const run = this.runs.get(record.runId);
@@ -52,15 +67,24 @@ class JournalReplay {
     else if (record.kind === 'run.finished') {
       run.finished = true;
       run.finalText = (JSON.parse(record.payloadJson) as { finalText: string | null }).finalText;
-    } else if (record.kind === RUN_INTERRUPTED) run.finished = true;
+    } else if (record.kind === RUN_INTERRUPTED) run.finished = run.interrupted = true;
+  }
+
+  /** Runs that resume another. */
+  resumed(): JournalRun[] {
+    return [...this.runs.values()].filter((r) => r.resumedFrom !== null);
   }
 
   finish(cap: number): RecoveryPlan {
-    const plan: RecoveryPlan = { interrupted: [], unstarted: [], histories: new Map() };
+    const plan: RecoveryPlan = { interrupted: [], interruptedBefore: [], unstarted: [], histories: new Map() };
+    const resumed = new Set(this.resumed().map((r) => r.resumedFrom));
     for (const run of this.runs.values()) {
       if (!run.started) plan.unstarted.push(run);
       else if (!run.finished) plan.interrupted.push(run);
-      else {
+      else if (run.interrupted) {
+        // Its resume (if any) tells the conversation; else it is kept resumable.
+        if (!resumed.has(run.runId)) plan.interruptedBefore.push(run);
+      } else {
         const history = plan.histories.get(run.sessionId) ?? [];
         history.push({ role: 'user', content: composeUserText(run.texts, cap) });
         if (run.finalText !== null) history.push({ role: 'assistant', content: run.finalText });
@@ -123,10 +147,14 @@ export interface RunView {
   finishedAt: number | null;
   finalText: string | null;
   counters: RunOutcome['counters'] | null;
+  /** The interrupted run this one resumes, if any. */
+  resumedFrom: string | null;
 }
 
 interface RunEntry {
   view: RunView;
+  /** A resumed run starts from the old run's conversation, rebuilt from its tape, not from the session history. */
+  resumeMessages: ChatMessage[] | null;
   texts: string[];
   /** When its newest message was admitted (for `coalesce`). */
   lastMessageAt: number;
@@ -173,6 +201,8 @@ export class GatewayRuntimeState {
   private readonly endedOrder: string[] = [];
   private pendingRecovery: RecoveryPlan | null = null;
   private readonly waitingForSlot: RunEntry[] = [];
+  /** Interrupted run → the run resuming it (one resume per run). */
+  private readonly resumedAs = new Map<string, string>();
   private stopping = false;
 
   private constructor(private readonly deps: GatewayDeps) {
@@ -194,6 +224,7 @@ export class GatewayRuntimeState {
       }
     }
     gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);
+    for (const run of replay.resumed()) gateway.resumedAs.set(run.resumedFrom as string, run.runId);
     for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = history.slice(-(deps.historyMessages ?? 40));
     return gateway;
   }
@@ -214,11 +245,20 @@ export class GatewayRuntimeState {
       this.runs.set(run.runId, entry);
       this.finish(entry, { state: 'failed', reason: 'interrupted: the daemon stopped while the run was going', finalText: null, counters: null });
     }
+    for (const run of plan.interruptedBefore) {
+      const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
+      this.runs.set(run.runId, entry);
+      this.finish(entry, { state: 'failed', reason: 'interrupted: the daemon stopped while the run was going', finalText: null, counters: null });
+    }
     const requeued: string[] = [];
     for (const run of plan.unstarted) {
       const session = this.sessions.resolve(run.sessionId);
       if (session.archivedAt !== null) continue;
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
+      if (run.resumedFrom !== null) {
+        entry.view.resumedFrom = run.resumedFrom;
+        entry.resumeMessages = resumePoint(readRunTape(this.deps.journal.paths.dir, run.resumedFrom).events).messages;
+      }
       this.runs.set(run.runId, entry);
       this.lane(run.sessionId).queued.push(entry);
       requeued.push(run.runId);
@@ -334,6 +374,47 @@ export class GatewayRuntimeState {
     return entry.view;
   }
 
+  /**
+   * Resumes a run the daemon's stop cut off (ended `failed`, reason `interrupted`) as a new
+   * run of the same session. Its conversation is rebuilt from the old run's tape: tool
+   * results on the tape are fed back, not run again; a call whose result never reached the
+   * tape is not repeated either (the model is told, and may call again through policy).
+   * A run is resumed at most once.
+   * @throws PalyraError PALYRA_CONFLICT for a run that was not interrupted or was resumed already.
+   */
+  async resume(runId: string): Promise<{ runId: string; resumedFrom: string; reused: number; notRepeated: CallRef[] }> {
+    if (this.stopping) throw new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping and starts no new runs');
+    const already = this.resumedAs.get(runId);
+    if (already) throw new PalyraError('PALYRA_CONFLICT', `Run "${runId}" was resumed already, as run "${already}"`);
+    const old = this.entry(runId).view;
+    if (old.state !== 'failed' || !old.reason?.startsWith('interrupted')) {
+      throw new PalyraError('PALYRA_CONFLICT', `Run "${runId}" is ${old.state}${old.reason ? ` (${old.reason})` : ''}; only a run interrupted by a stop of the daemon can be resumed`);
+    }
+    const session = this.sessions.live(old.sessionId);
+    const point = resumePoint(readRunTape(this.deps.journal.paths.dir, runId).events);
+    const entry = this.newRun(session);
+    entry.texts.push(...this.entry(runId).texts);
+    entry.resumeMessages = point.messages;
+    entry.view.resumedFrom = runId;
+    this.resumedAs.set(runId, entry.view.runId);
+    try {
+      await this.deps.journal.append({
+        kind: RUN_RESUMED,
+        sessionId: session.id,
+        runId: entry.view.runId,
+        actor: 'gateway',
+        payload: { runId: entry.view.runId, fromRunId: runId, reused: point.reused, notRepeated: point.notRepeated },
+      });
+    } catch (error) {
+      this.resumedAs.delete(runId);
+      throw error;
+    }
+    this.runs.set(entry.view.runId, entry);
+    this.lane(session.id).queued.push(entry);
+    this.pump(session.id);
+    return { runId: entry.view.runId, resumedFrom: runId, reused: point.reused, notRepeated: point.notRepeated };
+  }
+
   /** Stops admitting, cancels every run and waits for them to reach their end. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -365,7 +446,8 @@ export class GatewayRuntimeState {
     let settle!: (view: RunView) => void;
     const done = new Promise<RunView>((resolve) => (settle = resolve));
     return {
-      view: { runId, sessionId, state: 'queued', reason: null, messageIds, createdAt: this.clock.now(), finishedAt: null, finalText: null, counters: null },
+      view: { runId, sessionId, state: 'queued', reason: null, messageIds, createdAt: this.clock.now(), finishedAt: null, finalText: null, counters: null, resumedFrom: null },
+      resumeMessages: null,
       texts,
       lastMessageAt: 0,
       admitting: 0,
@@ -406,7 +488,7 @@ export class GatewayRuntimeState {
     const session = this.sessions.resolve(view.sessionId);
     const lane = this.lane(view.sessionId);
     const userText = composeUserText(entry.texts, this.deps.maxPendingPerConversation ?? 20);
-    const messages: ChatMessage[] = [...lane.history, { role: 'user', content: userText }];
+    const messages: ChatMessage[] = entry.resumeMessages ?? [...lane.history, { role: 'user', content: userText }];
     const set = this.deps.policies();
     const approvals = this.deps.approvals;
     const tape = journalTapePort(this.deps.journal, { runId: view.runId, sessionId: view.sessionId });

@@ -6,3 +6,5 @@ export type { Session, SessionInput } from './sessions.ts';
 export { RunEventStream } from './run-events.ts';
 export type { RunStreamEvent } from './run-events.ts';
 export { journalTapePort } from './journal-tape.ts';
+export { listRuns, readRunTape } from './run-tape.ts';
+export type { RunSummary } from './run-tape.ts';

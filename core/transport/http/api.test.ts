@@ -147,3 +147,17 @@ test('every API route refuses a missing or wrong token; bad requests get clear e
     await api.close();
   }
 });
+
+test('only an interrupted run can be resumed: others get 409, unknown runs 404', async () => {
+  const api = await startApi();
+  try {
+    const id = (await call(api.url, 'POST', '/api/v1/sessions', {})).body?.id as string;
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages?wait=true`, { text: 'hello' });
+    const resumed = await call(api.url, 'POST', `/api/v1/runs/${sent.body?.runId}/resume`);
+    assert.equal(resumed.status, 409);
+    assert.match(resumed.body?.error.message, /only a run interrupted/);
+    assert.equal((await call(api.url, 'POST', '/api/v1/runs/run_nope/resume')).status, 404);
+  } finally {
+    await api.close();
+  }
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
 import type { TapeEvent } from '../agent/index.ts';
-import { journalTapePort } from '../gateway/index.ts';
+import { journalTapePort } from './journal-tape.ts';
 import { listRuns, readRunTape } from './run-tape.ts';
 
 const header = (step: number) => ({ tapeVersion: 1 as const, step, at: 1_790_000_000_000 + step });
