@@ -22,7 +22,7 @@ export function registerClientCommands(program: Command, run: CliRun): void {
     .argument('<message>', 'the message text')
     .option('--wait', 'wait for the run to end and print its final answer')
     .option('--idempotency-key <key>', 'a key that makes retries safe: the daemon admits it once')
-    .addOption(new Option('--mode <mode>', 'when the session is busy: coalesce (join a burst), followup, collect or interrupt').choices(['coalesce', 'followup', 'collect', 'interrupt']).default('coalesce'))
+    .addOption(new Option('--mode <mode>', 'when the session is busy: coalesce (join a burst), followup, collect, steer (join the going run at its next model turn) or interrupt').choices(['coalesce', 'followup', 'collect', 'steer', 'interrupt']).default('coalesce'))
     .addOption(jsonOption())
     .addHelpText('after', '\nExit codes: 0 admitted (with --wait: the run completed), 1 the run failed or was cancelled (--wait), 2 usage error or no daemon.')
     .action(

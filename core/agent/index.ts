@@ -7,7 +7,7 @@ export type { RunInput, RunOutcome, RunAgentOptions } from './run-agent.ts';
 export { AgentRunLoopState } from './run-loop-state.ts';
 export { DEFAULT_BUDGETS, resolveBudgets } from './budgets.ts';
 export type { RunBudgets, RunBudgetsInput, CostBudget } from './budgets.ts';
-export type { AgentPorts, AgentTool, AgentEvent, AgentApprovalOutcome, ApprovalHandle, ApprovalsPort, ToolsPort, TapePort } from './ports.ts';
+export type { AgentPorts, AgentTool, AgentEvent, AgentApprovalOutcome, ApprovalHandle, ApprovalsPort, ToolsPort, TapePort, SteeringPort } from './ports.ts';
 export { registryTools, registryApprovals } from './port-adapters.ts';
 export { TAPE_VERSION, TAPE_KINDS } from './tape-events.ts';
 export type {
@@ -30,6 +30,7 @@ export type {
   ApprovalResolvedPayload,
   ToolResultPayload,
   RunFinishedPayload,
+  RunSteeredPayload,
 } from './tape-events.ts';
 export { parseTape } from './parse-tape.ts';
 export { replayTape } from './replay.ts';

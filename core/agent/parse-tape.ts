@@ -29,6 +29,7 @@ const FIELDS: Record<TapeKind, Record<string, FieldType>> = {
   'approval.requested': { ...REF, approvalId: 's' },
   'approval.resolved': { ...REF, approvalId: 's', outcome: 's', by: 's?', scope: 's?', reason: 's?', interrupt: 's?' },
   'tool.result': { ...REF, source: 's', ok: 'b', output: 'j', error: 'o?', receipt: 's?', durationMs: 'n' },
+  'run.steered': { turn: 'n', steers: 'a' },
   'run.finished': { state: 's', reason: 's', counters: 'o', finalText: 's?', messagesHash: 's' },
 };
 

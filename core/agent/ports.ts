@@ -55,10 +55,19 @@ export interface TapePort {
   record(event: TapeEvent): void | Promise<void>;
 }
 
+/**
+ * Messages that arrived for the run while it went (queue mode `steer`). `take` is asked at
+ * each model boundary and hands over, once, what waits; the loop records them on the tape.
+ */
+export interface SteeringPort {
+  take(): { id: string; text: string }[];
+}
+
 /** Live events for transports (not on the tape; replay does not produce them). */
 export type AgentEvent =
   | { type: 'state'; from: RunState; to: RunState; reason: string }
   | { type: 'turn_started'; turn: number }
+  | { type: 'steered'; turn: number; ids: string[] }
   | { type: 'text_delta'; turn: number; text: string }
   | { type: 'tool_call_started'; turn: number; callId: string; tool: string }
   | { type: 'tool_call_finished'; turn: number; callId: string; tool: string; ok: boolean }
@@ -79,6 +88,8 @@ export interface AgentPorts {
   decide(request: ToolCallRequest): ToolCallDecision;
   approvals: ApprovalsPort;
   tape: TapePort;
+  /** Optional: messages to take in at model boundaries (none when absent). */
+  steering?: SteeringPort;
   /** Live stream for transports; called synchronously, so keep it cheap. */
   onEvent?(event: AgentEvent): void;
 }

@@ -80,6 +80,13 @@ export function tapePorts(events: readonly TapeEvent[], driver: ReplayDriver, op
     approvals: {
       requestApproval: () => approvalFromTape(requested[approvalAt], resolved[approvalAt++]),
     },
+    // What the live run took in at this boundary is the tape's next step, when it is run.steered.
+    steering: {
+      take: () => {
+        const next = events[driver.position];
+        return next?.kind === 'run.steered' ? next.payload.steers.map((s) => ({ id: s.id, text: s.text })) : [];
+      },
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  * running again any tool call whose result is on the tape. Pure: tape in, messages out.
  */
 import type { ChatMessage } from '../providers/index.ts';
-import type { CallRef, ModelResponsePayload, RunStartedPayload, ToolResultPayload } from './tape-events.ts';
+import type { CallRef, ModelResponsePayload, RunStartedPayload, RunSteeredPayload, ToolResultPayload } from './tape-events.ts';
 import { messageOf } from './tool-batch.ts';
 
 /** The code a call gets when its result never reached the tape. */
@@ -46,6 +46,10 @@ export function resumePoint(events: readonly { kind: string; payload: unknown }[
   let reused = 0;
   let turns = 0;
   for (const e of events) {
+    if (e.kind === 'run.steered') {
+      messages.push({ role: 'user', content: (e.payload as RunSteeredPayload).steers.map((st) => st.text).join('\n\n') });
+      continue;
+    }
     if (e.kind !== 'model.response') continue;
     const turn = e.payload as ModelResponsePayload;
     if (turn.finish === null || turn.error !== null || turn.interrupted !== null) break;

@@ -349,3 +349,36 @@ test('an unknown tool and arguments that are not an object are fed back as tool 
   ]);
   await assertReplays(h.tape);
 });
+
+test('steering: messages that arrive during a tool call join at the next model boundary, are on the tape, and replay', async () => {
+  const gate = deferred<void>();
+  const inbox: { id: string; text: string }[] = [];
+  const seen: unknown[][] = [];
+  const provider = scripted([{ toolCalls: [{ name: 'echo', arguments: { text: 'x' } }] }, { text: 'adjusted' }]);
+  const { ports, tape, events } = harness({
+    provider: { id: provider.id, stream: (request) => (seen.push(request.messages.map((m) => m.role)), provider.stream(request)) },
+    tools: {
+      list: [echoTool],
+      invoke: async (name, args) => {
+        inbox.push({ id: 'run-b', text: 'actually, use y' }); // arrives mid-tool: waits for the boundary
+        await gate.promise;
+        return ok(name, args);
+      },
+    },
+    steering: { take: () => inbox.splice(0) },
+  });
+  const running = runAgent(input(), ports);
+  await until(() => inbox.length === 1);
+  assert.ok(!kinds(tape).includes('run.steered'), 'never taken in mid-tool');
+  gate.resolve();
+  const outcome = await running;
+  assert.equal(outcome.state, 'completed');
+  const steered = payloads(tape, 'run.steered');
+  assert.deepEqual(steered.map((s) => [s.turn, s.steers]), [[2, [{ id: 'run-b', text: 'actually, use y' }]]]);
+  const order = kinds(tape);
+  assert.ok(order.indexOf('tool.result') < order.indexOf('run.steered') && order.indexOf('run.steered') < order.lastIndexOf('model.request'));
+  assert.deepEqual(seen[1], ['user', 'assistant', 'tool', 'user'], 'the second request carries the steer as a user message');
+  assert.deepEqual(outcome.messages[3], { role: 'user', content: 'actually, use y' });
+  assert.ok(events.some((e) => e.type === 'steered'));
+  await assertReplays(tape);
+});

@@ -122,6 +122,13 @@ async function loop(ctx: RunContext, input: RunInput): Promise<Ending> {
     const stop = state.beforeTurn(recorder.lastAt);
     if (stop !== null) return { to: 'failed', reason: stop, interrupt: null };
     const turnNo = ++state.turns;
+    // The model boundary: messages sent meanwhile (steer) join the conversation here.
+    const steers = ports.steering?.take() ?? [];
+    if (steers.length > 0) {
+      await recorder.record('run.steered', { turn: turnNo, steers });
+      state.push({ role: 'user', content: steers.map((s) => s.text).join('\n\n') });
+      ctx.emit({ type: 'steered', turn: turnNo, ids: steers.map((s) => s.id) });
+    }
     await recorder.record('model.request', { turn: turnNo, requestId: ports.newId(), messageCount: state.messages.length, messagesHash: state.messagesHash() });
     ctx.emit({ type: 'turn_started', turn: turnNo });
     const request: ProviderRequest = { model: input.model, messages: state.messages.slice(), signal: interrupter.signal };

@@ -102,6 +102,13 @@ export type ToolResultPayload = TapeHeader &
     durationMs: number;
   };
 
+/**
+ * Messages a user sent while the run went, taken in at a model boundary (after the tool
+ * calls of a turn, never during one) and added as one user message before `turn`'s request.
+ * Each has the id the gateway gave it (its own run id), so recovery knows it was taken.
+ */
+export type RunSteeredPayload = TapeHeader & { turn: number; steers: { id: string; text: string }[] };
+
 export type RunFinishedPayload = TapeHeader & {
   state: 'completed' | 'failed' | 'cancelled';
   reason: string;
@@ -121,6 +128,7 @@ export type TapeEvent =
   | { kind: 'approval.requested'; payload: ApprovalRequestedPayload }
   | { kind: 'approval.resolved'; payload: ApprovalResolvedPayload }
   | { kind: 'tool.result'; payload: ToolResultPayload }
+  | { kind: 'run.steered'; payload: RunSteeredPayload }
   | { kind: 'run.finished'; payload: RunFinishedPayload };
 
 export type TapeKind = TapeEvent['kind'];
@@ -142,5 +150,6 @@ export const TAPE_KINDS: readonly TapeKind[] = [
   'approval.requested',
   'approval.resolved',
   'tool.result',
+  'run.steered',
   'run.finished',
 ];

@@ -280,3 +280,50 @@ test('a run interrupted in an earlier start stays resumable after another restar
   await third.close();
   await gateway.stop();
 });
+
+test('steer: a message sent while a tool runs joins the going run at its next model boundary and ends with it', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'user', lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 300 } }] },
+      { when: { lastMessageRole: 'user', lastUserStartsWith: 'actually' }, text: 'steered:{{lastUserRest}}' },
+      { when: { lastMessageRole: 'tool' }, text: 'slept, nobody steered' },
+      { when: {}, text: 'plain', delayMs: 300 },
+    ],
+  });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({ key: 'steer' });
+  const a = await gateway.admit(session.id, { text: 'nap please' });
+  const toolStarted = new Promise<void>((resolve) => gateway.events(a.runId).subscribe(0, (e) => (e.type === 'tool_call_started' ? resolve() : undefined)));
+  await toolStarted;
+  const b = await gateway.admit(session.id, { text: 'actually use y', mode: 'steer' });
+  assert.notEqual(b.runId, a.runId);
+  assert.equal(gateway.run(b.runId).state, 'queued', 'it waits for the boundary (never mid-tool)');
+  const runA = await gateway.waitFor(a.runId);
+  assert.equal(runA.finalText, 'steered: use y');
+  const runB = await gateway.waitFor(b.runId);
+  assert.deepEqual([runB.state, runB.steeredInto, runB.finalText], ['completed', a.runId, 'steered: use y']);
+  assert.match(runB.reason ?? '', new RegExp(`^steered into run ${a.runId}`));
+  assert.equal(gateway.listRuns().length, 2);
+
+  // With no run going, or once the going run has passed its last boundary, a steer runs on its own.
+  const c = await gateway.admit(session.id, { text: 'actually alone', mode: 'steer' });
+  assert.equal((await gateway.waitFor(c.runId)).finalText, 'steered: alone');
+  const d = await gateway.admit(session.id, { text: 'slow one' });
+  for (let i = 0; i < 200 && gateway.run(d.runId).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+  const e = await gateway.admit(session.id, { text: 'actually late', mode: 'steer' });
+  assert.equal((await gateway.waitFor(d.runId)).finalText, 'plain', 'the going run was in its final turn');
+  const late = await gateway.waitFor(e.runId);
+  assert.deepEqual([late.steeredInto, late.finalText], [null, 'steered: late'], 'nothing is lost: it ran next');
+  await store.close();
+
+  const records = [...readRecords(join(options.dir, 'segments'))].map((l) => l.record);
+  const steered = records.filter((r) => r.kind === 'run.steered');
+  assert.equal(steered.length, 1);
+  assert.equal(steered[0]?.runId, a.runId);
+  assert.ok(!records.some((r) => r.runId === b.runId && r.kind === 'run.started'), 'the steer never ran on its own');
+  const reopened = await JournalStore.open(options);
+  const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  assert.deepEqual(await after.recover(), { interrupted: [], requeued: [] }, 'a taken steer is not run again after a restart');
+  await reopened.close();
+});

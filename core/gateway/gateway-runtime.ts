@@ -63,6 +63,14 @@ class JournalReplay {
     }
     const run = this.runs.get(record.runId);
     if (!run) return;
+    if (record.kind === 'run.steered') {
+      // Messages a going run took in: done with that run, never run on their own.
+      for (const { id } of (JSON.parse(record.payloadJson) as { steers: { id: string }[] }).steers) {
+        const steered = this.runs.get(id);
+        if (steered) steered.started = steered.finished = true;
+      }
+      return;
+    }
     if (record.kind === 'run.started') run.started = true;
     else if (record.kind === 'run.finished') {
       run.finished = true;
@@ -101,8 +109,8 @@ class JournalReplay {
  * ago (a burst becomes one run), else it waits as its own run; a message starting with
  * "/" is a command and always gets its own run.
  */
-export type QueueMode = 'coalesce' | 'followup' | 'collect' | 'interrupt';
-const QUEUE_MODES: readonly string[] = ['coalesce', 'followup', 'collect', 'interrupt'];
+export type QueueMode = 'coalesce' | 'followup' | 'collect' | 'steer' | 'interrupt';
+const QUEUE_MODES: readonly string[] = ['coalesce', 'followup', 'collect', 'steer', 'interrupt'];
 
 /** What the gateway needs from the daemon. */
 export interface GatewayDeps {
@@ -149,12 +157,21 @@ export interface RunView {
   counters: RunOutcome['counters'] | null;
   /** The interrupted run this one resumes, if any. */
   resumedFrom: string | null;
+  /**
+   * Set when this message was taken into a going run (mode `steer`): that run's id. This
+   * run then ends with that run, with its final text.
+   */
+  steeredInto: string | null;
 }
 
 interface RunEntry {
   view: RunView;
   /** A resumed run starts from the old run's conversation, rebuilt from its tape, not from the session history. */
   resumeMessages: ChatMessage[] | null;
+  /** Mode `steer`: the going run this message asks to join at its next model boundary. */
+  steerInto: RunEntry | null;
+  /** Runs this one took in by steering; they end when it ends. */
+  steered: RunEntry[];
   texts: string[];
   /** When its newest message was admitted (for `coalesce`). */
   lastMessageAt: number;
@@ -294,10 +311,15 @@ export class GatewayRuntimeState {
     const waiting = lane.queued[lane.queued.length - 1];
     const now = this.clock.now();
     const joins =
+      mode !== 'steer' &&
       waiting !== undefined &&
       (mode === 'collect' || (mode === 'coalesce' && !text.startsWith('/') && !waiting.texts[0]?.startsWith('/') && now - waiting.lastMessageAt <= (this.deps.coalesceDebounceMs ?? 500)));
     const collectInto = joins ? waiting : undefined;
     const entry = collectInto ?? this.newRun(session);
+    // Steer: the message waits as its own run, which the going run takes in at its next
+    // model boundary; if that run ends first, the message simply runs next.
+    const steerInto = mode === 'steer' && lane.active && !lane.active.events.ended ? lane.active : null;
+    entry.steerInto = steerInto;
     entry.admitting++;
     const messageId = `msg_${this.newId()}`;
     const admission: Admission = { messageId, runId: entry.view.runId, sessionId: session.id, duplicate: false };
@@ -310,7 +332,7 @@ export class GatewayRuntimeState {
         runId: entry.view.runId,
         actor: 'gateway',
         channel: session.channel,
-        payload: { messageId, runId: entry.view.runId, idempotencyKey: typeof key === 'string' ? key : null, text, mode },
+        payload: { messageId, runId: entry.view.runId, idempotencyKey: typeof key === 'string' ? key : null, text, mode, ...(steerInto ? { steerInto: steerInto.view.runId } : {}) },
       });
     } catch (error) {
       if (dedupeKey) this.idempotency.delete(dedupeKey);
@@ -446,8 +468,10 @@ export class GatewayRuntimeState {
     let settle!: (view: RunView) => void;
     const done = new Promise<RunView>((resolve) => (settle = resolve));
     return {
-      view: { runId, sessionId, state: 'queued', reason: null, messageIds, createdAt: this.clock.now(), finishedAt: null, finalText: null, counters: null, resumedFrom: null },
+      view: { runId, sessionId, state: 'queued', reason: null, messageIds, createdAt: this.clock.now(), finishedAt: null, finalText: null, counters: null, resumedFrom: null, steeredInto: null },
       resumeMessages: null,
+      steerInto: null,
+      steered: [],
       texts,
       lastMessageAt: 0,
       admitting: 0,
@@ -524,6 +548,7 @@ export class GatewayRuntimeState {
           decide: (request) => decideToolCall(request.approval === 'none' && approvals.approvalState(request) === 'approved' ? { ...request, approval: 'approved' } : request, this.deps.policies()),
           approvals: registryApprovals(approvals),
           tape,
+          steering: { take: () => this.takeSteers(entry) },
           onEvent,
         },
         { signal: entry.abort.signal },
@@ -534,13 +559,32 @@ export class GatewayRuntimeState {
     }
     await tape.settled().catch(() => undefined); // a journal failure is the journal's to report
     lane.history.push({ role: 'user', content: userText });
+    for (const s of entry.steered) lane.history.push({ role: 'user', content: s.texts.join('\n\n') });
     if (outcome.finalText !== null) lane.history.push({ role: 'assistant', content: outcome.finalText });
     const keep = this.deps.historyMessages ?? 40;
     if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
     this.finish(entry, { state: outcome.state, reason: outcome.reason, finalText: outcome.finalText, counters: outcome.counters });
   }
 
+  /**
+   * The steering port of a going run: hands over (once) the messages queued to steer it,
+   * in arrival order, as `{id: their run id, text}`; they leave the queue and end with it.
+   */
+  private takeSteers(entry: RunEntry): { id: string; text: string }[] {
+    const lane = this.lane(entry.view.sessionId);
+    const taken = lane.queued.filter((q) => q.steerInto === entry && q.admitting === 0);
+    if (taken.length === 0) return [];
+    lane.queued = lane.queued.filter((q) => !taken.includes(q));
+    for (const t of taken) {
+      t.view.state = 'running';
+      t.view.steeredInto = entry.view.runId;
+      entry.steered.push(t);
+    }
+    return taken.map((t) => ({ id: t.view.runId, text: t.texts.join('\n\n') }));
+  }
+
   private finish(entry: RunEntry, end: Pick<RunView, 'state' | 'reason' | 'finalText' | 'counters'>): void {
+    for (const s of entry.steered) this.finish(s, { state: end.state, reason: `steered into run ${entry.view.runId}: ${end.reason ?? ''}`, finalText: end.finalText, counters: null });
     Object.assign(entry.view, end, { finishedAt: this.clock.now() });
     entry.events.end(entry.view as unknown as JsonValue);
     entry.settle(entry.view);

@@ -5,7 +5,7 @@ import type { RunView } from '../../gateway/index.ts';
 import { runEndedError, toOpenAiError } from './openai-errors.ts';
 
 function ended(state: RunView['state'], reason: string | null): RunView {
-  return { runId: 'run_1', sessionId: 'ses_1', state, reason, messageIds: [], createdAt: 0, finishedAt: 1, finalText: null, counters: null, resumedFrom: null };
+  return { runId: 'run_1', sessionId: 'ses_1', state, reason, messageIds: [], createdAt: 0, finishedAt: 1, finalText: null, counters: null, resumedFrom: null, steeredInto: null };
 }
 
 test('a run that ended without an answer: 502 for the provider, 409 when cancelled, 500 otherwise', () => {
