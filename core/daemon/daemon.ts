@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ioError, PalyraError, systemClock } from '../base/index.ts';
-import { GatewayRuntimeState } from '../gateway/index.ts';
+import { GatewayRuntimeState, openJournalMemoryStore } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
 import { readRunTape } from '../gateway/index.ts';
@@ -15,7 +15,7 @@ import { loadConfig } from './config.ts';
 import type { PalyraConfig } from './config-schema.ts';
 import { providerFromConfig } from './providers-from-config.ts';
 import { journalOptionsFor } from './journal-options.ts';
-import { createBuiltinRegistry, createInMemoryMemoryStore, reapStalePids } from '../tools/index.ts';
+import { createBuiltinRegistry, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { initStateDir, type StatePaths } from './state-dir.ts';
 
@@ -88,9 +88,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: (policy) => policies.persistPolicy(policy) });
     const workspace = config.tools.workspace;
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
+    // The memory tools' notes live in the journal (durable, redacted) and come back on start.
+    const memory = openJournalMemoryStore(store);
     const tools = createBuiltinRegistry({
       stateDir: paths.root,
-      memoryStore: createInMemoryMemoryStore(),
+      memoryStore: memory,
       process: config.tools.process,
       http: config.tools.http,
       plugins: config.tools.plugins,
@@ -104,6 +106,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       defaultWorkspace: workspace,
       policies: () => policies.current,
       approvals,
+      memory,
       budgets: config.budgets,
       maxConcurrentRuns: config.gateway.maxConcurrentRuns,
       coalesceDebounceMs: config.gateway.coalesceDebounceMs,

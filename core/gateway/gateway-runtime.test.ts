@@ -6,8 +6,8 @@ import { freshJournal } from '../../test/helpers/journal-fixture.ts';
 import { JournalStore, readRecords } from '../journal/index.ts';
 import { ApprovalRegistry, builtinPolicySet, type CompiledPolicySet } from '../policy/index.ts';
 import { createScriptedProvider, DEFAULT_SCRIPT, parseScript, type ModelProvider } from '../providers/index.ts';
-import { createEchoTool, createFsWriteTool, createSleepTool, ToolRegistry } from '../tools/index.ts';
-import { GatewayRuntimeState, type Admission, type GatewayDeps } from './index.ts';
+import { createEchoTool, createFsWriteTool, createMemoryRememberTool, createSleepTool, ToolRegistry } from '../tools/index.ts';
+import { GatewayRuntimeState, openJournalMemoryStore, type Admission, type GatewayDeps } from './index.ts';
 
 async function setup(provider: ModelProvider = createScriptedProvider(DEFAULT_SCRIPT)) {
   const { store, root, options } = await freshJournal();
@@ -326,4 +326,49 @@ test('steer: a message sent while a tool runs joins the going run at its next mo
   const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
   assert.deepEqual(await after.recover(), { interrupted: [], requeued: [] }, 'a taken steer is not run again after a restart');
   await reopened.close();
+});
+
+test('post-run learning: a completed run stores what it marked with memory.remember; a cancelled run teaches nothing', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, text: 'noted' },
+      {
+        when: { lastMessageRole: 'user', lastUserStartsWith: 'learn' },
+        toolCalls: [
+          { name: 'memory.remember', arguments: { text: 'Deploys happen on Tuesdays', tags: ['Ops'] } },
+          { name: 'memory.remember', arguments: { text: 'Deploys happen on Tuesdays' } },
+        ],
+      },
+      { when: { lastMessageRole: 'user', lastUserStartsWith: 'forget' }, toolCalls: [{ name: 'memory.remember', arguments: { text: 'Never kept' } }, { name: 'sleep', arguments: { ms: 30000 } }] },
+      { when: {}, text: 'hi' },
+    ],
+  });
+  const { store, deps, approvals } = await setup(createScriptedProvider(script));
+  const memory = openJournalMemoryStore(store);
+  deps.tools.register(createMemoryRememberTool());
+  const gateway = GatewayRuntimeState.open({ ...deps, memory });
+  const approveAll = setInterval(() => {
+    for (const p of approvals.pending()) void approvals.resolve(p.id, { type: 'approve', scope: 'once', by: 'tester' }).catch(() => undefined);
+  }, 5);
+  try {
+    const { session } = await gateway.sessions.create({});
+    const learned = await gateway.waitFor((await gateway.admit(session.id, { text: 'learn this' })).runId);
+    assert.equal(learned.state, 'completed', learned.reason ?? '');
+    const hits = await memory.search('deploys tuesdays', { limit: 5 });
+    assert.deepEqual(hits.map((h) => [h.text, h.tags]), [['Deploys happen on Tuesdays', ['ops']]], 'stored once, with its tags');
+
+    const { runId } = await gateway.admit(session.id, { text: 'forget it' });
+    for (let i = 0; i < 400 && gateway.run(runId).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 100));
+    gateway.cancel(runId);
+    assert.equal((await gateway.waitFor(runId)).state, 'cancelled');
+    assert.deepEqual(await memory.search('never kept', { limit: 5 }), [], 'a cancelled run stores nothing');
+  } finally {
+    clearInterval(approveAll);
+    await store.close();
+  }
+  const records = [...readRecords(join(store.paths.dir, 'segments'))].map((l) => l.record);
+  const learnedEvents = records.filter((r) => r.kind === 'memory.learned').map((r) => JSON.parse(r.payloadJson) as { marks: number; stored: string[] });
+  assert.deepEqual(learnedEvents.map((e) => [e.marks, e.stored.length]), [[2, 1]]);
 });

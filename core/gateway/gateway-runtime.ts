@@ -5,7 +5,8 @@ import { journalTapePort } from './journal-tape.ts';
 import { readRecords, type JournalStore, type StoredRecord } from '../journal/index.ts';
 import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, type CompiledPolicySet, type Timers } from '../policy/index.ts';
 import type { ChatMessage, ModelProvider } from '../providers/index.ts';
-import type { ToolContext, ToolRegistry } from '../tools/index.ts';
+import type { MemoryStore, ToolContext, ToolRegistry } from '../tools/index.ts';
+import { learn, marksOf } from './learning.ts';
 import { RunEventStream } from './run-events.ts';
 import { SessionRegistry, type Session } from './sessions.ts';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import { join } from 'node:path';
 export const MESSAGE_RECEIVED = 'message.received';
 /** Written on restart for a run that was going when the daemon stopped. */
 export const RUN_INTERRUPTED = 'run.interrupted';
+/** Written after a completed run's marks were stored (post-run learning). */
+export const MEMORY_LEARNED = 'memory.learned';
 /** Written when an interrupted run is resumed as a new run (before that run is queued). */
 export const RUN_RESUMED = 'run.resumed';
 
@@ -125,6 +128,8 @@ export interface GatewayDeps {
   /** The policy set in force now (normally `PolicyStore.current`). */
   policies: () => CompiledPolicySet;
   approvals: ApprovalRegistry;
+  /** Where post-run learning stores what completed runs marked with memory.remember (none: not learned). */
+  memory?: MemoryStore;
   budgets?: RunBudgetsInput;
   /** Runs going at once across all sessions (default 64); more wait their turn. */
   maxConcurrentRuns?: number;
@@ -558,12 +563,27 @@ export class GatewayRuntimeState {
       return;
     }
     await tape.settled().catch(() => undefined); // a journal failure is the journal's to report
+    if (outcome.state === 'completed' && this.deps.memory) await this.learnFrom(view, outcome);
     lane.history.push({ role: 'user', content: userText });
     for (const s of entry.steered) lane.history.push({ role: 'user', content: s.texts.join('\n\n') });
     if (outcome.finalText !== null) lane.history.push({ role: 'assistant', content: outcome.finalText });
     const keep = this.deps.historyMessages ?? 40;
     if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
     this.finish(entry, { state: outcome.state, reason: outcome.reason, finalText: outcome.finalText, counters: outcome.counters });
+  }
+
+  /** Post-run learning: stores the run's marks and journals which records it made. A failure is logged on the journal, never fails the run. */
+  private async learnFrom(view: RunView, outcome: RunOutcome): Promise<void> {
+    const marks = marksOf(outcome.messages);
+    if (marks.length === 0) return;
+    try {
+      const ids = await learn(this.deps.memory as MemoryStore, marks, view.sessionId);
+      await this.deps.journal.append({ kind: MEMORY_LEARNED, runId: view.runId, sessionId: view.sessionId, actor: 'gateway', payload: { runId: view.runId, marks: marks.length, stored: ids } });
+    } catch (error) {
+      await this.deps.journal
+        .append({ kind: MEMORY_LEARNED, runId: view.runId, sessionId: view.sessionId, actor: 'gateway', payload: { runId: view.runId, marks: marks.length, stored: [], error: (error as Error).message } })
+        .catch(() => undefined);
+    }
   }
 
   /**

@@ -8,3 +8,7 @@ export type { RunStreamEvent } from './run-events.ts';
 export { journalTapePort } from './journal-tape.ts';
 export { listRuns, readRunTape } from './run-tape.ts';
 export type { RunSummary } from './run-tape.ts';
+export { openJournalMemoryStore, MEMORY_STORED, MEMORY_DELETED } from './journal-memory-store.ts';
+export type { JournalMemoryStoreOptions } from './journal-memory-store.ts';
+export { marksOf, learn } from './learning.ts';
+export type { MemoryMark } from './learning.ts';

@@ -19,7 +19,7 @@ export type { FsListEntry, FsListInput, FsListOptions } from './builtin/fs-list.
 export { createProcessRunTool } from './builtin/process-run.ts';
 export type { ProcessRunOptions } from './builtin/process-run.ts';
 export type { ProcessRunInput } from './process/process-plan.ts';
-export { createMemoryDeleteTool, createMemoryPutTool, createMemorySearchTool, createMemoryTools } from './builtin/memory-tools.ts';
+export { createMemoryDeleteTool, createMemoryPutTool, createMemoryRememberTool, createMemorySearchTool, createMemoryTools, MEMORY_REMEMBER_TOOL } from './builtin/memory-tools.ts';
 export type { MemoryDeleteInput, MemoryPutInput, MemorySearchInput, MemoryToolOptions } from './builtin/memory-tools.ts';
 
 export { resolveWorkspacePath } from './fs/workspace-path.ts';

@@ -1,6 +1,7 @@
 /**
  * `memory.put`, `memory.search`, `memory.delete`: the agent's notes, over a MemoryStore
- * that the gateway backs with the journal index.
+ * that the gateway backs with the journal. `memory.remember` only marks a fact: the
+ * gateway stores the marks of a run after it completes (post-run learning).
  */
 import type { JsonValue } from '../../base/index.ts';
 import type { MemoryStore } from '../memory/memory-store.ts';
@@ -61,6 +62,39 @@ export function createMemoryPutTool(store: MemoryStore, options: MemoryToolOptio
   };
 }
 
+/** The name of the marking tool; the gateway looks for its calls after a run. */
+export const MEMORY_REMEMBER_TOOL = 'memory.remember';
+
+/**
+ * Creates `memory.remember`: marks a fact to keep. Nothing is stored during the run; once
+ * the run completes, the gateway stores every mark whose call succeeded, so a run that
+ * fails or is cancelled teaches nothing.
+ */
+export function createMemoryRememberTool(options: MemoryToolOptions = {}): ToolDefinition<MemoryPutInput> {
+  const maxTextLength = options.maxTextLength ?? 8192;
+  return {
+    name: MEMORY_REMEMBER_TOOL,
+    description: 'Mark a fact to remember for later runs, with optional tags. It is stored when this run completes (not if it fails or is cancelled).',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        text: { type: 'string', minLength: 1, maxLength: maxTextLength },
+        tags: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+      },
+      required: ['text'],
+      additionalProperties: false,
+    },
+    capabilities: ['memory'],
+    // The same effect as memory.put, only later: it changes what later runs believe.
+    risk: 'medium',
+    parallelSafe: true,
+    limits: { ...DEFAULT_LIMITS },
+    run() {
+      return Promise.resolve({ marked: true });
+    },
+  };
+}
+
 /** Creates `memory.search`. */
 export function createMemorySearchTool(store: MemoryStore, options: MemoryToolOptions = {}): ToolDefinition<MemorySearchInput> {
   const maxResults = options.maxResults ?? 50;
@@ -109,7 +143,10 @@ export function createMemoryDeleteTool(store: MemoryStore): ToolDefinition<Memor
   };
 }
 
-/** The three memory tools over one store. */
-export function createMemoryTools(store: MemoryStore, options: MemoryToolOptions = {}): [ToolDefinition<MemoryPutInput>, ToolDefinition<MemorySearchInput>, ToolDefinition<MemoryDeleteInput>] {
-  return [createMemoryPutTool(store, options), createMemorySearchTool(store, options), createMemoryDeleteTool(store)];
+/** The memory tools over one store. */
+export function createMemoryTools(
+  store: MemoryStore,
+  options: MemoryToolOptions = {},
+): [ToolDefinition<MemoryPutInput>, ToolDefinition<MemorySearchInput>, ToolDefinition<MemoryDeleteInput>, ToolDefinition<MemoryPutInput>] {
+  return [createMemoryPutTool(store, options), createMemorySearchTool(store, options), createMemoryDeleteTool(store), createMemoryRememberTool(options)];
 }

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { freshJournal } from '../../test/helpers/journal-fixture.ts';
+import { JournalStore, readRecords } from '../journal/index.ts';
+import { memoryStoreConformance } from '../tools/memory/memory-store-conformance.ts';
+import { openJournalMemoryStore } from './journal-memory-store.ts';
+
+memoryStoreConformance('journal-backed store', async (clock) => {
+  const { store } = await freshJournal();
+  return openJournalMemoryStore(store, { clock });
+});
+
+test('notes are durable: they come back after a restart, deletions too, and secrets never reach the journal', async () => {
+  const { store, options } = await freshJournal();
+  const memory = openJournalMemoryStore(store);
+  const kept = await memory.put({ text: 'The staging database is db-2', tags: ['Infra'], sessionId: 's1' });
+  const gone = await memory.put({ text: 'Lunch is at noon', tags: [], sessionId: null });
+  await memory.put({ text: 'the token is sk-live-abcdefghijklmnopqrstuvwx1234', tags: [], sessionId: null });
+  assert.equal(await memory.delete(gone.id), true);
+  assert.equal(await memory.delete('mem_none'), false, 'deleting nothing writes nothing');
+  await store.close();
+  const raw = [...readRecords(options.dir + '/segments')].map((l) => l.record.payloadJson).join('\n');
+  assert.ok(!raw.includes('sk-live-abcdefghijklmnopqrstuvwx1234'), 'the redactor ran on the note');
+
+  const reopened = await JournalStore.open(options);
+  const again = openJournalMemoryStore(reopened);
+  const hits = await again.search('staging database', { limit: 5 });
+  assert.deepEqual(hits.map((h) => [h.id, h.text, h.tags]), [[kept.id, 'The staging database is db-2', ['infra']]], 'same id, text and tags');
+  assert.deepEqual(await again.search('lunch', { limit: 5 }), [], 'a deleted note stays deleted');
+  const token = await again.search('token', { limit: 5 });
+  assert.equal(token.length, 1);
+  assert.ok(!token[0]?.text.includes('sk-live'), `remembered without the secret: ${token[0]?.text}`);
+  assert.equal(await again.delete(kept.id), true, 'a replayed note can be deleted');
+  await reopened.close();
+});

@@ -1,0 +1,69 @@
+/**
+ * The memory tools' store, made durable by the journal: every put and delete is a journal
+ * event (durable before it is acknowledged, redacted like every event), and the store is
+ * rebuilt from those events on start. Searching runs over the in-memory copy.
+ */
+import { newUlid, systemClock, type Clock } from '../base/index.ts';
+import { readRecords, type JournalStore } from '../journal/index.ts';
+import { createInMemoryMemoryStore, normalizeTags, type MemoryEntry, type MemoryRecord, type MemoryStore } from '../tools/index.ts';
+
+export const MEMORY_STORED = 'memory.stored';
+export const MEMORY_DELETED = 'memory.deleted';
+
+/** Options of the journal-backed store. */
+export interface JournalMemoryStoreOptions {
+  clock?: Clock;
+  newId?: () => string;
+  /** Most records kept searchable; the oldest go first beyond it (default 10,000). */
+  maxRecords?: number;
+}
+
+/**
+ * Opens the store over `journal`, replaying its memory events. What the redactor took out
+ * of a note before it was journaled is gone from it after a restart too: secrets are never
+ * remembered.
+ */
+export function openJournalMemoryStore(journal: JournalStore, options: JournalMemoryStoreOptions = {}): MemoryStore {
+  const clock = options.clock ?? systemClock;
+  const newId = options.newId ?? (() => `mem_${newUlid(clock.now())}`);
+  // The in-memory store takes its id and time from here: fresh ones live, recorded ones on replay.
+  let next: { id: string; at: number } | null = null;
+  const memory = createInMemoryMemoryStore({
+    clock: { now: () => next?.at ?? clock.now() },
+    newId: () => next?.id ?? newId(),
+    maxRecords: options.maxRecords,
+  });
+  const known = new Set<string>();
+  const apply = async (record: { id: string; text: string; tags: string[]; createdAt: number; sessionId: string | null }): Promise<MemoryRecord> => {
+    next = { id: record.id, at: record.createdAt };
+    try {
+      const stored = await memory.put({ text: record.text, tags: record.tags, sessionId: record.sessionId });
+      known.add(stored.id);
+      return stored;
+    } finally {
+      next = null;
+    }
+  };
+  for (const { record } of readRecords(journal.paths.segments)) {
+    if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson));
+    else if (record.kind === MEMORY_DELETED) {
+      const { id } = JSON.parse(record.payloadJson) as { id: string };
+      known.delete(id);
+      void memory.delete(id);
+    }
+  }
+  return {
+    async put(entry: MemoryEntry) {
+      const record = { id: newId(), text: entry.text, tags: normalizeTags(entry.tags), createdAt: clock.now(), sessionId: entry.sessionId };
+      await journal.append({ kind: MEMORY_STORED, actor: 'memory', sessionId: entry.sessionId, payload: record });
+      return apply(record);
+    },
+    search: (query, searchOptions) => memory.search(query, searchOptions),
+    async delete(id) {
+      if (!known.has(id)) return false;
+      await journal.append({ kind: MEMORY_DELETED, actor: 'memory', payload: { id } });
+      known.delete(id);
+      return memory.delete(id);
+    },
+  };
+}
