@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writePidFile } from '../core/tools/process/pid-files.ts';
 import { procStartOf } from '../core/tools/process/proc-stat.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,44 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { runCli, startCli } from './helpers/cli.ts';
+import { exited, serve, waitFor } from './helpers/daemon-process.ts';
 import { tempDir } from './helpers/temp-dir.ts';
-
-/** Starts `serve --port 0` and resolves with the port once it logs that it is serving. */
-/** Daemons still running when a test fails are killed, so a failed assertion never hangs the run. */
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-test.afterEach(() => {
-  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL');
-  running.clear();
-});
-
-function serve(root: string): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = startCli(['--state', root, 'serve', '--port', '0']);
-    running.add(child);
-    let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => {
-      stderr += c.toString();
-      const m = /serving on http:\/\/127\.0\.0\.1:(\d+)/.exec(stderr);
-      if (m) resolve({ child, port: Number(m[1]), stderr: () => stderr });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited early (${code}): ${stderr}`)));
-  });
-}
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
 
 test('serve answers /healthz, refuses other writers, and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
   const root = join(tempDir(), 'state');
