@@ -28,6 +28,8 @@ const BUILTIN_TOOLS: readonly PolicyTool[] = [
   { name: 'memory.put', capabilities: ['memory'], risk: 'medium' },
   { name: 'memory.search', capabilities: ['memory'], risk: 'low' },
   { name: 'memory.delete', capabilities: ['memory'], risk: 'medium' },
+  // Marks a fact for post-run learning: the same effect as memory.put, only once the run completes.
+  { name: 'memory.remember', capabilities: ['memory'], risk: 'medium' },
 ];
 
 const BY_NAME = new Map(BUILTIN_TOOLS.map((t) => [t.name, t]));

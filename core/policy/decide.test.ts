@@ -40,6 +40,7 @@ test('the default set decides every built-in tool, for the owner and for anyone 
     ['memory.put', 'ask', [APPROVED], 'ask', [APPROVED]],
     ['memory.search', 'allow', [READ_ONLY], 'allow', [READ_ONLY]],
     ['memory.delete', 'ask', [APPROVED], 'ask', [APPROVED]],
+    ['memory.remember', 'ask', [APPROVED], 'ask', [APPROVED]],
   ];
   assert.deepEqual(
     table.map(([name]) => name).sort(),
