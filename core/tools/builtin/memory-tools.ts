@@ -34,21 +34,26 @@ export interface MemoryDeleteInput {
 
 const DEFAULT_SEARCH_LIMIT = 10;
 
+/** The input of a note (memory.put, memory.remember): text and up to 16 tags. */
+function noteSchema(maxTextLength: number): ToolDefinition['inputSchema'] {
+  return {
+    type: 'object',
+    properties: {
+      text: { type: 'string', minLength: 1, maxLength: maxTextLength },
+      tags: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
+    },
+    required: ['text'],
+    additionalProperties: false,
+  };
+}
+
 /** Creates `memory.put`. */
 export function createMemoryPutTool(store: MemoryStore, options: MemoryToolOptions = {}): ToolDefinition<MemoryPutInput> {
   const maxTextLength = options.maxTextLength ?? 8192;
   return {
     name: 'memory.put',
     description: 'Remember a note for later runs, with optional tags. Returns its id.',
-    inputSchema: {
-      type: 'object',
-      properties: {
-        text: { type: 'string', minLength: 1, maxLength: maxTextLength },
-        tags: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
-      },
-      required: ['text'],
-      additionalProperties: false,
-    },
+    inputSchema: noteSchema(maxTextLength),
     capabilities: ['memory'],
     // Writing memory changes what later runs believe: not a read-only tool.
     risk: 'medium',
@@ -75,15 +80,7 @@ export function createMemoryRememberTool(options: MemoryToolOptions = {}): ToolD
   return {
     name: MEMORY_REMEMBER_TOOL,
     description: 'Mark a fact to remember for later runs, with optional tags. It is stored when this run completes (not if it fails or is cancelled).',
-    inputSchema: {
-      type: 'object',
-      properties: {
-        text: { type: 'string', minLength: 1, maxLength: maxTextLength },
-        tags: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 64 } },
-      },
-      required: ['text'],
-      additionalProperties: false,
-    },
+    inputSchema: noteSchema(maxTextLength),
     capabilities: ['memory'],
     // The same effect as memory.put, only later: it changes what later runs believe.
     risk: 'medium',
