@@ -168,7 +168,8 @@ test('a burst of messages to a busy session becomes one run; commands get their 
     version: 1,
     turns: [
       { when: { lastMessageRole: 'tool' }, text: 'slept' },
-      { when: { lastMessageRole: 'user', lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 300 } }] },
+      // Long enough that the whole burst is admitted while it sleeps, even on a loaded machine.
+      { when: { lastMessageRole: 'user', lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 1500 } }] },
       { when: {}, text: 'got it' },
     ],
   });
@@ -371,4 +372,29 @@ test('post-run learning: a completed run stores what it marked with memory.remem
   const records = [...readRecords(join(store.paths.dir, 'segments'))].map((l) => l.record);
   const learnedEvents = records.filter((r) => r.kind === 'memory.learned').map((r) => JSON.parse(r.payloadJson) as { marks: number; stored: string[] });
   assert.deepEqual(learnedEvents.map((e) => [e.marks, e.stored.length]), [[2, 1]]);
+});
+
+test('a message the journal refuses is not admitted: its run never runs a tool, ends cancelled, and its key stays free', async () => {
+  const { store, root } = await freshJournal({ maxPayloadBytes: 8192 });
+  const workspace = join(root, 'workspace');
+  mkdirSync(workspace, { recursive: true });
+  const tools = new ToolRegistry();
+  let echoed = 0;
+  tools.register({ ...createEchoTool(), run: async (input) => (echoed++, input) });
+  const approvals = new ApprovalRegistry({ clock: { now: () => Date.now() } });
+  const set = await builtinPolicySet();
+  const gateway = GatewayRuntimeState.open({ journal: store, provider: createScriptedProvider(DEFAULT_SCRIPT), model: 'scripted', tools, stateDir: root, defaultWorkspace: workspace, policies: () => set, approvals });
+  const { session } = await gateway.sessions.create({});
+  await assert.rejects(gateway.admit(session.id, { text: `echo ${'x'.repeat(9000)}`, idempotencyKey: 'big' }), { code: 'PALYRA_PAYLOAD_TOO_LARGE' });
+  const [refused] = gateway.listRuns();
+  assert.ok(refused, 'the run it would have had is visible, ended');
+  const ended = await gateway.waitFor(refused.runId);
+  assert.equal(ended.state, 'cancelled');
+  assert.match(ended.reason ?? '', /could not be journaled/);
+  const ok = await gateway.admit(session.id, { text: 'echo small', idempotencyKey: 'big' });
+  assert.equal(ok.duplicate, false, 'the key was not taken by the refused message');
+  const second = await gateway.waitFor(ok.runId);
+  assert.equal(second.state, 'completed', second.reason ?? '');
+  assert.equal(echoed, 1, 'only the admitted message ran its tool');
+  await store.close();
 });

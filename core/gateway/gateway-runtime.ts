@@ -177,11 +177,11 @@ interface RunEntry {
   steerInto: RunEntry | null;
   /** Runs this one took in by steering; they end when it ends. */
   steered: RunEntry[];
+  /** Its message was never admitted (the journal refused it): it leaves no trace in the conversation. */
+  withdrawn: boolean;
   texts: string[];
   /** When its newest message was admitted (for `coalesce`). */
   lastMessageAt: number;
-  /** Admissions still being journaled into it; it does not start before they finish. */
-  admitting: number;
   events: RunEventStream;
   abort: AbortController;
   done: Promise<RunView>;
@@ -325,38 +325,82 @@ export class GatewayRuntimeState {
     // model boundary; if that run ends first, the message simply runs next.
     const steerInto = mode === 'steer' && lane.active && !lane.active.events.ended ? lane.active : null;
     entry.steerInto = steerInto;
-    entry.admitting++;
     const messageId = `msg_${this.newId()}`;
     const admission: Admission = { messageId, runId: entry.view.runId, sessionId: session.id, duplicate: false };
     // Reserve the key before the await, so a concurrent duplicate waits for this one.
     if (dedupeKey) this.idempotency.set(dedupeKey, { ...admission, duplicate: true });
+    const appended = this.deps.journal.append({
+      kind: MESSAGE_RECEIVED,
+      sessionId: session.id,
+      runId: entry.view.runId,
+      actor: 'gateway',
+      channel: session.channel,
+      payload: { messageId, runId: entry.view.runId, idempotencyKey: typeof key === 'string' ? key : null, text, mode, ...(steerInto ? { steerInto: steerInto.view.runId } : {}) },
+    });
+    if (mode === 'interrupt') {
+      // Cancelling the going run is not undone if the message then fails to be admitted: wait first.
+      try {
+        await appended;
+      } catch (error) {
+        if (dedupeKey) this.idempotency.delete(dedupeKey);
+        throw error;
+      }
+      this.enqueue(entry, messageId, text, now, lane, { newRun: !collectInto, interrupt: true });
+      this.pump(session.id);
+      return admission;
+    }
+    // The run may start while the message is still being written: the log is written in
+    // order, so nothing the run records (and no tool, which waits for its decision to be
+    // durable) can be on disk before the message. The caller's acknowledgement still waits.
+    this.enqueue(entry, messageId, text, now, lane, { newRun: !collectInto, interrupt: false });
+    this.pump(session.id);
     try {
-      await this.deps.journal.append({
-        kind: MESSAGE_RECEIVED,
-        sessionId: session.id,
-        runId: entry.view.runId,
-        actor: 'gateway',
-        channel: session.channel,
-        payload: { messageId, runId: entry.view.runId, idempotencyKey: typeof key === 'string' ? key : null, text, mode, ...(steerInto ? { steerInto: steerInto.view.runId } : {}) },
-      });
+      await appended;
     } catch (error) {
       if (dedupeKey) this.idempotency.delete(dedupeKey);
-      entry.admitting--;
-      if (collectInto) this.pump(session.id);
+      this.withdraw(entry, messageId, error);
       throw error;
     }
-    entry.admitting--;
+    return admission;
+  }
+
+  /** Adds an admitted message to its run, and a new run to its session's queue. */
+  private enqueue(entry: RunEntry, messageId: string, text: string, now: number, lane: SessionLane, how: { newRun: boolean; interrupt: boolean }): void {
     entry.view.messageIds.push(messageId);
     entry.texts.push(text);
     entry.lastMessageAt = now;
-    if (!collectInto) {
-      this.runs.set(entry.view.runId, entry);
-      if (mode === 'interrupt' && lane.active) lane.active.abort.abort(new PalyraError('PALYRA_CONFLICT', 'interrupted by a newer message'));
-      if (mode === 'interrupt') lane.queued.unshift(entry);
-      else lane.queued.push(entry);
+    if (!how.newRun) return;
+    this.runs.set(entry.view.runId, entry);
+    if (how.interrupt && lane.active) lane.active.abort.abort(new PalyraError('PALYRA_CONFLICT', 'interrupted by a newer message'));
+    if (how.interrupt) lane.queued.unshift(entry);
+    else lane.queued.push(entry);
+  }
+
+  /**
+   * A message whose journal write failed was never admitted: it leaves its run. A run left
+   * without messages is dropped if it had not started, and cancelled if it had.
+   */
+  private withdraw(entry: RunEntry, messageId: string, error: unknown): void {
+    const at = entry.view.messageIds.indexOf(messageId);
+    if (at < 0) return;
+    const started = entry.view.state !== 'queued';
+    if (!started) {
+      entry.view.messageIds.splice(at, 1);
+      entry.texts.splice(at, 1);
+      if (entry.texts.length > 0) return;
+      const lane = this.lane(entry.view.sessionId);
+      lane.queued = lane.queued.filter((e) => e !== entry);
+      const slot = this.waitingForSlot.indexOf(entry);
+      if (slot >= 0) this.waitingForSlot.splice(slot, 1);
+      if (lane.active !== entry || slot >= 0) {
+        if (lane.active === entry) lane.active = null;
+        this.finish(entry, { state: 'cancelled', reason: `its message could not be journaled: ${(error as Error).message}`, finalText: null, counters: null });
+        this.pump(entry.view.sessionId);
+        return;
+      }
     }
-    this.pump(session.id);
-    return admission;
+    entry.withdrawn = true;
+    entry.abort.abort(new PalyraError('PALYRA_CONFLICT', `its message could not be journaled: ${(error as Error).message}`));
   }
 
   /** A run by id. */
@@ -477,9 +521,9 @@ export class GatewayRuntimeState {
       resumeMessages: null,
       steerInto: null,
       steered: [],
+      withdrawn: false,
       texts,
       lastMessageAt: 0,
-      admitting: 0,
       events: new RunEventStream(),
       abort: new AbortController(),
       done,
@@ -490,7 +534,7 @@ export class GatewayRuntimeState {
   /** Starts the session's next run when it has none going and a slot is free. */
   private pump(sessionId: string): void {
     const lane = this.lane(sessionId);
-    if (lane.active || lane.queued.length === 0 || (lane.queued[0] as RunEntry).admitting > 0) return;
+    if (lane.active || lane.queued.length === 0) return;
     const next = lane.queued.shift() as RunEntry;
     lane.active = next;
     if (this.running >= (this.deps.maxConcurrentRuns ?? 64)) {
@@ -564,12 +608,15 @@ export class GatewayRuntimeState {
     }
     await tape.settled().catch(() => undefined); // a journal failure is the journal's to report
     if (outcome.state === 'completed' && this.deps.memory) await this.learnFrom(view, outcome);
-    lane.history.push({ role: 'user', content: userText });
+    if (!entry.withdrawn) lane.history.push({ role: 'user', content: userText });
     for (const s of entry.steered) lane.history.push({ role: 'user', content: s.texts.join('\n\n') });
-    if (outcome.finalText !== null) lane.history.push({ role: 'assistant', content: outcome.finalText });
+    if (outcome.finalText !== null && !entry.withdrawn) lane.history.push({ role: 'assistant', content: outcome.finalText });
     const keep = this.deps.historyMessages ?? 40;
     if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
-    this.finish(entry, { state: outcome.state, reason: outcome.reason, finalText: outcome.finalText, counters: outcome.counters });
+    // A run cancelled from here says why (by request, a newer message, a refused admission).
+    const why = entry.abort.signal.reason;
+    const reason = outcome.state === 'cancelled' && why instanceof PalyraError ? why.message : outcome.reason;
+    this.finish(entry, { state: outcome.state, reason, finalText: outcome.finalText, counters: outcome.counters });
   }
 
   /** Post-run learning: stores the run's marks and journals which records it made. A failure is logged on the journal, never fails the run. */
@@ -592,7 +639,7 @@ export class GatewayRuntimeState {
    */
   private takeSteers(entry: RunEntry): { id: string; text: string }[] {
     const lane = this.lane(entry.view.sessionId);
-    const taken = lane.queued.filter((q) => q.steerInto === entry && q.admitting === 0);
+    const taken = lane.queued.filter((q) => q.steerInto === entry);
     if (taken.length === 0) return [];
     lane.queued = lane.queued.filter((q) => !taken.includes(q));
     for (const t of taken) {
