@@ -65,6 +65,26 @@ const embedWasm = {
 };
 
 /**
+ * The web console's files (core/transport/console/assets/) become strings in the bundle:
+ * core/transport/console/console-assets.ts reads them from disk under tsx, and is
+ * replaced here by a module returning them, so the bundle serves the console alone.
+ */
+const consoleAssetsModule = join(root, 'core', 'transport', 'console', 'console-assets.ts');
+const CONSOLE_FILES = ['index.html', 'console.js', 'console.css', 'favicon.svg'];
+
+const embedConsole = {
+  name: 'embed-console',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]core[\\/]transport[\\/]console[\\/]console-assets\.ts$/ }, (args) => {
+      if (resolve(args.path) !== consoleAssetsModule) return undefined;
+      const paths = CONSOLE_FILES.map((name) => join(dirname(consoleAssetsModule), 'assets', name));
+      const files = Object.fromEntries(CONSOLE_FILES.map((name, i) => [name, readFileSync(paths[i], 'utf8')]));
+      return { contents: `const files = ${JSON.stringify(files)};\nexport function consoleAssets() { return files; }`, loader: 'js', watchFiles: paths };
+    });
+  },
+};
+
+/**
  * ws tries `require('bufferutil')` and `require('utf-8-validate')` (optional native
  * speed-ups) and falls back when they throw. Left external, a SEA prints a warning
  * because its require() only loads built-ins; so they become a module that throws.
@@ -134,7 +154,7 @@ export async function build({ entry = 'cli/main.ts', outfile = join(root, 'dist'
     minify: true,
     legalComments: 'none',
     // package.json (imported by cli/version.ts) is inlined by esbuild's JSON loader.
-    plugins: [embedWasm, embedWorkers, stubOptionalNative],
+    plugins: [embedWasm, embedWorkers, embedConsole, stubOptionalNative],
     logLevel: quiet ? 'error' : 'warning',
   });
   const result = { outfile, bytes: statSync(outfile).size, ms: Math.round(performance.now() - start) };

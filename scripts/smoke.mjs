@@ -3,7 +3,7 @@
 // empty HOME. Runs dist/palyrad.cjs under node and deno, and dist/palyrad (the single
 // executable) when it exists and is not older than the bundle.
 // Prints TAP-like lines (`ok - ...` / `not ok - ...`) and `N passed, N failed`.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -30,6 +30,34 @@ if (existsSync(sea)) {
 
 let passed = 0;
 let failed = 0;
+
+/**
+ * Starts `serve --port 0`, fetches the web console's page and script, stops the daemon;
+ * resolves like spawnSync with the fetched files as stdout. Checks that the embedded
+ * console files are served by the artefact alone.
+ */
+async function serveConsole(command, env, cwd, state) {
+  const [cmd, ...args] = command;
+  const child = spawn(cmd, [...args, '--state', state, 'serve', '--port', '0'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 60_000;
+  let url = null;
+  while (!url && Date.now() < deadline && child.exitCode === null) {
+    url = /web console at (\S+)/.exec(stderr)?.[1] ?? null;
+    if (!url) await new Promise((r) => setTimeout(r, 50));
+  }
+  try {
+    if (!url) return { status: child.exitCode, stdout: '', stderr, error: 'the daemon did not print "web console at"' };
+    const page = await fetch(url);
+    const script = await fetch(`${url}console/console.js`);
+    return { status: page.status, stdout: `${page.headers.get('content-security-policy')}\n${await page.text()}\n${await script.text()}`, stderr };
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
 
 /** Runs one check; `expect` gets the parsed result and returns an error text or nothing. */
 function check(what, result, expect) {
@@ -96,6 +124,12 @@ for (const target of targets) {
       const decision = json(r);
       if (r.status !== 3 || decision.decision !== 'ask') return 'expected decision "ask" and exit 3';
     });
+    // The daemon serves the web console from files embedded in the artefact.
+    check(`${target.name}: serve answers / with the web console`, await serveConsole(target.command(copy), env, dir, join(dir, 'console-state')), (r) =>
+      r.status !== 200 || !r.stdout.startsWith("default-src 'self'") || !r.stdout.includes('<title>palyrad console</title>') || !r.stdout.includes('palyrad web console: plain DOM')
+        ? 'expected 200 with the CSP, the page and its script'
+        : undefined,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

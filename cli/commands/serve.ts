@@ -48,6 +48,7 @@ export function registerServeCommand(program: Command, run: CliRun): void {
             state: daemon.paths.root,
             tokenFile: daemon.adminTokenPath,
           });
+          log(`web console at ${daemon.url}/ (log in with the admin token from ${daemon.adminTokenPath})`, { console: `${daemon.url}/` });
           reload = () => void daemon.reloadPolicies().catch((error: unknown) => log(`policy reload failed: ${(error as Error).message}`));
           await new Promise<void>((resolve) => {
             onStop = (signal) => {

@@ -26,6 +26,7 @@ const CODES = {
   PALYRA_FORBIDDEN: 'usage',
   PALYRA_CONFLICT: 'usage',
   PALYRA_METHOD_NOT_ALLOWED: 'usage',
+  PALYRA_RATE_LIMITED: 'usage',
   PALYRA_UNAVAILABLE: 'io',
   PALYRA_STATE_DIR_INVALID: 'io',
   PALYRA_STATE_LOCKED: 'io',
@@ -47,6 +48,8 @@ const CODES = {
   PALYRA_TOOL_CANCELLED: 'io',
   PALYRA_TOOL_FAILED: 'io',
   PALYRA_TOOL_LIMIT_EXCEEDED: 'io',
+  /** A remote worker disconnected (or was replaced) while it held the call. */
+  PALYRA_TOOL_WORKER_GONE: 'io',
   PALYRA_RUN_ILLEGAL_TRANSITION: 'internal',
   PALYRA_TAPE_INVALID: 'integrity',
   PALYRA_TAPE_UNSUPPORTED_VERSION: 'integrity',
@@ -117,6 +120,8 @@ export function httpStatusOf(error: unknown): number {
       return 409;
     case 'PALYRA_METHOD_NOT_ALLOWED':
       return 405;
+    case 'PALYRA_RATE_LIMITED':
+      return 429;
     case 'PALYRA_UNAVAILABLE':
       return 503;
     case 'PALYRA_PAYLOAD_TOO_LARGE':

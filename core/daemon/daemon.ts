@@ -8,7 +8,7 @@ import { GatewayRuntimeState, openJournalMemoryStore } from '../gateway/index.ts
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
 import { readRunTape } from '../gateway/index.ts';
-import { attachWebSocket, createApi, registerAdminRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
+import { attachWebSocket, ConsoleSessions, createApi, registerAdminRoutes, registerConsoleRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
 import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
 import { checkBind } from './bind-policy.ts';
 import { loadConfig } from './config.ts';
@@ -18,6 +18,9 @@ import { journalOptionsFor } from './journal-options.ts';
 import { createBuiltinRegistry, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { initStateDir, type StatePaths } from './state-dir.ts';
+import { createWorkerHub } from '../transport/index.ts';
+import { recordWorkerEvent, workersGauge } from './worker-events.ts';
+import { findWorkerByToken } from './worker-tokens.ts';
 
 /** What `palyrad serve` needs to start. */
 export interface DaemonOptions {
@@ -97,6 +100,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       http: config.tools.http,
       plugins: config.tools.plugins,
     });
+    // Remote workers' tools join `tools` as worker.<name>.* with capability "remote", so
+    // the gateway's policy gate decides on them like on every other tool (docs/workers.md).
+    const workers = createWorkerHub({ registry: tools, authenticateWorker: (token) => findWorkerByToken(paths.root, token), onEvent: (event) => recordWorkerEvent(store, log, event) });
     const gateway = GatewayRuntimeState.open({
       journal: store,
       provider,
@@ -112,19 +118,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       coalesceDebounceMs: config.gateway.coalesceDebounceMs,
       maxPendingPerConversation: config.gateway.maxPendingPerConversation,
     });
+    // Web console logins (cookie + CSRF token), in memory: a restart logs consoles out.
+    const consoleSessions = new ConsoleSessions();
     const api = createApi({
       gateway,
       approvals,
       authenticate: (token) => tokenMatches(adminToken, token),
+      consoleSessions,
       journalStatus: () => ({ head: store.durable, checkpoint: store.latestCheckpoint, stats: store.stats() }),
       ready: () => store.failure === null && !gateway.stats().stopping,
-      metrics: () => daemonMetrics(store, gateway, approvals as ApprovalRegistry, startedAt),
+      metrics: () => [...daemonMetrics(store, gateway, approvals as ApprovalRegistry, startedAt), workersGauge(workers)],
       runTape: (runId) => readRunTape(paths.journal, runId),
       policies: () => ({ hash: policies.current.hash, policies: policies.current.policies.map((p) => ({ id: p.id, origin: p.origin })) }),
       version: options.version,
       bodyLimit: config.server.maxBodyBytes,
       extraRoutes: (router) => {
         registerOpenAiRoutes(router, { gateway, model, bodyLimit: config.server.maxBodyBytes, startedAt });
+        registerConsoleRoutes(router, { sessions: consoleSessions, authenticate: (token) => tokenMatches(adminToken, token), secure: tls !== null });
         registerAdminRoutes(router, {
           tools: () => tools.list(),
           journalEventsAfter: (after, limit) => store.eventsAfter(after, limit),
@@ -145,7 +155,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     const timeouts = { requestTimeout: config.server.requestTimeoutMs, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: config.server.keepAliveTimeoutMs };
     server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);
-    const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token) });
+    const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token), otherUpgrade: (req, socket, head) => workers.handleUpgrade(req, socket, head) });
     const port = await listen(server, config.server.host, config.server.port);
     lock.update({ port });
     await journal.append({ kind: 'daemon.started', actor: 'system', payload: { version: options.version, pid: process.pid, port } });
@@ -164,7 +174,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       }
       return result;
     };
-    return { port, reloadPolicies, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, websocket, journal, gateway, approvals, lock, log) };
+    return { port, reloadPolicies, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, { close: async () => void (await Promise.all([workers.close(), websocket.close()])) }, journal, gateway, approvals, lock, log) };
   } catch (error) {
     server?.close();
     approvals?.close();

@@ -197,3 +197,15 @@ test('receipts hash the canonical {tool, ok, output} and are stable for identica
   const obj = await registry.invoke('obj', {}, context);
   assert.equal(obj.receipt, sha256Hex(canonicalJson({ tool: 'obj', ok: true, output: { a: { y: true, z: null }, b: [1, 'é'] } })));
 });
+
+test('unregister removes a tool: later calls are PALYRA_TOOL_NOT_FOUND, and the name can be registered again', async () => {
+  const registry = new ToolRegistry();
+  registry.register(createEchoTool());
+  assert.equal(registry.unregister('echo'), true);
+  assert.equal(registry.unregister('echo'), false);
+  assert.deepEqual(registry.list(), []);
+  const result = await registry.invoke('echo', { text: 'x' }, toolContext());
+  assert.deepEqual([result.ok, result.ok ? null : result.error.code], [false, 'PALYRA_TOOL_NOT_FOUND']);
+  registry.register(createEchoTool());
+  assert.deepEqual(registry.list().map((t) => t.name), ['echo']);
+});

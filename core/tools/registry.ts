@@ -84,6 +84,15 @@ export class ToolRegistry {
     this.#tools.set(name, { tool: tool as ToolDefinition<unknown>, validate, maxInputBytes });
   }
 
+  /**
+   * Removes a tool (remote workers' tools leave when their worker disconnects). Calls
+   * already running keep the definition they started with; later calls get
+   * PALYRA_TOOL_NOT_FOUND. Returns false when no tool of that name was registered.
+   */
+  unregister(name: string): boolean {
+    return this.#tools.delete(name);
+  }
+
   /** The tool of that name, or undefined. */
   get(name: string): ToolDefinition<unknown> | undefined {
     return this.#tools.get(name)?.tool;

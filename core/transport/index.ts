@@ -15,3 +15,10 @@ export { parseClientMessage, WS_PATH, WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFI
 export type { ClientMessage, ServerFrame, NumberedFrame, Cursor, ClientId } from './ws/ws-protocol.ts';
 export { registerAdminRoutes } from './http/admin-routes.ts';
 export type { AdminRoutesDeps } from './http/admin-routes.ts';
+export { registerConsoleRoutes, CONSOLE_CSP, CONSOLE_HEADERS } from './console/console-routes.ts';
+export type { ConsoleRoutesDeps } from './console/console-routes.ts';
+export { ConsoleSessions } from './console/console-sessions.ts';
+export type { ConsoleSession, ConsoleSessionOptions } from './console/console-sessions.ts';
+export { CONSOLE_COOKIE, CSRF_HEADER } from './console/console-auth.ts';
+export { attachWorkerHub, createWorkerHub, WorkerClient, workerUrl, WORKER_PATH, WORKER_PROTOCOL_VERSION } from './worker/index.ts';
+export type { ConnectedWorker, WorkerHub, WorkerHubEvent, WorkerHubOptions, WorkerClientOptions } from './worker/index.ts';

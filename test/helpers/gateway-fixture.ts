@@ -6,7 +6,7 @@ import { GatewayRuntimeState } from '../../core/gateway/index.ts';
 import { ApprovalRegistry, builtinPolicySet } from '../../core/policy/index.ts';
 import type { ModelProvider } from '../../core/providers/index.ts';
 import { createEchoTool, createFsWriteTool, ToolRegistry } from '../../core/tools/index.ts';
-import { createApi, type Router } from '../../core/transport/index.ts';
+import { createApi, registerConsoleRoutes, type ConsoleSessions, type Router } from '../../core/transport/index.ts';
 import { freshJournal } from './journal-fixture.ts';
 
 /** The admin token of a fixture gateway. */
@@ -32,6 +32,8 @@ export async function startGatewayFixture(options: {
   model?: string;
   bodyLimit?: number;
   extraRoutes?: (router: Router, gateway: GatewayRuntimeState) => void;
+  /** Serves the web console with these sessions (cookie + CSRF auth on /api/v1), as the daemon does. */
+  consoleSessions?: ConsoleSessions;
   /** Attaches more to the server before it listens (e.g. the WebSocket endpoint); closed after the gateway stops. */
   attach?: (server: Server, gateway: GatewayRuntimeState) => { close(): Promise<void> };
 }): Promise<GatewayFixture> {
@@ -52,7 +54,11 @@ export async function startGatewayFixture(options: {
     ready: () => true,
     version: 'test',
     bodyLimit: options.bodyLimit,
-    extraRoutes: options.extraRoutes && ((router) => options.extraRoutes?.(router, gateway)),
+    consoleSessions: options.consoleSessions,
+    extraRoutes: (router) => {
+      options.extraRoutes?.(router, gateway);
+      if (options.consoleSessions) registerConsoleRoutes(router, { sessions: options.consoleSessions, authenticate: (t) => t === FIXTURE_TOKEN, secure: false });
+    },
   });
   const server: Server = createServer(handler);
   const attached = options.attach?.(server, gateway);

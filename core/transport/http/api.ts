@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PalyraError } from '../../base/index.ts';
 import type { GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import type { ApprovalRegistry, ApprovalResolution } from '../../policy/index.ts';
+import { authorizeConsoleRequest } from '../console/console-auth.ts';
+import type { ConsoleSessions } from '../console/console-sessions.ts';
 import { bearerToken, readJson, Router, sendError, sendJson, type RouteContext } from './http-kit.ts';
 import { renderPrometheus, type Sample } from './metrics.ts';
 
@@ -11,6 +13,12 @@ export interface ApiDeps {
   approvals: ApprovalRegistry;
   /** True when the presented bearer token may use the API. */
   authenticate: (token: string | null) => boolean;
+  /**
+   * Web console sessions. When set, a request to /api/v1 without a valid bearer token is
+   * accepted with a live console session cookie, and for writes its CSRF token
+   * (core/transport/console/console-auth.ts). /v1 and /metrics stay bearer-only.
+   */
+  consoleSessions?: ConsoleSessions;
   /** Journal head and counters for /api/v1/journal (and /healthz). */
   journalStatus: () => Record<string, unknown>;
   /** Extra readiness check (e.g. the journal is open and not broken). */
@@ -34,8 +42,9 @@ export interface ApiDeps {
 const MAX_WAIT_MS = 10 * 60_000;
 
 /**
- * The HTTP API (JSON everywhere). Every route but /healthz and /readyz needs the admin
- * bearer token. Errors are `{"error":{"code","message"}}` with a status derived from the code.
+ * The HTTP API (JSON everywhere). Every route under /api/, /v1/ and /metrics needs the
+ * admin bearer token; /api/v1/ also takes a web console session (see `consoleSessions`).
+ * Errors are `{"error":{"code","message"}}` with a status derived from the code.
  */
 export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { gateway } = deps;
@@ -92,7 +101,11 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       try {
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         if ((url.pathname.startsWith('/api/') || url.pathname.startsWith('/v1/') || url.pathname === '/metrics') && !deps.authenticate(bearerToken(req))) {
-          throw new PalyraError('PALYRA_UNAUTHORIZED', 'A valid bearer token is required (the admin token is in the state directory: auth/admin.token)');
+          // Bearer clients never reach this; a browser's console cookie is the only other way in.
+          if (!deps.consoleSessions || !url.pathname.startsWith('/api/v1/')) {
+            throw new PalyraError('PALYRA_UNAUTHORIZED', 'A valid bearer token is required (the admin token is in the state directory: auth/admin.token)');
+          }
+          authorizeConsoleRequest(req, deps.consoleSessions);
         }
         await handler({ req, res, params, query: url.searchParams });
       } catch (error) {

@@ -1,4 +1,5 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { errorBody, httpStatusOf, PalyraError } from '../../base/index.ts';
 
 /** Default cap of a request body. */
@@ -103,4 +104,19 @@ export function bearerToken(req: IncomingMessage): string | null {
   if (typeof header !== 'string') return null;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return m ? (m[1] as string) : null;
+}
+
+/** Answers a WebSocket upgrade request with a plain HTTP error (the API's JSON body) and closes. */
+export function refuseUpgrade(socket: Duplex, error: PalyraError): void {
+  const status = httpStatusOf(error);
+  const body = JSON.stringify(errorBody(error));
+  const headers = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    'connection: close',
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    ...(status === 401 ? ['www-authenticate: Bearer'] : []),
+  ];
+  socket.once('finish', () => socket.destroy());
+  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -1,9 +1,9 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { errorBody, httpStatusOf, PalyraError } from '../../base/index.ts';
+import { PalyraError } from '../../base/index.ts';
 import type { GatewayRuntimeState } from '../../gateway/index.ts';
-import { bearerToken } from '../http/http-kit.ts';
+import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
 import { WsConnection, type WsConnectionLimits } from './ws-connection.ts';
 import { WS_PATH, WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from './ws-protocol.ts';
 
@@ -69,13 +69,13 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): WebS
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (pathname !== WS_PATH) {
       if (options.otherUpgrade) return options.otherUpgrade(req, socket, head);
-      return refuse(socket, new PalyraError('PALYRA_NOT_FOUND', `No WebSocket endpoint at ${pathname}`));
+      return refuseUpgrade(socket, new PalyraError('PALYRA_NOT_FOUND', `No WebSocket endpoint at ${pathname}`));
     }
     if (!options.authenticate(bearerToken(req) ?? protocolToken(req))) {
-      return refuse(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid bearer token is required (the admin token is in the state directory: auth/admin.token)'));
+      return refuseUpgrade(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid bearer token is required (the admin token is in the state directory: auth/admin.token)'));
     }
-    if (closed) return refuse(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
-    if (connections.size >= maxConnections) return refuse(socket, new PalyraError('PALYRA_UNAVAILABLE', `At most ${maxConnections} WebSocket connections at once`));
+    if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
+    if (connections.size >= maxConnections) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', `At most ${maxConnections} WebSocket connections at once`));
     wss.handleUpgrade(req, socket, head, (ws) => {
       const connection = new WsConnection(ws, options.gateway, limits);
       connections.add(connection);
@@ -117,17 +117,3 @@ function protocolToken(req: IncomingMessage): string | null {
   return null;
 }
 
-/** Answers an upgrade request with a plain HTTP error (the API's JSON body) and closes. */
-function refuse(socket: Duplex, error: PalyraError): void {
-  const status = httpStatusOf(error);
-  const body = JSON.stringify(errorBody(error));
-  const headers = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-    'connection: close',
-    'content-type: application/json; charset=utf-8',
-    `content-length: ${Buffer.byteLength(body)}`,
-    ...(status === 401 ? ['www-authenticate: Bearer'] : []),
-  ];
-  socket.once('finish', () => socket.destroy());
-  socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
-}

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { createScriptedProvider, parseScript } from '../../providers/index.ts';
+import { FIXTURE_TOKEN, startGatewayFixture } from '../../../test/helpers/gateway-fixture.ts';
+import { ConsoleSessions } from './console-sessions.ts';
+import { CONSOLE_CSP, sessionCookie } from './console-routes.ts';
+
+const SCRIPT = parseScript({ version: 1, turns: [{ when: {}, text: 'hello from the console test' }] });
+
+/** A fixture serving the console; `now` drives session expiry. */
+async function startConsole(options: { maxFailures?: number } = {}) {
+  const clock = { now: Date.now() };
+  const sessions = new ConsoleSessions({ now: () => clock.now, ttlMs: 60_000, maxFailures: options.maxFailures });
+  const api = await startGatewayFixture({ provider: createScriptedProvider(SCRIPT), consoleSessions: sessions });
+  return { api, clock, sessions };
+}
+
+async function login(url: string, token: string, headers: Record<string, string> = {}) {
+  const res = await fetch(`${url}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ token }) });
+  return { status: res.status, cookie: res.headers.get('set-cookie'), retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Record<string, any> };
+}
+
+/** Logs in and returns the cookie header to send and the CSRF token. */
+async function session(url: string): Promise<{ cookie: string; csrf: string }> {
+  const r = await login(url, FIXTURE_TOKEN);
+  assert.equal(r.status, 200);
+  return { cookie: (r.cookie as string).split(';')[0] as string, csrf: r.body.csrfToken as string };
+}
+
+async function call(url: string, method: string, path: string, headers: Record<string, string>, body?: unknown) {
+  const res = await fetch(url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, cookie: res.headers.get('set-cookie'), body: text ? (JSON.parse(text) as Record<string, any>) : null };
+}
+
+test('the console files are served with strict security headers and no inline code', async () => {
+  const { api } = await startConsole();
+  try {
+    const expected = [
+      ['/', 'text/html; charset=utf-8'],
+      ['/console/console.js', 'text/javascript; charset=utf-8'],
+      ['/console/console.css', 'text/css; charset=utf-8'],
+    ];
+    for (const [path, type] of expected) {
+      const res = await fetch(api.url + path);
+      const headers = ['content-type', 'content-security-policy', 'x-content-type-options', 'referrer-policy', 'x-frame-options', 'cache-control'].map((h) => res.headers.get(h));
+      assert.deepEqual([res.status, ...headers], [200, type, CONSOLE_CSP, 'nosniff', 'no-referrer', 'DENY', 'no-cache'], path);
+      assert.ok((await res.text()).length > 100);
+    }
+    assert.equal(
+      CONSOLE_CSP,
+      "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    const html = await (await fetch(`${api.url}/`)).text();
+    assert.deepEqual([...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]), ['<script src="/console/console.js" defer>'], 'one external script, nothing inline');
+    assert.equal(/<style\b|\son[a-z]+=|style=/i.test(html), false, 'no inline styles or handlers');
+    const js = await (await fetch(`${api.url}/console/console.js`)).text();
+    assert.equal(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/.test(js), false, 'the script never parses data as HTML');
+    assert.equal((await fetch(`${api.url}/console/nope.js`)).status, 404);
+  } finally {
+    await api.close();
+  }
+});
+
+test('login: a wrong token gets 401 and no cookie; the admin token gets an HttpOnly SameSite=Strict cookie and a CSRF token', async () => {
+  const { api, sessions } = await startConsole();
+  try {
+    const wrong = await login(api.url, 'not-the-token');
+    assert.deepEqual([wrong.status, wrong.cookie, wrong.body.error.code], [401, null, 'PALYRA_UNAUTHORIZED']);
+    const missing = await call(api.url, 'POST', '/console/login', {}, {});
+    assert.deepEqual([missing.status, missing.cookie], [401, null]);
+    const ok = await login(api.url, FIXTURE_TOKEN);
+    assert.equal(ok.status, 200);
+    assert.match(ok.cookie ?? '', /^palyra_console=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=60$/);
+    assert.match(ok.body.csrfToken, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(sessions.size(), 1);
+    const cookie = (ok.cookie as string).split(';')[0] as string;
+    const again = await call(api.url, 'GET', '/console/session', { cookie });
+    assert.deepEqual([again.status, again.body?.csrfToken], [200, ok.body.csrfToken], 'a reloaded page gets its CSRF token back');
+    assert.equal((await call(api.url, 'GET', '/console/session', {})).status, 401);
+    const foreign = await login(api.url, FIXTURE_TOKEN, { origin: 'https://evil.example' });
+    assert.deepEqual([foreign.status, foreign.cookie], [403, null], 'another origin cannot log in');
+  } finally {
+    await api.close();
+  }
+});
+
+test('with the cookie, reads work, writes need the CSRF token from this origin, and /metrics stays bearer-only', async () => {
+  const { api } = await startConsole();
+  try {
+    const { cookie, csrf } = await session(api.url);
+    const list = await call(api.url, 'GET', '/api/v1/sessions', { cookie });
+    assert.deepEqual([list.status, list.body?.sessions], [200, []]);
+    const noCsrf = await call(api.url, 'POST', '/api/v1/sessions', { cookie }, { key: 'a' });
+    assert.deepEqual([noCsrf.status, noCsrf.body?.error.code], [403, 'PALYRA_FORBIDDEN']);
+    const wrongCsrf = await call(api.url, 'POST', '/api/v1/sessions', { cookie, 'x-csrf-token': `${csrf}x` }, { key: 'a' });
+    assert.deepEqual([wrongCsrf.status, wrongCsrf.body?.error.code], [403, 'PALYRA_FORBIDDEN']);
+    const foreign = await call(api.url, 'POST', '/api/v1/sessions', { cookie, 'x-csrf-token': csrf, origin: 'http://evil.example' }, { key: 'a' });
+    assert.equal(foreign.status, 403);
+    const created = await call(api.url, 'POST', '/api/v1/sessions', { cookie, 'x-csrf-token': csrf, origin: api.url }, { key: 'a' });
+    assert.equal(created.status, 201);
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${created.body?.id}/messages?wait=true`, { cookie, 'x-csrf-token': csrf }, { text: 'hi' });
+    assert.deepEqual([sent.status, sent.body?.run.finalText], [200, 'hello from the console test']);
+    const events = await fetch(`${api.url}/api/v1/runs/${sent.body?.runId}/events`, { headers: { cookie } });
+    assert.match(await events.text(), /event: end\n/, 'the SSE stream works with the cookie');
+    assert.equal((await call(api.url, 'GET', '/metrics', { cookie })).status, 401, 'the cookie opens /api/v1 only');
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: 'palyra_console=forged' })).status, 401);
+  } finally {
+    await api.close();
+  }
+});
+
+test('logged-out and expired sessions are refused; bearer clients are unaffected', async () => {
+  const { api, clock } = await startConsole();
+  try {
+    const bearer = { authorization: `Bearer ${FIXTURE_TOKEN}` };
+    assert.equal((await call(api.url, 'POST', '/api/v1/sessions', bearer, {})).status, 201, 'bearer writes need no CSRF token');
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { authorization: 'Bearer wrong' })).status, 401);
+
+    const first = await session(api.url);
+    assert.equal((await call(api.url, 'POST', '/console/logout', { cookie: first.cookie })).status, 403, 'logout needs the CSRF token too');
+    const out = await call(api.url, 'POST', '/console/logout', { cookie: first.cookie, 'x-csrf-token': first.csrf });
+    assert.deepEqual([out.status, out.cookie], [200, 'palyra_console=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0']);
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: first.cookie })).status, 401, 'logged out');
+
+    const second = await session(api.url);
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: second.cookie })).status, 200);
+    clock.now += 60_001;
+    const expired = await call(api.url, 'GET', '/api/v1/sessions', { cookie: second.cookie });
+    assert.deepEqual([expired.status, expired.body?.error.code], [401, 'PALYRA_UNAUTHORIZED']);
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', bearer)).status, 200);
+  } finally {
+    await api.close();
+  }
+});
+
+test('failed logins are rate-limited with 429 and Retry-After', async () => {
+  const { api, clock } = await startConsole({ maxFailures: 3 });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await login(api.url, 'guess')).status, 401);
+    const limited = await login(api.url, FIXTURE_TOKEN);
+    assert.deepEqual([limited.status, limited.body.error.code, limited.retryAfter, limited.cookie], [429, 'PALYRA_RATE_LIMITED', '60', null]);
+    clock.now += 60_001;
+    assert.equal((await login(api.url, FIXTURE_TOKEN)).status, 200, 'the window passes');
+  } finally {
+    await api.close();
+  }
+});
+
+test('the cookie is Secure when served over TLS, and cleared with Max-Age=0', () => {
+  assert.equal(sessionCookie('abc', 60, true), 'palyra_console=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=60; Secure');
+  assert.equal(sessionCookie('', 0, false), 'palyra_console=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0');
+});

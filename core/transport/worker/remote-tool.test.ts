@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { withoutPatterns } from './remote-tool.ts';
+
+test('the daemon checks worker inputs without the worker\'s regular expressions (the worker checks them)', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      path: { type: 'string', maxLength: 10, pattern: '^(a+)+$' },
+      env: { type: 'object', propertyNames: { pattern: '^(x+x+)+y$' }, additionalProperties: { type: 'string' } },
+      tags: { type: 'object', patternProperties: { '^(a|a)*$': { type: 'string' } }, additionalProperties: false },
+    },
+    required: ['path'],
+    additionalProperties: false,
+  };
+  assert.deepEqual(withoutPatterns(schema), {
+    type: 'object',
+    properties: {
+      path: { type: 'string', maxLength: 10 },
+      env: { type: 'object', propertyNames: {}, additionalProperties: { type: 'string' } },
+      tags: { type: 'object' },
+    },
+    required: ['path'],
+    additionalProperties: false,
+  });
+  assert.deepEqual(withoutPatterns({ enum: ['pattern'], const: { pattern: 1 } }), { enum: ['pattern'], const: { pattern: 1 } }, 'only string patterns are schema keywords');
+});

@@ -1,0 +1,51 @@
+/**
+ * A worker's tool as the daemon's registry holds it: the worker's own description and
+ * schema under a namespaced name, with "remote" always among its capabilities so the
+ * policy gate treats it as remote (the default policies ask a human), and a `run` that
+ * sends the call over the worker's connection.
+ */
+import type { JsonValue } from '../../base/index.ts';
+import type { Capability, ToolDefinition } from '../../tools/index.ts';
+import type { WorkerConnection } from './worker-connection.ts';
+import { namespacedToolName, type WorkerToolSpec } from './worker-protocol.ts';
+
+/**
+ * The registry definition of `spec` on `connection`. The daemon-side time limit is the
+ * worker's own plus `networkGraceMs`, so the worker's timeout (which names the tool and
+ * cleans up there) normally reports first; the daemon's limit still bounds a worker
+ * that never answers.
+ */
+export function remoteToolDefinition(connection: WorkerConnection, spec: WorkerToolSpec, options: { networkGraceMs: number }): ToolDefinition<JsonValue> {
+  const capabilities: Capability[] = [...new Set<Capability>([...spec.capabilities, 'remote'])];
+  return {
+    name: namespacedToolName(connection.worker, spec.name),
+    description: `${spec.description} (runs on remote worker "${connection.worker}")`,
+    inputSchema: withoutPatterns(spec.inputSchema) as Record<string, JsonValue>,
+    capabilities,
+    risk: spec.risk,
+    parallelSafe: spec.parallelSafe,
+    limits: { ...spec.limits, timeoutMs: spec.limits.timeoutMs + options.networkGraceMs },
+    run: (input, context) => connection.call(spec.name, input, { timeoutMs: spec.limits.timeoutMs, signal: context.signal }),
+  };
+}
+
+/**
+ * The schema the daemon checks inputs with: the worker's, without regular expressions.
+ * Security: a `pattern` comes from the worker, and the daemon would run it on every call
+ * (a pathological one could stall the daemon's event loop); the worker checks the full
+ * schema itself before its tool runs, so dropping patterns here loses no check where the
+ * tool runs. Everything else (types, lengths, required fields) is still checked here.
+ */
+export function withoutPatterns(schema: JsonValue): JsonValue {
+  if (Array.isArray(schema)) return schema.map(withoutPatterns);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, JsonValue> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'pattern' && typeof value === 'string') continue;
+    // Its keys are regular expressions too: without them, other properties are let through here.
+    if (key === 'patternProperties') continue;
+    out[key] = withoutPatterns(value as JsonValue);
+  }
+  if ('patternProperties' in schema) delete out['additionalProperties'];
+  return out;
+}

@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, test } from 'node:test';
+import WebSocket from 'ws';
+import { encode } from '@msgpack/msgpack';
+import { tempDir } from '../../../test/helpers/temp-dir.ts';
+import { createEchoTool, createSleepTool, ToolRegistry, type ToolContext } from '../../tools/index.ts';
+import { WorkerClient } from './worker-client.ts';
+import { parseHubFrame } from './worker-frame-parse.ts';
+import { helloFor } from './worker-hello.ts';
+import { attachWorkerHub, type WorkerHubEvent, type WorkerHubOptions } from './worker-hub.ts';
+import { encodeFrame } from './worker-protocol.ts';
+
+const TOKENS: Record<string, string> = { 'token-gpu-1': 'gpu-1', 'token-other': 'other' };
+
+/** A hub on a real HTTP server on 127.0.0.1, with the daemon-side registry it fills. */
+async function startHub(options: Partial<WorkerHubOptions> = {}) {
+  const registry = new ToolRegistry({ abortGraceMs: 200 });
+  const events: WorkerHubEvent[] = [];
+  const server: Server = createServer((_req, res) => res.writeHead(404).end());
+  const sockets = new Set<Socket>();
+  server.on('upgrade', (_req, socket: Socket) => sockets.add(socket));
+  const hub = attachWorkerHub(server, { registry, authenticateWorker: (t) => (t === null ? null : (TOKENS[t] ?? null)), onEvent: (e) => events.push(e), ...options });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/workers`;
+  const close = async () => {
+    await hub.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  after(close);
+  /** Cuts every worker's TCP connection, as a network failure would. */
+  const cutNetwork = () => sockets.forEach((s) => s.destroy());
+  return { registry, events, hub, url, cutNetwork };
+}
+
+function startWorker(url: string, options: { token?: string; name?: string; initialMs?: number } = {}) {
+  const registry = new ToolRegistry();
+  registry.register(createEchoTool());
+  registry.register(createSleepTool());
+  const dir = tempDir();
+  const logs: string[] = [];
+  const client = new WorkerClient({
+    url,
+    token: options.token ?? 'token-gpu-1',
+    name: options.name,
+    registry,
+    context: { workspace: dir, stateDir: dir },
+    backoff: { initialMs: options.initialMs ?? 20, maxMs: 200 },
+    log: (m) => logs.push(m),
+  });
+  const done = client.run();
+  after(async () => {
+    client.stop();
+    await done.catch(() => undefined);
+  });
+  return { client, done, logs };
+}
+
+function context(signal = new AbortController().signal): ToolContext {
+  return { workspace: '/nonexistent', stateDir: '/nonexistent', signal, sessionId: null };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A raw socket speaking the protocol by hand, for what a well-behaved client never does. */
+async function rawWorker(url: string, token = 'token-gpu-1') {
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+  const frames: unknown[] = [];
+  ws.on('message', (data) => frames.push(parseHubFrame(data as Buffer)));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  return { ws, frames, closed };
+}
+
+test('a worker registers its tools under worker.<name>.*, and the daemon\'s registry runs them on it', async () => {
+  const { registry, events, hub, url } = await startHub();
+  startWorker(url, { name: 'gpu-1' });
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  const info = registry.list().map(({ name, capabilities, risk, limits }) => ({ name, capabilities, risk, timeoutMs: limits.timeoutMs }));
+  assert.deepEqual(info, [
+    { name: 'worker.gpu-1.echo', capabilities: ['remote'], risk: 'low', timeoutMs: 12_000 },
+    { name: 'worker.gpu-1.sleep', capabilities: ['remote'], risk: 'low', timeoutMs: 63_000 },
+  ]);
+  assert.deepEqual(hub.workers(), [{ worker: 'gpu-1', tools: ['worker.gpu-1.echo', 'worker.gpu-1.sleep'] }]);
+  assert.deepEqual(events, [{ type: 'connected', worker: 'gpu-1', tools: ['worker.gpu-1.echo', 'worker.gpu-1.sleep'], replaced: false }]);
+
+  const result = await registry.invoke('worker.gpu-1.echo', { text: 'over the wire' }, context());
+  assert.deepEqual([result.ok, result.ok && result.output], [true, { text: 'over the wire' }]);
+  // The daemon validates input against the worker's schema before anything is sent.
+  const invalid = await registry.invoke('worker.gpu-1.echo', { nope: 1 }, context());
+  assert.equal(invalid.ok ? null : invalid.error.code, 'PALYRA_TOOL_INPUT_INVALID');
+});
+
+test('a wrong token is refused with 401 before the upgrade, and the client gives up with a clear error', async () => {
+  const { registry, url } = await startHub();
+  const status = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(url, { headers: { authorization: 'Bearer wrong' } });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('error', () => undefined);
+  });
+  assert.equal(status, 401);
+  const { done } = startWorker(url, { token: 'wrong' });
+  await assert.rejects(done, { code: 'PALYRA_UNAUTHORIZED', message: 'The daemon refused the worker token (HTTP 401): check it, or create one with "palyrad worker token create NAME"' });
+  const mismatch = startWorker(url, { name: 'gpu-2' });
+  await assert.rejects(mismatch.done, { message: 'The daemon refused this worker: The token belongs to worker "gpu-1", not "gpu-2"' });
+  assert.deepEqual(registry.list(), []);
+});
+
+test('a worker dropping mid-call fails the call at once, its tools leave, and it comes back with backoff', async () => {
+  const { registry, events, url, cutNetwork } = await startHub();
+  const { logs } = startWorker(url);
+  await waitFor(() => registry.get('worker.gpu-1.sleep') !== undefined, 'registration');
+  const started = Date.now();
+  const call = registry.invoke('worker.gpu-1.sleep', { ms: 30_000 }, context());
+  await new Promise((r) => setTimeout(r, 50));
+  cutNetwork();
+  const result = await call;
+  assert.ok(Date.now() - started < 2_000, 'failed at once, not after the sleep or a timeout');
+  assert.equal(result.ok ? null : result.error.code, 'PALYRA_TOOL_WORKER_GONE');
+  assert.match(result.ok ? '' : result.error.message, /^Worker "gpu-1" cannot finish the call: it disconnected/);
+  assert.deepEqual(events.filter((e) => e.type === 'disconnected').map((e) => e.type === 'disconnected' && e.failedCalls), [1]);
+
+  await waitFor(() => events.filter((e) => e.type === 'connected').length === 2, 're-registration');
+  assert.match(logs.find((l) => l.startsWith('disconnected')) ?? '', /reconnecting in \d+ ms$/);
+  const again = await registry.invoke('worker.gpu-1.echo', { text: 'back' }, context());
+  assert.deepEqual(again.ok && again.output, { text: 'back' });
+});
+
+test('the tools are unregistered while the worker is away', async () => {
+  const { registry, events, url, cutNetwork } = await startHub();
+  startWorker(url, { initialMs: 60_000 });
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  cutNetwork();
+  await waitFor(() => events.some((e) => e.type === 'disconnected'), 'disconnection');
+  assert.deepEqual(registry.list(), []);
+  const gone = await registry.invoke('worker.gpu-1.echo', { text: 'x' }, context());
+  assert.equal(gone.ok ? null : gone.error.code, 'PALYRA_TOOL_NOT_FOUND');
+});
+
+test('cancelling a call on the daemon cancels it on the worker', async () => {
+  const { registry, url } = await startHub();
+  startWorker(url);
+  await waitFor(() => registry.get('worker.gpu-1.sleep') !== undefined, 'registration');
+  const controller = new AbortController();
+  const call = registry.invoke('worker.gpu-1.sleep', { ms: 30_000 }, context(controller.signal));
+  setTimeout(() => controller.abort(), 50);
+  const result = await call;
+  assert.equal(result.ok ? null : result.error.code, 'PALYRA_TOOL_CANCELLED');
+  const after = await registry.invoke('worker.gpu-1.echo', { text: 'still here' }, context());
+  assert.equal(after.ok, true, 'the connection survives a cancel');
+});
+
+test('a worker that stops answering pings is dropped after two missed heartbeats', async () => {
+  const { registry, events, url } = await startHub({ heartbeatMs: 40 });
+  const raw = await rawWorker(url);
+  const echoOnly = new ToolRegistry();
+  echoOnly.register(createEchoTool());
+  raw.ws.send(encodeFrame(helloFor(echoOnly, null)));
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  const { code, reason } = await raw.closed;
+  assert.deepEqual([code, reason], [4004, 'missed two heartbeats']);
+  assert.ok(raw.frames.filter((f) => (f as { type: string }).type === 'ping').length >= 2);
+  assert.deepEqual(registry.list(), []);
+  assert.deepEqual(events.at(-1), { type: 'disconnected', worker: 'gpu-1', code: 4004, reason: 'missed two heartbeats', failedCalls: 0 });
+});
+
+test('bad frames close the connection with 4001 and a reason', async () => {
+  const { url } = await startHub();
+  const text = await rawWorker(url);
+  text.ws.send('{"type":"hello"}');
+  assert.deepEqual(await text.closed, { code: 4001, reason: 'Invalid worker frame: frames must be binary msgpack' });
+  const notHello = await rawWorker(url);
+  notHello.ws.send(encode({ type: 'pong', nonce: 1 }));
+  assert.deepEqual(await notHello.closed, { code: 4001, reason: 'Invalid worker frame: the first frame must be hello' });
+  const version = await rawWorker(url);
+  version.ws.send(encode({ type: 'hello', protocol: 2, worker: null, tools: [] }));
+  assert.deepEqual(await version.closed, { code: 4002, reason: 'Protocol version 2 is not supported; this daemon speaks 1' });
+  assert.deepEqual(version.frames, [{ type: 'refused', code: 'PALYRA_INVALID_ARGUMENT', message: 'Protocol version 2 is not supported; this daemon speaks 1' }]);
+});
+
+test('a second connection with the same token replaces the first', async () => {
+  const { registry, events, url } = await startHub();
+  const first = await rawWorker(url);
+  const echoOnly = new ToolRegistry();
+  echoOnly.register(createEchoTool());
+  first.ws.send(encodeFrame(helloFor(echoOnly, null)));
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'first registration');
+  startWorker(url);
+  assert.deepEqual(await first.closed, { code: 4005, reason: 'a newer connection of this worker took over' });
+  await waitFor(() => registry.get('worker.gpu-1.sleep') !== undefined, 'second registration');
+  assert.deepEqual(events.map((e) => e.type), ['connected', 'disconnected', 'connected']);
+  assert.equal((events[2] as { replaced: boolean }).replaced, true);
+});
+
+test('a worker whose token is revoked is dropped at the next heartbeat and stops for good', async () => {
+  const tokens = new Map([['token-gpu-1', 'gpu-1']]);
+  const { registry, url } = await startHub({ heartbeatMs: 40, authenticateWorker: (t) => (t === null ? null : (tokens.get(t) ?? null)) });
+  const { done } = startWorker(url);
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  tokens.delete('token-gpu-1');
+  await assert.rejects(done, { message: 'The daemon refused this worker: the worker token was revoked' });
+  assert.deepEqual(registry.list(), []);
+});
+
+test('a hello with a tool the registry cannot take is refused whole (4003) and registers nothing', async () => {
+  const { registry, events, url } = await startHub();
+  const raw = await rawWorker(url);
+  const echo = helloFor(registryWith(createEchoTool()), null);
+  const broken = { ...echo.tools[0], name: 'broken', inputSchema: { type: 'object', frobnicate: true } };
+  raw.ws.send(encodeFrame({ ...echo, tools: [echo.tools[0], broken] } as Parameters<typeof encodeFrame>[0]));
+  const { code, reason } = await raw.closed;
+  assert.equal(code, 4003);
+  assert.match(reason, /^Cannot register tool "worker\.gpu-1\.broken": its input schema is invalid/);
+  assert.deepEqual([registry.list(), events.map((e) => e.type)], [[], ['refused']]);
+});
+
+function registryWith(...tools: Parameters<ToolRegistry['register']>[0][]): ToolRegistry {
+  const r = new ToolRegistry();
+  for (const t of tools) r.register(t);
+  return r;
+}

@@ -1,0 +1,176 @@
+/**
+ * The daemon's endpoint for remote workers, `/api/v1/workers` (protocol: docs/workers.md).
+ * Security: a worker presents its own token (`Authorization: Bearer`), checked before
+ * the upgrade; the token, not the worker's `hello`, decides its name and so the
+ * namespace `worker.<name>.*` of its tools. Its tools enter the daemon's ToolRegistry
+ * with the "remote" capability and go through the same policy gate as every other tool.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { PalyraError, type JsonValue } from '../../base/index.ts';
+import { ToolRegistry, type ToolDefinition } from '../../tools/index.ts';
+import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
+import { remoteToolDefinition } from './remote-tool.ts';
+import { WorkerConnection } from './worker-connection.ts';
+import { WORKER_CLOSE, WORKER_LIMITS, WORKER_PATH, WORKER_PROTOCOL_VERSION, type WorkerFrame } from './worker-protocol.ts';
+
+/** What the hub needs from the daemon. */
+export interface WorkerHubOptions {
+  /** The daemon's registry; workers' tools are added and removed here. */
+  registry: ToolRegistry;
+  /** The worker name a token belongs to, or null (the daemon passes findWorkerByToken). */
+  authenticateWorker: (token: string | null) => string | null;
+  /** Interval of the hub's ping; a worker silent for two is dropped (default 15 s, 0 = off). */
+  heartbeatMs?: number;
+  /** How long after the upgrade `hello` may take (default 10 s). */
+  helloTimeoutMs?: number;
+  /** Worker connections at once (default 64); more are refused with 503 before upgrading. */
+  maxWorkers?: number;
+  /** Added to a tool's declared timeout for the daemon-side limit (default 2 s). */
+  networkGraceMs?: number;
+  /** Connections and disconnections, for the journal and the log. */
+  onEvent?: (event: WorkerHubEvent) => void;
+}
+
+/** What happened to a worker. */
+export type WorkerHubEvent =
+  | { type: 'connected'; worker: string; tools: string[]; replaced: boolean }
+  | { type: 'disconnected'; worker: string; code: number; reason: string; failedCalls: number }
+  | { type: 'refused'; worker: string; reason: string };
+
+/** A connected worker, as plain data. */
+export interface ConnectedWorker {
+  worker: string;
+  tools: string[];
+}
+
+/** The running hub. */
+export interface WorkerHub {
+  /** Handles an upgrade request: serves `/api/v1/workers`, answers 404 for any other path. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Workers registered now, sorted by name. */
+  workers(): ConnectedWorker[];
+  /** Refuses new workers and closes every connection with 1001; their calls in flight fail at once. */
+  close(): Promise<void>;
+}
+
+/** Creates a hub; wire `handleUpgrade` to the server (or use attachWorkerHub). */
+export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
+  const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+  const maxWorkers = options.maxWorkers ?? 64;
+  const networkGraceMs = options.networkGraceMs ?? 2_000;
+  const emit = options.onEvent ?? (() => undefined);
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WORKER_LIMITS.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const connections = new Set<WorkerConnection>();
+  /** Invariant: the connection whose tools are registered under each worker name. */
+  const registered = new Map<string, WorkerConnection>();
+  let closed = false;
+
+  const onHello = (c: WorkerConnection, hello: Extract<WorkerFrame, { type: 'hello' }>): void => {
+    const refuse = (code: number, message: string): void => {
+      emit({ type: 'refused', worker: c.worker, reason: message });
+      c.send({ type: 'refused', code: 'PALYRA_INVALID_ARGUMENT', message });
+      c.drop(code, message);
+    };
+    if (hello.protocol !== WORKER_PROTOCOL_VERSION) return refuse(WORKER_CLOSE.unsupportedVersion, `Protocol version ${hello.protocol} is not supported; this daemon speaks ${WORKER_PROTOCOL_VERSION}`);
+    if (hello.worker !== null && hello.worker !== c.worker) return refuse(WORKER_CLOSE.refused, `The token belongs to worker "${c.worker}", not "${hello.worker}"`);
+    const definitions = hello.tools.map((spec) => remoteToolDefinition(c, spec, { networkGraceMs }));
+    // Checked on a scratch registry first, so a refused hello leaves the daemon's untouched.
+    const problem = registrationProblem(definitions);
+    if (problem !== null) return refuse(WORKER_CLOSE.refused, problem);
+    const previous = registered.get(c.worker);
+    previous?.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over');
+    const added: string[] = [];
+    try {
+      for (const d of definitions) {
+        options.registry.register(d as ToolDefinition<never>);
+        added.push(d.name);
+      }
+    } catch (error) {
+      // A name taken meanwhile by another tool: undo, so a worker is registered whole or not at all.
+      for (const name of added) options.registry.unregister(name);
+      return refuse(WORKER_CLOSE.refused, (error as Error).message);
+    }
+    c.tools = added;
+    registered.set(c.worker, c);
+    c.send({ type: 'registered', worker: c.worker, tools: c.tools, heartbeatMs });
+    emit({ type: 'connected', worker: c.worker, tools: c.tools, replaced: previous !== undefined });
+  };
+
+  const onClosed = (c: WorkerConnection, info: { code: number; reason: string; failedCalls: number }): void => {
+    connections.delete(c);
+    if (registered.get(c.worker) !== c) return;
+    registered.delete(c.worker);
+    for (const name of c.tools) options.registry.unregister(name);
+    emit({ type: 'disconnected', worker: c.worker, ...info });
+  };
+
+  // Security: an error reading the token files counts as revoked; the worker reconnects and is checked afresh.
+  const stillNames = (token: string | null, name: string): boolean => {
+    try {
+      return options.authenticateWorker(token) === name;
+    } catch {
+      return false;
+    }
+  };
+
+  const heartbeat = heartbeatMs > 0 ? setInterval(() => connections.forEach((c) => c.heartbeat()), heartbeatMs) : null;
+  heartbeat?.unref();
+
+  return {
+    handleUpgrade(req, socket, head) {
+      socket.on('error', () => socket.destroy());
+      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      if (pathname !== WORKER_PATH) return refuseUpgrade(socket, new PalyraError('PALYRA_NOT_FOUND', `No WebSocket endpoint at ${pathname}`));
+      const token = bearerToken(req);
+      let worker: string | null;
+      try {
+        worker = options.authenticateWorker(token);
+      } catch (error) {
+        return refuseUpgrade(socket, error instanceof PalyraError ? error : new PalyraError('PALYRA_INTERNAL', 'Cannot check the worker token'));
+      }
+      if (worker === null) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid worker token is required (create one with: palyrad worker token create NAME)'));
+      if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
+      if (connections.size >= maxWorkers) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', `At most ${maxWorkers} worker connections at once`));
+      const name = worker;
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        connections.add(new WorkerConnection(ws, name, { helloTimeoutMs, events: { onHello, onClosed }, stillAuthorized: () => stillNames(token, name) }));
+      });
+    },
+    workers: () => [...registered.values()].map((c) => ({ worker: c.worker, tools: [...c.tools] })).sort((a, b) => (a.worker < b.worker ? -1 : 1)),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (heartbeat) clearInterval(heartbeat);
+      for (const c of [...connections]) c.drop(WORKER_CLOSE.goingAway, 'daemon stopping');
+      wss.close();
+    },
+  };
+}
+
+/**
+ * Serves the hub on a server that has no other WebSocket endpoint: upgrades on other
+ * paths are left alone. A server that also serves `/api/v1/ws` passes `hub.handleUpgrade`
+ * as that endpoint's `otherUpgrade` instead, so each path has exactly one owner.
+ */
+export function attachWorkerHub(server: Server, options: WorkerHubOptions): WorkerHub {
+  const hub = createWorkerHub(options);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (new URL(req.url ?? '/', 'http://localhost').pathname === WORKER_PATH) hub.handleUpgrade(req, socket, head);
+  });
+  return hub;
+}
+
+/** Why these definitions cannot be registered (bad name, too long once namespaced, a schema Ajv refuses), or null. */
+function registrationProblem(definitions: ToolDefinition<JsonValue>[]): string | null {
+  const scratch = new ToolRegistry();
+  try {
+    for (const d of definitions) scratch.register(d as ToolDefinition<never>);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
