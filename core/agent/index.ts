@@ -33,6 +33,7 @@ export type {
   RunSteeredPayload,
 } from './tape-events.ts';
 export { parseTape } from './parse-tape.ts';
+export { recordedCanonicalJson } from './tape-recorder.ts';
 export { replayTape } from './replay.ts';
 export type { ReplayReport, ReplayOptions, Divergence } from './replay.ts';
 export type { WhatIfChange } from './replay-ports.ts';

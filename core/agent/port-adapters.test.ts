@@ -40,3 +40,22 @@ test('a run over a real ToolRegistry, the default policy set and an ApprovalRegi
   assert.deepEqual(payloads(h.tape, 'approval.resolved').map((r) => [r.approvalId, r.outcome, r.by, r.scope]), [['a1', 'approved', 'operator', 'once']]);
   assert.equal((await replayTape(h.tape)).identical, true);
 });
+
+test('runs share one frozen tool list until a tool is added or removed', () => {
+  const registry = new ToolRegistry();
+  registry.register(createEchoTool());
+  const context = { workspace: '/w', stateDir: '/s', sessionId: null };
+  const first = registryTools(registry, context).list;
+  assert.equal(registryTools(registry, { ...context, sessionId: 's2' }).list, first, 'the same list for another run');
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first[0]?.inputSchema), 'shared, so frozen');
+  assert.throws(() => {
+    (first[0] as { name: string }).name = 'changed';
+  }, TypeError);
+  assert.equal(registry.get('echo')?.inputSchema && Object.isFrozen(registry.get('echo')?.inputSchema), false, 'the registry\'s own schemas are untouched');
+  registry.register({ ...createEchoTool(), name: 'echo2' });
+  const second = registryTools(registry, context).list;
+  assert.notEqual(second, first);
+  assert.deepEqual(second.map((t) => t.name), ['echo', 'echo2']);
+  registry.unregister('echo2');
+  assert.deepEqual(registryTools(registry, context).list.map((t) => t.name), ['echo'], 'a removed tool leaves the list');
+});

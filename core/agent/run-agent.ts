@@ -3,13 +3,13 @@
  * until a final answer, a budget, an error or a cancel ends the run. Every step goes on the
  * tape through the injected port; everything non-deterministic comes through ports.
  */
-import { canonicalJson, PalyraError, sha256Hex } from '../base/index.ts';
+import { canonicalJson, PalyraError, sha256Hex, type JsonValue } from '../base/index.ts';
 import { DEFAULT_PRINCIPAL, type PolicyPrincipal } from '../policy/index.ts';
 import type { ChatMessage, ModelParameters, ProviderRequest } from '../providers/index.ts';
 import { resolveBudgets, type RunBudgetsInput } from './budgets.ts';
 import { Interrupter } from './interrupt.ts';
 import { streamTurn } from './model-turn.ts';
-import type { AgentEvent, AgentPorts } from './ports.ts';
+import type { AgentEvent, AgentPorts, AgentTool } from './ports.ts';
 import { interruptEnding, type Ending, type RunContext } from './run-context.ts';
 import { AgentRunLoopState } from './run-loop-state.ts';
 import { RunStateMachine, type RunState } from './run-state-machine.ts';
@@ -95,7 +95,7 @@ export async function runAgent(input: RunInput, ports: AgentPorts, options: RunA
       messages: input.messages,
       messagesHash: state.messagesHash(),
       tools,
-      toolsHash: sha256Hex(canonicalJson(tools)),
+      toolsHash: toolsHashOf(ports.tools.list),
       policySetHash: input.policySetHash,
       principal,
       budgets,
@@ -155,6 +155,18 @@ async function loop(ctx: RunContext, input: RunInput): Promise<Ending> {
     const ended = await runToolBatch(ctx, turnNo, turn);
     if (ended !== null) return ended;
   }
+}
+
+/** The hash of a tool list, kept per list: runs over the same (cached, frozen) list share it. */
+const toolsHashes = new WeakMap<readonly AgentTool[], string>();
+function toolsHashOf(list: readonly AgentTool[]): string {
+  let hash = toolsHashes.get(list);
+  if (hash === undefined) {
+    hash = sha256Hex(canonicalJson(list as unknown as JsonValue));
+    // Only a frozen list cannot change under the cached hash.
+    if (Object.isFrozen(list)) toolsHashes.set(list, hash);
+  }
+  return hash;
 }
 
 /** A provider failure as plain JSON: only the fields it has, so replayed and recorded forms compare equal. */

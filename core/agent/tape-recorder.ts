@@ -27,6 +27,19 @@ export function utf8Length(text: string): number {
   return n;
 }
 
+/**
+ * The canonical JSON of each payload recorded, as it was sized for the tape bound: a tape
+ * port that journals the step hands it on, so the journal need not serialize the payload
+ * a second time (it still does when redaction changes the payload). Keyed by the payload
+ * object, so it goes with it.
+ */
+const canonicalPayloads = new WeakMap<object, string>();
+
+/** The canonical JSON a recorder computed for `payload`, if it recorded it. */
+export function recordedCanonicalJson(payload: object): string | undefined {
+  return canonicalPayloads.get(payload);
+}
+
 /** Records one run's tape. */
 export class TapeRecorder {
   #step = 0;
@@ -76,7 +89,9 @@ export class TapeRecorder {
     payload.tapeVersion = TAPE_VERSION;
     payload.step = this.#step + 1;
     payload.at = at;
-    const size = utf8Length(canonicalJson(payload));
+    const json = canonicalJson(payload);
+    canonicalPayloads.set(payload, json);
+    const size = utf8Length(json);
     if (!closing) {
       let reason: string | null = null;
       if (this.#step + 1 > this.limits.maxEvents) reason = `tape limit: ${this.limits.maxEvents} events reached`;

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../base/index.ts';
-import type { TapeEvent, TapePort } from '../agent/index.ts';
+import { recordedCanonicalJson, type TapeEvent, type TapePort } from '../agent/index.ts';
 import type { JournalStore } from '../journal/index.ts';
 
 /**
@@ -20,7 +20,14 @@ export function journalTapePort(store: JournalStore, run: { runId: string; sessi
   let held: TapeEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const append = (event: TapeEvent): Promise<unknown> => {
-    const appended = store.append({ kind: event.kind, payload: event.payload as unknown as JsonValue, runId: run.runId, sessionId: run.sessionId, actor: 'agent' });
+    const appended = store.append({
+      kind: event.kind,
+      payload: event.payload as unknown as JsonValue,
+      payloadCanonical: recordedCanonicalJson(event.payload),
+      runId: run.runId,
+      sessionId: run.sessionId,
+      actor: 'agent',
+    });
     appended.catch((error: unknown) => {
       failure ??= error;
     });

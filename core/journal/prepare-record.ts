@@ -13,6 +13,12 @@ export interface AppendInput {
   principal?: string | null;
   channel?: string | null;
   id?: string;
+  /**
+   * The canonical JSON of `payload`, when the caller has it already (a run's tape sizes
+   * every step so). Used only when redaction leaves the payload as it is; it must be
+   * exactly `canonicalJson(payload)`.
+   */
+  payloadCanonical?: string;
 }
 
 /**
@@ -36,7 +42,7 @@ export function prepareRecord(
   let redactions: number;
   try {
     const redacted = context.redactor.redact(input.payload);
-    payloadJson = canonicalJson(redacted.value);
+    payloadJson = redacted.value === input.payload && input.payloadCanonical !== undefined ? input.payloadCanonical : canonicalJson(redacted.value);
     redactions = redacted.count;
   } catch (error) {
     throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Invalid payload for "${input.kind}": ${(error as Error).message}`);

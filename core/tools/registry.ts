@@ -50,6 +50,7 @@ export class ToolRegistry {
   readonly #maxInputBytes: number;
   readonly #abortGraceMs: number;
   readonly #now: () => number;
+  #revision = 0;
 
   constructor(options: ToolRegistryOptions = {}) {
     this.#maxInputBytes = options.maxInputBytes ?? DEFAULT_LIMITS.maxInputBytes ?? 256 * 1024;
@@ -82,6 +83,12 @@ export class ToolRegistry {
       throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": its input schema is invalid: ${messageOf(error)}`, { cause: error });
     }
     this.#tools.set(name, { tool: tool as ToolDefinition<unknown>, validate, maxInputBytes });
+    this.#revision++;
+  }
+
+  /** Changes whenever a tool is added or removed, so callers may cache what `list()` gave. */
+  get revision(): number {
+    return this.#revision;
   }
 
   /**
@@ -90,7 +97,9 @@ export class ToolRegistry {
    * PALYRA_TOOL_NOT_FOUND. Returns false when no tool of that name was registered.
    */
   unregister(name: string): boolean {
-    return this.#tools.delete(name);
+    const removed = this.#tools.delete(name);
+    if (removed) this.#revision++;
+    return removed;
   }
 
   /** The tool of that name, or undefined. */
