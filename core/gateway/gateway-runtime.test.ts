@@ -398,3 +398,28 @@ test('a message the journal refuses is not admitted: its run never runs a tool, 
   assert.equal(echoed, 1, 'only the admitted message ran its tool');
   await store.close();
 });
+
+test('a session\'s budgets tighten the daemon\'s for its runs, never loosen them, and survive a restart', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'done' }, { when: {}, toolCalls: [{ name: 'echo', arguments: { text: 'a' } }, { name: 'echo', arguments: { text: 'b' } }] }] });
+  const { store, deps, options } = await setup(createScriptedProvider(script));
+  const gateway = GatewayRuntimeState.open({ ...deps, budgets: { maxTurns: 5 } });
+  const tight = (await gateway.sessions.create({ key: 'tight', budgets: { maxToolCalls: 1 } })).session;
+  const loose = (await gateway.sessions.create({ key: 'loose', budgets: { maxTurns: 50 } })).session;
+  assert.deepEqual(tight.budgets, { maxToolCalls: 1 });
+  const limited = await gateway.waitFor((await gateway.admit(tight.id, { text: 'go' })).runId);
+  assert.deepEqual([limited.state, limited.reason], ['failed', 'budget: max tool calls 1 reached']);
+  const free = await gateway.waitFor((await gateway.admit(loose.id, { text: 'go' })).runId);
+  assert.equal(free.state, 'completed');
+  await gateway.stop();
+  await store.close();
+  const started = [...readRecords(join(options.dir, 'segments'))].filter((l) => l.record.kind === 'run.started').map((l) => (JSON.parse(l.record.payloadJson) as { budgets: { maxTurns: number; maxToolCalls: number } }).budgets);
+  assert.deepEqual(started.map((b) => [b.maxTurns, b.maxToolCalls]), [[5, 1], [5, 32]], 'the daemon\'s 5 turns stay the ceiling');
+
+  await assert.rejects(gateway.sessions.create({ budgets: { maxTurns: 0 } }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  await assert.rejects(gateway.sessions.create({ budgets: { turns: 3 } }), { code: 'PALYRA_INVALID_ARGUMENT', message: /Unknown session budget "turns"/ });
+  await assert.rejects(gateway.sessions.create({ budgets: [1] }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  assert.deepEqual(again.sessions.resolve('tight').budgets, { maxToolCalls: 1 });
+  await reopened.close();
+});

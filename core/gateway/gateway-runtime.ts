@@ -7,6 +7,7 @@ import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, ty
 import type { ChatMessage, ModelProvider } from '../providers/index.ts';
 import type { MemoryStore, ToolContext, ToolRegistry } from '../tools/index.ts';
 import { learn, marksOf } from './learning.ts';
+import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
 import { SessionRegistry, type Session } from './sessions.ts';
 import { join } from 'node:path';
@@ -586,7 +587,7 @@ export class GatewayRuntimeState {
           channel: session.channel,
           senderIsOwner: session.owner,
           policySetHash: set.hash,
-          budgets: this.deps.budgets,
+          budgets: tightenedBudgets(this.deps.budgets, session.budgets),
         },
         {
           clock: this.clock,

@@ -3,6 +3,8 @@ export { GatewayRuntimeState, MESSAGE_RECEIVED } from './gateway-runtime.ts';
 export type { GatewayDeps, RunView, Admission, QueueMode } from './gateway-runtime.ts';
 export { SessionRegistry, SESSION_CREATED, SESSION_ARCHIVED } from './sessions.ts';
 export type { Session, SessionInput } from './sessions.ts';
+export { checkedSessionBudgets, tightenedBudgets } from './session-budgets.ts';
+export type { SessionBudgets } from './session-budgets.ts';
 export { RunEventStream } from './run-events.ts';
 export type { RunStreamEvent } from './run-events.ts';
 export { journalTapePort } from './journal-tape.ts';

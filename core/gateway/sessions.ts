@@ -1,6 +1,7 @@
 import { PalyraError, type Clock, type JsonValue } from '../base/index.ts';
 import type { JournalStore, StoredRecord } from '../journal/index.ts';
 import { DEFAULT_PRINCIPAL, formatPrincipal, parsePrincipal } from '../policy/index.ts';
+import { checkedSessionBudgets, type SessionBudgets } from './session-budgets.ts';
 
 /** A conversation: who it acts for, where its tools may work, and how clients find it. */
 export interface Session {
@@ -16,6 +17,8 @@ export interface Session {
   owner: boolean;
   /** Workspace folder its tools are confined to ('' for the daemon's default). */
   workspace: string;
+  /** Limits its runs may not pass; they only tighten the daemon's budgets. */
+  budgets: SessionBudgets;
   createdAt: number;
   archivedAt: number | null;
 }
@@ -28,6 +31,7 @@ export interface SessionInput {
   channel?: string;
   owner?: boolean;
   workspace?: string;
+  budgets?: unknown;
 }
 
 export const SESSION_CREATED = 'session.created';
@@ -54,7 +58,7 @@ export class SessionRegistry {
   replay(record: StoredRecord): void {
     if (record.kind === SESSION_CREATED) {
       const s = JSON.parse(record.payloadJson) as Session;
-      this.#add({ ...s, archivedAt: null });
+      this.#add({ ...s, budgets: s.budgets ?? {}, archivedAt: null });
     } else if (record.kind === SESSION_ARCHIVED && record.sessionId) {
       const s = this.#sessions.get(record.sessionId);
       if (s) this.#archive(s, record.ts);
@@ -78,6 +82,7 @@ export class SessionRegistry {
       channel: optionalName('channel', input.channel) ?? 'api',
       owner: typeof input.owner === 'boolean' ? input.owner : false,
       workspace: typeof input.workspace === 'string' ? input.workspace : '',
+      budgets: checkedSessionBudgets(input.budgets),
       createdAt: this.clock.now(),
       archivedAt: null,
     };
