@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ioError, PalyraError, systemClock } from '../base/index.ts';
-import { GatewayRuntimeState, openJournalMemoryStore } from '../gateway/index.ts';
+import { createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
 import { readRunTape } from '../gateway/index.ts';
@@ -91,8 +91,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: (policy) => policies.persistPolicy(policy) });
     const workspace = config.tools.workspace;
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
-    // The memory tools' notes live in the journal (durable, redacted) and come back on start.
-    const memory = openJournalMemoryStore(store);
+    // The memory tools' notes live in the journal (durable, redacted) and come back on start,
+    // read in the gateway's one pass over the log.
+    const memory = createJournalMemoryStore(store);
     const tools = createBuiltinRegistry({
       stateDir: paths.root,
       memoryStore: memory,
@@ -113,6 +114,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       policies: () => policies.current,
       approvals,
       memory,
+      journalReaders: [(record) => memory.replay(record)],
       budgets: config.budgets,
       maxConcurrentRuns: config.gateway.maxConcurrentRuns,
       coalesceDebounceMs: config.gateway.coalesceDebounceMs,

@@ -131,6 +131,8 @@ export interface GatewayDeps {
   approvals: ApprovalRegistry;
   /** Where post-run learning stores what completed runs marked with memory.remember (none: not learned). */
   memory?: MemoryStore;
+  /** More readers of the journal's records on open, fed in the same pass as the gateway's (one read of the log at start). */
+  journalReaders?: ((record: StoredRecord) => void)[];
   budgets?: RunBudgetsInput;
   /** Runs going at once across all sessions (default 64); more wait their turn. */
   maxConcurrentRuns?: number;
@@ -238,7 +240,9 @@ export class GatewayRuntimeState {
   static open(deps: GatewayDeps): GatewayRuntimeState {
     const gateway = new GatewayRuntimeState(deps);
     const replay = new JournalReplay();
+    const readers = deps.journalReaders ?? [];
     for (const { record } of readRecords(join(deps.journal.paths.dir, 'segments'))) {
+      for (const read of readers) read(record);
       gateway.sessions.replay(record);
       replay.add(record);
       if (record.kind === MESSAGE_RECEIVED && record.sessionId) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
 import { JournalStore, readRecords } from '../journal/index.ts';
 import { memoryStoreConformance } from '../tools/memory/memory-store-conformance.ts';
-import { openJournalMemoryStore } from './journal-memory-store.ts';
+import { createJournalMemoryStore, openJournalMemoryStore } from './journal-memory-store.ts';
 
 memoryStoreConformance('journal-backed store', async (clock) => {
   const { store } = await freshJournal();
@@ -31,5 +31,34 @@ test('notes are durable: they come back after a restart, deletions too, and secr
   assert.equal(token.length, 1);
   assert.ok(!token[0]?.text.includes('sk-live'), `remembered without the secret: ${token[0]?.text}`);
   assert.equal(await again.delete(kept.id), true, 'a replayed note can be deleted');
+  await reopened.close();
+});
+
+test('fed by the gateway\'s one pass over the log, the store comes back as openJournalMemoryStore would', async () => {
+  const { store, options } = await freshJournal();
+  const first = openJournalMemoryStore(store);
+  await first.put({ text: 'The release train leaves on Thursday', tags: ['release'], sessionId: null });
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const memory = createJournalMemoryStore(reopened);
+  assert.deepEqual(await memory.search('release', { limit: 5 }), [], 'nothing until it is fed');
+  const { ApprovalRegistry, builtinPolicySet } = await import('../policy/index.ts');
+  const { createScriptedProvider, DEFAULT_SCRIPT } = await import('../providers/index.ts');
+  const { ToolRegistry } = await import('../tools/index.ts');
+  const { GatewayRuntimeState } = await import('./gateway-runtime.ts');
+  const set = await builtinPolicySet();
+  GatewayRuntimeState.open({
+    journal: reopened,
+    provider: createScriptedProvider(DEFAULT_SCRIPT),
+    model: 'scripted',
+    tools: new ToolRegistry(),
+    stateDir: options.dir,
+    defaultWorkspace: options.dir,
+    policies: () => set,
+    approvals: new ApprovalRegistry({ clock: { now: () => Date.now() } }),
+    memory,
+    journalReaders: [(record) => memory.replay(record)],
+  });
+  assert.deepEqual((await memory.search('release train', { limit: 5 })).map((h) => h.text), ['The release train leaves on Thursday']);
   await reopened.close();
 });

@@ -4,7 +4,7 @@
  * rebuilt from those events on start. Searching runs over the in-memory copy.
  */
 import { newUlid, systemClock, type Clock } from '../base/index.ts';
-import { readRecords, type JournalStore } from '../journal/index.ts';
+import { readRecords, type JournalStore, type StoredRecord } from '../journal/index.ts';
 import { createInMemoryMemoryStore, normalizeTags, type MemoryEntry, type MemoryRecord, type MemoryStore } from '../tools/index.ts';
 
 export const MEMORY_STORED = 'memory.stored';
@@ -18,12 +18,28 @@ export interface JournalMemoryStoreOptions {
   maxRecords?: number;
 }
 
+/** The store, and how it takes in the journal's records on start. */
+export type JournalMemoryStore = MemoryStore & {
+  /** Applies one record of the journal (its memory events; others are ignored), in log order. */
+  replay(record: StoredRecord): void;
+};
+
 /**
  * Opens the store over `journal`, replaying its memory events. What the redactor took out
  * of a note before it was journaled is gone from it after a restart too: secrets are never
  * remembered.
  */
-export function openJournalMemoryStore(journal: JournalStore, options: JournalMemoryStoreOptions = {}): MemoryStore {
+export function openJournalMemoryStore(journal: JournalStore, options: JournalMemoryStoreOptions = {}): JournalMemoryStore {
+  const store = createJournalMemoryStore(journal, options);
+  for (const { record } of readRecords(journal.paths.segments)) store.replay(record);
+  return store;
+}
+
+/**
+ * The store without reading the journal: the caller feeds it the records (the daemon
+ * reads the log once on start for the gateway and this store together).
+ */
+export function createJournalMemoryStore(journal: JournalStore, options: JournalMemoryStoreOptions = {}): JournalMemoryStore {
   const clock = options.clock ?? systemClock;
   const newId = options.newId ?? (() => `mem_${newUlid(clock.now())}`);
   // The in-memory store takes its id and time from here: fresh ones live, recorded ones on replay.
@@ -44,15 +60,15 @@ export function openJournalMemoryStore(journal: JournalStore, options: JournalMe
       next = null;
     }
   };
-  for (const { record } of readRecords(journal.paths.segments)) {
-    if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson));
-    else if (record.kind === MEMORY_DELETED) {
-      const { id } = JSON.parse(record.payloadJson) as { id: string };
-      known.delete(id);
-      void memory.delete(id);
-    }
-  }
   return {
+    replay(record: StoredRecord) {
+      if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson));
+      else if (record.kind === MEMORY_DELETED) {
+        const { id } = JSON.parse(record.payloadJson) as { id: string };
+        known.delete(id);
+        void memory.delete(id);
+      }
+    },
     async put(entry: MemoryEntry) {
       const record = { id: newId(), text: entry.text, tags: normalizeTags(entry.tags), createdAt: clock.now(), sessionId: entry.sessionId };
       await journal.append({ kind: MEMORY_STORED, actor: 'memory', sessionId: entry.sessionId, payload: record });
