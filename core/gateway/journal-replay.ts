@@ -1,0 +1,114 @@
+/**
+ * What the gateway learns from the journal when it starts: the runs it holds, which of
+ * them a stop cut off or never started, and each session's conversation so far.
+ */
+import type { StoredRecord } from '../journal/index.ts';
+import type { ChatMessage } from '../providers/index.ts';
+
+export const MESSAGE_RECEIVED = 'message.received';
+/** Written on restart for a run that was going when the daemon stopped. */
+export const RUN_INTERRUPTED = 'run.interrupted';
+/** Written after a completed run's marks were stored (post-run learning). */
+export const MEMORY_LEARNED = 'memory.learned';
+/** Written when an interrupted run is resumed as a new run (before that run is queued). */
+export const RUN_RESUMED = 'run.resumed';
+
+/** A run known from the journal: its session and the messages admitted for it. */
+export interface JournalRun {
+  runId: string;
+  sessionId: string;
+  messageIds: string[];
+  texts: string[];
+  started: boolean;
+  finished: boolean;
+  finalText: string | null;
+  /** Set on a run that resumes an interrupted one: that run's id. */
+  resumedFrom: string | null;
+  /** Ended by a `run.interrupted` in an earlier start. */
+  interrupted: boolean;
+}
+
+/** What a restart must do, worked out while replaying the journal. */
+export interface RecoveryPlan {
+  interrupted: JournalRun[];
+  /** Runs a `run.interrupted` of an earlier start ended and nothing resumed yet: still resumable. */
+  interruptedBefore: JournalRun[];
+  unstarted: JournalRun[];
+  /** Each session's conversation so far: user messages and final answers, oldest first. */
+  histories: Map<string, ChatMessage[]>;
+}
+
+/** Collects, while the journal is replayed on start, the runs and conversations it holds. */
+export class JournalReplay {
+  private readonly runs = new Map<string, JournalRun>();
+
+  add(record: StoredRecord): void {
+    if (record.runId === null || record.sessionId === null) return;
+    if (record.kind === MESSAGE_RECEIVED) {
+      const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false };
+      run.messageIds.push(p.messageId);
+      run.texts.push(p.text);
+      this.runs.set(record.runId, run);
+      return;
+    }
+    if (record.kind === RUN_RESUMED) {
+      const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
+      const texts = from?.texts ?? [];
+      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false });
+      return;
+    }
+    const run = this.runs.get(record.runId);
+    if (!run) return;
+    if (record.kind === 'run.steered') {
+      // Messages a going run took in: done with that run, never run on their own.
+      for (const { id } of (JSON.parse(record.payloadJson) as { steers: { id: string }[] }).steers) {
+        const steered = this.runs.get(id);
+        if (steered) steered.started = steered.finished = true;
+      }
+      return;
+    }
+    if (record.kind === 'run.started') run.started = true;
+    else if (record.kind === 'run.finished') {
+      run.finished = true;
+      run.finalText = (JSON.parse(record.payloadJson) as { finalText: string | null }).finalText;
+    } else if (record.kind === RUN_INTERRUPTED) run.finished = run.interrupted = true;
+  }
+
+  /** Runs that resume another. */
+  resumed(): JournalRun[] {
+    return [...this.runs.values()].filter((r) => r.resumedFrom !== null);
+  }
+
+  finish(cap: number): RecoveryPlan {
+    const plan: RecoveryPlan = { interrupted: [], interruptedBefore: [], unstarted: [], histories: new Map() };
+    const resumed = new Set(this.resumed().map((r) => r.resumedFrom));
+    for (const run of this.runs.values()) {
+      if (!run.started) plan.unstarted.push(run);
+      else if (!run.finished) plan.interrupted.push(run);
+      else if (run.interrupted) {
+        // Its resume (if any) tells the conversation; else it is kept resumable.
+        if (!resumed.has(run.runId)) plan.interruptedBefore.push(run);
+      } else {
+        const history = plan.histories.get(run.sessionId) ?? [];
+        history.push({ role: 'user', content: composeUserText(run.texts, cap) });
+        if (run.finalText !== null) history.push({ role: 'assistant', content: run.finalText });
+        plan.histories.set(run.sessionId, history);
+      }
+    }
+    return plan;
+  }
+}
+
+/**
+ * The user turn of a run made of several messages: each verbatim up to `cap`; past it,
+ * the rest are summarized one line each (first 80 characters), so a flood of messages
+ * cannot blow up the model's context.
+ */
+export function composeUserText(texts: readonly string[], cap: number): string {
+  if (texts.length <= cap) return texts.join('\n\n');
+  const kept = texts.slice(0, cap - 1);
+  const rest = texts.slice(cap - 1);
+  const summary = rest.map((t) => `- ${t.replace(/\s+/g, ' ').slice(0, 80)}${t.length > 80 ? '…' : ''}`).join('\n');
+  return `${kept.join('\n\n')}\n\n[${rest.length} more messages arrived meanwhile, summarized:]\n${summary}`;
+}
