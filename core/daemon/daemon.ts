@@ -7,7 +7,7 @@ import { ioError, PalyraError, systemClock } from '../base/index.ts';
 import { createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
-import { readRunTape } from '../gateway/index.ts';
+import { readRunTapeOf } from '../gateway/index.ts';
 import { attachWebSocket, ConsoleSessions, createApi, registerAdminRoutes, registerConsoleRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
 import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
 import { checkBind } from './bind-policy.ts';
@@ -130,7 +130,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       journalStatus: () => ({ head: store.durable, checkpoint: store.latestCheckpoint, stats: store.stats() }),
       ready: () => store.failure === null && !gateway.stats().stopping,
       metrics: () => [...daemonMetrics(store, gateway, approvals as ApprovalRegistry, startedAt), workersGauge(workers)],
-      runTape: (runId) => readRunTape(paths.journal, runId),
+      runTape: (runId) => readRunTapeOf(store, runId),
       policies: () => ({ hash: policies.current.hash, policies: policies.current.policies.map((p) => ({ id: p.id, origin: p.origin })) }),
       version: options.version,
       bodyLimit: config.server.maxBodyBytes,

@@ -1,6 +1,6 @@
 import { PalyraError, systemClock, newUlid, type Clock, type JsonValue } from '../base/index.ts';
 import { registryApprovals, registryTools, resumePoint, runAgent, type AgentEvent, type CallRef, type RunBudgetsInput, type RunOutcome } from '../agent/index.ts';
-import { readRunTape } from './run-tape.ts';
+import { readRunTapeOf } from './run-tape.ts';
 import { journalTapePort } from './journal-tape.ts';
 import { readRecords, type JournalStore, type StoredRecord } from '../journal/index.ts';
 import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, type CompiledPolicySet, type Timers } from '../policy/index.ts';
@@ -192,7 +192,7 @@ export class GatewayRuntimeState {
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
       if (run.resumedFrom !== null) {
         entry.view.resumedFrom = run.resumedFrom;
-        entry.resumeMessages = resumePoint(readRunTape(this.deps.journal.paths.dir, run.resumedFrom).events).messages;
+        entry.resumeMessages = resumePoint(readRunTapeOf(this.deps.journal, run.resumedFrom).events).messages;
       }
       this.runs.set(run.runId, entry);
       this.lane(run.sessionId).queued.push(entry);
@@ -375,7 +375,7 @@ export class GatewayRuntimeState {
       throw new PalyraError('PALYRA_CONFLICT', `Run "${runId}" is ${old.state}${old.reason ? ` (${old.reason})` : ''}; only a run interrupted by a stop of the daemon can be resumed`);
     }
     const session = this.sessions.live(old.sessionId);
-    const point = resumePoint(readRunTape(this.deps.journal.paths.dir, runId).events);
+    const point = resumePoint(readRunTapeOf(this.deps.journal, runId).events);
     const entry = this.newRun(session);
     entry.texts.push(...this.entry(runId).texts);
     entry.resumeMessages = point.messages;

@@ -8,7 +8,7 @@ export type { SessionBudgets } from './session-budgets.ts';
 export { RunEventStream } from './run-events.ts';
 export type { RunStreamEvent } from './run-events.ts';
 export { journalTapePort } from './journal-tape.ts';
-export { listRuns, readRunTape } from './run-tape.ts';
+export { listRuns, readRunTape, readRunTapeOf } from './run-tape.ts';
 export type { RunSummary } from './run-tape.ts';
 export { openJournalMemoryStore, createJournalMemoryStore, MEMORY_STORED, MEMORY_DELETED } from './journal-memory-store.ts';
 export type { JournalMemoryStore, JournalMemoryStoreOptions } from './journal-memory-store.ts';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
 import type { TapeEvent } from '../agent/index.ts';
 import { journalTapePort } from './journal-tape.ts';
-import { listRuns, readRunTape } from './run-tape.ts';
+import { listRuns, readRunTape, readRunTapeOf } from './run-tape.ts';
 
 const header = (step: number) => ({ tapeVersion: 1 as const, step, at: 1_790_000_000_000 + step });
 
@@ -60,4 +60,22 @@ test('tape list shows a run ended by a crash as failed (interrupted); its tape i
   await store.close();
   assert.deepEqual(listRuns(options.dir).map((r) => [r.runId, r.state, r.reason, r.steps]), [['run-9', 'failed', 'interrupted', 1]]);
   assert.deepEqual(readRunTape(options.dir, 'run-9').events.map((e) => e.kind), ['tool.decision']);
+});
+
+test('a running store reads a tape through its index when it holds the whole run, else from the log, the same either way', async () => {
+  const { store } = await freshJournal({ indexRetention: 100 });
+  const record = async (runId: string) => {
+    const port = journalTapePort(store, { runId, sessionId: 's' });
+    port.record(event('run.started', 1, { model: 'm', providerId: 'scripted' }));
+    await port.record(event('tool.decision', 2));
+    await port.record(event('run.finished', 3, { state: 'completed', reason: 'final answer' }));
+  };
+  await record('run-old');
+  for (let i = 0; i < 150; i++) await store.append({ kind: 'note.added', payload: i }); // run-old leaves the index window
+  await record('run-new');
+  assert.equal(store.runEventsFromIndex('run-old'), null, 'the index cannot vouch for a run older than its window');
+  assert.equal(store.runEventsFromIndex('run-new')?.length, 3, 'a recent run is read through the index');
+  for (const runId of ['run-old', 'run-new']) assert.deepEqual(readRunTapeOf(store, runId), readRunTape(store.paths.dir, runId), runId);
+  assert.throws(() => readRunTapeOf(store, 'run-none'), { code: 'PALYRA_NOT_FOUND' });
+  await store.close();
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PalyraError, type JsonValue } from '../base/index.ts';
 import { TAPE_KINDS, type TapeFileEvent } from '../agent/index.ts';
-import { readRecords } from '../journal/index.ts';
+import { readRecords, type JournalStore } from '../journal/index.ts';
 
 /**
  * Runs' tapes in the journal: the readers behind `palyrad tape …` (the port runs record
@@ -74,6 +74,25 @@ export function readRunTape(journalDir: string, runId: string): { sessionId: str
     events.push({ seq: record.seq, hash: record.hash, kind: record.kind, payload: parsePayload(record.payloadJson, record.seq) });
   }
   if (events.length === 0) throw new PalyraError('PALYRA_NOT_FOUND', `No tape for run "${runId}" in this journal; 'palyrad tape list' shows the runs it has`);
+  return { sessionId, events };
+}
+
+/**
+ * The tape of one run from a running store: through the index when it holds the whole
+ * run (a daemon's common case, no scan of the log on its event loop), else as readRunTape.
+ * @throws PalyraError PALYRA_NOT_FOUND when the journal holds no tape for the run.
+ */
+export function readRunTapeOf(store: JournalStore, runId: string): { sessionId: string | null; events: TapeFileEvent[] } {
+  const indexed = store.runEventsFromIndex(runId);
+  if (indexed === null) return readRunTape(store.paths.dir, runId);
+  const events: TapeFileEvent[] = [];
+  let sessionId: string | null = null;
+  for (const e of indexed) {
+    if (!TAPE_KIND_SET.has(e.kind)) continue;
+    sessionId ??= e.sessionId;
+    events.push({ seq: e.seq, hash: e.hash, kind: e.kind, payload: e.payload });
+  }
+  if (events.length === 0) return readRunTape(store.paths.dir, runId);
   return { sessionId, events };
 }
 

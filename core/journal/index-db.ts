@@ -101,6 +101,11 @@ export class JournalIndex {
     return this.lastSeqCache;
   }
 
+  /** Seq of the oldest event the index holds (null when empty). */
+  get oldestSeq(): number | null {
+    return this.oldestCache;
+  }
+
   /** Hash of the newest event the index holds, to check it still matches the log. */
   get lastHash(): string | null {
     return this.lastHashCache;

@@ -264,6 +264,29 @@ export class JournalStore {
     return out;
   }
 
+  /**
+   * Every event of one run, in order, when the index holds them all (it holds the run's
+   * first event and one older): read through the index, without streaming the log.
+   * Null when the index cannot tell (the run began before its window, or it is broken):
+   * the caller then streams the log.
+   */
+  runEventsFromIndex(runId: string): JournalEvent[] | null {
+    if (this.feeder.broken) return null;
+    const index = this.index;
+    const hits = [];
+    for (let after = 0; ; ) {
+      const page = index.ofRun(runId, after, 1000);
+      hits.push(...page);
+      if (page.length < 1000) break;
+      after = (page[page.length - 1] as { seq: number }).seq;
+    }
+    const oldest = index.oldestSeq;
+    const first = hits[0];
+    // An event of the run older than the first hit would be at or after `oldest`, so held.
+    if (!first || oldest === null || oldest >= first.seq) return null;
+    return hits.map((hit) => toJournalEvent(readFrameAt(this.paths.segments, hit)));
+  }
+
   /** The newest events the index holds, newest first. */
   recentEvents(limit: number): JournalEvent[] {
     return this.index.recent(limit).map((hit) => toJournalEvent(readFrameAt(this.paths.segments, hit)));
