@@ -81,11 +81,15 @@ async function framesForBaseline(): Promise<Buffer[]> {
   return baselineFrames;
 }
 
-/** The bare baseline: the same frames, the same writev + fdatasync group commit, nothing else. */
-async function bareRate(writers: number): Promise<number> {
+/**
+ * The bare baseline: the same frames, the same writev + fdatasync group commit, nothing
+ * else. `preallocate`: over zeroed space kept ahead, as the daemon's writer thread writes
+ * (the like-for-like baseline); without it, every write grows the file.
+ */
+async function bareRate(writers: number, preallocate: boolean): Promise<number> {
   const frames = await framesForBaseline();
   const o = options();
-  const log = SegmentLog.create(join(o.dir, 'segments'), 64 * 1024 * 1024);
+  const log = SegmentLog.create(join(o.dir, 'segments'), 64 * 1024 * 1024, { preallocate });
   let pending: { frame: Buffer; resolve: () => void }[] = [];
   let flushing = false;
   let seq = 1;
@@ -96,6 +100,7 @@ async function bareRate(writers: number): Promise<number> {
       await log.appendBatch(batch.map((p) => p.frame), seq);
       seq += batch.length;
       for (const p of batch) p.resolve();
+      log.prepareAhead();
     }
     flushing = false;
   };
@@ -135,11 +140,13 @@ process.stdout.write(`palyrad journal benchmark — ${cpus().length} × ${cpus()
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 for (const writers of [1, 64]) {
   const bare: number[] = [];
+  const plain: number[] = [];
   const thread: number[] = [];
   const inline: number[] = [];
   const batches: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await bareRate(writers));
+    bare.push(await bareRate(writers, true));
+    plain.push(await bareRate(writers, false));
     const t = await storeRate(writers, true);
     thread.push(t.rate);
     batches.push(t.avgBatch);
@@ -149,7 +156,8 @@ for (const writers of [1, 64]) {
   const w = writers === 1 ? '1 writer' : `${writers} writers`;
   row(`durable appends/s, ${w}: journal (writer thread)`, `${Math.round(median(thread))} median of ${list(thread)}${writers > 1 ? ` (avg batch ${median(batches).toFixed(1)})` : ''}`);
   row(`durable appends/s, ${w}: journal (inline writer)`, `${Math.round(median(inline))} median of ${list(inline)}`);
-  row(`durable appends/s, ${w}: bare baseline`, `${Math.round(median(bare))} median of ${list(bare)}`);
+  row(`durable appends/s, ${w}: bare baseline (zeroed space, as the journal)`, `${Math.round(median(bare))} median of ${list(bare)}`);
+  row(`durable appends/s, ${w}: bare, growing the file`, `${Math.round(median(plain))} median of ${list(plain)}`);
   row(
     `  ratio journal (writer thread) / baseline${writers > 1 ? ' (target ≥ 0.5)' : ''}`,
     `${(median(thread) / median(bare)).toFixed(2)}; per round ${thread.map((t, i) => (t / (bare[i] as number)).toFixed(2)).join(' / ')}`,

@@ -40,7 +40,7 @@ export class ChainWriter {
 
   /** Opens the log where the store found its end (the store planned recovery already), for a writer thread. */
   static start(start: WriterStart, reply: (message: WriterReply) => void): ChainWriter {
-    const log = SegmentLog.openExisting(start.segmentsDir, start.maxSegmentBytes, start.position);
+    const log = SegmentLog.openExisting(start.segmentsDir, start.maxSegmentBytes, start.position, { preallocate: start.preallocate });
     return new ChainWriter(log, start.head, reply, true);
   }
 

@@ -6,10 +6,12 @@ const INDEX_BATCH = 4096;
 const INDEX_DELAY_MS = 20;
 
 /**
- * Feeds written events to the index in large transactions: updating it per write batch
- * cost three times as much. Every read through `index` applies the backlog first, so
- * readers never miss an acknowledged event. If an update fails, the index (a cache of
- * the log) is no longer fed and is rebuilt on the next open.
+ * Feeds written events to the index: the store drains it whenever its main thread would
+ * otherwise wait for the disk (a write was just asked of the writer thread), and a timer
+ * catches what quiet moments leave. Every read through `index` applies the backlog
+ * first, so readers never miss an acknowledged event. If an update fails, the index (a
+ * cache of the log) is no longer fed and is rebuilt on the next open. Measured: an update
+ * costs ~5 µs per event whether it carries 16 events or 4,096.
  */
 export class IndexFeeder {
   private backlog: IndexEntry[] = [];

@@ -185,7 +185,8 @@ export class JournalStore {
       if (options.writerThread) {
         const position = log.end;
         log.close();
-        link = await threadWriter({ segmentsDir: paths.segments, maxSegmentBytes, position, head }, onReply);
+        // The index takes the events of the last write while the writer thread writes the next.
+        link = await threadWriter({ segmentsDir: paths.segments, maxSegmentBytes, position, head, preallocate: true }, onReply, () => store.feeder.drain());
       } else {
         link = inlineWriter(log, head, onReply);
       }

@@ -99,9 +99,12 @@ export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: s
     try {
       const bytes = Buffer.alloc(cut.bytes);
       readSync(fd, bytes, 0, cut.bytes, cut.offset);
+      // Preallocated zeros after the cut frame are not worth keeping.
+      let kept = bytes.length;
+      while (kept > 0 && bytes[kept - 1] === 0) kept--;
       const out = openSync(target, 'w', 0o600);
       try {
-        writeSync(out, bytes);
+        writeSync(out, bytes, 0, kept);
         fsyncSync(out);
       } finally {
         closeSync(out);

@@ -20,6 +20,25 @@ export interface LogPosition {
 const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
 
 /**
+ * Preallocation: a durable write that grows the file also commits the new size and block
+ * allocation to the filesystem's journal; overwriting blocks that already hold written
+ * zeros commits data only. Measured here (ext4 on virtio, O_DSYNC): 600 B–20 KB appends
+ * p50 280–430 µs, the same writes over zeroed blocks ~200 µs. So a preallocating log
+ * keeps zeroed space ahead of its end, PREALLOCATE_CHUNK at a time once less than
+ * PREALLOCATE_LOW is left, and cuts the unused zeros off when it rolls or closes. Readers
+ * take zeros where a frame would start as the end of the log (docs/journal-format.md).
+ */
+export const PREALLOCATE_CHUNK = 1024 * 1024;
+const PREALLOCATE_LOW = 256 * 1024;
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Settings of the append side. */
+export interface SegmentLogOptions {
+  /** Keep zeroed space ahead of the end (for the daemon's writer thread; one-shot commands skip it). */
+  preallocate?: boolean;
+}
+
+/**
  * The append side of the segmented log. One instance per process holding the state
  * lock. `appendBatch` writes frames with one durable writev (or writev + fdatasync);
  * callers batch concurrent appends (group commit) on top of it.
@@ -27,36 +46,43 @@ const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
 export class SegmentLog {
   private fd: number;
   private position: LogPosition;
+  /** The file's size: past `position.size` it holds only zeros (preallocated, or left so by a crash). */
+  private fileSize: number;
+  private preallocate: boolean;
 
   private constructor(
     private readonly dir: string,
     private readonly maxSegmentBytes: number,
     fd: number,
     position: LogPosition,
+    fileSize: number,
+    options: SegmentLogOptions,
   ) {
     this.fd = fd;
     this.position = position;
+    this.fileSize = fileSize;
+    this.preallocate = options.preallocate === true;
   }
 
-  /** Opens an existing segment for appending at `size` (the end of its last good frame). */
-  static openExisting(dir: string, maxSegmentBytes: number, position: LogPosition): SegmentLog {
+  /** Opens an existing segment for appending at `size` (the end of its last good frame; only zeros may follow it). */
+  static openExisting(dir: string, maxSegmentBytes: number, position: LogPosition, options: SegmentLogOptions = {}): SegmentLog {
     try {
       const fd = fs.openSync(position.segmentPath, O_DSYNC === undefined ? 'r+' : fs.constants.O_RDWR | O_DSYNC);
-      return new SegmentLog(dir, maxSegmentBytes, fd, position);
+      return new SegmentLog(dir, maxSegmentBytes, fd, position, Math.max(position.size, fs.fstatSync(fd).size), options);
     } catch (error) {
       throw ioError(`open journal segment "${position.segmentPath}" for appending`, error);
     }
   }
 
   /** Creates the segments folder and the first segment of a new journal. */
-  static create(dir: string, maxSegmentBytes: number): SegmentLog {
+  static create(dir: string, maxSegmentBytes: number, options: SegmentLogOptions = {}): SegmentLog {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (error) {
       throw ioError(`create journal folder "${dir}"`, error);
     }
     const { fd, position } = createSegment(dir, 1);
-    return new SegmentLog(dir, maxSegmentBytes, fd, position);
+    return new SegmentLog(dir, maxSegmentBytes, fd, position, position.size, options);
   }
 
   /** The durable end of the log. */
@@ -113,11 +139,51 @@ export class SegmentLog {
 
   private batchWritten(start: number, total: number): { segmentFirstSeq: number; offset: number } {
     this.position.size = start + total;
+    if (this.position.size > this.fileSize) this.fileSize = this.position.size;
     return { segmentFirstSeq: this.position.segmentFirstSeq, offset: start };
   }
 
-  /** Closes the file. */
+  /** Bytes of zeroed space ahead of the end of the log. */
+  get preallocated(): number {
+    return this.fileSize - this.position.size;
+  }
+
+  /**
+   * Zeroes the next PREALLOCATE_CHUNK ahead of the end when less than PREALLOCATE_LOW is
+   * left (a preallocating log only). Blocking, and done between writes (after a batch is
+   * acknowledged), so a batch never waits for it. A failure (a full disk) only turns
+   * preallocation off: appends go on growing the file.
+   */
+  prepareAhead(): void {
+    if (!this.preallocate || this.fileSize - this.position.size >= PREALLOCATE_LOW) return;
+    if (this.fileSize >= this.maxSegmentBytes) return; // the next batch rolls to a new segment
+    const end = this.fileSize + PREALLOCATE_CHUNK;
+    try {
+      for (let at = this.fileSize; at < end; at += ZEROS.length) fs.writeSync(this.fd, ZEROS, 0, ZEROS.length, at);
+      if (O_DSYNC === undefined) fs.fdatasyncSync(this.fd);
+      this.fileSize = end;
+    } catch {
+      // Whatever was zeroed stays zeros, which readers take as the end of the log.
+      this.preallocate = false;
+      this.fileSize = Math.max(this.fileSize, safeFileSize(this.fd));
+    }
+  }
+
+  /** Cuts the file back to the end of the log, dropping preallocated zeros (on roll and clean close). */
+  private trimTail(): void {
+    if (this.fileSize <= this.position.size) return;
+    try {
+      fs.ftruncateSync(this.fd, this.position.size);
+      fs.fdatasyncSync(this.fd);
+      this.fileSize = this.position.size;
+    } catch {
+      // The zeros stay; readers take them as the end of the log.
+    }
+  }
+
+  /** Drops the preallocated tail and closes the file. */
   close(): void {
+    this.trimTail();
     try {
       fs.closeSync(this.fd);
     } catch {
@@ -130,12 +196,14 @@ export class SegmentLog {
     this.close();
     this.fd = next.fd;
     this.position = next.position;
+    this.fileSize = next.position.size;
   }
 
   private cutBackTo(size: number): void {
     try {
       fs.ftruncateSync(this.fd, size);
       fs.fdatasyncSync(this.fd);
+      this.fileSize = size;
     } catch (error) {
       throw new PalyraError(
         'PALYRA_JOURNAL_WRITE_FAILED',
@@ -221,6 +289,14 @@ function dropBytes(buffers: Buffer[], count: number): Buffer[] {
     }
   }
   return rest;
+}
+
+function safeFileSize(fd: number): number {
+  try {
+    return fs.fstatSync(fd).size;
+  } catch {
+    return 0;
+  }
 }
 
 function describe(error: unknown): string {

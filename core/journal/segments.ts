@@ -38,7 +38,7 @@ export function listSegments(dir: string): SegmentFile[] {
 /** What a scan found at one position of a segment. */
 export type ScanItem =
   | { type: 'frame'; offset: number; end: number; body: Uint8Array }
-  /** The rest of the file is an incomplete or checksum-failing last frame, or zeros: a write cut by a crash. */
+  /** The rest of the file is an incomplete or checksum-failing last frame (zeros may follow it): a write cut by a crash. */
   | { type: 'torn'; offset: number; reason: string }
   /** A frame in the middle of the file is damaged; nothing after it can be trusted to be framed. */
   | { type: 'corrupt'; offset: number; code: 'FRAME_LENGTH' | 'FRAME_CHECKSUM' | 'SEGMENT_HEADER'; reason: string };
@@ -47,7 +47,8 @@ const READ_CHUNK = 4 * 1024 * 1024;
 
 /**
  * Reads a segment's frames in order with large sequential reads. Stops at the first
- * torn or corrupt item. `endOffset` bounds the scan (a reader following a live writer
+ * torn or corrupt item, and quietly where only zeros are left (space the writer
+ * preallocated, see SegmentLog; zeros followed by anything else are corruption). `endOffset` bounds the scan (a reader following a live writer
  * passes the size it saw, so frames appended later are left for the next scan).
  */
 export function* scanSegment(path: string, options: { fromOffset?: number; endOffset?: number } = {}): Generator<ScanItem> {
@@ -100,8 +101,8 @@ export function* scanSegment(path: string, options: { fromOffset?: number; endOf
       const length = buf.readUInt32BE(at);
       const checksum = buf.readUInt32BE(at + 4);
       if (length === 0 || length > MAX_FRAME_BODY_BYTES) {
-        if (isZeroTail(fd, offset, size)) yield { type: 'torn', offset, reason: 'zero-filled tail' };
-        else yield { type: 'corrupt', offset, code: 'FRAME_LENGTH', reason: `frame length ${length} is impossible` };
+        if (length === 0 && checksum === 0 && isZeroTail(fd, offset, size)) return; // the end of the log
+        yield { type: 'corrupt', offset, code: 'FRAME_LENGTH', reason: `frame length ${length} is impossible` };
         return;
       }
       const end = offset + FRAME_HEADER_BYTES + length;
@@ -113,7 +114,7 @@ export function* scanSegment(path: string, options: { fromOffset?: number; endOf
       const bodyAt = offset - bufStart + FRAME_HEADER_BYTES;
       const body = buf.subarray(bodyAt, bodyAt + length);
       if (crc32(body) !== checksum) {
-        if (end === size) yield { type: 'torn', offset, reason: 'last frame fails its checksum' };
+        if (end === size || isZeroTail(fd, end, size)) yield { type: 'torn', offset, reason: 'last frame fails its checksum' };
         else yield { type: 'corrupt', offset, code: 'FRAME_CHECKSUM', reason: 'frame fails its checksum' };
         return;
       }

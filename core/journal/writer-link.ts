@@ -44,7 +44,12 @@ const POST_PART = 16;
  * while this thread validates, redacts and serializes. Resolves once the writer has opened
  * the log; rejects with the writer's error if it cannot.
  */
-export function threadWriter(start: WriterStart, onReply: (message: WriterReply) => void): Promise<WriterLink> {
+export function threadWriter(
+  start: WriterStart,
+  onReply: (message: WriterReply) => void,
+  /** Called right after a write was asked for: this thread's own chores then overlap the disk's work. */
+  onWriteAsked: () => void = () => undefined,
+): Promise<WriterLink> {
   const source = writerWorkerSource();
   const worker = 'code' in source ? new Worker(source.code, { eval: true, workerData: start }) : new Worker(source.url, { workerData: start });
   let outbox: UnsealedRecord[] = [];
@@ -61,6 +66,7 @@ export function threadWriter(start: WriterStart, onReply: (message: WriterReply)
   const flushAtEndOfTurn = (): void => {
     flushScheduled = false;
     post(true);
+    onWriteAsked();
   };
   const link: WriterLink = {
     send(epoch, record) {

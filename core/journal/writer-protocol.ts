@@ -16,6 +16,8 @@ export interface WriterStart {
   maxSegmentBytes: number;
   position: { segmentPath: string; segmentFirstSeq: number; size: number };
   head: { seq: number; hash: string };
+  /** Keep zeroed space ahead of the end of the log (see SegmentLog). */
+  preallocate: boolean;
 }
 
 /**

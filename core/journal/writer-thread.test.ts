@@ -91,7 +91,7 @@ test('a writer thread that cannot open the log refuses to start, with the reason
   await store.close();
   const missing = join(options.dir, 'segments', 'no-such-segment.log');
   await assert.rejects(
-    threadWriter({ segmentsDir: join(options.dir, 'segments'), maxSegmentBytes: 1 << 20, position: { segmentPath: missing, segmentFirstSeq: 1, size: 16 }, head: { seq: 0, hash: GENESIS_HASH } }, () => undefined),
+    threadWriter({ segmentsDir: join(options.dir, 'segments'), maxSegmentBytes: 1 << 20, position: { segmentPath: missing, segmentFirstSeq: 1, size: 16 }, head: { seq: 0, hash: GENESIS_HASH }, preallocate: true }, () => undefined),
     (error: Error & { code?: string }) => error.message.includes('no-such-segment.log'),
   );
 });

