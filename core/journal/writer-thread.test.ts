@@ -103,3 +103,15 @@ test('the chain writer stops rather than write a chain with a gap', () => {
   writer.append(0, [{ v: 1, seq: 2, id: 'x', ts: 0, kind: 'a.b', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '1', redactions: 0 }]);
   assert.deepEqual(replies, [{ type: 'failed', code: 'PALYRA_JOURNAL_WRITE_FAILED', message: 'Journal writer expected seq 1 but got 2; restart to recover', fatal: true }]);
 });
+
+test('polling for a write never outlives it: an idle daemon store leaves its thread asleep', async () => {
+  const { store } = await freshJournal({ writerThread: true });
+  assert.equal((await Promise.all(Array.from({ length: 50 }, (_, i) => store.append({ kind: 'note.added', payload: { i } })))).length, 50);
+  await store.append({ kind: 'note.added', payload: 'last' });
+  const before = process.cpuUsage();
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const used = process.cpuUsage(before);
+  // Polling on would burn the whole 400 ms; idle, the thread uses next to nothing.
+  assert.ok((used.user + used.system) / 1000 < 150, `CPU while idle: ${(used.user + used.system) / 1000} ms`);
+  await store.close();
+});
