@@ -35,25 +35,28 @@ function withWaiting(first: WriterRequest): WriterRequest[] {
 }
 
 /**
- * After a write, this thread polls for the next request for up to SPIN_MS instead of
- * sleeping at once, while requests have been coming that quickly. A thread that sleeps is
- * woken through the VM's scheduler: measured here, a durable append after 150 µs of work
- * elsewhere took ~550 µs against ~300 µs back to back, and polling brought it to ~380 µs
- * (an agent turn's p50 1,100 → 1,000 µs) without lowering throughput under load. An idle
- * daemon does not poll: one wait longer than SPIN_MS stops it until requests come fast again.
+ * This thread polls for requests instead of sleeping while one is surely or probably on
+ * its way: a sleeping thread is woken through the VM's scheduler, which measured here
+ * cost a durable append 0.2–1 ms (an agent turn: ~550 µs against ~300 µs back to back).
+ * - After a part that only queued events, it polls for the write request that ends the
+ *   store's turn (at most QUEUED_POLL_MS).
+ * - After a write, it polls for AFTER_WRITE_POLL_MS, which catches the next step of a run
+ *   (agent turn p50 ~1,100 → ~1,000 µs; a daemon message in process ~3 → ~2 ms) and
+ *   costs an idle daemon that much CPU per write. Throughput under load did not drop
+ *   (64 writers).
  */
-const SPIN_MS = 1;
+const AFTER_WRITE_POLL_MS = 1;
+const QUEUED_POLL_MS = 5;
 /** Longest stretch served by polling before the event loop gets a turn. */
 const POLL_STRETCH_MS = 50;
 const canPoll = typeof receiveMessageOnPort === 'function';
-let lastWriteEnd = 0;
 
 port.on('message', (first: WriterRequest) => {
-  const quick = performance.now() - lastWriteEnd < SPIN_MS;
-  if (serve(first) !== 'wrote' || !quick || !canPoll) return;
+  let outcome = serve(first);
+  if (!canPoll) return;
   const stretchEnd = performance.now() + POLL_STRETCH_MS;
-  let deadline = performance.now() + SPIN_MS;
-  for (let now = deadline - SPIN_MS; now < deadline && now < stretchEnd; now = performance.now()) {
+  let deadline = pollDeadline(outcome);
+  for (let now = performance.now(); now < deadline && now < stretchEnd; now = performance.now()) {
     let next: { message: unknown } | undefined;
     try {
       next = receiveMessageOnPort(port as never);
@@ -61,10 +64,15 @@ port.on('message', (first: WriterRequest) => {
       return;
     }
     if (!next) continue;
-    if (serve(next.message as WriterRequest) === 'closing') return;
-    deadline = performance.now() + SPIN_MS;
+    outcome = serve(next.message as WriterRequest);
+    deadline = pollDeadline(outcome);
   }
 });
+
+function pollDeadline(outcome: 'wrote' | 'queued' | 'closing'): number {
+  if (outcome === 'closing') return 0; // the close runs on the event loop
+  return performance.now() + (outcome === 'wrote' ? AFTER_WRITE_POLL_MS : QUEUED_POLL_MS);
+}
 
 /** Handles `first` and whatever waits behind it: whether it wrote, only queued, or the writer is closing (the event loop must then run). */
 function serve(first: WriterRequest): 'wrote' | 'queued' | 'closing' {
@@ -74,10 +82,7 @@ function serve(first: WriterRequest): 'wrote' | 'queued' | 'closing' {
     flush = handle(request) || flush;
     if (request.type === 'close') closing = true;
   }
-  if (flush) {
-    writer.flush();
-    lastWriteEnd = performance.now();
-  }
+  if (flush) writer.flush();
   return closing ? 'closing' : flush ? 'wrote' : 'queued';
 }
 
