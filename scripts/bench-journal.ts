@@ -158,10 +158,15 @@ for (const writers of [1, 64]) {
   row(`durable appends/s, ${w}: journal (inline writer)`, `${Math.round(median(inline))} median of ${list(inline)}`);
   row(`durable appends/s, ${w}: bare baseline (zeroed space, as the journal)`, `${Math.round(median(bare))} median of ${list(bare)}`);
   row(`durable appends/s, ${w}: bare, growing the file`, `${Math.round(median(plain))} median of ${list(plain)}`);
+  // Judged against the faster of the two baselines in each round: zeroed space makes a
+  // single durable write cheaper but costs bandwidth (every byte is written twice), so at
+  // 64 writers the file-growing baseline is often the faster one.
+  const best = bare.map((b, i) => Math.max(b, plain[i] as number));
   row(
-    `  ratio journal (writer thread) / baseline${writers > 1 ? ' (target ≥ 0.5)' : ''}`,
-    `${(median(thread) / median(bare)).toFixed(2)}; per round ${thread.map((t, i) => (t / (bare[i] as number)).toFixed(2)).join(' / ')}`,
+    `  ratio journal (writer thread) / faster baseline${writers > 1 ? ' (target ≥ 0.5)' : ''}`,
+    `${(median(thread) / median(best)).toFixed(2)}; per round ${thread.map((t, i) => (t / (best[i] as number)).toFixed(2)).join(' / ')}`,
   );
+  row('  ratio against each baseline (zeroed / growing)', `${(median(thread) / median(bare)).toFixed(2)} / ${(median(thread) / median(plain)).toFixed(2)}`);
 }
 
 const big = options({ checkpointEveryEvents: 100_000 });
