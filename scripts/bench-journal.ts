@@ -83,8 +83,8 @@ async function framesForBaseline(): Promise<Buffer[]> {
 
 /**
  * The bare baseline: the same frames, the same writev + fdatasync group commit, nothing
- * else. `preallocate`: over zeroed space kept ahead, as the daemon's writer thread writes
- * (the like-for-like baseline); without it, every write grows the file.
+ * else. `preallocate`: over zeroed space kept ahead (zeroed between writes), as the
+ * daemon's writer thread writes; without it, every write grows the file.
  */
 async function bareRate(writers: number, preallocate: boolean): Promise<number> {
   const frames = await framesForBaseline();
@@ -100,7 +100,7 @@ async function bareRate(writers: number, preallocate: boolean): Promise<number> 
       await log.appendBatch(batch.map((p) => p.frame), seq);
       seq += batch.length;
       for (const p of batch) p.resolve();
-      log.prepareAhead();
+      while (log.zeroAhead()); // between writes, as the writer thread does when idle
     }
     flushing = false;
   };

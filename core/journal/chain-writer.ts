@@ -68,6 +68,11 @@ export class ChainWriter {
     if (this.commit instanceof SyncGroupCommit) this.commit.flush();
   }
 
+  /** Zeroes one slice of space ahead of the log when it wants more (see SegmentLog); true when it did. For idle moments. */
+  zeroAhead(): boolean {
+    return this.commit.idle && this.log.zeroAhead();
+  }
+
   /** True when nothing is queued or being written. */
   get idle(): boolean {
     return this.commit.idle;

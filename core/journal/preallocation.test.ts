@@ -8,7 +8,7 @@ import { loadTrustedKey } from './checkpoints.ts';
 import { encodeFrame } from './frame.ts';
 import { JournalStore } from './journal-store.ts';
 import { readRecords } from './log-reader.ts';
-import { PREALLOCATE_CHUNK, SegmentLog } from './segment-log.ts';
+import { PREALLOCATE_TARGET, SegmentLog } from './segment-log.ts';
 import { scanSegment } from './segments.ts';
 import { verifyJournal } from './verify.ts';
 import type { StoredRecord } from './record.ts';
@@ -25,12 +25,12 @@ test('a preallocating log keeps zeroed space ahead, readers stop quietly at it, 
   for (let seq = 1; seq <= 20; seq++) {
     const f = frame(seq);
     log.appendBatchSync([f], seq);
-    log.prepareAhead();
+    while (log.zeroAhead());
     end += f.length;
   }
   const [segment] = segmentsOf(dir) as [string];
   assert.equal(statSync(segment).size, end + log.preallocated, 'the file holds the frames and the zeroed space');
-  assert.ok(log.preallocated >= PREALLOCATE_CHUNK - 20 * frame(1).length, `zeroed space ahead: ${log.preallocated}`);
+  assert.ok(log.preallocated >= PREALLOCATE_TARGET, `zeroed space ahead: ${log.preallocated}`);
   const items = [...scanSegment(segment)];
   assert.equal(items.length, 20);
   assert.ok(items.every((i) => i.type === 'frame'), 'zeros after the last frame are the end of the log, not a torn frame');
@@ -42,7 +42,7 @@ test('a log without preallocation never writes ahead', () => {
   const dir = join(tempDir('palyra-prealloc-'), 'segments');
   const log = SegmentLog.create(dir, 64 * 1024 * 1024);
   log.appendBatchSync([frame(1)], 1);
-  log.prepareAhead();
+  while (log.zeroAhead());
   assert.equal(log.preallocated, 0);
   assert.equal(statSync(segmentsOf(dir)[0] as string).size, 16 + frame(1).length);
   log.close();
@@ -53,7 +53,7 @@ test('rolling to a new segment cuts the zeros off the full one', () => {
   const log = SegmentLog.create(dir, 4096, { preallocate: true });
   for (let seq = 1; seq <= 60; seq++) {
     log.appendBatchSync([frame(seq)], seq);
-    log.prepareAhead();
+    while (log.zeroAhead());
   }
   const segments = segmentsOf(dir);
   assert.ok(segments.length > 1, 'the log rolled');
@@ -99,7 +99,7 @@ test('a frame cut short inside the zeroed space is torn: cut on open, and only i
   const end = statSync(segment).size;
   const torn = frame(99).subarray(0, 30);
   const fd = openSync(segment, 'r+');
-  writeSync(fd, Buffer.alloc(PREALLOCATE_CHUNK), 0, PREALLOCATE_CHUNK, end); // zeroed space, as a writer leaves it
+  writeSync(fd, Buffer.alloc(PREALLOCATE_TARGET), 0, PREALLOCATE_TARGET, end); // zeroed space, as a writer leaves it
   writeSync(fd, torn, 0, torn.length, end); // then a write that a crash cut after 30 bytes
   closeSync(fd);
   const before = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });

@@ -47,7 +47,5 @@ export class SyncGroupCommit {
     this.counters.appends += batch.length;
     this.counters.batches += 1;
     this.hooks.onWritten(batch, where);
-    // After the batch is acknowledged: whatever arrives meanwhile waits, not this batch.
-    this.log.prepareAhead();
   }
 }
