@@ -197,7 +197,10 @@ export class JournalStore {
         const position = log.end;
         log.close();
         // The index takes the events of the last write while the writer thread writes the next.
-        link = await threadWriter({ segmentsDir: paths.segments, maxSegmentBytes, position, head, preallocate: true }, onReply, () => store.feeder.drain());
+        link = await threadWriter({ segmentsDir: paths.segments, maxSegmentBytes, position, head, preallocate: true }, onReply, () => {
+          store.pollUntilWritten();
+          store.feeder.drain();
+        });
       } else {
         link = inlineWriter(log, head, onReply);
       }
@@ -330,20 +333,27 @@ export class JournalStore {
     // Invariant: the seq is taken only after everything that can fail on bad input.
     this.lastSeq = record.seq;
     return new Promise<AppendResult>((resolve, reject) => {
-      if (this.awaitingStart === this.awaiting.length) {
-        this.link.hold(true);
-        if (this.options.pollWhileWriting ?? this.options.writerThread === true) this.pollUntilWritten();
-      }
+      if (this.awaitingStart === this.awaiting.length) this.link.hold(true);
       this.awaiting.push({ record, resolve, reject });
       this.link.send(this.epoch, record);
     });
   }
 
-  /** Turns the event loop without sleeping until nothing is outstanding, or for POLL_WHILE_WRITING_MS. */
+  /** Deadline of the running poll (0: none runs). */
+  private pollUntil = 0;
+
+  /**
+   * A write was asked for: turns the event loop without sleeping until nothing is
+   * outstanding, or for POLL_WHILE_WRITING_MS from now.
+   */
   private pollUntilWritten(): void {
-    const until = performance.now() + POLL_WHILE_WRITING_MS;
+    if (!(this.options.pollWhileWriting ?? this.options.writerThread === true)) return;
+    const running = this.pollUntil !== 0;
+    this.pollUntil = performance.now() + POLL_WHILE_WRITING_MS;
+    if (running) return;
     const poll = (): void => {
-      if (this.awaitingStart !== this.awaiting.length && performance.now() < until) setImmediate(poll);
+      if (this.awaitingStart !== this.awaiting.length && performance.now() < this.pollUntil) setImmediate(poll);
+      else this.pollUntil = 0;
     };
     setImmediate(poll);
   }

@@ -73,10 +73,14 @@ export function threadWriter(
       if (epoch !== outboxEpoch && outbox.length > 0) post(false);
       outboxEpoch = epoch;
       outbox.push(record);
-      if (outbox.length >= POST_PART) post(false);
       if (!flushScheduled) {
+        // The first event of a turn goes at once: a sleeping writer thread wakes (slow on
+        // a VM) while this thread works on, and then polls for the write request.
+        post(false);
         flushScheduled = true;
         setImmediate(flushAtEndOfTurn);
+      } else if (outbox.length >= POST_PART) {
+        post(false);
       }
     },
     hold(busy) {
