@@ -39,7 +39,8 @@ function withWaiting(first: WriterRequest): WriterRequest[] {
  * its way: a sleeping thread is woken through the VM's scheduler, which measured here
  * cost a durable append 0.2–1 ms (an agent turn: ~550 µs against ~300 µs back to back).
  * - After a part that only queued events, it polls for the write request that ends the
- *   store's turn (at most QUEUED_POLL_MS).
+ *   store's turn (at most QUEUED_POLL_MS); the store posts the first event of each turn
+ *   at once, so this thread wakes while the store still works.
  * - After a write, it polls for AFTER_WRITE_POLL_MS, which catches the next step of a run
  *   (agent turn p50 ~1,100 → ~1,000 µs; a daemon message in process ~3 → ~2 ms) and
  *   costs an idle daemon that much CPU per write. Throughput under load did not drop
