@@ -319,9 +319,11 @@ export class JournalStore {
 
   /**
    * Appends one event. Resolves after its frame is on disk; rejects with a clear
-   * PalyraError for bad input (nothing is written) or a failed write.
+   * PalyraError for bad input (nothing is written) or a failed write. `writeNow`: with
+   * the writer thread, start the write at once rather than at the end of this turn of
+   * the event loop, so it overlaps what the caller does next.
    */
-  append(input: AppendInput): Promise<AppendResult> {
+  append(input: AppendInput, options: { writeNow?: boolean } = {}): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new PalyraError('PALYRA_JOURNAL_CLOSED', 'Cannot append: the journal is closed'));
     if (this.broken) return Promise.reject(this.broken);
     let record: UnsealedRecord;
@@ -335,7 +337,7 @@ export class JournalStore {
     return new Promise<AppendResult>((resolve, reject) => {
       if (this.awaitingStart === this.awaiting.length) this.link.hold(true);
       this.awaiting.push({ record, resolve, reject });
-      this.link.send(this.epoch, record);
+      this.link.send(this.epoch, record, options.writeNow);
     });
   }
 

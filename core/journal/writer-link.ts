@@ -7,8 +7,11 @@ import type { UnsealedRecord, WriterReply, WriterRequest, WriterStart } from './
 
 /** How the store reaches its chain writer, wherever that runs. Replies arrive through the callback given at creation. */
 export interface WriterLink {
-  /** Hands one numbered event to the writer. */
-  send(epoch: number, record: UnsealedRecord): void;
+  /**
+   * Hands one numbered event to the writer. `writeNow`: ask for the write at once, not at
+   * the end of this turn of the event loop (its write then overlaps the rest of the turn).
+   */
+  send(epoch: number, record: UnsealedRecord, writeNow?: boolean): void;
   /** Keeps the process alive while events are outstanding (a writer thread alone does not). */
   hold(busy: boolean): void;
   /** Waits for queued writes and stops the writer. */
@@ -58,22 +61,30 @@ export function threadWriter(
   let stopped = false;
   let closing: Promise<void> | null = null;
   let closed: (() => void) | null = null;
+  /** Events were posted since the last write request. */
+  let unwritten = false;
   const post = (flush: boolean): void => {
     const request: WriterRequest = { type: 'append', epoch: outboxEpoch, records: outbox, flush };
     outbox = [];
+    unwritten = !flush;
     worker.postMessage(request);
   };
-  const flushAtEndOfTurn = (): void => {
-    flushScheduled = false;
+  const askForWrite = (): void => {
     post(true);
     onWriteAsked();
   };
+  const flushAtEndOfTurn = (): void => {
+    flushScheduled = false;
+    if (unwritten || outbox.length > 0) askForWrite();
+  };
   const link: WriterLink = {
-    send(epoch, record) {
+    send(epoch, record, writeNow) {
       if (epoch !== outboxEpoch && outbox.length > 0) post(false);
       outboxEpoch = epoch;
       outbox.push(record);
-      if (!flushScheduled) {
+      if (writeNow) {
+        askForWrite();
+      } else if (!flushScheduled) {
         // The first event of a turn goes at once: a sleeping writer thread wakes (slow on
         // a VM) while this thread works on, and then polls for the write request.
         post(false);

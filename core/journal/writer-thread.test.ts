@@ -115,3 +115,23 @@ test('polling for a write never outlives it: an idle daemon store leaves its thr
   assert.ok((used.user + used.system) / 1000 < 150, `CPU while idle: ${(used.user + used.system) / 1000} ms`);
   await store.close();
 });
+
+test('writeNow starts the write within the caller\'s turn of the event loop; a plain append waits for the turn to end', async () => {
+  const { store, options } = await freshJournal({ writerThread: true });
+  await store.append({ kind: 'note.added', payload: 'warm' });
+  const onDisk = (kind: string): boolean => [...readRecords(join(options.dir, 'segments'))].some((l) => l.record.kind === kind);
+  /** Spins without yielding to the event loop until `kind` is on disk, or `ms` pass. */
+  const spinUntilOnDisk = (kind: string, ms: number): boolean => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) if (onDisk(kind)) return true;
+    return false;
+  };
+  const now = store.append({ kind: 'note.now', payload: 1 }, { writeNow: true });
+  assert.equal(spinUntilOnDisk('note.now', 2000), true, 'written while this turn still runs');
+  await now;
+  const later = store.append({ kind: 'note.later', payload: 2 });
+  assert.equal(spinUntilOnDisk('note.later', 300), false, 'not written before the turn ends');
+  await later;
+  assert.equal(onDisk('note.later'), true);
+  await store.close();
+});
