@@ -127,3 +127,19 @@ test('zeros followed by data are damage, not the end of the log', async () => {
   assert.deepEqual(report.problems.map((p) => p.code), ['FRAME_LENGTH']);
   await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT' });
 });
+
+test('a scan beside a live writer reads a frame written into the zeroed space after the scan began, and reports no damage', () => {
+  const dir = join(tempDir('palyra-prealloc-'), 'segments');
+  const log = SegmentLog.create(dir, 64 * 1024 * 1024, { preallocate: true });
+  log.appendBatchSync([frame(1)], 1);
+  while (log.zeroAhead());
+  const [segment] = segmentsOf(dir) as [string];
+  const scan = scanSegment(segment);
+  const first = scan.next();
+  assert.equal(first.done === false && first.value.type, 'frame');
+  // The scan holds the file's bytes from before (zeros after frame 1); the writer now fills them.
+  log.appendBatchSync([frame(2), frame(3)], 2);
+  const rest = [...scan];
+  assert.deepEqual(rest.map((i) => i.type), ['frame', 'frame'], 'the frames written meanwhile, not a "zeros followed by data" problem');
+  log.close();
+});

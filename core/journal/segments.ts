@@ -102,6 +102,11 @@ export function* scanSegment(path: string, options: { fromOffset?: number; endOf
       const checksum = buf.readUInt32BE(at + 4);
       if (length === 0 || length > MAX_FRAME_BODY_BYTES) {
         if (length === 0 && checksum === 0 && isZeroTail(fd, offset, size)) return; // the end of the log
+        if (settledSince(fd, offset, size)) {
+          buf = Buffer.alloc(0); // read the settled bytes afresh
+          bufStart = offset;
+          continue;
+        }
         yield { type: 'corrupt', offset, code: 'FRAME_LENGTH', reason: `frame length ${length} is impossible` };
         return;
       }
@@ -114,8 +119,15 @@ export function* scanSegment(path: string, options: { fromOffset?: number; endOf
       const bodyAt = offset - bufStart + FRAME_HEADER_BYTES;
       const body = buf.subarray(bodyAt, bodyAt + length);
       if (crc32(body) !== checksum) {
-        if (end === size || isZeroTail(fd, end, size)) yield { type: 'torn', offset, reason: 'last frame fails its checksum' };
-        else yield { type: 'corrupt', offset, code: 'FRAME_CHECKSUM', reason: 'frame fails its checksum' };
+        if (end === size || isZeroTail(fd, end, size)) {
+          yield { type: 'torn', offset, reason: 'last frame fails its checksum' };
+        } else if (settledSince(fd, offset, size)) {
+          buf = Buffer.alloc(0); // read the settled bytes afresh
+          bufStart = offset;
+          continue;
+        } else {
+          yield { type: 'corrupt', offset, code: 'FRAME_CHECKSUM', reason: 'frame fails its checksum' };
+        }
         return;
       }
       yield { type: 'frame', offset, end, body };
@@ -124,6 +136,28 @@ export function* scanSegment(path: string, options: { fromOffset?: number; endOf
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Whether a whole frame now stands at `at`. A scan beside a live writer can read zeros (or
+ * half a frame) at `at` and, further on, bytes the writer put there a moment later, which
+ * looks like damage; reading the frame afresh tells the two apart. A few tries a
+ * millisecond apart, since the writer's copy may still be under way.
+ */
+function settledSince(fd: number, at: number, size: number): boolean {
+  const header = Buffer.alloc(FRAME_HEADER_BYTES);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt > 0) {
+      const until = performance.now() + 1;
+      while (performance.now() < until);
+    }
+    if (readSync(fd, header, 0, FRAME_HEADER_BYTES, at) < FRAME_HEADER_BYTES) continue;
+    const length = header.readUInt32BE(0);
+    if (length === 0 || length > MAX_FRAME_BODY_BYTES || at + FRAME_HEADER_BYTES + length > size) continue;
+    const body = Buffer.allocUnsafe(length);
+    if (readSync(fd, body, 0, length, at + FRAME_HEADER_BYTES) === length && crc32(body) === header.readUInt32BE(4)) return true;
+  }
+  return false;
 }
 
 function isZeroTail(fd: number, from: number, size: number): boolean {
