@@ -20,6 +20,7 @@ export interface VerifyReport {
   lastCheckpoint: { n: number; size: number; ts: number } | null;
   origin: string | null;
   segments: number;
+  /** Bytes of segment headers and frames read (zeroed space the daemon keeps ahead is not counted). */
   bytes: number;
   /** A write cut by a crash at the very end of the log; the next writer cuts it. Not a problem. */
   tornTail: { segment: string; offset: number } | null;
@@ -75,7 +76,7 @@ export async function verifyJournal(journalDir: string, options: VerifyOptions):
         })
       : verifyHere(tasks, progress);
   tasks.forEach((t, i) => progress(t.segment.name, sizes[i] ?? 0));
-  return assemble(reports, checkpointLines, options.trustedKey, totalBytes);
+  return assemble(reports, checkpointLines, options.trustedKey);
 }
 
 function verifyHere(tasks: SegmentTask[], progress: (name: string, bytes: number) => void): SegmentReport[] {
@@ -118,13 +119,14 @@ async function verifyInWorkers(tasks: SegmentTask[], count: number, progress: (n
 }
 
 /** Stitches segment reports together, checks the links between them, then the checkpoints. */
-function assemble(reports: SegmentReport[], lines: CheckpointLine[], key: TrustedKey | null, totalBytes: number): VerifyReport {
+function assemble(reports: SegmentReport[], lines: CheckpointLine[], key: TrustedKey | null): VerifyReport {
   const problems: Problem[] = [];
   let problemCount = 0;
   let head: { seq: number; hash: string } | null = null;
   let origin: string | null = null;
   const hashAt = new Map<number, string>();
   let events = 0;
+  let bytes = 0;
   for (const r of reports) {
     if (r.first) {
       const link = head ? linkProblem(head, r.first) : null;
@@ -137,6 +139,7 @@ function assemble(reports: SegmentReport[], lines: CheckpointLine[], key: Truste
     origin ??= r.origin;
     for (const [seq, hash] of r.hashAt) hashAt.set(seq, hash);
     events += r.events;
+    bytes += r.bytes;
   }
   const cp = checkCheckpoints(lines, { head, origin, hashAt }, key, problems);
   const listed = problems.slice(0, MAX_LISTED_PROBLEMS);
@@ -150,7 +153,7 @@ function assemble(reports: SegmentReport[], lines: CheckpointLine[], key: Truste
     lastCheckpoint: cp.last ? { n: cp.last.n, size: cp.last.size, ts: cp.last.ts } : null,
     origin,
     segments: reports.length,
-    bytes: totalBytes,
+    bytes,
     tornTail: last && last.tornAt !== null ? { segment: last.name, offset: last.tornAt } : null,
     problems: listed,
   };
