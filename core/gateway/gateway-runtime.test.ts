@@ -163,6 +163,33 @@ test('ended runs beyond the bound are forgotten in memory (their tapes stay in t
   await store.close();
 });
 
+test('idempotency keys beyond the bound are forgotten, oldest first, also when rebuilt from the journal', async () => {
+  const { store, deps, options } = await setup();
+  const gateway = GatewayRuntimeState.open({ ...deps, keepIdempotencyKeys: 2 });
+  const { session } = await gateway.sessions.create({});
+  const first: Record<string, string> = {};
+  for (const key of ['k1', 'k2', 'k3']) {
+    const a = await gateway.admit(session.id, { text: `echo ${key}`, idempotencyKey: key });
+    first[key] = a.runId;
+    await gateway.waitFor(a.runId);
+  }
+  const k3 = await gateway.admit(session.id, { text: 'echo k3', idempotencyKey: 'k3' });
+  assert.deepEqual([k3.duplicate, k3.runId], [true, first.k3], 'a recent key still dedupes');
+  const k1 = await gateway.admit(session.id, { text: 'echo k1', idempotencyKey: 'k1' });
+  assert.equal(k1.duplicate, false, 'the oldest key was forgotten: its retry is admitted again');
+  assert.notEqual(k1.runId, first.k1);
+  await gateway.waitFor(k1.runId);
+  await gateway.stop();
+  await store.close();
+  // Rebuilt from the journal under the same bound: the newest two keys (k3, then k1 again) are known.
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened, keepIdempotencyKeys: 2 });
+  assert.equal((await again.admit(session.id, { text: 'echo k1', idempotencyKey: 'k1' })).duplicate, true);
+  assert.equal((await again.admit(session.id, { text: 'echo k2', idempotencyKey: 'k2' })).duplicate, false);
+  await again.stop();
+  await reopened.close();
+});
+
 test('a burst of messages to a busy session becomes one run; commands get their own; past the cap the rest are summarized', async () => {
   const script = parseScript({
     version: 1,

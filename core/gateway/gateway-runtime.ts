@@ -54,6 +54,11 @@ export interface GatewayDeps {
    * forgotten here (their tapes stay in the journal: GET /api/v1/runs/{id}/tape).
    */
   keepEndedRuns?: number;
+  /**
+   * Idempotency keys remembered (default 100,000, about 20 MiB): a long-lived daemon
+   * forgets the oldest, so a retry carrying a key that old is admitted again.
+   */
+  keepIdempotencyKeys?: number;
   /** `coalesce`: how recent a waiting run's last message must be to join it (default 500 ms). */
   coalesceDebounceMs?: number;
   /** Messages of one run given verbatim; more are summarized in one line each (default 20). */
@@ -155,7 +160,7 @@ export class GatewayRuntimeState {
       replay.add(record);
       if (record.kind === MESSAGE_RECEIVED && record.sessionId) {
         const p = JSON.parse(record.payloadJson) as { messageId: string; runId: string; idempotencyKey: string | null };
-        if (p.idempotencyKey) gateway.idempotency.set(`${record.sessionId}\u0000${p.idempotencyKey}`, { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true });
+        if (p.idempotencyKey) gateway.rememberKey(`${record.sessionId}\u0000${p.idempotencyKey}`, { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true });
       }
     }
     gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);
@@ -241,7 +246,7 @@ export class GatewayRuntimeState {
     const messageId = `msg_${this.newId()}`;
     const admission: Admission = { messageId, runId: entry.view.runId, sessionId: session.id, duplicate: false };
     // Reserve the key before the await, so a concurrent duplicate waits for this one.
-    if (dedupeKey) this.idempotency.set(dedupeKey, { ...admission, duplicate: true });
+    if (dedupeKey) this.rememberKey(dedupeKey, { ...admission, duplicate: true });
     // Written at once, not when the run started below first waits: the acknowledgement then
     // waits for one write, not for the run's first steps too (interleaved A/B of two
     // daemons: a message answered ~0.1 ms sooner as well).
@@ -564,6 +569,17 @@ export class GatewayRuntimeState {
       entry.steered.push(t);
     }
     return taken.map((t) => ({ id: t.view.runId, text: t.texts.join('\n\n') }));
+  }
+
+  /** Remembers an admission under its idempotency key, forgetting the oldest keys past the bound. */
+  private rememberKey(dedupeKey: string, admission: Admission): void {
+    this.idempotency.delete(dedupeKey); // re-inserted as the newest
+    this.idempotency.set(dedupeKey, admission);
+    const keep = this.deps.keepIdempotencyKeys ?? 100_000;
+    for (const oldest of this.idempotency.keys()) {
+      if (this.idempotency.size <= keep) break;
+      this.idempotency.delete(oldest);
+    }
   }
 
   private finish(entry: RunEntry, end: Pick<RunView, 'state' | 'reason' | 'finalText' | 'counters'>): void {
