@@ -55,8 +55,8 @@ export interface GatewayDeps {
    */
   keepEndedRuns?: number;
   /**
-   * Idempotency keys remembered (default 100,000, about 20 MiB): a long-lived daemon
-   * forgets the oldest, so a retry carrying a key that old is admitted again.
+   * Idempotency keys remembered (default 100,000: a few hundred bytes each): a long-lived
+   * daemon forgets the oldest, so a retry carrying a key that old is admitted again.
    */
   keepIdempotencyKeys?: number;
   /** `coalesce`: how recent a waiting run's last message must be to join it (default 500 ms). */
