@@ -7,7 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { encode } from '@msgpack/msgpack';
 import type { JsonValue } from '../../base/index.ts';
-import type { Capability, RiskLevel } from '../../tools/index.ts';
+import type { ToolInfo } from '../../tools/index.ts';
 
 /** The protocol version a worker announces in `hello`; the hub refuses others. */
 export const WORKER_PROTOCOL_VERSION = 1;
@@ -70,17 +70,12 @@ export interface WorkerToolLimits {
   maxInputBytes?: number;
 }
 
-/** A tool as a worker registers it: plain data, the worker's own (un-namespaced) name. */
-export interface WorkerToolSpec {
-  name: string;
-  description: string;
-  inputSchema: Record<string, JsonValue>;
-  /** What the tool can do on the worker's machine; the daemon adds "remote" in any case. */
-  capabilities: Capability[];
-  risk: RiskLevel;
-  parallelSafe: boolean;
-  limits: WorkerToolLimits;
-}
+/**
+ * A tool as a worker registers it: what the registry shows of any tool (`ToolInfo`), under
+ * the worker's own (un-namespaced) name, with the input cap optional. `capabilities`: what
+ * the tool can do on the worker's machine; the daemon adds "remote" in any case.
+ */
+export type WorkerToolSpec = Omit<ToolInfo, 'limits'> & { limits: WorkerToolLimits };
 
 /** An error a worker reports for a call. */
 export interface WorkerCallError {
