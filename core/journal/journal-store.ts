@@ -117,6 +117,8 @@ export class JournalStore {
   /** Write failures seen; the writer drops events of the epoch a failure voided. */
   private epoch = 0;
   private flushWaiters: { seq: number; resolve: () => void }[] = [];
+  /** Deadline of the running poll for a write (0: none runs); see pollUntilWritten. */
+  private pollUntil = 0;
   private readonly counters = { appends: 0, batches: 0 };
   private link!: WriterLink;
   private lastCheckpoint: CheckpointRecord | null;
@@ -340,9 +342,6 @@ export class JournalStore {
       this.link.send(this.epoch, record, options.writeNow);
     });
   }
-
-  /** Deadline of the running poll (0: none runs). */
-  private pollUntil = 0;
 
   /**
    * A write was asked for: turns the event loop without sleeping until nothing is
