@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { ChainWriter, ZERO_AHEAD_MAX_BATCH } from './chain-writer.ts';
 import { loadTrustedKey } from './checkpoints.ts';
 import { encodeFrame } from './frame.ts';
 import { JournalStore } from './journal-store.ts';
@@ -12,6 +13,7 @@ import { PREALLOCATE_TARGET, SegmentLog } from './segment-log.ts';
 import { scanSegment } from './segments.ts';
 import { verifyJournal } from './verify.ts';
 import type { StoredRecord } from './record.ts';
+import type { UnsealedRecord } from './writer-protocol.ts';
 
 const frame = (seq: number): Buffer =>
   encodeFrame({ v: 1, seq, id: `id-${seq}`, ts: 1, kind: 'note.added', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '{}', redactions: 0, prevHash: '0'.repeat(64), hash: '1'.repeat(64) } as StoredRecord);
@@ -67,7 +69,9 @@ test('rolling to a new segment cuts the zeros off the full one', () => {
 
 test('a daemon journal killed with its zeroed space still there reopens without a cut, verifies and goes on', async () => {
   const { store, options, root } = await freshJournal({ writerThread: true, checkpointEveryEvents: 100 });
-  const acked = await Promise.all(Array.from({ length: 250 }, (_, i) => store.append({ kind: 'tool.result', payload: { i } })));
+  const acked = await Promise.all(Array.from({ length: 240 }, (_, i) => store.append({ kind: 'tool.result', payload: { i } })));
+  // Then one at a time, as a quiet daemon writes: small writes leave zeroed space ahead.
+  for (let i = 240; i < 250; i++) acked.push(await store.append({ kind: 'tool.result', payload: { i } }));
   await store.checkpoint();
   // A copy taken while the daemon runs is what a kill -9 leaves: the preallocated zeros stay.
   const crashed = tempDir('palyra-prealloc-crash-');
@@ -141,5 +145,28 @@ test('a scan beside a live writer reads a frame written into the zeroed space af
   log.appendBatchSync([frame(2), frame(3)], 2);
   const rest = [...scan];
   assert.deepEqual(rest.map((i) => i.type), ['frame', 'frame'], 'the frames written meanwhile, not a "zeros followed by data" problem');
+  log.close();
+});
+
+test('the chain writer zeroes ahead after small writes and stops while group commit writes large batches', () => {
+  const dir = join(tempDir('palyra-prealloc-'), 'segments');
+  const log = SegmentLog.create(dir, 64 * 1024 * 1024, { preallocate: true });
+  const replies: string[] = [];
+  const writer = new ChainWriter(log, { seq: 0, hash: '0'.repeat(64) }, (m) => void replies.push(m.type), true);
+  let seq = 0;
+  const unsealed = (): UnsealedRecord => ({ v: 1, seq: ++seq, id: `id-${seq}`, ts: 1, kind: 'note.added', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '{}', redactions: 0 });
+  const write = (events: number): void => {
+    writer.append(1, Array.from({ length: events }, unsealed));
+    writer.flush();
+  };
+  write(1);
+  assert.equal(writer.zeroAhead(), true, 'a lone write: zero ahead while idle');
+  write(ZERO_AHEAD_MAX_BATCH);
+  const zeroed = log.preallocated;
+  assert.equal(writer.zeroAhead(), false, 'a full group commit: no zeroing');
+  assert.equal(log.preallocated, zeroed);
+  write(ZERO_AHEAD_MAX_BATCH - 1);
+  assert.equal(writer.zeroAhead(), true, 'small writes again: zeroing resumes');
+  assert.deepEqual(replies, ['written', 'written', 'written']);
   log.close();
 });
