@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
 import { GENESIS_HASH } from '../base/index.ts';
+import { loadSqlJs } from '../base/sqljs.ts';
 import { loadTrustedKey } from './checkpoints.ts';
 import { JournalStore } from './journal-store.ts';
 import { readRecords } from './log-reader.ts';
@@ -230,6 +231,33 @@ test('an index snapshot from another journal is detected as stale and rebuilt', 
   assert.deepEqual(reopened.index.stats(), { events: 2, oldestSeq: 1, lastSeq: 2 });
   assert.equal(reopened.readEvent(2)?.payload, 'b');
   await reopened.close();
+});
+
+test('a damaged index snapshot, or one with another page size, is replaced by a correct index', async () => {
+  const { store, options } = await freshJournal();
+  await Promise.all(Array.from({ length: 40 }, (_, i) => store.append({ kind: 'note.added', payload: { i }, runId: `run-${i % 2}` })));
+  await store.close();
+  const snapshotPath = join(options.dir, 'index.sqlite');
+  const good = readFileSync(snapshotPath);
+  const expected = { events: 41, oldestSeq: 1, lastSeq: 41 };
+
+  writeFileSync(snapshotPath, Buffer.concat([good.subarray(0, 100), Buffer.alloc(good.length - 100, 0xa5)]));
+  const afterDamage = await JournalStore.open(options);
+  assert.deepEqual(afterDamage.index.stats(), expected);
+  assert.equal(afterDamage.index.ofRun('run-1').length, 20);
+  await afterDamage.close();
+
+  // The same index in a file of 1 KiB pages (as `sqlite3 index.sqlite 'PRAGMA page_size=1024; VACUUM'` leaves it).
+  const SQL = await loadSqlJs();
+  const resized = new SQL.Database(readFileSync(snapshotPath));
+  resized.exec('PRAGMA page_size=1024; VACUUM');
+  writeFileSync(snapshotPath, resized.export());
+  resized.close();
+  const afterResize = await JournalStore.open(options);
+  assert.deepEqual(afterResize.index.stats(), expected);
+  assert.equal(afterResize.index.ofRun('run-0').length, 20);
+  assert.equal(afterResize.readEvent(afterResize.index.ofRun('run-0')[19]?.seq ?? 0)?.runId, 'run-0');
+  await afterResize.close();
 });
 
 test('the index is snapshotted in the background', async () => {
