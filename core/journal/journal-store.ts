@@ -201,7 +201,7 @@ export class JournalStore {
         // The index takes the events of the last write while the writer thread writes the next.
         link = await threadWriter({ segmentsDir: paths.segments, maxSegmentBytes, position, head, preallocate: true }, onReply, () => {
           store.pollUntilWritten();
-          store.feeder.drain();
+          store.feeder.drainWhileWriting();
         });
       } else {
         link = inlineWriter(log, head, onReply);
