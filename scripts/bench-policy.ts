@@ -113,10 +113,13 @@ async function main(): Promise<void> {
     { name: 'bare statefulIsAuthorized, built-in set', fn: bareCall(set, allow, builtinOnly.set.engine.generalSetId) },
     { name: 'bare statefulIsAuthorized, whole set', fn: bareCall(set, allow, wholeId) },
     { name: 'bare statefulIsAuthorized, same slice', fn: bareCall(set, allow, sliceId) },
-    { name: 'decideToolCall -> allow (1 evaluation)', fn: () => decideToolCall(allow, set) },
-    { name: 'decideToolCall -> ask (2 evaluations)', fn: () => decideToolCall(ask, set) },
+    // Cedar every time (the memo off): what the wrapper adds to an evaluation.
+    { name: 'decideToolCall -> allow (1 evaluation)', fn: () => decideToolCall(allow, set, { memo: false }) },
+    { name: 'decideToolCall -> ask (2 evaluations)', fn: () => decideToolCall(ask, set, { memo: false }) },
+    // The same request again, as the daemon sees repeated calls (decision-memo.ts).
+    { name: 'decideToolCall -> allow, remembered', fn: () => decideToolCall(allow, set) },
   ]);
-  const [, wholeBare, sliceBare, decideAllow, decideAsk] = rows as [Row, Row, Row, Row, Row];
+  const [, wholeBare, sliceBare, decideAllow, decideAsk, remembered] = rows as [Row, Row, Row, Row, Row, Row];
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`policy bench: node ${process.version}, cedar ${cedar.getCedarVersion()}, ${cpus().length} x ${cpu}`);
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
   console.log(`decideToolCall allow / bare, whole set:                      ${ratio(decideAllow, wholeBare)}x`);
   console.log(`decideToolCall ask   / bare, same slice (two evaluations):   ${ratio(decideAsk, sliceBare)}x`);
   console.log(`decideToolCall allow p50: ${decideAllow.p50.toFixed(1)} µs  (target <= 200 µs)`);
+  console.log(`decideToolCall allow, remembered / evaluated:              ${ratio(remembered, decideAllow)}x (p50 ${remembered.p50.toFixed(1)} µs)`);
 }
 
 await main();

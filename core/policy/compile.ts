@@ -3,6 +3,7 @@ import { loadCedar, type CedarModule } from './cedar-runtime.ts';
 import { BUILTIN_ID_PREFIX, BUILTIN_SOURCE_NAME, DEFAULT_POLICY_TEXT } from './default-policies.ts';
 import type { PolicyExample } from './examples.ts';
 import { lineColumnOf, utf16IndexOfByte } from './cedar-text.ts';
+import { contextAttributesRead } from './decision-memo.ts';
 import { parsePolicySource, type PolicyEntry, type PolicySourceFile } from './policy-source.ts';
 import { cedarMessage, type PolicyProblem } from './problems.ts';
 import { POLICY_SCHEMA, POLICY_SCHEMA_VERSION } from './schema.ts';
@@ -23,6 +24,18 @@ export interface PolicyEngine {
   byId: ReadonlyMap<string, PolicyEntry>;
   /** Set when requests are checked against the schema too (CLI, tests); the daemon skips it for speed. */
   schemaName?: string;
+  /** Per preparsed-set id: the context attributes its policies read, or null when its decisions are not memoized (see decision-memo.ts). */
+  contextReads: ReadonlyMap<string, ReadonlySet<string> | null>;
+  /** Decisions already made, by memo key; bounded by MEMO_MAX_ENTRIES. */
+  memo: Map<string, ToolCallDecisionLike>;
+}
+
+/** What the memo holds: a decision (see decide.ts), kept here as plain data to avoid an import cycle. */
+export interface ToolCallDecisionLike {
+  decision: 'allow' | 'deny' | 'ask';
+  policies: string[];
+  reasons: string[];
+  policySetHash: string;
 }
 
 /** A validated, preparsed policy set: immutable, identified by its hash. */
@@ -133,17 +146,19 @@ function buildEngine(cedar: CedarModule, policies: readonly PolicyEntry[], valid
   const general = policies.filter((p) => p.scopedTool === undefined);
   const tools = new Map<string, PolicyEntry[]>();
   for (const p of policies) if (p.scopedTool !== undefined) tools.set(p.scopedTool, [...(tools.get(p.scopedTool) ?? []), p]);
+  const contextReads = new Map<string, ReadonlySet<string> | null>();
   const add = (entries: readonly PolicyEntry[]): string => {
     const texts = Object.fromEntries(entries.map((p) => [p.id, p.text]));
     // Content-addressed ids: the same slice in a later version reuses its preparsed copy,
     // and an id never names two different contents (cedar-wasm cannot evict a set).
     const id = `palyra.policies.${sha256Hex(canonicalJson(texts))}`;
     preparse(cedar, id, texts);
+    contextReads.set(id, contextAttributesRead(cedar, entries));
     return id;
   };
   const generalSetId = add(general);
   const toolSetIds = new Map([...tools].map(([tool, own]) => [tool, add([...general, ...own])]));
-  const engine: PolicyEngine = { cedar, toolSetIds, generalSetId, byId: new Map(policies.map((p) => [p.id, p])) };
+  const engine: PolicyEngine = { cedar, toolSetIds, generalSetId, byId: new Map(policies.map((p) => [p.id, p])), contextReads, memo: new Map() };
   if (validateRequests) {
     if (!schemaPreparsed) check(cedar.preparseSchema(SCHEMA_NAME, POLICY_SCHEMA), 'the policy schema');
     schemaPreparsed = true;

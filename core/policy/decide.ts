@@ -1,5 +1,6 @@
 import type { CompiledPolicySet, PolicyEngine } from './compile.ts';
 import { toCedarRequest, type CedarRequest } from './cedar-request.ts';
+import { MEMO_MAX_ENTRIES, memoKey } from './decision-memo.ts';
 import { formatPrincipal, type ToolCallRequest } from './request.ts';
 
 /** The decisions a policy set can give: `ask` means allowed only with a human approval. */
@@ -28,28 +29,50 @@ interface Evaluation {
  *
  * An engine failure is a `deny` naming the failure (fail closed), never an exception.
  */
-export function decideToolCall(request: ToolCallRequest, set: CompiledPolicySet): ToolCallDecision {
+export function decideToolCall(request: ToolCallRequest, set: CompiledPolicySet, options: { memo?: boolean } = {}): ToolCallDecision {
+  const { engine } = set;
+  const setId = engine.toolSetIds.get(request.tool.name) ?? engine.generalSetId;
+  const reads = options.memo === false || engine.schemaName !== undefined ? null : (engine.contextReads.get(setId) ?? null);
+  if (reads === null) return evaluateCall(request, set, setId).decision;
+  const key = memoKey(setId, request, reads);
+  const known = engine.memo.get(key);
+  if (known) return { ...known, policies: [...known.policies], reasons: [...known.reasons] };
+  const { decision, clean } = evaluateCall(request, set, setId);
+  // Only clean answers are remembered: an evaluation error may come from a part of the request the key leaves out.
+  if (clean) {
+    if (engine.memo.size >= MEMO_MAX_ENTRIES) engine.memo.clear();
+    engine.memo.set(key, { ...decision, policies: [...decision.policies], reasons: [...decision.reasons] });
+  }
+  return decision;
+}
+
+/** Asks Cedar (once, or twice for a call that may need an approval); `clean` when no evaluation reported an error. */
+function evaluateCall(request: ToolCallRequest, set: CompiledPolicySet, setId: string): { decision: ToolCallDecision; clean: boolean } {
   const { engine } = set;
   const cedarRequest = toCedarRequest(request);
-  const setId = engine.toolSetIds.get(request.tool.name) ?? engine.generalSetId;
   const asIs = evaluate(engine, setId, cedarRequest);
   if (asIs.decision === 'allow') {
-    return { decision: 'allow', policies: asIs.policies, reasons: [...describe(engine, asIs.policies, 'Permitted'), ...asIs.errors], policySetHash: set.hash };
+    return { decision: { decision: 'allow', policies: asIs.policies, reasons: [...describe(engine, asIs.policies, 'Permitted'), ...asIs.errors], policySetHash: set.hash }, clean: asIs.errors.length === 0 };
   }
+  let clean = asIs.errors.length === 0;
   // Evaluated again even after a forbid: an operator may forbid only unapproved calls
   // (`when { context.approval != "approved" }`), and such a call is rightly `ask`.
   if (request.approval === 'none') {
     const approved = evaluate(engine, setId, { ...cedarRequest, context: { ...cedarRequest.context, approval: 'approved' } });
     if (approved.decision === 'allow') {
       const head = `Tool "${request.tool.name}" needs an approval for ${formatPrincipal(request.principal)}`;
-      return { decision: 'ask', policies: approved.policies, reasons: [head, ...describe(engine, approved.policies, 'Allowed once approved')], policySetHash: set.hash };
+      return {
+        decision: { decision: 'ask', policies: approved.policies, reasons: [head, ...describe(engine, approved.policies, 'Allowed once approved')], policySetHash: set.hash },
+        clean: clean && approved.errors.length === 0,
+      };
     }
+    clean &&= approved.errors.length === 0;
   }
   const reasons =
     asIs.policies.length > 0
       ? describe(engine, asIs.policies, 'Forbidden')
       : [`No policy permits tool "${request.tool.name}" for ${formatPrincipal(request.principal)} (deny by default)`];
-  return { decision: 'deny', policies: asIs.policies, reasons: [...reasons, ...asIs.errors], policySetHash: set.hash };
+  return { decision: { decision: 'deny', policies: asIs.policies, reasons: [...reasons, ...asIs.errors], policySetHash: set.hash }, clean };
 }
 
 function evaluate(engine: PolicyEngine, setId: string, request: CedarRequest): Evaluation {
