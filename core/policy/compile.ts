@@ -4,6 +4,7 @@ import { BUILTIN_ID_PREFIX, BUILTIN_SOURCE_NAME, DEFAULT_POLICY_TEXT } from './d
 import type { PolicyExample } from './examples.ts';
 import { lineColumnOf, utf16IndexOfByte } from './cedar-text.ts';
 import { contextAttributesRead } from './decision-memo.ts';
+import type { ToolCallDecision } from './decide.ts';
 import { parsePolicySource, type PolicyEntry, type PolicySourceFile } from './policy-source.ts';
 import { cedarMessage, type PolicyProblem } from './problems.ts';
 import { POLICY_SCHEMA, POLICY_SCHEMA_VERSION } from './schema.ts';
@@ -27,15 +28,7 @@ export interface PolicyEngine {
   /** Per preparsed-set id: the context attributes its policies read, or null when its decisions are not memoized (see decision-memo.ts). */
   contextReads: ReadonlyMap<string, ReadonlySet<string> | null>;
   /** Decisions already made, by memo key; bounded by MEMO_MAX_ENTRIES. */
-  memo: Map<string, ToolCallDecisionLike>;
-}
-
-/** What the memo holds: a decision (see decide.ts), kept here as plain data to avoid an import cycle. */
-export interface ToolCallDecisionLike {
-  decision: 'allow' | 'deny' | 'ask';
-  policies: string[];
-  reasons: string[];
-  policySetHash: string;
+  memo: Map<string, ToolCallDecision>;
 }
 
 /** A validated, preparsed policy set: immutable, identified by its hash. */
