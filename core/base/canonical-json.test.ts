@@ -26,3 +26,24 @@ test('values JSON cannot represent are refused with their path', () => {
   assert.throws(() => canonicalJson(10n), { message: 'Cannot encode $: a bigint is not JSON' });
   assert.throws(() => canonicalJson([undefined]), { message: 'Cannot encode $[0]: a undefined is not JSON' });
 });
+
+test('a value frozen all the way down is remembered; one that can still change is written afresh every time', () => {
+  const deep = Object.freeze({ b: Object.freeze([1, Object.freeze({ d: 'x', c: null })]), a: 'y' });
+  assert.equal(canonicalJson(deep), '{"a":"y","b":[1,{"c":null,"d":"x"}]}');
+  assert.equal(canonicalJson({ list: [deep, deep] }), '{"list":[{"a":"y","b":[1,{"c":null,"d":"x"}]},{"a":"y","b":[1,{"c":null,"d":"x"}]}]}');
+
+  // Frozen on the outside only: what is inside may change between calls.
+  const inner = { n: 1 };
+  const shallow = Object.freeze({ inner });
+  assert.equal(canonicalJson(shallow), '{"inner":{"n":1}}');
+  inner.n = 2;
+  assert.equal(canonicalJson(shallow), '{"inner":{"n":2}}');
+  const array = Object.freeze([inner]);
+  assert.equal(canonicalJson(array), '[{"n":2}]');
+  inner.n = 3;
+  assert.equal(canonicalJson(array), '[{"n":3}]');
+
+  // A failed write leaves nothing behind that changes the next one.
+  assert.throws(() => canonicalJson(Object.freeze({ bad: Object.freeze([Number.NaN]) })));
+  assert.equal(canonicalJson(Object.freeze({ ok: Object.freeze([1]) })), '{"ok":[1]}');
+});

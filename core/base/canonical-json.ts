@@ -13,6 +13,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * @throws TypeError for values JSON cannot represent (undefined, functions, non-finite numbers, bigint).
  */
 export function canonicalJson(value: unknown): string {
+  sawUnfrozen = false;
   try {
     return write(value);
   } catch (error) {
@@ -35,17 +36,38 @@ function write(value: unknown): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) {
-        let out = '[';
-        for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
-        return out + ']';
+      if (Object.isFrozen(value)) {
+        const known = frozenText.get(value);
+        if (known !== undefined) return known;
       }
-      return writeObject(value as Record<string, unknown>);
+      const outer = sawUnfrozen;
+      sawUnfrozen = false;
+      let out: string;
+      if (Array.isArray(value)) {
+        out = '[';
+        for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + write(value[i]);
+        out += ']';
+      } else {
+        out = writeObject(value as Record<string, unknown>);
+      }
+      const deepFrozen = !sawUnfrozen && Object.isFrozen(value);
+      if (deepFrozen) frozenText.set(value, out);
+      sawUnfrozen = outer || !deepFrozen;
+      return out;
     }
     default:
       throw new TypeError(`a ${typeof value} is not JSON`);
   }
 }
+
+/**
+ * The text of deep-frozen objects and arrays, by identity: such a value can never change,
+ * and the daemon writes some in every run (the tool list with its schemas, ~7 KB, in each
+ * `run.started`). Only values frozen all the way down are kept; `sawUnfrozen` tells a
+ * parent whether anything under it was not.
+ */
+const frozenText = new WeakMap<object, string>();
+let sawUnfrozen = false;
 
 // Object keys repeat across payloads (`tool`, `args`, `usage`, ...): keep their quoted
 // form with the colon instead of escaping them again each time. Bounded, then reset.
