@@ -529,9 +529,11 @@ export class GatewayRuntimeState {
     }
     await tape.settled().catch(() => undefined); // a journal failure is the journal's to report
     if (outcome.state === 'completed' && this.deps.memory) await this.learnFrom(view, outcome);
-    if (!entry.withdrawn) lane.history.push({ role: 'user', content: userText });
-    for (const s of entry.steered) lane.history.push({ role: 'user', content: s.texts.join('\n\n') });
-    if (outcome.finalText !== null && !entry.withdrawn) lane.history.push({ role: 'assistant', content: outcome.finalText });
+    // Frozen: every later run of the session records these in its tape, and canonicalJson
+    // remembers the text of frozen values instead of writing them again each run.
+    if (!entry.withdrawn) lane.history.push(Object.freeze({ role: 'user', content: userText }));
+    for (const s of entry.steered) lane.history.push(Object.freeze({ role: 'user', content: s.texts.join('\n\n') }));
+    if (outcome.finalText !== null && !entry.withdrawn) lane.history.push(Object.freeze({ role: 'assistant', content: outcome.finalText }));
     const keep = this.deps.historyMessages ?? 40;
     if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
     // A run cancelled from here says why (by request, a newer message, a refused admission).
