@@ -28,6 +28,8 @@ interface Evaluation {
  * the request and the set. Forbids always win, so no approval turns a forbid into `ask`.
  *
  * An engine failure is a `deny` naming the failure (fail closed), never an exception.
+ * Answers are remembered per set (decision-memo.ts) unless requests are validated against
+ * the schema or `memo: false` asks for Cedar every time.
  */
 export function decideToolCall(request: ToolCallRequest, set: CompiledPolicySet, options: { memo?: boolean } = {}): ToolCallDecision {
   const { engine } = set;
@@ -36,14 +38,19 @@ export function decideToolCall(request: ToolCallRequest, set: CompiledPolicySet,
   if (reads === null) return evaluateCall(request, set, setId).decision;
   const key = memoKey(setId, request, reads);
   const known = engine.memo.get(key);
-  if (known) return { ...known, policies: [...known.policies], reasons: [...known.reasons] };
+  if (known) return copyOf(known);
   const { decision, clean } = evaluateCall(request, set, setId);
   // Only clean answers are remembered: an evaluation error may come from a part of the request the key leaves out.
   if (clean) {
     if (engine.memo.size >= MEMO_MAX_ENTRIES) engine.memo.clear();
-    engine.memo.set(key, { ...decision, policies: [...decision.policies], reasons: [...decision.reasons] });
+    engine.memo.set(key, copyOf(decision));
   }
   return decision;
+}
+
+/** Callers own what they get: the memo keeps and hands out copies. */
+function copyOf(decision: ToolCallDecision): ToolCallDecision {
+  return { ...decision, policies: [...decision.policies], reasons: [...decision.reasons] };
 }
 
 /** Asks Cedar (once, or twice for a call that may need an approval); `clean` when no evaluation reported an error. */
