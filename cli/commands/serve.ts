@@ -41,6 +41,7 @@ export function registerServeCommand(program: Command, run: CliRun): void {
         try {
           // Loaded on use: the daemon pulls in the tool runtime (undici, Ajv), which every
           // other command, `--version` included, would otherwise pay for at start-up.
+          (await import('../../core/base/v8-daemon-tuning.ts')).tuneV8ForDaemon();
           const { startDaemon } = await import('../../core/daemon/daemon.ts');
           const daemon = await startDaemon({ stateDir: stateRoot(cmd), config, version: PALYRA_VERSION, log });
           log(`serving on ${daemon.url} (state ${daemon.paths.root}, journal head ${daemon.journal.durable.seq}; API token in ${daemon.adminTokenPath})`, {
