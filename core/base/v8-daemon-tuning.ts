@@ -8,8 +8,9 @@ import { setFlagsFromString } from 'node:v8';
  * daemon's footprint. Measured with the bundle (docs/decisions.md §16): idle RSS 163–174
  * → 120–125 MiB, added latency per message unchanged (interleaved, 4 pairs), runs/s
  * within the noise; what stays hot under load (SQLite's inserts) is still optimized.
- * For `serve` only, before any wasm is compiled; an explicit `--wasm-tiering-budget` in
- * the node command line or NODE_OPTIONS wins.
+ * For `serve` only, before any wasm is compiled; an explicit `--wasm-tiering-budget` on
+ * the node command line wins (so would one in NODE_OPTIONS, where a runtime accepts it;
+ * Node 20 refuses it there). Costs nothing per message.
  */
 export const DAEMON_WASM_TIERING_BUDGET = 180_000_000;
 

@@ -26,12 +26,27 @@ export const MEMO_MAX_ENTRIES = 4096;
 export function contextAttributesRead(cedar: CedarModule, policies: readonly PolicyEntry[]): ReadonlySet<string> | null {
   const read = new Set<string>();
   for (const policy of policies) {
-    const answer = cedar.policyToJson(policy.text);
-    if (answer.type !== 'success') return null;
-    if (!collectContextReads(answer.json, read)) return null;
+    const own = readsOf(cedar, policy);
+    if (own === null) return null;
+    for (const attr of own) read.add(attr);
   }
+  return read;
+}
+
+/**
+ * Each policy's reads, worked out once: every tool's slice holds the same general
+ * policies, and a set of 200 would otherwise be converted again for every slice.
+ */
+const policyReads = new WeakMap<PolicyEntry, ReadonlySet<string> | null>();
+
+function readsOf(cedar: CedarModule, policy: PolicyEntry): ReadonlySet<string> | null {
+  if (policyReads.has(policy)) return policyReads.get(policy) ?? null;
+  const answer = cedar.policyToJson(policy.text);
+  let read: Set<string> | null = new Set<string>();
+  if (answer.type !== 'success' || !collectContextReads(answer.json, read)) read = null;
   // Validation refuses any other attribute; were one to slip through, the key could not hold it.
-  for (const attr of read) if (!CONTEXT_ATTRIBUTES.has(attr)) return null;
+  else if ([...read].some((attr) => !CONTEXT_ATTRIBUTES.has(attr))) read = null;
+  policyReads.set(policy, read);
   return read;
 }
 
