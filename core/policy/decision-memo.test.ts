@@ -30,6 +30,10 @@ test('the context attributes a slice reads come from Cedar\'s JSON form; any oth
   assert.equal(read('permit (principal, action, resource) when { context == {} };'), null, 'compared whole');
   assert.equal(read('permit (principal, action, resource) when { context.approval == "approved" };', 'permit (principal, action, resource) when { {a: context}.a.approval == "approved" };'), null, 'passed on whole');
   assert.equal(read('permit (principal, action, resource) when { context.nosuch == 1 };'), null, 'an attribute the key cannot hold');
+  // Record keys are the author's: one spelled like an operator must not hide what follows.
+  assert.equal(read('forbid (principal, action, resource) when { {"Var": context}.Var.sender == "mallory" };'), null, 'passed on whole under a key named Var');
+  assert.equal(read('forbid (principal, action, resource) when { {".": context, "has": context}["."].sender == "mallory" };'), null, 'passed on whole under operator-like keys');
+  assert.deepEqual(read('permit (principal, action, resource) when { {"Var": context.sender}.Var == "alice" };'), ['sender'], 'a read inside a record literal');
 });
 
 test('memoized decisions equal Cedar\'s own for every request, including ones that differ only in what no policy reads', async () => {

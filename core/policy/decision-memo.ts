@@ -57,7 +57,13 @@ function collectContextReads(node: unknown, read: Set<string>): boolean {
   const entries = Object.entries(node as Record<string, unknown>);
   if (entries.length === 1) {
     const [op, operand] = entries[0] as [string, unknown];
-    if (op === 'Var') return operand !== 'context';
+    // A record literal maps keys the policy's author chose (`{"Var": context}` is legal) to
+    // expressions: only its values are expressions, never the map itself.
+    if (op === 'Record' && operand !== null && typeof operand === 'object' && !Array.isArray(operand)) {
+      return Object.values(operand).every((value) => collectContextReads(value, read));
+    }
+    // A variable names itself with a string; anything else under "Var" is not a variable.
+    if (op === 'Var') return typeof operand === 'string' ? operand !== 'context' : collectContextReads(operand, read);
     if ((op === '.' || op === 'has') && isContextVar((operand as { left?: unknown } | null)?.left)) {
       const attr = (operand as { attr?: unknown }).attr;
       if (typeof attr !== 'string') return false;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PalyraError, type JsonValue } from '../../base/index.ts';
+import { canonicalJson, PalyraError, type JsonValue } from '../../base/index.ts';
 import { createHttpFetchTool, type HttpFetchOptions } from './http-fetch-tool.ts';
 import { startTestServer, testContext, type TestServer } from './test-server.ts';
 
@@ -30,8 +30,19 @@ test('the tool declares its contract', () => {
   const tool = local();
   assert.deepEqual(
     [tool.name, tool.capabilities, tool.risk, tool.parallelSafe, tool.limits],
-    ['http.fetch', ['network'], 'medium', true, { timeoutMs: 11_000, maxOutputBytes: 1_398_102 + 65_536, maxInputBytes: 1_048_576 + 131_072 }],
+    ['http.fetch', ['network'], 'medium', true, { timeoutMs: 11_000, maxOutputBytes: 6 * 1_048_576 + 65_536, maxInputBytes: 1_048_576 + 131_072 }],
   );
+});
+
+test('a body of maxBytes that JSON escapes the most still fits the declared output limit', async () => {
+  const tool = local({ maxBytes: 100_000 });
+  const output = (await tool.run({ url: `${server.base}/escapes` }, testContext())) as Record<string, JsonValue>;
+  assert.equal(output.bytes, 100_000);
+  assert.equal(output.truncated, false);
+  // The registry measures a result as canonical JSON against this limit.
+  const size = Buffer.byteLength(canonicalJson(output));
+  assert.ok(size > 300_000, `escaped body is ${size} bytes`);
+  assert.ok(size <= tool.limits.maxOutputBytes, `${size} bytes over the declared ${tool.limits.maxOutputBytes}`);
 });
 
 test('GET returns status, safe headers only, and the text body', async () => {

@@ -4,6 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { PalyraError } from '../../base/index.ts';
+import { jsonBudget } from '../builtin/capped-text.ts';
 import type { ToolDefinition } from '../tool.ts';
 import { startDeadline, type Deadline } from './fetch-deadline.ts';
 import { httpFetchInputSchema, parseHttpFetchInput, type InputLimits } from './http-fetch-input.ts';
@@ -83,8 +84,9 @@ export function createHttpFetchTool(options: HttpFetchOptions = {}): ToolDefinit
     limits: {
       // One second of grace, so this tool's own deadline fires first with a precise error.
       timeoutMs: limits.timeoutMs + 1000,
-      // Base64 grows bodies by 4/3; headers and fields fit in the extra 64 KiB.
-      maxOutputBytes: Math.ceil((limits.maxBytes * 4) / 3) + 64 * 1024,
+      // A text body is a JSON string, where escaping grows a byte up to sixfold (`\u0001`);
+      // base64 grows binary ones by 4/3 only. Headers and fields fit in the extra 64 KiB.
+      maxOutputBytes: jsonBudget(limits.maxBytes),
       // Room for a request body of maxRequestBytes plus URL and headers, as JSON.
       maxInputBytes: limits.maxRequestBytes + 128 * 1024,
     },

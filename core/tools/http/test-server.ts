@@ -31,6 +31,8 @@ const ROUTES: Record<string, Route> = {
   '/json': (_q, res) => send(res, 200, 'application/problem+json', '{"ok":true}'),
   '/echo': (req, res, body) => send(res, 200, 'application/json', JSON.stringify({ method: req.method, headers: req.headers, body })),
   '/big': (_q, res) => send(res, 200, 'text/plain', 'a'.repeat(10_000)),
+  // Bytes JSON escapes the most: a quote doubles, a control byte grows sixfold.
+  '/escapes': (_q, res) => send(res, 200, 'text/plain', Buffer.alloc(100_000, '"\u0001')),
   '/utf8': (_q, res) => send(res, 200, 'text/plain; charset=utf-8', 'ab€cd'),
   '/latin1': (_q, res) => send(res, 200, 'text/plain; charset=iso-8859-1', Uint8Array.from([0x63, 0x61, 0x66, 0xe9])),
   '/pdf': (_q, res) => send(res, 200, 'application/pdf', '%PDF-1.4'),
