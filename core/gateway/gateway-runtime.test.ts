@@ -89,9 +89,9 @@ test('messages to a busy session wait their turn; cancel ends a going run and a 
   const a = await gateway.admit(session.id, { text: 'one' });
   const b = await gateway.admit(session.id, { text: 'two' });
   assert.equal(gateway.run(b.runId).state, 'queued');
-  gateway.cancel(b.runId);
+  await gateway.cancel(b.runId);
   assert.equal((await gateway.waitFor(b.runId)).state, 'cancelled');
-  gateway.cancel(a.runId);
+  await gateway.cancel(a.runId);
   const ended = await gateway.waitFor(a.runId);
   assert.equal(ended.state, 'cancelled');
   assert.equal(ended.reason, 'cancelled by request');
@@ -449,4 +449,73 @@ test('a session\'s budgets tighten the daemon\'s for its runs, never loosen them
   const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
   assert.deepEqual(again.sessions.resolve('tight').budgets, { maxToolCalls: 1 });
   await reopened.close();
+});
+
+test('a run cancelled while it waits for a global slot ends, and its session goes on', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'slept' }, { when: { lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 3000 } }] }, { when: {}, text: 'answered {{lastUser}}' }] });
+  const { gateway, store, deps } = await setup(createScriptedProvider(script));
+  const one = GatewayRuntimeState.open({ ...deps, maxConcurrentRuns: 1 });
+  const s1 = (await one.sessions.create({})).session;
+  const s2 = (await one.sessions.create({})).session;
+  const busy = await one.admit(s1.id, { text: 'nap' });
+  const waiting = await one.admit(s2.id, { text: 'waits for a slot' });
+  assert.equal(one.run(waiting.runId).state, 'queued');
+  await one.cancel(waiting.runId);
+  assert.equal((await one.waitFor(waiting.runId)).state, 'cancelled');
+  await one.cancel(busy.runId);
+  const next = await one.admit(s2.id, { text: 'after the cancel' });
+  assert.equal((await one.waitFor(next.runId)).finalText, 'answered after the cancel');
+  await one.stop();
+  void gateway;
+  await store.close();
+});
+
+test('a run cancelled before it started is not run after a restart; one a stop cut off before it started is', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'slept' }, { when: { lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 5000 } }] }, { when: {}, text: 'answered {{lastUser}}' }] });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const going = await gateway.admit(session.id, { text: 'nap' });
+  const cancelled = await gateway.admit(session.id, { text: 'delete everything', mode: 'followup' });
+  const cutOff = await gateway.admit(session.id, { text: 'still wanted', mode: 'followup' });
+  await gateway.cancel(cancelled.runId);
+  await gateway.stop();
+  assert.equal(gateway.run(going.runId).state, 'cancelled');
+  assert.match(gateway.run(cutOff.runId).reason ?? '', /runs when the daemon starts again/);
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  const { requeued } = await again.recover();
+  assert.deepEqual(requeued, [cutOff.runId]);
+  assert.equal((await again.waitFor(cutOff.runId)).finalText, 'answered still wanted');
+  await reopened.close();
+});
+
+test('a duplicate idempotency key sent while the first is being written waits for it, and is admitted itself when the first fails', async () => {
+  const { gateway, store } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const tooBig = 'x'.repeat(200_000);
+  (store as unknown as { maxPayloadBytes: number }).maxPayloadBytes = 100_000;
+  const [first, second] = await Promise.allSettled([gateway.admit(session.id, { text: tooBig, idempotencyKey: 'k' }), gateway.admit(session.id, { text: tooBig, idempotencyKey: 'k' })]);
+  assert.equal(first.status, 'rejected');
+  assert.equal(second.status, 'rejected', 'the duplicate is not acknowledged for a message that never became durable');
+  (store as unknown as { maxPayloadBytes: number }).maxPayloadBytes = 1_048_576;
+  const [a, b] = await Promise.all([gateway.admit(session.id, { text: 'echo ok', idempotencyKey: 'k' }), gateway.admit(session.id, { text: 'echo ok', idempotencyKey: 'k' })]);
+  assert.equal(a.duplicate, false);
+  assert.deepEqual(b, { ...a, duplicate: true });
+  await gateway.waitFor(a.runId);
+  await store.close();
+});
+
+test('a message never joins a waiting resumed run or a waiting steer, and a steer stays one', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'slept' }, { when: { lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 300 } }] }, { when: {}, text: 'answered {{lastUser}}' }] });
+  const { gateway, store } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const going = await gateway.admit(session.id, { text: 'nap' });
+  const steer = await gateway.admit(session.id, { text: 'use y', mode: 'steer' });
+  const collected = await gateway.admit(session.id, { text: 'and z', mode: 'collect' });
+  assert.notEqual(collected.runId, steer.runId, 'the collect message waits as its own run');
+  const steered = await gateway.waitFor(steer.runId);
+  assert.equal(steered.steeredInto, going.runId);
+  assert.equal((await gateway.waitFor(collected.runId)).finalText, 'answered and z');
+  await store.close();
 });

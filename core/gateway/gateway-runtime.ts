@@ -11,9 +11,9 @@ import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
 import { SessionRegistry, type Session } from './sessions.ts';
 import { join } from 'node:path';
-import { composeUserText, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_INTERRUPTED, RUN_RESUMED, type RecoveryPlan } from './journal-replay.ts';
+import { composeUserText, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, type RecoveryPlan } from './journal-replay.ts';
 
-export { composeUserText, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_INTERRUPTED, RUN_RESUMED } from './journal-replay.ts';
+export { composeUserText, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED } from './journal-replay.ts';
 
 /**
  * How a message joins a session that already has a run going. `coalesce` (the default):
@@ -133,6 +133,8 @@ export class GatewayRuntimeState {
   private readonly runs = new Map<string, RunEntry>();
   private readonly lanes = new Map<string, SessionLane>();
   private readonly idempotency = new Map<string, Admission>();
+  /** Keys whose first message is still being written: a duplicate waits for that write. */
+  private readonly keysBeingWritten = new Map<string, Promise<unknown>>();
   private readonly clock: Clock;
   private readonly newId: () => string;
   private running = 0;
@@ -227,22 +229,32 @@ export class GatewayRuntimeState {
     }
     const dedupeKey = typeof key === 'string' ? `${session.id}\u0000${key}` : null;
     if (dedupeKey) {
+      const writing = this.keysBeingWritten.get(dedupeKey);
+      if (writing) {
+        // Acknowledged only once the first is durable; if its write fails, this one is
+        // admitted in its place (the first's caller got the error, and the key is free).
+        await writing.catch(() => undefined);
+        return this.admit(sessionRef, message);
+      }
       const seen = this.idempotency.get(dedupeKey);
       if (seen) return { ...seen, duplicate: true };
     }
     const lane = this.lane(session.id);
     const waiting = lane.queued[lane.queued.length - 1];
     const now = this.clock.now();
+    // Never joined: a resumed run (its conversation is the old run's tape) or a steer
+    // waiting to be taken into the going run (it would stop being one).
+    const joinable = waiting !== undefined && waiting.resumeMessages === null && waiting.steerInto === null;
     const joins =
       mode !== 'steer' &&
-      waiting !== undefined &&
+      joinable &&
       (mode === 'collect' || (mode === 'coalesce' && !text.startsWith('/') && !waiting.texts[0]?.startsWith('/') && now - waiting.lastMessageAt <= (this.deps.coalesceDebounceMs ?? 500)));
     const collectInto = joins ? waiting : undefined;
     const entry = collectInto ?? this.newRun(session);
     // Steer: the message waits as its own run, which the going run takes in at its next
     // model boundary; if that run ends first, the message simply runs next.
     const steerInto = mode === 'steer' && lane.active && !lane.active.events.ended ? lane.active : null;
-    entry.steerInto = steerInto;
+    if (!collectInto) entry.steerInto = steerInto;
     const messageId = `msg_${this.newId()}`;
     const admission: Admission = { messageId, runId: entry.view.runId, sessionId: session.id, duplicate: false };
     // Reserve the key before the await, so a concurrent duplicate waits for this one.
@@ -258,6 +270,11 @@ export class GatewayRuntimeState {
       channel: session.channel,
       payload: { messageId, runId: entry.view.runId, idempotencyKey: typeof key === 'string' ? key : null, text, mode, ...(steerInto ? { steerInto: steerInto.view.runId } : {}) },
     }, { writeNow: true });
+    if (dedupeKey) {
+      this.keysBeingWritten.set(dedupeKey, appended);
+      const written = (): void => void this.keysBeingWritten.delete(dedupeKey);
+      appended.then(written, written);
+    }
     if (mode === 'interrupt') {
       // Cancelling the going run is not undone if the message then fails to be admitted: wait first.
       try {
@@ -309,16 +326,7 @@ export class GatewayRuntimeState {
       entry.view.messageIds.splice(at, 1);
       entry.texts.splice(at, 1);
       if (entry.texts.length > 0) return;
-      const lane = this.lane(entry.view.sessionId);
-      lane.queued = lane.queued.filter((e) => e !== entry);
-      const slot = this.waitingForSlot.indexOf(entry);
-      if (slot >= 0) this.waitingForSlot.splice(slot, 1);
-      if (lane.active !== entry || slot >= 0) {
-        if (lane.active === entry) lane.active = null;
-        this.finish(entry, { state: 'cancelled', reason: `its message could not be journaled: ${(error as Error).message}`, finalText: null, counters: null });
-        this.pump(entry.view.sessionId);
-        return;
-      }
+      if (this.dropUnstarted(entry, `its message could not be journaled: ${(error as Error).message}`)) return;
     }
     entry.withdrawn = true;
     entry.abort.abort(new PalyraError('PALYRA_CONFLICT', `its message could not be journaled: ${(error as Error).message}`));
@@ -352,18 +360,39 @@ export class GatewayRuntimeState {
     return this.entry(runId).events;
   }
 
-  /** Cancels a run (queued or going); cancelling an ended run changes nothing. */
-  cancel(runId: string): RunView {
+  /**
+   * Cancels a run (queued or going); cancelling an ended run changes nothing. A run that
+   * had not started is journaled as cancelled (`run.cancelled`) before this resolves, so
+   * a restart does not run its messages after all.
+   */
+  async cancel(runId: string): Promise<RunView> {
     const entry = this.entry(runId);
-    if (entry.view.state === 'queued') {
-      const lane = this.lane(entry.view.sessionId);
-      lane.queued = lane.queued.filter((e) => e !== entry);
-      const slot = this.waitingForSlot.indexOf(entry);
-      if (slot >= 0) this.waitingForSlot.splice(slot, 1);
-      if (lane.active !== entry) this.finish(entry, { state: 'cancelled', reason: 'cancelled by request before it started', finalText: null, counters: null });
-    }
+    const reason = 'cancelled by request before it started';
+    const dropped = this.dropUnstarted(entry, reason);
     entry.abort.abort(new PalyraError('PALYRA_CONFLICT', 'cancelled by request'));
+    if (dropped) {
+      const { sessionId } = entry.view;
+      await this.deps.journal.append({ kind: RUN_CANCELLED, runId, sessionId, actor: 'gateway', payload: { runId, reason } });
+    }
     return entry.view;
+  }
+
+  /**
+   * Ends a run that has not started (queued, or first in its session but waiting for a
+   * slot) and lets its session go on. False when the run had started or ended already.
+   */
+  private dropUnstarted(entry: RunEntry, reason: string): boolean {
+    if (entry.view.state !== 'queued' || entry.events.ended) return false;
+    const lane = this.lane(entry.view.sessionId);
+    lane.queued = lane.queued.filter((e) => e !== entry);
+    const slot = this.waitingForSlot.indexOf(entry);
+    if (slot >= 0) this.waitingForSlot.splice(slot, 1);
+    // The session's active run that waits for a slot has not started either.
+    if (lane.active === entry && slot < 0) return false;
+    if (lane.active === entry) lane.active = null;
+    this.finish(entry, { state: 'cancelled', reason, finalText: null, counters: null });
+    this.pump(entry.view.sessionId);
+    return true;
   }
 
   /**
@@ -407,11 +436,18 @@ export class GatewayRuntimeState {
     return { runId: entry.view.runId, resumedFrom: runId, reused: point.reused, notRepeated: point.notRepeated };
   }
 
-  /** Stops admitting, cancels every run and waits for them to reach their end. */
+  /**
+   * Stops admitting, cancels every run and waits for them to reach their end. Runs that
+   * had not started are not journaled as cancelled: their messages were acknowledged, so
+   * the next start runs them.
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     const pending = [...this.runs.values()].filter((r) => r.events.ended === false);
-    for (const r of pending) this.cancel(r.view.runId);
+    for (const r of pending) {
+      this.dropUnstarted(r, 'the daemon stopped before it started; it runs when the daemon starts again');
+      r.abort.abort(new PalyraError('PALYRA_CONFLICT', 'the daemon is stopping'));
+    }
     await Promise.all(pending.map((r) => r.done));
   }
 

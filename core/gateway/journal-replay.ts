@@ -12,6 +12,8 @@ export const RUN_INTERRUPTED = 'run.interrupted';
 export const MEMORY_LEARNED = 'memory.learned';
 /** Written when an interrupted run is resumed as a new run (before that run is queued). */
 export const RUN_RESUMED = 'run.resumed';
+/** Written when a run is cancelled by request before it started: its messages are never run. */
+export const RUN_CANCELLED = 'run.cancelled';
 
 /** A run known from the journal: its session and the messages admitted for it. */
 export interface JournalRun {
@@ -26,6 +28,8 @@ export interface JournalRun {
   resumedFrom: string | null;
   /** Ended by a `run.interrupted` in an earlier start. */
   interrupted: boolean;
+  /** Cancelled by request before it started (`run.cancelled`): not run, not in the conversation. */
+  cancelled: boolean;
 }
 
 /** What a restart must do, worked out while replaying the journal. */
@@ -46,7 +50,7 @@ export class JournalReplay {
     if (record.runId === null || record.sessionId === null) return;
     if (record.kind === MESSAGE_RECEIVED) {
       const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
-      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, cancelled: false };
       run.messageIds.push(p.messageId);
       run.texts.push(p.text);
       this.runs.set(record.runId, run);
@@ -55,7 +59,7 @@ export class JournalReplay {
     if (record.kind === RUN_RESUMED) {
       const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
       const texts = from?.texts ?? [];
-      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false });
+      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, cancelled: false });
       return;
     }
     const run = this.runs.get(record.runId);
@@ -73,6 +77,7 @@ export class JournalReplay {
       run.finished = true;
       run.finalText = (JSON.parse(record.payloadJson) as { finalText: string | null }).finalText;
     } else if (record.kind === RUN_INTERRUPTED) run.finished = run.interrupted = true;
+    else if (record.kind === RUN_CANCELLED && !run.started) run.started = run.finished = run.cancelled = true;
   }
 
   /** Runs that resume another. */
@@ -84,6 +89,7 @@ export class JournalReplay {
     const plan: RecoveryPlan = { interrupted: [], interruptedBefore: [], unstarted: [], histories: new Map() };
     const resumed = new Set(this.resumed().map((r) => r.resumedFrom));
     for (const run of this.runs.values()) {
+      if (run.cancelled) continue;
       if (!run.started) plan.unstarted.push(run);
       else if (!run.finished) plan.interrupted.push(run);
       else if (run.interrupted) {

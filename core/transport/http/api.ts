@@ -74,7 +74,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .add('GET', '/api/v1/runs', ({ res, query }) => sendJson(res, 200, { runs: gateway.listRuns({ sessionId: query.get('session') ?? undefined, limit: intParam(query, 'limit', 100) }) }))
     .add('GET', '/api/v1/runs/:id', ({ res, params }) => sendJson(res, 200, { run: gateway.run(params.id as string) }))
-    .add('POST', '/api/v1/runs/:id/cancel', ({ res, params }) => sendJson(res, 200, { run: gateway.cancel(params.id as string) }))
+    .add('POST', '/api/v1/runs/:id/cancel', async ({ res, params }) => sendJson(res, 200, { run: await gateway.cancel(params.id as string) }))
     .add('POST', '/api/v1/runs/:id/resume', async ({ res, params }) => sendJson(res, 202, await gateway.resume(params.id as string)))
     .add('GET', '/api/v1/runs/:id/events', (ctx) => streamRunEvents(ctx, gateway))
     .add('GET', '/api/v1/runs/:id/tape', ({ res, params }) => {
