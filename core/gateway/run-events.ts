@@ -35,14 +35,24 @@ export class RunEventStream {
     this.listeners.clear();
   }
 
+  /** Seq of the newest event (0 before the first). */
+  get lastSeq(): number {
+    return this.next - 1;
+  }
+
+  /** True when events after `afterSeq` were already dropped from the buffer. */
+  missedAfter(afterSeq: number): boolean {
+    return afterSeq + 1 < (this.buffer[0]?.seq ?? this.next);
+  }
+
   /**
    * Replays the buffered events after `afterSeq`, then follows new ones until the run ends.
    * Returns `gap: true` when events after `afterSeq` were already dropped from the buffer.
    */
   subscribe(afterSeq: number, listener: (event: RunStreamEvent) => void): { unsubscribe: () => void; gap: boolean } {
-    const first = this.buffer[0]?.seq ?? this.next;
+    const gap = this.missedAfter(afterSeq);
     for (const e of this.buffer) if (e.seq > afterSeq) listener(e);
     if (!this.ended) this.listeners.add(listener);
-    return { unsubscribe: () => this.listeners.delete(listener), gap: afterSeq + 1 < first };
+    return { unsubscribe: () => this.listeners.delete(listener), gap };
   }
 }

@@ -108,6 +108,28 @@ test('the run event stream (SSE) resumes after Last-Event-ID without losing or r
   }
 });
 
+test('SSE of an ended run past the 10,000 buffered events: the gap comes first, the daemon stays up, and asking after the end gets 204', async () => {
+  const long = parseScript({ version: 1, turns: [{ when: {}, text: 'x'.repeat(10_050), chunkSize: 1 }] });
+  const api = await startGatewayFixture({ provider: createScriptedProvider(long), bodyLimit: 4096 });
+  try {
+    const id = (await call(api.url, 'POST', '/api/v1/sessions', {})).body?.id as string;
+    const runId = (await call(api.url, 'POST', `/api/v1/sessions/${id}/messages?wait=true`, { text: 'go on' })).body?.runId as string;
+    for (const headers of [{}, { 'last-event-id': '1' }] as Record<string, string>[]) {
+      const res = await fetch(`${api.url}/api/v1/runs/${runId}/events`, { headers: { ...auth, ...headers } });
+      const text = await res.text();
+      assert.equal(res.status, 200);
+      assert.ok(text.startsWith('event: gap\n'), text.slice(0, 80));
+      assert.match(text, /event: end\ndata: /);
+    }
+    const lastSeq = Number([...(await (await fetch(`${api.url}/api/v1/runs/${runId}/events`, { headers: auth })).text()).matchAll(/^id: (\d+)/gm)].at(-1)?.[1]);
+    const after = await fetch(`${api.url}/api/v1/runs/${runId}/events`, { headers: { ...auth, 'last-event-id': String(lastSeq) } });
+    assert.equal(after.status, 204);
+    assert.equal((await fetch(`${api.url}/healthz`)).status, 200, 'the daemon is still up');
+  } finally {
+    await api.close();
+  }
+});
+
 test('every API route refuses a missing or wrong token; bad requests get clear errors', async () => {
   const api = await startApi();
   try {

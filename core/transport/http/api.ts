@@ -147,18 +147,28 @@ function resolution(body: Record<string, unknown>): ApprovalResolution {
 
 /**
  * Server-sent events of one run: every event with its per-run `id`, resuming after the
- * `Last-Event-ID` header (or `?after=`). The stream ends with an `end` event.
+ * `Last-Event-ID` header (or `?after=`). The stream ends with an `end` event; asked after
+ * the end of an ended run, the answer is 204, which tells an EventSource to stop reconnecting.
  */
 function streamRunEvents({ req, res, params, query }: RouteContext, gateway: GatewayRuntimeState): void {
   const stream = gateway.events(params.id as string);
   const after = Number(req.headers['last-event-id'] ?? query.get('after') ?? 0);
   if (!Number.isSafeInteger(after) || after < 0) throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'Last-Event-ID must be a non-negative integer');
+  if (stream.ended && after >= stream.lastSeq) {
+    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
+    return;
+  }
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
-  const { unsubscribe, gap } = stream.subscribe(after, (event) => {
+  // Before the replay: once the replayed `end` closes the response, nothing may be written.
+  if (stream.missedAfter(after)) res.write(`event: gap\ndata: ${JSON.stringify({ message: 'some events after Last-Event-ID are no longer buffered' })}\n\n`);
+  const { unsubscribe } = stream.subscribe(after, (event) => {
+    if (res.writableEnded) return;
     res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
     if (event.type === 'end') res.end();
   });
-  if (gap) res.write(`event: gap\ndata: ${JSON.stringify({ message: 'some events after Last-Event-ID are no longer buffered' })}\n\n`);
   if (stream.ended && !res.writableEnded) res.end();
   req.on('close', unsubscribe);
+  // A client gone mid-write must never take the daemon down.
+  res.on('error', unsubscribe);
 }

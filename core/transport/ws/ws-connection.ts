@@ -127,6 +127,11 @@ export class WsConnection {
     if (this.subs.has(key)) throw new PalyraError('PALYRA_CONFLICT', `Subscription "${key}" is already active on this connection`);
     if (this.subs.size >= this.limits.maxSubscriptions) throw new PalyraError('PALYRA_CONFLICT', `A connection holds at most ${this.limits.maxSubscriptions} subscriptions`);
     const stream = this.gateway.events(run);
+    if (stream.ended && after >= stream.lastSeq) {
+      // Nothing more will come: the subscription ends at once and holds no slot.
+      this.write({ op: 'ok', ref: id, run, after, ended: true });
+      return;
+    }
     const sub: Subscription = { id, run, cursor: after, unsubscribe: () => undefined };
     // The stream replays synchronously inside subscribe(); hold the replay until the
     // `ok` (and `gap`) are written, so they come first.

@@ -156,6 +156,14 @@ test('send admits a message; subscribing to its run delivers every event in orde
     c.send({ op: 'unsubscribe', id: 1 });
     const gone = await c.until((f) => f.op === 'error' && f.ref === 1, 'unsubscribing an ended subscription');
     assert.equal(gone.error.code, 'PALYRA_NOT_FOUND', 'a subscription ends with its run');
+    // Subscribing after the end of an ended run ends at once and keeps no slot.
+    const last = events.at(-1)?.seq as number;
+    c.send({ op: 'subscribe', id: 2, run: runId, after: last });
+    const ended = await c.until((f) => f.op === 'ok' && f.ref === 2, 'the subscription past the end');
+    assert.equal(ended.ended, true);
+    c.send({ op: 'subscribe', id: 2, run: runId, after: last - 1 });
+    const again = await c.until((f) => f.op === 'event' && f.sub === 2, 'the id is free again; the end is replayed');
+    assert.equal(again.event.type, 'end');
     c.ws.close();
   } finally {
     await h.close();
