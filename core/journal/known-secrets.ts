@@ -1,5 +1,11 @@
 import { isSensitiveKey } from './redact.ts';
 
+/**
+ * The shell's working directories: `pwd` is a sensitive word (`DB_PWD`), but these hold
+ * the current directory, and taking it for a secret erased every path under it.
+ */
+const NOT_SECRET_VARIABLES = new Set(['PWD', 'OLDPWD']);
+
 /** Secrets shorter than this are ignored: they would redact ordinary words. */
 const MIN_SECRET_LENGTH = 8;
 
@@ -11,6 +17,7 @@ const MIN_SECRET_LENGTH = 8;
 export function secretsFromEnvironment(env: NodeJS.ProcessEnv = process.env): string[] {
   const secrets: string[] = [];
   for (const [name, value] of Object.entries(env)) {
+    if (NOT_SECRET_VARIABLES.has(name)) continue;
     if (value && value.length >= MIN_SECRET_LENGTH && isSensitiveKey(name)) secrets.push(value);
   }
   return secrets;

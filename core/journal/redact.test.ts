@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JsonValue } from '../base/index.ts';
 import { Redactor, isSensitiveKey, redactionMarker, type RedactionResult } from './redact.ts';
+import { secretsFromEnvironment } from './known-secrets.ts';
 
 // Every secret a test feeds in is recorded here; `run` checks none survives serialisation,
 // i.e. none of them could reach the bytes on disk, and keeps each input for a last test
@@ -67,10 +68,11 @@ test('sensitive keys are matched on whole words', () => {
   const redacted = ['api_key', 'apiKey', 'API_KEY', 'APIKey', 'x-api-key', 'OPENAI_API_KEY',
     'access_token', 'refresh_token', 'accessToken', 'token_count', 'password', 'Authorization',
     'cookie', 'Set-Cookie', 'private_key', 'client_secret', 'secret', 'pin', 'pinCode',
-    'sessionID', 'clientsecret'];
+    'sessionID', 'clientsecret', 'passwords', 'api_keys', 'private_keys', 'auth_tokens',
+    'access_tokens', 'refreshTokens', 'PGPASSWORD', 'db_passwd', 'passWord', 'client_secrets'];
   const kept = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'max_tokens', 'tokenizer',
     'key', 'session_key', 'idempotencyKey', 'pinpoint_id', 'keyboard', 'author', 'secretary',
-    '[REDACTED:api_key_shape]'];
+    '[REDACTED:api_key_shape]', 'tokens', 'keys', 'passport'];
   assert.deepEqual(redacted.filter((k) => !isSensitiveKey(k)), []);
   assert.deepEqual(kept.filter((k) => isSensitiveKey(k)), []);
 });
@@ -154,6 +156,17 @@ test('JSON inside strings is parsed, redacted and re-serialised', () => {
     },
     count: 2,
   });
+});
+
+test('JSON in a string with a repeated key: values JSON.parse drops are redacted all the same', () => {
+  const shaped = `{"note":"${SK}","note":"x"}`;
+  const assigned = `{"password":"${secret('hunter2hunter2')}","password":"fine"}`;
+  for (const text of [shaped, assigned]) assert.ok(run(new Redactor(), { out: text }).count >= 1, `redacted ${text}`);
+  // A secret only this redactor knows (kept out of the shared list the last test uses).
+  const known = 'Kn0wn-S3cret-Value';
+  const result = new Redactor({ knownSecrets: [known] }).redact({ out: `{"a":"${known}","a":1}` });
+  assert.equal(result.count, 1);
+  assert.ok(!JSON.stringify(result.value).includes(known));
 });
 
 test('text that only looks like JSON gets the plain-string rules', () => {
@@ -274,4 +287,21 @@ test('every input of these tests is redacted in one payload, also as embedded JS
   const all = [...inputs];
   const result = run(redactor, { all, embedded: JSON.stringify(all) });
   assert.ok(result.count > 0);
+});
+
+test('secrets from the environment: sensitive names only, never the working directories', () => {
+  const env = { OPENAI_API_KEY: 'sk-env-value-123456', DB_PWD: 'db-pwd-value-1234', PWD: '/home/someone/project', OLDPWD: '/home/someone', HOME: '/home/someone', SHORT_TOKEN: 'abc' };
+  assert.deepEqual(secretsFromEnvironment(env).sort(), ['db-pwd-value-1234', 'sk-env-value-123456']);
+});
+
+test('assignments inside escaped JSON text are redacted, and an escaped quote does not end a value', () => {
+  const pw = secret('hunter2hunter2');
+  const escapedPair = `Response: {"body":"{\\"password\\":\\"${pw}\\"}"}`;
+  const a = run(new Redactor(), { out: escapedPair });
+  assert.equal(a.count, 1);
+  const tail = secret('tailsecret99');
+  const withQuote = `password="abc\\"${tail}" next`;
+  const b = run(new Redactor(), { log: withQuote });
+  assert.equal(b.count, 1);
+  assert.match(JSON.stringify(b.value), /next/);
 });

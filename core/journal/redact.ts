@@ -212,8 +212,8 @@ function looksLikeJson(text: string): boolean {
 }
 
 /**
- * Redacts the parsed value of a JSON string; undefined when the text is not JSON or nests
- * too deep, so the caller falls back to the plain-string rules. A changed value is
+ * Redacts the parsed value of a JSON string; undefined when the text is not JSON, nests
+ * too deep or had nothing to redact, so the caller falls back to the plain-string rules. A changed value is
  * re-serialised compactly (formatting is lost only where something was removed).
  */
 function redactEmbeddedJson(
@@ -237,7 +237,10 @@ function redactEmbeddedJson(
     if (error instanceof NestingTooDeep) return undefined;
     throw error;
   }
-  if (inner.count === 0) return text;
+  // Nothing found in the parsed value is not proof: JSON.parse keeps only the last of a
+  // repeated key, so `{"note":"sk-…","note":"x"}` parses clean. The text itself, as
+  // stored, then goes through the plain-string rules.
+  if (inner.count === 0) return undefined;
   pass.count += inner.count;
   return JSON.stringify(redacted);
 }

@@ -38,17 +38,22 @@ export function redactionMarker(kind: RedactionKind): string {
 }
 
 const SENSITIVE_WORDS = new Set([
-  'password', 'passwd', 'passphrase', 'pwd', 'secret', 'secrets', 'token', 'authorization',
-  'cookie', 'cookies', 'credential', 'credentials', 'pin', 'pincode', 'signature',
+  'password', 'passwords', 'passwd', 'passphrase', 'passphrases', 'pwd', 'secret', 'secrets', 'token', 'authorization',
+  'cookie', 'cookies', 'credential', 'credentials', 'pin', 'pincode', 'signature', 'signatures',
   'privatekey', 'apikey', 'accesskey', 'sessionid',
 ]);
 const SENSITIVE_PAIRS = new Set([
   'api key', 'private key', 'access key', 'secret key', 'signing key', 'encryption key',
-  'client secret', 'session id', 'set cookie', 'auth token',
+  'client secret', 'session id', 'set cookie', 'auth token', 'pass word',
+  // Plurals: a list of keys is as secret as one. `tokens` alone is not (`prompt_tokens`).
+  'api keys', 'private keys', 'access keys', 'secret keys', 'signing keys', 'encryption keys',
+  'client secrets', 'session ids', 'auth tokens', 'access tokens', 'refresh tokens', 'bearer tokens', 'api tokens', 'id tokens',
 ]);
 // Written-together forms of every pair (`clientsecret`, `authtoken`) are as sensitive as
 // the ones the list names explicitly (`apikey`, `sessionid`).
 for (const pair of SENSITIVE_PAIRS) SENSITIVE_WORDS.add(pair.replace(' ', ''));
+/** Words that end in these are passwords too: `PGPASSWORD`, `dbpasswd`. */
+const SENSITIVE_ENDINGS = ['password', 'passwd'];
 
 // Acronym runs (`API` in `APIKey`), capitalised or lower words, digit runs; anything else
 // separates words.
@@ -69,6 +74,7 @@ function hasSensitiveWord(key: string): boolean {
   for (const raw of words) {
     const word = raw.toLowerCase();
     if (SENSITIVE_WORDS.has(word) || SENSITIVE_PAIRS.has(`${previous} ${word}`)) return true;
+    if (SENSITIVE_ENDINGS.some((ending) => word.endsWith(ending))) return true;
     previous = word;
   }
   return false;
@@ -101,7 +107,7 @@ export function isSensitiveKey(key: string): boolean {
 const SUSPICIOUS = new RegExp(
   String.raw`bearer|sk-|A[KS]IA|gh[pousr]_|github_pat_|xox[abposr]-|eyJ|PRIVATE KEY|` +
     String.raw`:\/\/[^\s/?#@]*@|` +
-    String.raw`[=:](?<=(?:pass|pwd|secret|token|auth|cookie|credential|pin|signature|key|session)[\w.-]*["']?\s*[=:])`,
+    String.raw`[=:](?<=(?:pass|pwd|secret|token|auth|cookie|credential|pin|signature|key|session)[\w.-]*(?:\\?["'])?\s*[=:])`,
   'i',
 );
 
@@ -158,8 +164,9 @@ function redactShapes(text: string, tally: Tally): string {
   );
 }
 
-// `key=`, `key: `, `"key": `, `key := `, `key => `; the key must not start mid-word.
-const ASSIGNMENT = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)["']?[ \t]*(?::=|=>|==?|:)[ \t]*/g;
+// `key=`, `key: `, `"key": `, `key := `, `key => `, and `\"key\": ` (JSON inside a JSON
+// string, seen as text); the key must not start mid-word.
+const ASSIGNMENT = /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]+)(?:\\?["'])?[ \t]*(?::=|=>|==?|:)[ \t]*/g;
 // `Authorization: Basic xyz` redacts `xyz`, not the scheme name.
 const AUTH_SCHEME = /(?:basic|bearer|digest|token|negotiate|ntlm)[ \t]+/iy;
 
@@ -171,10 +178,16 @@ function isValueEnd(code: number): boolean {
 /** The span of an assigned value starting at `start`, or null when there is nothing to hide. */
 function valueSpan(text: string, start: number): [number, number] | null {
   let from = start;
+  // `\"value\"`: quoted inside an escaped JSON string; the closing quote is escaped too.
+  const escaped = text[from] === '\\' && (text[from + 1] === '"' || text[from + 1] === "'");
+  if (escaped) from++;
   const quote = text[from];
   if (quote === '"' || quote === "'") {
     from++;
-    const close = text.indexOf(quote, from);
+    const delimiter = escaped ? `\\${quote}` : quote;
+    let close = text.indexOf(delimiter, from);
+    // An escaped quote inside the value does not end it (`"abc\"def"`): hiding too much is safe.
+    while (!escaped && close > from && text[close - 1] === '\\') close = text.indexOf(quote, close + 1);
     const newline = text.indexOf('\n', from);
     // A quote closing on the same line delimits the value (spaces included).
     if (close !== -1 && (newline === -1 || close < newline)) {
