@@ -7,6 +7,8 @@ import { GENESIS_HASH } from '../core/base/index.ts';
 import { loadOrCreateSigningKey, loadTrustedKey, signCheckpoint, type CheckpointRecord } from '../core/journal/checkpoints.ts';
 import { JournalStore, verifyJournal, type ProblemCode } from '../core/journal/index.ts';
 import { computeRecordHash } from '../core/journal/record.ts';
+import { crc32 } from '../core/journal/crc32.ts';
+import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { journalOptionsIn } from './helpers/journal-fixture.ts';
 import { readFrames, reencode, writeFrames } from './helpers/journal-surgery.ts';
 import { tempDir } from './helpers/temp-dir.ts';
@@ -55,6 +57,23 @@ test('a changed payload with a recomputed checksum fails its hash', async () => 
   const report = await verify();
   assert.deepEqual(codes(report), ['HASH_MISMATCH']);
   assert.deepEqual(report.problems, [{ seq: 6, code: 'HASH_MISMATCH', message: 'event 6 does not match its hash: its content was changed' }]);
+});
+
+test('a field added to a record (outside its hash) with a correct checksum is refused', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const forged = { ...(frames[2]?.record as NonNullable<(typeof frames)[number]['record']>), injected: 'attacker data' };
+  // palyrad's own encoder writes only the format's keys: build the frame by hand.
+  const body = Buffer.from(msgpackEncode(forged));
+  const frame = Buffer.alloc(8 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  frame.writeUInt32BE(crc32(body), 4);
+  body.copy(frame, 8);
+  writeFrames(segment, frames.map((f, i) => (i === 2 ? frame : f.bytes)));
+  const report = await verify();
+  assert.equal(report.ok, false);
+  assert.deepEqual(codes(report).includes('RECORD_INVALID'), true, JSON.stringify(report.problems));
+  assert.match(report.problems.find((p) => p.code === 'RECORD_INVALID')?.message ?? '', /unexpected key "injected"/);
 });
 
 test('a deleted middle frame is a sequence gap', async () => {

@@ -10,6 +10,7 @@
  */
 import type { RunBudgets } from '../agent/index.ts';
 import type { HttpTimeouts } from '../providers/index.ts';
+import { MAX_PAYLOAD_BYTES_LIMIT, MIN_PAYLOAD_BYTES_LIMIT } from '../journal/index.ts';
 
 /** Version of the config file format; a file may state it as `version = 1`. */
 export const CONFIG_FORMAT_VERSION = 1;
@@ -237,6 +238,6 @@ export const CONFIG_SCHEMA: Schema = object({
     }),
     plugins: object({ maxMemoryPages: posInt, timeoutMs: posInt, maxOutputBytes: posInt }),
   }),
-  journal: object({ indexRetention: posInt, maxPayloadBytes: posInt, writerThread: { type: 'boolean' } }),
+  journal: object({ indexRetention: posInt, maxPayloadBytes: { type: 'integer', minimum: MIN_PAYLOAD_BYTES_LIMIT, maximum: MAX_PAYLOAD_BYTES_LIMIT }, writerThread: { type: 'boolean' } }),
   gateway: object({ coalesceDebounceMs: nonNegInt, maxPendingPerConversation: posInt, maxConcurrentRuns: posInt }),
 });

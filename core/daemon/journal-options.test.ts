@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
@@ -9,13 +9,23 @@ import { initStateDir } from './state-dir.ts';
 
 test('limits default, come from the environment, and bad values are refused by name', () => {
   assert.deepEqual(journalLimitsFromEnv({}), { maxPayloadBytes: 1024 * 1024, indexRetention: 100_000 });
-  assert.deepEqual(journalLimitsFromEnv({ PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '2048', PALYRA_JOURNAL_INDEX_RETENTION: '50' }), { maxPayloadBytes: 2048, indexRetention: 50 });
+  assert.deepEqual(journalLimitsFromEnv({ PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '4096', PALYRA_JOURNAL_INDEX_RETENTION: '50' }), { maxPayloadBytes: 4096, indexRetention: 50 });
   for (const bad of ['0', '-5', '1.5', 'lots']) {
     assert.throws(() => journalLimitsFromEnv({ PALYRA_JOURNAL_INDEX_RETENTION: bad }), {
       code: 'PALYRA_INVALID_ARGUMENT',
       message: `PALYRA_JOURNAL_INDEX_RETENTION must be a positive integer, not "${bad}"`,
     });
   }
+  // A frame holds at most 64 MiB: a larger payload limit would acknowledge events no reader accepts.
+  for (const bad of ['100', String(64 * 1024 * 1024)]) {
+    assert.throws(() => journalLimitsFromEnv({ PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: bad }), { code: 'PALYRA_INVALID_ARGUMENT', message: new RegExp(`^PALYRA_JOURNAL_MAX_PAYLOAD_BYTES must be from 4096 to \\d+, not ${bad}$`) });
+  }
+});
+
+test('a store refuses a payload limit over what a frame can hold', async () => {
+  const paths = initStateDir(join(tempDir(), 'state'));
+  await assert.rejects(JournalStore.open({ ...journalOptionsFor(paths, { version: 'test', env: {} }), maxPayloadBytes: 70_000_000 }), { code: 'PALYRA_INVALID_ARGUMENT' });
+  assert.equal(existsSync(paths.journal) && readdirSync(paths.journal).length > 0, false, 'nothing was written');
 });
 
 test('a writer opened with these options bounds its index and never writes an environment secret', async () => {

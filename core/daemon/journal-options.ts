@@ -1,5 +1,5 @@
 import { PalyraError } from '../base/index.ts';
-import { DEFAULT_INDEX_RETENTION, DEFAULT_MAX_PAYLOAD_BYTES, Redactor, secretsFromEnvironment, type JournalStoreOptions } from '../journal/index.ts';
+import { DEFAULT_INDEX_RETENTION, DEFAULT_MAX_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES_LIMIT, MIN_PAYLOAD_BYTES_LIMIT, Redactor, secretsFromEnvironment, type JournalStoreOptions } from '../journal/index.ts';
 import type { StatePaths } from './state-dir.ts';
 
 /** Journal limits operators set through the environment. */
@@ -13,7 +13,7 @@ export interface JournalLimits {
 /** Reads the journal limits; a value that is not a positive integer is a usage error naming it. */
 export function journalLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): JournalLimits {
   return {
-    maxPayloadBytes: positiveIntegerVar(env, 'PALYRA_JOURNAL_MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES),
+    maxPayloadBytes: boundedPayloadLimit(positiveIntegerVar(env, 'PALYRA_JOURNAL_MAX_PAYLOAD_BYTES', DEFAULT_MAX_PAYLOAD_BYTES)),
     indexRetention: positiveIntegerVar(env, 'PALYRA_JOURNAL_INDEX_RETENTION', DEFAULT_INDEX_RETENTION),
   };
 }
@@ -48,6 +48,13 @@ function switchVar(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boo
   if (['1', 'on', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'off', 'false', 'no'].includes(raw)) return false;
   throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be on or off, not "${env[name]}"`);
+}
+
+function boundedPayloadLimit(n: number): number {
+  if (n < MIN_PAYLOAD_BYTES_LIMIT || n > MAX_PAYLOAD_BYTES_LIMIT) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `PALYRA_JOURNAL_MAX_PAYLOAD_BYTES must be from ${MIN_PAYLOAD_BYTES_LIMIT} to ${MAX_PAYLOAD_BYTES_LIMIT}, not ${n}`);
+  }
+  return n;
 }
 
 function positiveIntegerVar(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

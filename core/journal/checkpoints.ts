@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex } from '../base/index.ts';
 
@@ -171,6 +171,7 @@ function checkpointShapeProblem(content: string): string | CheckpointRecord {
 /** Appends a checkpoint line and fsyncs it; resolves once it is durable. */
 export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
   try {
+    cutTornLine(path);
     appendFileSync(path, `${JSON.stringify(cp)}\n`, { mode: 0o600 });
     const fd = openSync(path, 'r');
     try {
@@ -180,6 +181,39 @@ export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
     }
   } catch (error) {
     throw ioError(`write checkpoint to "${path}"`, error);
+  }
+}
+
+/**
+ * Cuts a last line without its newline: a checkpoint a crash tore while it was written,
+ * never acknowledged. Readers skip it, but a checkpoint appended after it would be glued
+ * onto it and lost, and verify would then fail on every later run.
+ */
+function cutTornLine(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r+');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    // Lines are a few hundred bytes: the last newline is in the tail unless the tail is garbage.
+    const tail = Math.min(size, 64 * 1024);
+    let buffer = Buffer.alloc(tail);
+    readSync(fd, buffer, 0, tail, size - tail);
+    if (buffer[tail - 1] === 0x0a) return;
+    let start = size - tail;
+    if (buffer.lastIndexOf(0x0a) < 0 && start > 0) {
+      buffer = readFileSync(path);
+      start = 0;
+    }
+    ftruncateSync(fd, start + buffer.lastIndexOf(0x0a) + 1);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,4 @@
-export { JournalStore, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_INDEX_RETENTION } from './journal-store.ts';
+export { JournalStore, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_INDEX_RETENTION, MAX_PAYLOAD_BYTES_LIMIT, MIN_PAYLOAD_BYTES_LIMIT } from './journal-store.ts';
 export type { AppendInput, AppendResult, JournalStoreOptions } from './journal-store.ts';
 export { JournalIndex, INDEX_SCHEMA_VERSION } from './index-db.ts';
 export type { IndexEntry, IndexHit } from './index-db.ts';

@@ -64,6 +64,22 @@ test('reopening continues the chain where it ended', async () => {
   assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
 
+test('a checkpoint line a crash tore is cut before the next checkpoint is appended', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 1 });
+  await store.close();
+  const path = join(options.dir, 'checkpoints.jsonl');
+  appendFileSync(path, '{"v":1,"n":3,"origin":"pal');
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true, 'readers skip the torn line');
+  const again = await JournalStore.open(options);
+  await again.append({ kind: 'note.added', payload: 2 });
+  await again.checkpoint();
+  await again.close();
+  const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  assert.deepEqual([report.ok, report.anchored, report.problems], [true, true, []]);
+  assert.ok(readFileSync(path, 'utf8').split('\n').every((line) => line === '' || line.startsWith('{"v":1') && line.endsWith('}')));
+});
+
 test('bad input is refused with a clear error and writes nothing', async () => {
   const { store, options } = await freshJournal({ maxPayloadBytes: 200 });
   const before = store.durable;

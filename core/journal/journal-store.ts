@@ -17,6 +17,7 @@ import { applyCut, lastWellFormed, planRecovery, readOrigin } from './recover.ts
 import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
+import { MAX_FRAME_BODY_BYTES } from './frame.ts';
 import { IndexFeeder } from './index-feeder.ts';
 import { syncIndex } from './index-sync.ts';
 import { inlineWriter, threadWriter, type WriterLink } from './writer-link.ts';
@@ -85,6 +86,14 @@ interface Awaiting {
 export type { AppendInput } from './prepare-record.ts';
 
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * The payload limit's own bounds. Above: a frame holds at most MAX_FRAME_BODY_BYTES and a
+ * record's other fields fit in 64 KiB, so a larger limit could acknowledge an event whose
+ * frame no reader accepts (the journal would then not open). Below (for operators' settings;
+ * tests go lower): the journal's own events (genesis, recovery) must fit.
+ */
+export const MAX_PAYLOAD_BYTES_LIMIT = MAX_FRAME_BODY_BYTES - 64 * 1024;
+export const MIN_PAYLOAD_BYTES_LIMIT = 4096;
 /** Events the in-memory index keeps unless the options say otherwise. */
 export const DEFAULT_INDEX_RETENTION = 100_000;
 
@@ -160,6 +169,10 @@ export class JournalStore {
    * The caller must hold the state lock.
    */
   static async open(options: JournalStoreOptions): Promise<JournalStore> {
+    const limit = options.maxPayloadBytes;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0 && limit <= MAX_PAYLOAD_BYTES_LIMIT)) {
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', `The journal's payload limit must be a positive number of bytes up to ${MAX_PAYLOAD_BYTES_LIMIT}, not ${limit}`);
+    }
     const paths = journalPaths(options.dir);
     try {
       mkdirSync(paths.dir, { recursive: true, mode: 0o700 });

@@ -99,8 +99,13 @@ export function recordShapeProblem(value: unknown): string | null {
   if (!Number.isSafeInteger(r.redactions) || (r.redactions as number) < 0) return 'redactions is not a count';
   if (!isSha256Hex(r.prevHash)) return 'prevHash is not a SHA-256 hex digest';
   if (!isSha256Hex(r.hash)) return 'hash is not a SHA-256 hex digest';
+  // A key outside the format is not covered by the hash: text anyone could have added.
+  for (const key of Object.keys(r)) if (!RECORD_KEYS.has(key)) return `unexpected key ${JSON.stringify(key.slice(0, 64))}`;
   return null;
 }
+
+/** The keys of a stored record, exactly (docs/journal-format.md). */
+const RECORD_KEYS: ReadonlySet<string> = new Set(['v', 'seq', 'id', 'ts', 'kind', 'sessionId', 'runId', 'actor', 'principal', 'channel', 'payloadJson', 'redactions', 'prevHash', 'hash']);
 
 /** Stable kind names palyrad itself writes. */
 export const GENESIS_KIND = 'journal.genesis';
