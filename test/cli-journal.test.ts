@@ -26,11 +26,11 @@ test('bad input is refused before anything is created', () => {
   const bad = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"a":', '--json']);
   assert.equal(bad.code, 2);
   assert.equal(JSON.parse(bad.stderr).error.code, 'PALYRA_INVALID_JSON');
-  const big = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ a: 'x'.repeat(200) })], {
-    env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '100' },
+  const big = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ a: 'x'.repeat(5000) })], {
+    env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '4096' },
   });
   assert.equal(big.code, 2);
-  assert.match(big.stderr, /^palyrad: --payload is 208 bytes, over the journal limit of 100 bytes\n$/);
+  assert.match(big.stderr, /^palyrad: --payload is 5008 bytes, over the journal limit of 4096 bytes\n$/);
   const kind = runCli(['--state', root, 'journal', 'append', '--kind', 'Not A Kind', '--payload', '{}']);
   assert.equal(kind.code, 2);
   assert.match(kind.stderr, /Invalid event kind "Not A Kind"/);

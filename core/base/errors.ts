@@ -111,6 +111,8 @@ export function httpStatusOf(error: unknown): number {
   if (!(error instanceof PalyraError)) return 500;
   switch (error.code) {
     case 'PALYRA_NOT_FOUND':
+    case 'PALYRA_APPROVAL_NOT_FOUND':
+    case 'PALYRA_TOOL_NOT_FOUND':
       return 404;
     case 'PALYRA_UNAUTHORIZED':
       return 401;

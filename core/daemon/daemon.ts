@@ -230,7 +230,9 @@ function listen(server: Server, host: string, port: number): Promise<number> {
           : new PalyraError('PALYRA_IO', `Cannot listen on ${host}:${port}: ${error.code ?? error.message}`),
       );
     });
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+    // `[::1]` is how a URL writes an IPv6 address; listen() takes it bare.
+    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+    server.listen(port, bare, () => resolve((server.address() as AddressInfo).port));
   });
 }
 

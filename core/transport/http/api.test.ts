@@ -165,6 +165,13 @@ test('every API route refuses a missing or wrong token; bad requests get clear e
     assert.equal((await call(api.url, 'GET', '/api/v1/runs/run_missing')).status, 404);
     const noText = await call(api.url, 'POST', '/api/v1/sessions/none/messages', { text: 'x' });
     assert.deepEqual([noText.status, noText.body?.error.code], [404, 'PALYRA_NOT_FOUND']);
+    // Without a token nothing is routed: unknown routes and malformed paths are 401 too.
+    assert.equal((await call(api.url, 'GET', '/api/v1/nope', undefined, {})).status, 401);
+    assert.equal((await call(api.url, 'GET', '/api/v1/runs/%E0%A4%A', undefined, {})).status, 401);
+    const badEscape = await call(api.url, 'GET', '/api/v1/runs/%E0%A4%A');
+    assert.deepEqual([badEscape.status, badEscape.body?.error.code], [400, 'PALYRA_INVALID_ARGUMENT']);
+    const noApproval = await call(api.url, 'POST', '/api/v1/approvals/apr_nonexistent', { decision: 'deny' });
+    assert.deepEqual([noApproval.status, noApproval.body?.error.code], [404, 'PALYRA_APPROVAL_NOT_FOUND']);
   } finally {
     await api.close();
   }

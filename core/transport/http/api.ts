@@ -99,7 +99,8 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     const url = new URL(req.url ?? '/', 'http://localhost');
     void (async () => {
       try {
-        const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
+        // Authentication before routing: a caller without a token learns nothing about
+        // which routes exist, and a malformed path is not parsed for it.
         if ((url.pathname.startsWith('/api/') || url.pathname.startsWith('/v1/') || url.pathname === '/metrics') && !deps.authenticate(bearerToken(req))) {
           // Bearer clients never reach this; a browser's console cookie is the only other way in.
           if (!deps.consoleSessions || !url.pathname.startsWith('/api/v1/')) {
@@ -107,6 +108,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
           }
           authorizeConsoleRequest(req, deps.consoleSessions);
         }
+        const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         await handler({ req, res, params, query: url.searchParams });
       } catch (error) {
         sendError(res, error);

@@ -51,7 +51,11 @@ export class Router {
       if (route.method !== method) continue;
       const params: Record<string, string> = {};
       route.names.forEach((name, i) => {
-        params[name] = decodeURIComponent(m[i + 1] as string);
+        try {
+          params[name] = decodeURIComponent(m[i + 1] as string);
+        } catch {
+          throw new PalyraError('PALYRA_INVALID_ARGUMENT', `The path ${pathname.slice(0, 200)} has a malformed percent-escape`);
+        }
       });
       return { handler: route.handler, params };
     }
