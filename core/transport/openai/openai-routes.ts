@@ -52,6 +52,10 @@ async function chatCompletions(req: IncomingMessage, res: ServerResponse, deps: 
   const { gateway } = deps;
   const request = parseChatRequest(await readJson(req, deps.bodyLimit));
   const idempotencyKey = headerValue(req, 'idempotency-key');
+  // Checked here too, before a session is chosen: a refused request must create none.
+  if (idempotencyKey !== null && (idempotencyKey === '' || idempotencyKey.length > 200)) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'idempotencyKey must be a string of 1–200 characters');
+  }
   const sessionId = await chooseSession(gateway, { request, sessionRef: headerValue(req, 'x-palyra-session'), idempotencyKey });
   const admission = await gateway.admit(sessionId, { text: request.text, idempotencyKey: idempotencyKey ?? undefined });
   const run = knownRun(gateway, admission);
