@@ -61,7 +61,8 @@ export async function runProgram(built: { program: Command; run: CliRun }, argv:
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       // Help shown because no subcommand was given: a usage error, after the help itself.
-      if (error.code === 'commander.help') return 2;
+      // Asked for with `palyrad help [command]`, it is the command's answer: success.
+      if (error.code === 'commander.help') return argv.slice(2).includes('help') ? 0 : 2;
       const message = error.message.replace(/^error: /, '').replace(/\.?$/, '.');
       const sentence = message.charAt(0).toUpperCase() + message.slice(1);
       return reportError(new PalyraError('PALYRA_USAGE', `${sentence} See 'palyrad --help'.`), wantsJson);

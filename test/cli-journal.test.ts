@@ -165,3 +165,15 @@ test('a missing subcommand prints the help to stderr and is a usage error', () =
   assert.deepEqual([help.code, help.stderr], [0, '']);
   assert.match(help.stdout, /^Usage: palyrad journal/);
 });
+
+test('"palyrad help [command]" is an answer, not a usage error; an empty --state is refused', () => {
+  for (const args of [['help'], ['help', 'journal']]) {
+    const r = runCli(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.match(r.stdout, /^Usage: palyrad/);
+  }
+  const root = tempDir();
+  const empty = runCli(['--state', '', 'journal', 'append', '--kind', 'a.b', '--payload', '{}'], { env: { XDG_STATE_HOME: root, PALYRA_STATE_DIR: '' } });
+  assert.deepEqual([empty.code, empty.stderr], [2, 'palyrad: --state needs a directory, not an empty string\n']);
+  assert.deepEqual(readdirSync(root), [], 'the default directory was not created');
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadConfig } from '../core/daemon/config.ts';
@@ -105,4 +105,15 @@ test('palyrad worker token create, list and revoke manage tokens offline', () =>
   assert.deepEqual([again.code, again.stderr], [2, 'palyrad: Worker "gpu-1" has no token\n']);
   const bad = runCli(['--state', root, 'worker', 'token', 'create', 'Bad Name']);
   assert.equal(bad.code, 2);
+  // A token created before the first serve makes a state directory the daemon then opens.
+  assert.equal(runCli(['--state', root, 'journal', 'verify']).code, 0);
+  const home = join(tempDir(), 'someones-home');
+  mkdirSync(home);
+  writeFileSync(join(home, 'notes.txt'), 'precious');
+  for (const args of [['worker', 'token', 'create', 'w1'], ['journal', 'key']]) {
+    const refused = runCli(['--state', home, ...args]);
+    assert.equal(refused.code, 2, args.join(' '));
+    assert.match(refused.stderr, /is not a palyrad state directory/);
+  }
+  assert.deepEqual(readdirSync(home), ['notes.txt'], 'nothing was written into a folder that is not a state directory');
 });

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { PalyraError, type JsonValue } from '../../core/base/index.ts';
-import { statePaths, type StatePaths } from '../../core/daemon/state-dir.ts';
+import { initStateDir, statePaths, type StatePaths } from '../../core/daemon/state-dir.ts';
 import {
   assertKind,
   assertName,
@@ -159,8 +159,10 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .addOption(jsonOption())
     .action(
       action(run, (opts: { json?: boolean }, cmd: Command) => {
-        const paths = statePaths(stateRoot(cmd));
-        if (!existsSync(paths.root)) throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${paths.root}" does not exist`);
+        const root = stateRoot(cmd);
+        if (!existsSync(root)) throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" does not exist`);
+        // Creating the key writes to the state directory: a folder that is not one is refused.
+        const paths = initStateDir(root);
         const key = loadOrCreateSigningKey(paths.checkpointKey, paths.checkpointPub);
         if (opts.json) printJson({ keyId: key.keyId, publicKey: key.publicPem, path: paths.checkpointPub });
         else printText(key.publicPem);

@@ -33,7 +33,7 @@ export function registerWorkerCommands(program: Command, run: CliRun): void {
     .addHelpText(
       'after',
       `
-The token comes from --token, --token-file or PALYRA_WORKER_TOKEN (in that order); it is
+The token comes from --token-file or --token (not both), else PALYRA_WORKER_TOKEN; it is
 never printed. Create one on the daemon's machine with "palyrad worker token create NAME".
 The worker's tools appear in the daemon as worker.<name>.<tool> and need an approval
 under the default policies. It reconnects with backoff (250 ms doubling to 30 s) until

@@ -23,7 +23,11 @@ export interface StatePaths {
  * `$XDG_STATE_HOME/palyra`, then `~/.local/state/palyra`.
  */
 export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (flag) return resolve(flag);
+  if (flag !== undefined) {
+    // `--state "$UNSET"`: an empty path must not quietly mean the default directory.
+    if (flag.trim() === '') throw new PalyraError('PALYRA_USAGE', '--state needs a directory, not an empty string');
+    return resolve(flag);
+  }
   if (env.PALYRA_STATE_DIR) return resolve(env.PALYRA_STATE_DIR);
   if (env.XDG_STATE_HOME) return resolve(env.XDG_STATE_HOME, 'palyra');
   return join(homedir(), '.local', 'state', 'palyra');

@@ -7,6 +7,7 @@ import { readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { invalidArgument, ioError, PalyraError } from '../base/index.ts';
 import { createTokenFileExclusive, ensurePrivateDir, generateToken, readTokenFile, tokenMatches } from './token-file.ts';
+import { initStateDir } from './state-dir.ts';
 
 /** Worker names: lowercase letters, digits, "-" and "_", at most 64, starting alphanumeric. */
 export const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
@@ -37,6 +38,9 @@ function tokenPath(stateRoot: string, name: string): string {
  */
 export function createWorkerToken(stateRoot: string, name: string): string {
   const path = tokenPath(stateRoot, name);
+  // A writer of the state directory like any other: one is created where there is none,
+  // and a folder that is not one (no STATE marker) is refused, never written into.
+  initStateDir(stateRoot);
   ensurePrivateDir(workersDir(stateRoot));
   const token = generateToken();
   if (!createTokenFileExclusive(path, token)) throw invalidArgument(`Worker "${name}" already has a token: revoke it first to issue a new one`);
