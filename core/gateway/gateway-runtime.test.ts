@@ -389,7 +389,7 @@ test('post-run learning: a completed run stores what it marked with memory.remem
     const { runId } = await gateway.admit(session.id, { text: 'forget it' });
     for (let i = 0; i < 400 && gateway.run(runId).state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 100));
-    gateway.cancel(runId);
+    await gateway.cancel(runId);
     assert.equal((await gateway.waitFor(runId)).state, 'cancelled');
     assert.deepEqual(await memory.search('never kept', { limit: 5 }), [], 'a cancelled run stores nothing');
   } finally {

@@ -35,14 +35,18 @@ export function marksOf(messages: readonly ChatMessage[]): MemoryMark[] {
  * Stores the marks in order, skipping a fact the store already holds word for word (a
  * run that re-learns what it was told changes nothing). Returns the ids stored.
  */
+/** How many of the best matches are checked for the same text before a fact is stored. */
+const DUPLICATE_SEARCH_LIMIT = 1000;
+
 export async function learn(store: MemoryStore, marks: readonly MemoryMark[], sessionId: string): Promise<string[]> {
   const ids: string[] = [];
   const seen = new Set<string>();
   for (const mark of marks) {
     if (seen.has(mark.text)) continue;
     seen.add(mark.text);
-    const [best] = await store.search(mark.text, { limit: 1 });
-    if (best && best.text === mark.text) continue;
+    // Not just the best hit: a longer note holding the same words can outrank the exact one.
+    const hits = await store.search(mark.text, { limit: DUPLICATE_SEARCH_LIMIT });
+    if (hits.some((hit) => hit.text === mark.text)) continue;
     ids.push((await store.put({ text: mark.text, tags: mark.tags, sessionId })).id);
   }
   return ids;

@@ -41,3 +41,14 @@ test('collect of an error-only stream', async () => {
   const turn = await collect(events([{ type: 'error', error }]));
   assert.deepEqual([turn.text, turn.toolCalls, turn.finish, turn.error], ['', [], null, error]);
 });
+
+test('a provider numbering calls from 1: invalid arguments are marked by position in toolCalls', async () => {
+  const turn = await collect(
+    events([
+      { type: 'tool_call_delta', index: 1, id: 'c1', name: 'echo', argumentsFragment: '{"text": broken' },
+      { type: 'tool_call_delta', index: 2, id: 'c2', name: 'echo', argumentsFragment: '{"text":"fine"}' },
+    ]),
+  );
+  assert.deepEqual(turn.toolCalls.map((c) => c.id), ['c1', 'c2']);
+  assert.deepEqual(turn.invalidArguments, [0]);
+});

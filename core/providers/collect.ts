@@ -67,7 +67,8 @@ export async function collect(events: AsyncIterable<ProviderEvent>): Promise<Col
   for (const index of indexes) {
     const call = calls.get(index) as PartialCall;
     const parsed = parseArguments(call.args);
-    if (parsed === undefined) turn.invalidArguments.push(index);
+    // Positions in toolCalls, which is what readers index: providers may number calls from 1.
+    if (parsed === undefined) turn.invalidArguments.push(turn.toolCalls.length);
     turn.toolCalls.push({ id: call.id ?? `call_${index}`, name: call.name ?? '', arguments: parsed ?? call.args });
   }
   return turn;
