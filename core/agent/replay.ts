@@ -3,6 +3,8 @@
  * records its own tape in memory, and compares it step by step with the recorded one.
  */
 import { PalyraError } from '../base/index.ts';
+// The marker text only (this file imports nothing), not the journal's I/O.
+import { MARKER_PREFIX } from '../journal/secret-shapes.ts';
 import { jsonEqual } from './json-equal.ts';
 import type { ToolCallDecision, ToolCallRequest, Timers } from '../policy/index.ts';
 import { parseTape } from './parse-tape.ts';
@@ -29,6 +31,12 @@ export interface ReplayReport {
   divergenceCount: number;
   /** With `options.decide`: the recorded calls whose decision would change, in step order. */
   whatIf: WhatIfChange[];
+  /**
+   * Steps whose content hashes (`messagesHash`, `systemHash`, a result's `receipt`) were
+   * not compared: the journal redacted a secret the live run saw, so those hashes cover
+   * text the tape no longer holds. Everything else in those steps was compared.
+   */
+  hashesUnchecked: number;
   outcome: RunOutcome;
 }
 
@@ -77,6 +85,9 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
     },
   };
   const whatIf: WhatIfChange[] = [];
+  // From the first step holding a redaction marker on, hashes over content cannot match.
+  let redactedSince = false;
+  let hashesUnchecked = 0;
   const ports = {
     ...tapePorts(recorded, driver, options.decide === undefined ? { whatIf } : { decide: options.decide, whatIf }),
     timers,
@@ -85,8 +96,18 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
         const i = driver.position++;
         const expected = recorded[i];
         if (expected === undefined) diverge({ step: i + 1, expected: null, actual: event });
-        else if (expected.kind !== event.kind || !jsonEqual(expected.payload, event.payload)) {
-          diverge({ step: i + 1, expected, actual: event });
+        else if (expected.kind !== event.kind) diverge({ step: i + 1, expected, actual: event });
+        else {
+          // A hash over this step's own redacted text (a result's receipt, the system
+          // prompt's hash) cannot be recomputed; nor can a conversation hash once any
+          // redacted text joined the conversation. Everything else is compared as recorded.
+          const own = holdsMarker(expected.payload);
+          redactedSince ||= own;
+          const unverifiable = [...(own ? OWN_CONTENT_HASHES : []), ...(redactedSince ? CONVERSATION_HASHES : [])].filter((f) => f in expected.payload);
+          if (!jsonEqual(expected.payload, event.payload)) {
+            if (unverifiable.length > 0) hashesUnchecked++;
+            if (unverifiable.length === 0 || !jsonEqual(without(expected.payload, unverifiable), without(event.payload, unverifiable))) diverge({ step: i + 1, expected, actual: event });
+          }
         }
         // Interrupts recorded at the next step are raised now, at the checkpoint the live run reached.
         const next = recorded[driver.position];
@@ -111,5 +132,25 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
     { signal: cancel.signal },
   );
   for (let i = driver.position; i < recorded.length; i++) diverge({ step: i + 1, expected: recorded[i] as TapeEvent, actual: null });
-  return { identical: divergenceCount === 0, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, outcome };
+  return { identical: divergenceCount === 0, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, hashesUnchecked, outcome };
+}
+
+/** Hashes over a step's own content (a tool result's output, the run's system prompt). */
+const OWN_CONTENT_HASHES = ['receipt', 'systemHash'];
+/** Hashes over the whole conversation so far. */
+const CONVERSATION_HASHES = ['messagesHash'];
+
+function without(payload: object, fields: readonly string[]): object {
+  const copy: Record<string, unknown> = { ...payload };
+  for (const field of fields) delete copy[field];
+  return copy;
+}
+
+/** True when some string in `value` holds a redaction marker (no allocation: every replayed step is scanned until one does). */
+function holdsMarker(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(MARKER_PREFIX);
+  if (value === null || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some(holdsMarker);
+  for (const key in value) if (holdsMarker((value as Record<string, unknown>)[key])) return true;
+  return false;
 }

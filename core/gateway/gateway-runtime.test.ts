@@ -519,3 +519,24 @@ test('a message never joins a waiting resumed run or a waiting steer, and a stee
   assert.equal((await gateway.waitFor(collected.runId)).finalText, 'answered and z');
   await store.close();
 });
+
+test('a run that saw a secret replays identically from its redacted tape; its content hashes are counted as unchecked, an edit still diverges', async () => {
+  const { gateway, store } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const token = ['gh', 'p_', 'abcdefghijklmnopqrstuvwxyz0123456789'].join('');
+  const { runId } = await gateway.admit(session.id, { text: `echo my token is ${token}` });
+  assert.equal((await gateway.waitFor(runId)).state, 'completed');
+  await store.flushed();
+  const { readRunTapeOf } = await import('./run-tape.ts');
+  const { replayTape } = await import('../agent/index.ts');
+  const tape = readRunTapeOf(store, runId).events.map((e) => ({ kind: e.kind, payload: e.payload }));
+  assert.ok(!JSON.stringify(tape).includes(token), 'the tape holds no secret');
+  const report = await replayTape(tape);
+  assert.equal(report.identical, true, JSON.stringify(report.divergences.map((d) => d.step)));
+  assert.ok(report.hashesUnchecked > 0);
+  const edited = structuredClone(tape);
+  const result = edited.find((e) => e.kind === 'tool.result') as unknown as { payload: { output: { text: string } } };
+  result.payload.output.text = 'something else';
+  assert.equal((await replayTape(edited)).identical, false, 'content is still compared');
+  await store.close();
+});
