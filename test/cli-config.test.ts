@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from './helpers/cli.ts';
@@ -81,4 +81,16 @@ test('config check exits 0 when valid and 2 naming file, key and problem when no
   const env = runCli(['--state', root, 'config', 'check'], { env: { ...ENV, PALYRA_PORT: '70000' } });
   assert.equal(env.code, 2);
   assert.equal(env.stderr, 'palyrad: PALYRA_PORT (server.port) must be at most 65535\n');
+});
+
+test('a provider whose key variable is unset fails config check, and serve refuses it before creating or locking anything', () => {
+  const dir = tempDir();
+  const file = join(dir, 'anthropic.toml');
+  writeFileSync(file, '[[providers]]\ntype = "anthropic"\napiKeyEnv = "PALYRA_TEST_UNSET_KEY"\n');
+  const state = join(dir, 'state');
+  const check = runCli(['--state', state, 'config', 'check', '--config', file]);
+  assert.deepEqual([check.code, check.stderr], [2, 'palyrad: Provider "anthropic" needs its API key in the environment variable PALYRA_TEST_UNSET_KEY, which is not set\n']);
+  const serve = runCli(['--state', state, 'serve', '--port', '0', '--config', file]);
+  assert.equal(serve.code, 2);
+  assert.equal(existsSync(state), false, 'no state directory was created');
 });

@@ -60,11 +60,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const log = options.log ?? (() => undefined);
   const env = options.env ?? process.env;
   const config = options.config ?? loadConfig({ stateDir: options.stateDir, env }).config;
-  const paths = initStateDir(options.stateDir);
-  // Security: refuse to listen beyond loopback without TLS and a token (checked before the lock is taken).
+  // Everything a configuration can get wrong is checked before the state directory is
+  // created or locked: a refused start leaves nothing behind.
+  // Security: refuse to listen beyond loopback without TLS and a token.
   // (The admin token is created below, before the listener opens, so one always exists.)
   checkBind(config.server.host, { tls: config.server.tls, tokenConfigured: true });
   const tls = config.server.tls.cert && config.server.tls.key ? { cert: readPem(config.server.tls.cert), key: readPem(config.server.tls.key) } : null;
+  const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
+  const paths = initStateDir(options.stateDir);
   const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve' });
   if (lock.tookOverStaleFrom) log(`took over a stale lock from pid ${lock.tookOverStaleFrom.pid}`, { stalePid: lock.tookOverStaleFrom.pid });
   // Processes a crashed daemon started may still run: kill what is left of them before
@@ -79,7 +82,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   try {
     const adminToken = loadOrCreateAdminToken(paths.root);
     const policies = await PolicyStore.open(policiesDir(paths.root));
-    const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
     journal = await JournalStore.open({
       ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: providerSecrets(config, env) }),
       indexRetention: config.journal.indexRetention,
