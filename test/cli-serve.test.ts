@@ -196,3 +196,22 @@ test('serve takes its providers from the configuration and refuses unsafe or bro
   assert.match(noKey.stderr, /needs its API key in the environment variable PALYRA_TEST_MISSING_KEY/);
   assert.equal(existsSync(join(root, 'palyrad.lock')), false, 'nothing was left locked');
 });
+
+test('the client commands reach a daemon serving HTTPS with a self-signed certificate, pinned from the lock file', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  const certs = new URL('../core/tools/http/testdata/', import.meta.url);
+  const child = startCli(['--state', root, 'serve', '--port', '0'], { PALYRA_TLS_CERT: new URL('secure-test.cert.pem', certs).pathname, PALYRA_TLS_KEY: new URL('secure-test.key.pem', certs).pathname });
+  try {
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    await waitFor(() => /serving on https:\/\/127\.0\.0\.1:\d+/.test(stderr), 30_000);
+    const status = runCli(['--state', root, 'status', '--json']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(JSON.parse(status.stdout).url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const runs = runCli(['--state', root, 'runs', 'list', '--json']);
+    assert.deepEqual([runs.code, JSON.parse(runs.stdout)], [0, []], runs.stderr);
+  } finally {
+    child.kill('SIGTERM');
+    await exited(child);
+  }
+});

@@ -1,5 +1,9 @@
 import { Command, Option } from 'commander';
-import { PalyraError } from '../../core/base/index.ts';
+import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, rootCertificates } from 'node:tls';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { ioError, PalyraError } from '../../core/base/index.ts';
 import { adminTokenPath } from '../../core/daemon/admin-token.ts';
 import { statePaths } from '../../core/daemon/state-dir.ts';
 import { readStateLock } from '../../core/daemon/state-lock.ts';
@@ -148,9 +152,9 @@ export function registerClientCommands(program: Command, run: CliRun): void {
         const api = daemonClient(cmd);
         const journal = (await api('GET', '/api/v1/journal')) as { head: { seq: number; hash: string } };
         const sessions = (await api('GET', '/api/v1/sessions')) as { sessions: unknown[] };
-        const status = { serving: true, port: api.port, journal: journal.head, sessions: sessions.sessions.length };
+        const status = { serving: true, port: api.port, url: api.url, journal: journal.head, sessions: sessions.sessions.length };
         if (opts.json) printJson(status);
-        else printText(`serving on 127.0.0.1:${api.port}; journal head ${journal.head.seq}; ${status.sessions} session(s)`);
+        else printText(`serving on ${api.url}; journal head ${journal.head.seq}; ${status.sessions} session(s)`);
       }),
     );
 }
@@ -174,7 +178,29 @@ function runLine(r: RunView): string {
   return `${r.runId}  ${r.sessionId}  ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
 }
 
-type Api = ((method: string, path: string, body?: unknown) => Promise<unknown>) & { port: number };
+type Api = ((method: string, path: string, body?: unknown) => Promise<unknown>) & { port: number; url: string };
+
+/**
+ * A TLS connection to the daemon of this state directory: it must present the very
+ * certificate the lock file names (self-signed ones included), whatever name the
+ * certificate carries, since the client dials loopback.
+ */
+function pinnedTlsAgent(certPath: string | undefined): Agent {
+  if (certPath === undefined) throw new PalyraError('PALYRA_UNAVAILABLE', 'The daemon serves HTTPS but its lock file names no certificate; restart it with this palyrad');
+  let pem: string;
+  try {
+    pem = readFileSync(certPath, 'utf8');
+  } catch (error) {
+    throw ioError(`read the daemon's certificate "${certPath}"`, error);
+  }
+  const pinned = new X509Certificate(pem).raw;
+  return new Agent({
+    connect: {
+      ca: [pem, ...rootCertificates],
+      checkServerIdentity: (host, cert) => (cert.raw.equals(pinned) ? undefined : checkServerIdentity(host, cert)),
+    },
+  });
+}
 
 /** A caller of the daemon's API for this state directory, or a usage error saying why there is none. */
 function daemonClient(cmd: Command): Api {
@@ -186,16 +212,21 @@ function daemonClient(cmd: Command): Api {
   const token = readTokenFile(adminTokenPath(root));
   if (token === null) throw new PalyraError('PALYRA_UNAVAILABLE', `No admin token in "${adminTokenPath(root)}": has the daemon started once?`);
   const port = lock.owner.port;
+  // Older daemons recorded only the port (plain HTTP on loopback).
+  const base = lock.owner.url ?? `http://127.0.0.1:${port}`;
+  const dispatcher = base.startsWith('https:') ? pinnedTlsAgent(lock.owner.tlsCert) : undefined;
   const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    let res: Response;
+    let res: Awaited<ReturnType<typeof undiciFetch>>;
     try {
-      res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      res = await undiciFetch(`${base}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
+        ...(dispatcher ? { dispatcher } : {}),
       });
     } catch (error) {
-      throw new PalyraError('PALYRA_UNAVAILABLE', `The daemon on port ${port} does not answer: ${(error as Error).message}`);
+      const cause = (error as { cause?: Error }).cause;
+      throw new PalyraError('PALYRA_UNAVAILABLE', `The daemon at ${base} does not answer: ${(error as Error).message}${cause ? ` (${cause.message})` : ''}`);
     }
     const value = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
     if (!res.ok) {
@@ -204,5 +235,5 @@ function daemonClient(cmd: Command): Api {
     }
     return value;
   };
-  return Object.assign(api, { port });
+  return Object.assign(api, { port, url: base });
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ioError, PalyraError, systemClock } from '../base/index.ts';
 import { createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
@@ -161,7 +161,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);
     const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token), otherUpgrade: (req, socket, head) => workers.handleUpgrade(req, socket, head) });
     const port = await listen(server, config.server.host, config.server.port);
-    lock.update({ port });
+    lock.update({ port, url: `${tls ? 'https' : 'http'}://${clientHost(config.server.host)}:${port}`, ...(tls ? { tlsCert: resolve(config.server.tls.cert as string) } : {}) });
     await journal.append({ kind: 'daemon.started', actor: 'system', payload: { version: options.version, pid: process.pid, port } });
     const recovered = await gateway.recover();
     if (recovered.interrupted.length + recovered.requeued.length > 0) {
@@ -236,6 +236,14 @@ function listen(server: Server, host: string, port: number): Promise<number> {
     const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
     server.listen(port, bare, () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+/** The address a client on this machine dials: a wildcard bind is reached on loopback. */
+function clientHost(host: string): string {
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  if (bare === '0.0.0.0' || bare === '') return '127.0.0.1';
+  if (bare === '::') return '[::1]';
+  return urlHost(bare);
 }
 
 function urlHost(host: string): string {

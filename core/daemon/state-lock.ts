@@ -22,6 +22,10 @@ export interface LockOwner {
   procStart?: string;
   /** The HTTP port of a running `palyrad serve`, once it listens. */
   port?: number;
+  /** Where a client on this machine reaches it (scheme, host and port), once it listens. */
+  url?: string;
+  /** With TLS: the certificate it serves (a path), which clients here pin. */
+  tlsCert?: string;
 }
 
 /** A held lock. */
@@ -31,7 +35,7 @@ export interface StateLock {
   /** The dead holder whose lock was taken over; unset when the file was free or held garbage. */
   tookOverStaleFrom?: LockOwner;
   /** Rewrites the lock file atomically with the patched owner (e.g. the port once listening). */
-  update(patch: Partial<Pick<LockOwner, 'port'>>): void;
+  update(patch: Partial<Pick<LockOwner, 'port' | 'url' | 'tlsCert'>>): void;
   /** Removes the lock file if it still names this holder; idempotent. */
   release(): void;
 }
@@ -218,7 +222,7 @@ function parseOwner(text: string): LockOwner | null {
     return null;
   }
   if (typeof raw !== 'object' || raw === null) return null;
-  const { pid, mode, command, startedAt, hostname: host, procStart, port } = raw;
+  const { pid, mode, command, startedAt, hostname: host, procStart, port, url, tlsCert } = raw;
   // Security: kill(0 or a negative pid, 0) probes process groups and would make any
   // garbage lock look alive, so only positive integers are pids.
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return null;
@@ -233,6 +237,9 @@ function parseOwner(text: string): LockOwner | null {
     hostname: host,
     ...(procStart === undefined ? {} : { procStart }),
     ...(port === undefined ? {} : { port: port as number }),
+    // Only a URL of the daemon's own making: http(s) on a literal host, never anything else to dial.
+    ...(typeof url === 'string' && /^https?:\/\/[\w.:[\]-]+:\d+$/.test(url) ? { url } : {}),
+    ...(typeof tlsCert === 'string' ? { tlsCert } : {}),
   };
 }
 
