@@ -105,8 +105,8 @@ test('a tail truncated below a checkpoint is detected', async () => {
   assert.equal(report.anchored, false);
 });
 
-test('a whole chain recomputed without the signing key contradicts the checkpoints', async () => {
-  const { segment, verify } = await journalWithCheckpoints();
+test('a whole chain recomputed without the signing key contradicts the checkpoints, and no writer extends it', async () => {
+  const { segment, verify, options } = await journalWithCheckpoints();
   let prevHash = GENESIS_HASH;
   const rewritten = readFrames(segment).map(({ record }) => {
     const payloadJson = record.seq === 4 ? '{"i":4,"text":"history rewritten"}' : record.payloadJson;
@@ -120,6 +120,9 @@ test('a whole chain recomputed without the signing key contradicts the checkpoin
   assert.deepEqual(codes(report), ['CHECKPOINT_MISMATCH']);
   assert.equal(report.problems.length, 2, 'both checkpoints contradict the rewritten chain');
   assert.equal(report.anchored, false);
+  const before = readFileSync(segment);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT', message: /does not match signed checkpoint 2: the log was rewritten/ });
+  assert.ok(readFileSync(segment).equals(before), 'nothing was appended or signed');
 });
 
 test('an old checkpoint replayed after newer ones is detected', async () => {

@@ -13,7 +13,7 @@ import {
   type StoredRecord,
 } from './record.ts';
 import { readFrameAt } from './frame-reader.ts';
-import { applyCut, lastWellFormed, planRecovery, readOrigin } from './recover.ts';
+import { applyCut, hashAtSeq, lastWellFormed, planRecovery, readOrigin } from './recover.ts';
 import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
@@ -180,13 +180,24 @@ export class JournalStore {
       throw ioError(`create journal folder "${paths.dir}"`, error);
     }
     const lastCheckpoint = lastWellFormed(paths.checkpoints);
-    const plan = planRecovery(paths.segments);
+    const plan = planRecovery(paths.segments, lastCheckpoint ? { watchSeq: lastCheckpoint.size } : {});
     const headSeq = plan.head?.seq ?? 0;
     if (lastCheckpoint && headSeq < lastCheckpoint.size) {
       throw new PalyraError(
         'PALYRA_JOURNAL_CORRUPT',
         `Journal ends at seq ${headSeq} but signed checkpoint ${lastCheckpoint.n} covers ${lastCheckpoint.size} events: events were removed; run 'palyrad journal verify'`,
       );
+    }
+    // A writer signs what it extends: a log that no longer holds what the last checkpoint
+    // signed (rewritten, its chain recomputed) is refused, not carried on and signed again.
+    if (lastCheckpoint && lastCheckpoint.size > 0) {
+      const signed = plan.hashAtWatched ?? hashAtSeq(paths.segments, lastCheckpoint.size);
+      if (signed !== lastCheckpoint.headHash) {
+        throw new PalyraError(
+          'PALYRA_JOURNAL_CORRUPT',
+          `Journal event ${lastCheckpoint.size} does not match signed checkpoint ${lastCheckpoint.n}: the log was rewritten; refusing to append; run 'palyrad journal verify'`,
+        );
+      }
     }
     let recovery: JournalStore['recovery'] = null;
     if (plan.cut) {

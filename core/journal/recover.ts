@@ -17,6 +17,8 @@ export interface RecoveryPlan {
   position: LogPosition | null;
   /** A torn tail to cut off: bytes from `offset` to the end of `segment`. */
   cut: { segment: SegmentFile; offset: number; bytes: number; reason: string } | null;
+  /** The hash of the record at the seq asked for, when the scan passed it (null otherwise). */
+  hashAtWatched: string | null;
 }
 
 /**
@@ -24,23 +26,30 @@ export interface RecoveryPlan {
  * there links to the one before it. Changes nothing; `applyCut` does the repair once the
  * caller has checked the plan against the signed checkpoints.
  */
-export function planRecovery(segmentsDir: string): RecoveryPlan {
+export function planRecovery(segmentsDir: string, options: { watchSeq?: number } = {}): RecoveryPlan {
   const segments = listSegments(segmentsDir);
   const last = segments[segments.length - 1];
-  if (!last) return { head: null, position: null, cut: null };
+  if (!last) return { head: null, position: null, cut: null, hashAtWatched: null };
   const previous = segments[segments.length - 2];
-  const scan = scanLast(last, true);
+  const watch = { seq: options.watchSeq ?? -1, hash: null as string | null };
+  const scan = scanLast(last, true, watch);
   const headerTorn = scan.cut !== null && scan.cut.offset < SEGMENT_HEADER_BYTES;
   // The newest segment may hold no complete frame (a crash right after rolling over);
   // then the head is the last record of the segment before it.
-  const previousScan = (scan.head === null || headerTorn) && previous ? scanLast(previous, false) : null;
+  const previousScan = (scan.head === null || headerTorn) && previous ? scanLast(previous, false, watch) : null;
   const head = scan.head ?? previousScan?.head ?? null;
   if (headerTorn) {
     // applyCut removes the unusable file; appending resumes at the end of the one before.
     const position = previous && previousScan ? atEnd(previous, previousScan.goodEnd) : null;
-    return { head, position, cut: scan.cut };
+    return { head, position, cut: scan.cut, hashAtWatched: watch.hash };
   }
-  return { head, position: atEnd(last, scan.goodEnd), cut: scan.cut };
+  return { head, position: atEnd(last, scan.goodEnd), cut: scan.cut, hashAtWatched: watch.hash };
+}
+
+/** The hash of the record at `seq`, read from the log (null when it holds no such record). */
+export function hashAtSeq(segmentsDir: string, seq: number): string | null {
+  for (const { record } of readRecords(segmentsDir, { fromSeq: seq })) return record.seq === seq ? record.hash : null;
+  return null;
 }
 
 const atEnd = (segment: SegmentFile, size: number): LogPosition => ({
@@ -49,7 +58,7 @@ const atEnd = (segment: SegmentFile, size: number): LogPosition => ({
   size,
 });
 
-function scanLast(segment: SegmentFile, isLast: boolean): { head: StoredRecord | null; goodEnd: number; cut: RecoveryPlan['cut'] } {
+function scanLast(segment: SegmentFile, isLast: boolean, watch: { seq: number; hash: string | null }): { head: StoredRecord | null; goodEnd: number; cut: RecoveryPlan['cut'] } {
   let head: StoredRecord | null = null;
   let goodEnd = SEGMENT_HEADER_BYTES;
   for (const item of scanSegment(segment.path)) {
@@ -74,6 +83,7 @@ function scanLast(segment: SegmentFile, isLast: boolean): { head: StoredRecord |
         `Journal segment "${segment.name}" breaks the chain at seq ${record.seq}: refusing to append; run 'palyrad journal verify'`,
       );
     }
+    if (record.seq === watch.seq) watch.hash = record.hash;
     head = record;
     goodEnd = item.end;
   }
