@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { canonicalJson, sha256Hex } from '../core/base/index.ts';
@@ -35,6 +35,10 @@ test('bad input is refused before anything is created', () => {
   assert.equal(kind.code, 2);
   assert.match(kind.stderr, /Invalid event kind "Not A Kind"/);
   assert.throws(() => readdirSync(join(root, 'journal', 'segments')), { code: 'ENOENT' }, 'the bad kind was refused before any write');
+  const deep = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '['.repeat(300) + ']'.repeat(300)]);
+  assert.equal(deep.code, 2);
+  assert.match(deep.stderr, /^palyrad: Invalid payload for "note.added": .*nesting deeper than 256 levels/);
+  assert.equal(existsSync(root), false, 'nothing was created for a payload that cannot be written');
 });
 
 test('a path that is not a state directory is refused', () => {

@@ -12,6 +12,7 @@ import {
   loadTrustedKey,
   readCheckpoints,
   readRecords,
+  Redactor,
   toJournalEvent,
   verifyJournal,
   type TrustedKey,
@@ -71,6 +72,13 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
         assertName('session id', opts.session);
         assertName('run id', opts.run);
         assertName('actor', opts.actor);
+        // What the payload itself can get wrong (nesting too deep for the redactor), also
+        // before the state directory is created or locked.
+        try {
+          new Redactor().redact(payload);
+        } catch (error) {
+          throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Invalid payload for "${opts.kind}": ${(error as Error).message}`);
+        }
         const result = await withOfflineWriter(cmd, 'palyrad journal append', (store) =>
           store.append({ kind: opts.kind, payload, sessionId: opts.session, runId: opts.run, actor: opts.actor }),
         );
