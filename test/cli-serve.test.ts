@@ -122,7 +122,7 @@ test('the daemon answers a message over HTTP with its admin token, and SIGKILL t
   assert.deepEqual([status.serving, status.port, status.sessions], [true, second.port, 1]);
   const metrics = await (await api(second.port, 'GET', '/metrics')).text();
   assert.match(metrics, /^# TYPE palyra_journal_head_seq gauge$/m);
-  assert.match(metrics, /^palyra_runs\{state="completed"\} 1$/m);
+  assert.match(metrics, /^palyra_runs\{state="completed"\} 2$/m, 'the run from before the crash and the CLI\'s');
   assert.equal((await fetch(`http://127.0.0.1:${second.port}/metrics`)).status, 401, 'metrics need the token');
   assert.equal((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status, 200);
   // The OpenAI-compatible surface is served by the daemon too.
@@ -141,7 +141,7 @@ test('the daemon answers a message over HTTP with its admin token, and SIGKILL t
   });
   assert.deepEqual([hello.op, hello.seq], ['hello', 1]);
   const runs = JSON.parse(runCli(['--state', root, 'runs', 'list', '--json']).stdout) as { state: string }[];
-  assert.deepEqual(runs.map((r) => r.state), ['completed', 'completed'], 'the CLI\'s message and the OpenAI client\'s');
+  assert.deepEqual(runs.map((r) => r.state), ['completed', 'completed', 'completed'], 'the OpenAI client\'s, the CLI\'s, and the one from before the crash');
   assert.equal(JSON.parse(runCli(['--state', root, 'approvals', 'list', '--json']).stdout).length, 0);
   const tape = (await (await api(second.port, 'GET', `/api/v1/runs/${answer.runId}/tape`)).json()) as { events: { kind: string }[] };
   assert.deepEqual([tape.events[0]?.kind, tape.events.at(-1)?.kind], ['run.started', 'run.finished'], 'the run from before the crash, from the journal');

@@ -540,3 +540,23 @@ test('a run that saw a secret replays identically from its redacted tape; its co
   assert.equal((await replayTape(edited)).identical, false, 'content is still compared');
   await store.close();
 });
+
+test('after a restart, runs that ended before it are known: a retried key finds its run and its answer', async () => {
+  const { gateway, store, deps, options } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const first = await gateway.admit(session.id, { text: 'echo once', idempotencyKey: 'k' });
+  const ended = await gateway.waitFor(first.runId);
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  await again.recover();
+  const retry = await again.admit(session.id, { text: 'echo once', idempotencyKey: 'k' });
+  assert.deepEqual([retry.duplicate, retry.runId], [true, first.runId]);
+  const view = await again.waitFor(retry.runId);
+  assert.deepEqual(
+    [view.state, view.finalText, view.reason, view.messageIds, view.createdAt <= (view.finishedAt as number)],
+    [ended.state, ended.finalText, ended.reason, ended.messageIds, true],
+  );
+  assert.deepEqual(view.counters, ended.counters);
+  await reopened.close();
+});

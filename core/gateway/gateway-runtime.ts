@@ -11,7 +11,7 @@ import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
 import { SessionRegistry, type Session } from './sessions.ts';
 import { join } from 'node:path';
-import { composeUserText, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, type RecoveryPlan } from './journal-replay.ts';
+import { composeUserText, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, type JournalRun, type RecoveryPlan } from './journal-replay.ts';
 
 export { composeUserText, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED } from './journal-replay.ts';
 
@@ -166,9 +166,36 @@ export class GatewayRuntimeState {
       }
     }
     gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);
+    gateway.restoreEnded(replay.ended());
     for (const run of replay.resumed()) gateway.resumedAs.set(run.resumedFrom as string, run.runId);
     for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = history.slice(-(deps.historyMessages ?? 40));
     return gateway;
+  }
+
+  /**
+   * The views of runs that ended before this start (the newest `keepEndedRuns`), so a
+   * retried idempotency key, `GET /api/v1/runs/{id}` and `?wait=true` find them.
+   */
+  private restoreEnded(ended: readonly JournalRun[]): void {
+    const keep = this.deps.keepEndedRuns ?? 10_000;
+    for (const run of ended.slice(-keep)) {
+      const entry = this.newRunWithId(run.runId, run.sessionId, [...run.messageIds], [...run.texts]);
+      const end = run.end as NonNullable<JournalRun['end']>;
+      Object.assign(entry.view, {
+        state: end.state as RunView['state'],
+        reason: end.reason,
+        createdAt: run.createdAt,
+        finishedAt: end.at,
+        finalText: run.finalText,
+        counters: end.counters as RunView['counters'],
+        resumedFrom: run.resumedFrom,
+        steeredInto: run.steeredInto,
+      });
+      entry.events.end(entry.view as unknown as JsonValue);
+      entry.settle(entry.view);
+      this.runs.set(run.runId, entry);
+      this.endedOrder.push(run.runId);
+    }
   }
 
   /**

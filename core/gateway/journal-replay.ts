@@ -30,6 +30,12 @@ export interface JournalRun {
   interrupted: boolean;
   /** Cancelled by request before it started (`run.cancelled`): not run, not in the conversation. */
   cancelled: boolean;
+  /** How it ended, as its `run.finished` (or `run.cancelled`) says; null while it has not. */
+  end: { state: string; reason: string | null; counters: unknown; at: number } | null;
+  /** When its first message was admitted. */
+  createdAt: number;
+  /** The going run that took this message in (mode `steer`). */
+  steeredInto: string | null;
 }
 
 /** What a restart must do, worked out while replaying the journal. */
@@ -50,7 +56,7 @@ export class JournalReplay {
     if (record.runId === null || record.sessionId === null) return;
     if (record.kind === MESSAGE_RECEIVED) {
       const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
-      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, cancelled: false };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null };
       run.messageIds.push(p.messageId);
       run.texts.push(p.text);
       this.runs.set(record.runId, run);
@@ -59,7 +65,7 @@ export class JournalReplay {
     if (record.kind === RUN_RESUMED) {
       const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
       const texts = from?.texts ?? [];
-      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, cancelled: false });
+      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null });
       return;
     }
     const run = this.runs.get(record.runId);
@@ -68,16 +74,40 @@ export class JournalReplay {
       // Messages a going run took in: done with that run, never run on their own.
       for (const { id } of (JSON.parse(record.payloadJson) as { steers: { id: string }[] }).steers) {
         const steered = this.runs.get(id);
-        if (steered) steered.started = steered.finished = true;
+        if (steered) {
+          steered.started = steered.finished = true;
+          steered.steeredInto = run.runId;
+        }
       }
       return;
     }
     if (record.kind === 'run.started') run.started = true;
     else if (record.kind === 'run.finished') {
+      const p = JSON.parse(record.payloadJson) as { finalText: string | null; state: string; reason: string | null; counters: unknown };
       run.finished = true;
-      run.finalText = (JSON.parse(record.payloadJson) as { finalText: string | null }).finalText;
+      run.finalText = p.finalText;
+      run.end = { state: p.state, reason: p.reason, counters: p.counters ?? null, at: record.ts };
     } else if (record.kind === RUN_INTERRUPTED) run.finished = run.interrupted = true;
-    else if (record.kind === RUN_CANCELLED && !run.started) run.started = run.finished = run.cancelled = true;
+    else if (record.kind === RUN_CANCELLED && !run.started) {
+      run.started = run.finished = run.cancelled = true;
+      run.end = { state: 'cancelled', reason: (JSON.parse(record.payloadJson) as { reason?: string }).reason ?? 'cancelled', counters: null, at: record.ts };
+    }
+  }
+
+  /**
+   * Runs that ended before this start (completed, failed, cancelled, or taken in by a
+   * steer), oldest first: a retried idempotency key may ask for any of them.
+   */
+  ended(): JournalRun[] {
+    const out: JournalRun[] = [];
+    for (const run of this.runs.values()) {
+      if (run.end !== null) out.push(run);
+      else if (run.steeredInto !== null) {
+        const into = this.runs.get(run.steeredInto);
+        if (into?.end) out.push({ ...run, end: { ...into.end, reason: `steered into run ${into.runId}: ${into.end.reason ?? ''}`, counters: null }, finalText: into.finalText });
+      }
+    }
+    return out;
   }
 
   /** Runs that resume another. */
