@@ -343,6 +343,9 @@ test('steer: a message sent while a tool runs joins the going run at its next mo
   assert.equal((await gateway.waitFor(d.runId)).finalText, 'plain', 'the going run was in its final turn');
   const late = await gateway.waitFor(e.runId);
   assert.deepEqual([late.steeredInto, late.finalText], [null, 'steered: late'], 'nothing is lost: it ran next');
+  const historyOf = (g: GatewayRuntimeState) => (g as unknown as { lanes: Map<string, { history: { role: string; content: string }[] }> }).lanes.get(session.id)?.history.map((m) => `${m.role}:${m.content}`);
+  const liveHistory = historyOf(gateway);
+  assert.deepEqual(liveHistory?.slice(0, 3), ['user:nap please', 'user:actually use y', 'assistant:steered: use y']);
   await store.close();
 
   const records = [...readRecords(join(options.dir, 'segments'))].map((l) => l.record);
@@ -353,6 +356,7 @@ test('steer: a message sent while a tool runs joins the going run at its next mo
   const reopened = await JournalStore.open(options);
   const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
   assert.deepEqual(await after.recover(), { interrupted: [], requeued: [] }, 'a taken steer is not run again after a restart');
+  assert.deepEqual(historyOf(after), liveHistory, 'the conversation comes back in the order the live runs left it');
   await reopened.close();
 });
 

@@ -36,6 +36,8 @@ export interface JournalRun {
   createdAt: number;
   /** The going run that took this message in (mode `steer`). */
   steeredInto: string | null;
+  /** Runs this one took in by steering, in order. */
+  steeredIn: string[];
 }
 
 /** What a restart must do, worked out while replaying the journal. */
@@ -56,7 +58,7 @@ export class JournalReplay {
     if (record.runId === null || record.sessionId === null) return;
     if (record.kind === MESSAGE_RECEIVED) {
       const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
-      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] };
       run.messageIds.push(p.messageId);
       run.texts.push(p.text);
       this.runs.set(record.runId, run);
@@ -65,7 +67,7 @@ export class JournalReplay {
     if (record.kind === RUN_RESUMED) {
       const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
       const texts = from?.texts ?? [];
-      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null });
+      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] });
       return;
     }
     const run = this.runs.get(record.runId);
@@ -77,6 +79,7 @@ export class JournalReplay {
         if (steered) {
           steered.started = steered.finished = true;
           steered.steeredInto = run.runId;
+          run.steeredIn.push(id);
         }
       }
       return;
@@ -125,9 +128,14 @@ export class JournalReplay {
       else if (run.interrupted) {
         // Its resume (if any) tells the conversation; else it is kept resumable.
         if (!resumed.has(run.runId)) plan.interruptedBefore.push(run);
-      } else {
+      } else if (run.steeredInto === null) {
+        // As the live run left it: its messages, those it took in by steering, its answer.
         const history = plan.histories.get(run.sessionId) ?? [];
         history.push({ role: 'user', content: composeUserText(run.texts, cap) });
+        for (const id of run.steeredIn) {
+          const steered = this.runs.get(id);
+          if (steered) history.push({ role: 'user', content: steered.texts.join('\n\n') });
+        }
         if (run.finalText !== null) history.push({ role: 'assistant', content: run.finalText });
         plan.histories.set(run.sessionId, history);
       }
