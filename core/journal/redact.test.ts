@@ -305,3 +305,16 @@ test('assignments inside escaped JSON text are redacted, and an escaped quote do
   assert.equal(b.count, 1);
   assert.match(JSON.stringify(b.value), /next/);
 });
+
+test('a secret split from its flag in an argv, a token as a URL user, and an sk- key after an underscore', () => {
+  const pw = secret('hunter2hunter2');
+  const argv = run(new Redactor(), { argv: ['mysql', '--password', pw, '--user', 'alice', '-t'] });
+  assert.deepEqual(argv, { value: { argv: ['mysql', '--password', R.key, '--user', 'alice', '-t'] }, count: 1 });
+  assert.deepEqual(run(new Redactor(), ['--verbose', 'file.txt']), { value: ['--verbose', 'file.txt'], count: 0 });
+  const userToken = secret(chars(40, 9));
+  const url = run(new Redactor(), `git clone https://${userToken}@github.com/o/r.git`);
+  assert.deepEqual(url, { value: `git clone https://${R.url}@github.com/o/r.git`, count: 1 });
+  assert.deepEqual(run(new Redactor(), 'mail alice@example.com or https://alice@example.com'), { value: 'mail alice@example.com or https://alice@example.com', count: 0 });
+  const sk = secret(['sk', chars(24, 10)].join('-'));
+  assert.deepEqual(run(new Redactor(), `key_${sk}`), { value: `key_${R.sk}`, count: 1 });
+});

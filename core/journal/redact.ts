@@ -113,11 +113,18 @@ function walk(value: JsonValue, depth: number, embedded: number, pass: Pass): Js
   return walkObject(value, depth, embedded, pass);
 }
 
+/** `--password`, `-token`, `--api-key`: a command-line flag whose name says its value is secret. */
+const FLAG = /^--?([A-Za-z][\w.-]*)$/;
+
 function walkArray(array: JsonValue[], depth: number, embedded: number, pass: Pass): JsonValue {
   let out: JsonValue[] | undefined;
   for (let i = 0; i < array.length; i++) {
     const item = array[i] as JsonValue;
-    const next = walk(item, depth + 1, embedded, pass);
+    // An argv split in two (`["mysql", "--password", "hunter2"]`): the word after a
+    // sensitive flag is its value (`--password=hunter2` is caught as an assignment).
+    const previous = i > 0 ? array[i - 1] : undefined;
+    const flag = typeof previous === 'string' && typeof item === 'string' ? FLAG.exec(previous) : null;
+    const next = flag !== null && isSensitiveKey(flag[1] as string) && item !== '' && !item.startsWith('-') ? redactWhole(item, pass) : walk(item, depth + 1, embedded, pass);
     if (out === undefined && next !== item) out = array.slice(0, i);
     out?.push(next);
   }

@@ -114,7 +114,8 @@ const SUSPICIOUS = new RegExp(
 // One alternation, scanned once; at a given position the leftmost alternative wins, so
 // `Bearer eyJ...` counts as one bearer, not a bearer and a JWT. Groups, in order:
 // 1 PEM block, 2 JWT, 3-4 bearer prefix/token, 5 sk- key, 6 AWS, 7 GitHub, 8 Slack,
-// 9-10 URL prefix/password. Character classes exclude `[`, so markers never re-match.
+// 9-10 URL prefix/password, 11-12 URL scheme/token user. Character classes exclude `[`,
+// so markers never re-match.
 // Security: where a token's own characters could also precede it (`-`, `.`), a lookbehind
 // instead of `\b` lets each run start one match attempt, keeping the scan linear.
 const SHAPES = new RegExp(
@@ -123,11 +124,14 @@ const SHAPES = new RegExp(
     String.raw`(-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*))`,
     String.raw`((?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{8,})`,
     String.raw`(\b[Bb][Ee][Aa][Rr][Ee][Rr][ \t]+)([A-Za-z0-9._~+/=-]{8,})`,
-    String.raw`(\bsk-[A-Za-z0-9_-]{16,})`,
+    // After `_` too (`key_sk-…`), which \b would not see as a boundary.
+    String.raw`((?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{16,})`,
     String.raw`(\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)`,
     String.raw`(\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}))`,
     String.raw`(\bxox[abposr]-[A-Za-z0-9-]{10,})`,
     String.raw`((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@:]*:)((?!\[REDACTED:)[^\s/?#@]+)(?=@)`,
+    // A token as the whole user part (`https://<token>@github.com`): long, no password.
+    String.raw`((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/)([A-Za-z0-9_-]{20,})(?=@)`,
   ].join('|'),
   'g',
 );
@@ -150,7 +154,7 @@ function redactShapes(text: string, tally: Tally): string {
   return text.replace(
     SHAPES,
     (_m: string, pem: Group, jwt: Group, bearer: Group, _token: Group, sk: Group,
-      aws: Group, gh: Group, slack: Group, url: Group) => {
+      aws: Group, gh: Group, slack: Group, url: Group, _password: Group, userScheme: Group) => {
       tally.count++;
       if (pem !== undefined) return MARK.private_key;
       if (jwt !== undefined) return MARK.jwt;
@@ -159,7 +163,7 @@ function redactShapes(text: string, tally: Tally): string {
       if (aws !== undefined) return MARK.aws_key;
       if (gh !== undefined) return MARK.github_token;
       if (slack !== undefined) return MARK.slack_token;
-      return (url ?? '') + MARK.url_credentials;
+      return (url ?? userScheme ?? '') + MARK.url_credentials;
     },
   );
 }
