@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, openSync, readdirSync, readFileSync, statSync, writeSync, closeSync } from 'node:fs';
+import { cpSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
@@ -169,4 +169,19 @@ test('the chain writer zeroes ahead after small writes and stops while group com
   assert.equal(writer.zeroAhead(), true, 'small writes again: zeroing resumes');
   assert.deepEqual(replies, ['written', 'written', 'written']);
   log.close();
+});
+
+test('a place torn twice keeps both quarantined tails: the second never overwrites the first', async () => {
+  const { applyCut } = await import('./recover.ts');
+  const dir = tempDir();
+  const path = join(dir, 'seg-00000000000000000001.log');
+  const quarantine = join(dir, 'quarantine');
+  const segment = { name: 'seg-00000000000000000001.log', path, firstSeq: 1 };
+  const kept: string[] = [];
+  for (const tail of [[1, 2, 3], [4, 5, 6]]) {
+    writeFileSync(path, Buffer.concat([Buffer.alloc(16, 7), Buffer.from(tail)]));
+    kept.push(applyCut({ segment, offset: 16, bytes: 3, reason: 'test' }, quarantine));
+  }
+  assert.notEqual(kept[0], kept[1]);
+  assert.deepEqual(kept.map((p) => [...readFileSync(p)]), [[1, 2, 3], [4, 5, 6]]);
 });

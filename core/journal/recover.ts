@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, constants, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GENESIS_HASH, ioError, PalyraError } from '../base/index.ts';
 import { SEGMENT_HEADER_BYTES } from './frame.ts';
@@ -95,12 +95,13 @@ function scanLast(segment: SegmentFile, isLast: boolean, watch: { seq: number; h
  * destroyed. Returns the quarantine file's path.
  */
 export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: string): string {
-  const target = join(quarantineDir, `${cut.segment.name}.${cut.offset}.torn`);
   try {
     mkdirSync(quarantineDir, { recursive: true, mode: 0o700 });
+    // A second crash can tear the same place again: never overwrite what was kept before.
+    const target = unusedPath(join(quarantineDir, `${cut.segment.name}.${cut.offset}`), '.torn');
     if (cut.offset < SEGMENT_HEADER_BYTES) {
       // The header itself was cut short: keep the remains and start the file afresh.
-      copyFileSync(cut.segment.path, target);
+      copyFileSync(cut.segment.path, target, constants.COPYFILE_EXCL);
       unlinkSync(cut.segment.path);
       fsyncDir(quarantineDir);
       return target;
@@ -112,7 +113,7 @@ export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: s
       // Preallocated zeros after the cut frame are not worth keeping.
       let kept = bytes.length;
       while (kept > 0 && bytes[kept - 1] === 0) kept--;
-      const out = openSync(target, 'w', 0o600);
+      const out = openSync(target, 'wx', 0o600);
       try {
         writeSync(out, bytes, 0, kept);
         fsyncSync(out);
@@ -128,6 +129,14 @@ export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: s
     return target;
   } catch (error) {
     throw ioError(`cut the torn tail of journal segment "${cut.segment.name}"`, error);
+  }
+}
+
+/** `base + suffix`, or `base.2 + suffix`, `base.3 + suffix`, ... whichever does not exist yet. */
+function unusedPath(base: string, suffix: string): string {
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? `${base}${suffix}` : `${base}.${n}${suffix}`;
+    if (!existsSync(candidate)) return candidate;
   }
 }
 

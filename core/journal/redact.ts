@@ -123,8 +123,9 @@ function walkArray(array: JsonValue[], depth: number, embedded: number, pass: Pa
     // An argv split in two (`["mysql", "--password", "hunter2"]`): the word after a
     // sensitive flag is its value (`--password=hunter2` is caught as an assignment).
     const previous = i > 0 ? array[i - 1] : undefined;
-    const flag = typeof previous === 'string' && typeof item === 'string' ? FLAG.exec(previous) : null;
-    const next = flag !== null && isSensitiveKey(flag[1] as string) && item !== '' && !item.startsWith('-') ? redactWhole(item, pass) : walk(item, depth + 1, embedded, pass);
+    const word = typeof item === 'string' && item !== '' && !item.startsWith('-') ? item : null;
+    const flag = typeof previous === 'string' && word !== null ? FLAG.exec(previous) : null;
+    const next = flag !== null && isSensitiveKey(flag[1] as string) ? redactWhole(item, pass) : walk(item, depth + 1, embedded, pass);
     if (out === undefined && next !== item) out = array.slice(0, i);
     out?.push(next);
   }
