@@ -133,7 +133,7 @@ async function evaluate(opts: EvalOptions, cmd: Command): Promise<number> {
     ...(opts.workspace === undefined ? {} : { workspace: opts.workspace }),
     ...(opts.owner || opts.notOwner ? { senderIsOwner: Boolean(opts.owner) } : {}),
     ...(opts.approved ? { approval: 'approved' } : {}),
-    ...(opts.callsLeft === undefined ? {} : { toolCallsLeft: integerFlag('--calls-left', opts.callsLeft) }),
+    ...(opts.callsLeft === undefined ? {} : { toolCallsLeft: countFlag('--calls-left', opts.callsLeft) }),
   });
   const set = await effectiveSet(pe, opts.policies, cmd);
   const decision = pe.decideToolCall(request, set);
@@ -166,9 +166,9 @@ function parseJsonFlag(name: string, text: string): unknown {
   }
 }
 
-function integerFlag(name: string, value: string): number {
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
-    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be an integer, not "${value}"`);
+function countFlag(name: string, value: string): number {
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(Number(value))) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be a whole number, 0 or more, not "${value}"`);
   }
   return Number(value);
 }

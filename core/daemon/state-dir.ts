@@ -1,6 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { ioError, PalyraError } from '../base/index.ts';
 
 /** Version of the state directory layout, recorded in its marker file. */
@@ -29,7 +29,8 @@ export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv
     return resolve(flag);
   }
   if (env.PALYRA_STATE_DIR) return resolve(env.PALYRA_STATE_DIR);
-  if (env.XDG_STATE_HOME) return resolve(env.XDG_STATE_HOME, 'palyra');
+  // The XDG spec: a relative XDG_STATE_HOME is invalid and is ignored.
+  if (env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME)) return join(env.XDG_STATE_HOME, 'palyra');
   return join(homedir(), '.local', 'state', 'palyra');
 }
 

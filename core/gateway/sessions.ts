@@ -74,6 +74,8 @@ export class SessionRegistry {
     }
     const id = `ses_${this.newId()}`;
     const principal = input.principal === undefined ? formatPrincipal(DEFAULT_PRINCIPAL) : checkedPrincipal(input.principal, id);
+    if (input.owner !== undefined && typeof input.owner !== 'boolean') throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'owner must be true or false');
+    if (input.workspace !== undefined && typeof input.workspace !== 'string') throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'workspace must be a path');
     const session: Session = {
       id,
       key,

@@ -4,7 +4,7 @@
  * token as every /api route (createApi checks it before any handler runs).
  */
 import { PalyraError, type JsonValue } from '../../base/index.ts';
-import { readJson, sendJson, type Router } from './http-kit.ts';
+import { integerParam, readJson, sendJson, type Router } from './http-kit.ts';
 
 /** What the admin routes serve from; the daemon wires each to its owner. */
 export interface AdminRoutesDeps {
@@ -27,8 +27,8 @@ export function registerAdminRoutes(router: Router, deps: AdminRoutesDeps): void
   router
     .add('GET', '/api/v1/tools', ({ res }) => sendJson(res, 200, { tools: deps.tools() }))
     .add('GET', '/api/v1/journal/events', ({ res, query }) => {
-      const after = boundedInt(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER, 0);
-      const limit = boundedInt(query.get('limit'), 'limit', 1, MAX_EVENTS_PAGE, 100);
+      const after = integerParam(query.get('after'), 'after', 0, Number.MAX_SAFE_INTEGER, 0);
+      const limit = integerParam(query.get('limit'), 'limit', 1, MAX_EVENTS_PAGE, 100);
       const events = deps.journalEventsAfter(after, limit);
       const last = events.at(-1) as { seq?: number } | undefined;
       sendJson(res, 200, { events, next: last?.seq ?? after });
@@ -54,13 +54,6 @@ export function registerAdminRoutes(router: Router, deps: AdminRoutesDeps): void
         throw error;
       }
     });
-}
-
-function boundedInt(raw: string | null, name: string, min: number, max: number, fallback: number): number {
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}`);
-  return n;
 }
 
 /** Concurrent callers share one run of `fn`: a burst of verify requests verifies once. */

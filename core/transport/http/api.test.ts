@@ -170,6 +170,9 @@ test('every API route refuses a missing or wrong token; bad requests get clear e
     assert.equal((await call(api.url, 'GET', '/api/v1/runs/%E0%A4%A', undefined, {})).status, 401);
     const badEscape = await call(api.url, 'GET', '/api/v1/runs/%E0%A4%A');
     assert.deepEqual([badEscape.status, badEscape.body?.error.code], [400, 'PALYRA_INVALID_ARGUMENT']);
+    for (const limit of ['1e3', '0x10', '', '-1', '0']) assert.equal((await call(api.url, 'GET', `/api/v1/runs?limit=${limit}`)).status, 400, `limit=${limit}`);
+    const owner = await call(api.url, 'POST', '/api/v1/sessions', { owner: 'yes' });
+    assert.deepEqual([owner.status, owner.body?.error.message], [400, 'owner must be true or false']);
     const noApproval = await call(api.url, 'POST', '/api/v1/approvals/apr_nonexistent', { decision: 'deny' });
     assert.deepEqual([noApproval.status, noApproval.body?.error.code], [404, 'PALYRA_APPROVAL_NOT_FOUND']);
   } finally {

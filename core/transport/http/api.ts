@@ -4,7 +4,7 @@ import type { GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import type { ApprovalRegistry, ApprovalResolution } from '../../policy/index.ts';
 import { authorizeConsoleRequest } from '../console/console-auth.ts';
 import type { ConsoleSessions } from '../console/console-sessions.ts';
-import { bearerToken, readJson, Router, sendError, sendJson, type RouteContext } from './http-kit.ts';
+import { bearerToken, integerParam, readJson, Router, sendError, sendJson, type RouteContext } from './http-kit.ts';
 import { renderPrometheus, type Sample } from './metrics.ts';
 
 /** What the API serves from. */
@@ -129,11 +129,7 @@ function waitBounded(done: Promise<RunView>, current: RunView): Promise<RunView>
 }
 
 function intParam(query: URLSearchParams, name: string, fallback: number): number {
-  const raw = query.get(name);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 10_000) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be an integer from 1 to 10000`);
-  return n;
+  return integerParam(query.get(name), name, 1, 10_000, fallback);
 }
 
 function resolution(body: Record<string, unknown>): ApprovalResolution {

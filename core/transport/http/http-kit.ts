@@ -124,3 +124,14 @@ export function refuseUpgrade(socket: Duplex, error: PalyraError): void {
   socket.once('finish', () => socket.destroy());
   socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }
+
+/**
+ * A query parameter as an integer from `min` to `max` (`fallback` when absent). Decimal
+ * digits only: `1e3`, `0x10` and an empty value are refused, not read as numbers.
+ */
+export function integerParam(raw: string | null, name: string, min: number, max: number, fallback: number): number {
+  if (raw === null) return fallback;
+  const n = Number(raw);
+  if (!/^\d{1,16}$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
