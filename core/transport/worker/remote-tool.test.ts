@@ -24,4 +24,13 @@ test('the daemon checks worker inputs without the worker\'s regular expressions 
     additionalProperties: false,
   });
   assert.deepEqual(withoutPatterns({ enum: ['pattern'], const: { pattern: 1 } }), { enum: ['pattern'], const: { pattern: 1 } }, 'only string patterns are schema keywords');
+  // Names the author chose are not keywords: properties called "patternProperties" or
+  // "pattern" keep their schemas, and data under const/enum is copied as it is.
+  const named = {
+    type: 'object',
+    properties: { patternProperties: { type: 'integer' }, pattern: { type: 'string', maxLength: 3 }, additionalProperties: { type: 'boolean' } },
+    additionalProperties: false,
+  };
+  assert.deepEqual(withoutPatterns(named), named);
+  assert.deepEqual(withoutPatterns({ const: { pattern: 'x' }, enum: [{ patternProperties: {} }] }), { const: { pattern: 'x' }, enum: [{ patternProperties: {} }] });
 });

@@ -44,8 +44,17 @@ export function withoutPatterns(schema: JsonValue): JsonValue {
     if (key === 'pattern' && typeof value === 'string') continue;
     // Its keys are regular expressions too: without them, other properties are let through here.
     if (key === 'patternProperties') continue;
-    out[key] = withoutPatterns(value as JsonValue);
+    if (DATA_KEYWORDS.has(key)) out[key] = value as JsonValue;
+    else if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      // Names chosen by the schema's author (a property may be called "pattern"): only the values are schemas.
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutPatterns(sub as JsonValue)]));
+    } else out[key] = withoutPatterns(value as JsonValue);
   }
   if ('patternProperties' in schema) delete out['additionalProperties'];
   return out;
 }
+
+/** Keywords whose values are maps from names to schemas. */
+const SCHEMA_MAPS = new Set(['properties', '$defs', 'definitions', 'dependentSchemas']);
+/** Keywords whose values are data, never schemas: copied as they are. */
+const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples']);
