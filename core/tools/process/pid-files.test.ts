@@ -97,6 +97,15 @@ test('leaves alone what is not provably a stale group of ours', linuxOnly, async
   assert.deepEqual(readdirSync(pidDir(stateDir)), [`${owned.pid}.json`]);
 });
 
+test('a group left by an earlier process that had our pid is reaped: the owner\'s start time tells them apart', linuxOnly, async () => {
+  const stateDir = tempDir('palyra-reap-');
+  const left = await startGroup('echo up; sleep 30');
+  // A crashed daemon with this pid, started at boot: not us.
+  writePidFile(stateDir, record(left.pid, { procStart: procStat(left.pid)?.startTime, owner: { pid: process.pid, procStart: '1' } }));
+  assert.deepEqual(reapStalePids(stateDir).map((r) => r.action), ['killed']);
+  assert.equal(await waitGone(left.pid), true);
+});
+
 test('a state directory without PID files reaps nothing', () => {
   const stateDir = tempDir('palyra-reap-');
   assert.deepEqual(reapStalePids(stateDir), []);

@@ -124,7 +124,8 @@ function reapOne(record: PidRecord): ReapedPid['action'] {
 }
 
 function ownerAlive(owner: PidRecord['owner']): boolean {
-  if (owner.pid === process.pid) return true;
+  // Our own pid is no proof either: a daemon restarted after a crash can get the pid the
+  // crashed one had; the start time tells them apart.
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
