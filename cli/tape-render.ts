@@ -113,7 +113,6 @@ export function replaySummary(runId: string, r: ReplayReport, whatIfSet: string 
   const c = paint();
   const lines: string[] = [];
   if (r.identical) lines.push(`${c.green('identical')}: run ${runId} replayed ${r.steps} of ${r.recordedSteps} step(s) exactly as recorded; it ${r.outcome.state} (${r.outcome.reason})`);
-  if (r.hashesUnchecked > 0) lines.push(`  ${r.hashesUnchecked} step(s): content hashes not compared, the journal redacted a secret the run saw`);
   else {
     lines.push(`${c.red('DIVERGENT')}: run ${runId} replayed ${r.steps} step(s) against ${r.recordedSteps} recorded; ${r.divergenceCount} step(s) differ`);
     for (const d of r.divergences) {
@@ -129,6 +128,7 @@ export function replaySummary(runId: string, r: ReplayReport, whatIfSet: string 
     }
     if (r.divergenceCount > r.divergences.length) lines.push(`  … and ${r.divergenceCount - r.divergences.length} more`);
   }
+  if (r.hashesUnchecked > 0) lines.push(`  ${r.hashesUnchecked} step(s): content hashes not compared, the journal redacted a secret the run saw`);
   if (whatIfSet !== null) {
     if (r.whatIf.length === 0) lines.push(`what-if (policy set ${whatIfSet.slice(0, 12)}): every recorded decision stays the same`);
     else {

@@ -119,6 +119,7 @@ test('tape replay of a journal run (with an approval) is identical, and --json h
     recordedSteps: 16,
     divergenceCount: 0,
     divergences: [],
+    hashesUnchecked: 0,
     whatIf: [],
     whatIfPolicySetHash: null,
     outcome: { state: 'completed', reason: 'final answer', finalText: 'Saved.', counters: { turns: 2, toolCalls: 1, inputTokens: 30, outputTokens: 8, cost: 0 } },

@@ -101,7 +101,7 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
           // A hash over this step's own redacted text (a result's receipt, the system
           // prompt's hash) cannot be recomputed; nor can a conversation hash once any
           // redacted text joined the conversation. Everything else is compared as recorded.
-          const own = holdsMarker(expected.payload);
+          const own = contentRedacted(expected);
           redactedSince ||= own;
           const unverifiable = [...(own ? OWN_CONTENT_HASHES : []), ...(redactedSince ? CONVERSATION_HASHES : [])].filter((f) => f in expected.payload);
           if (!jsonEqual(expected.payload, event.payload)) {
@@ -144,6 +144,23 @@ function without(payload: object, fields: readonly string[]): object {
   const copy: Record<string, unknown> = { ...payload };
   for (const field of fields) delete copy[field];
   return copy;
+}
+
+/**
+ * The fields of each step that carry conversation text (what the hashes cover). A marker
+ * elsewhere (the redactor also hides values under keys like `sessionId`) hides nothing
+ * the hashes were computed over, so it relaxes no comparison.
+ */
+const CONTENT_FIELDS: Partial<Record<TapeEvent['kind'], readonly string[]>> = {
+  'run.started': ['messages', 'system'],
+  'model.response': ['text', 'toolCalls'],
+  'tool.result': ['output', 'error'],
+  'run.steered': ['steers'],
+};
+
+function contentRedacted(event: TapeEvent): boolean {
+  const payload = event.payload as unknown as Record<string, unknown>;
+  return (CONTENT_FIELDS[event.kind] ?? []).some((field) => holdsMarker(payload[field]));
 }
 
 /** True when some string in `value` holds a redaction marker (no allocation: every replayed step is scanned until one does). */
