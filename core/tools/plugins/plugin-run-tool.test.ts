@@ -26,7 +26,8 @@ test('the example plugin counts words and logs through its granted host function
 test('the tool declares its contract', () => {
   assert.deepEqual(
     { name: tool.name, capabilities: tool.capabilities, risk: tool.risk, limits: tool.limits, required: tool.inputSchema.required },
-    { name: 'plugin.run', capabilities: ['plugin'], risk: 'medium', limits: { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024 }, required: ['plugin', 'input'] },
+    // The output's own cap (1 MiB, in the worker) plus room for the envelope and the logs.
+    { name: 'plugin.run', capabilities: ['plugin'], risk: 'medium', limits: { timeoutMs: 10_000, maxOutputBytes: 1024 * 1024 + 256 * 1024 }, required: ['plugin', 'input'] },
   );
 });
 

@@ -39,6 +39,9 @@ export interface PluginRunToolOptions {
  * sha256, imports, memory limits), so replacing a plugin on disk takes effect at once and
  * a tampered module is refused the next time it is asked for.
  */
+/** Room in the result for the plugin's name, version, sha256 and logs beside its output. */
+const ENVELOPE_BYTES = 256 * 1024;
+
 export function createPluginRunTool(options: PluginRunToolOptions): ToolDefinition<PluginRunInput> {
   const timeoutCap = options.timeoutMs ?? DEFAULT_LIMITS.timeoutMs;
   const maxOutputBytes = options.maxOutputBytes ?? DEFAULT_LIMITS.maxOutputBytes;
@@ -60,7 +63,10 @@ export function createPluginRunTool(options: PluginRunToolOptions): ToolDefiniti
     capabilities: ['plugin'],
     risk: 'medium',
     parallelSafe: true,
-    limits: { timeoutMs: timeoutCap, maxOutputBytes },
+    // The plugin's own output is capped at maxOutputBytes (in the worker); the result the
+    // registry measures also holds the envelope and up to 32 log lines of 1 KiB, which JSON
+    // escaping can grow sixfold.
+    limits: { timeoutMs: timeoutCap, maxOutputBytes: maxOutputBytes + ENVELOPE_BYTES },
     async run(input, context): Promise<JsonValue> {
       if (typeof input?.plugin !== 'string' || input.input === undefined) {
         throw new PalyraError('PALYRA_TOOL_INPUT_INVALID', 'Input of "plugin.run" is invalid: fields "plugin" (string) and "input" are required', {
