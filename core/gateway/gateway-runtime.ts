@@ -518,7 +518,8 @@ export class GatewayRuntimeState {
   /** Starts the session's next run when it has none going and a slot is free. */
   private pump(sessionId: string): void {
     const lane = this.lane(sessionId);
-    if (lane.active || lane.queued.length === 0) return;
+    // A stopping daemon starts nothing: what has not started runs on the next start.
+    if (this.stopping || lane.active || lane.queued.length === 0) return;
     const next = lane.queued.shift() as RunEntry;
     lane.active = next;
     if (this.running >= (this.deps.maxConcurrentRuns ?? 64)) {
@@ -534,7 +535,7 @@ export class GatewayRuntimeState {
       this.running--;
       const lane = this.lane(entry.view.sessionId);
       if (lane.active === entry) lane.active = null;
-      const waiting = this.waitingForSlot.shift();
+      const waiting = this.stopping ? undefined : this.waitingForSlot.shift();
       if (waiting) this.start(waiting);
       this.pump(entry.view.sessionId);
     });
