@@ -85,7 +85,7 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
     },
   };
   const whatIf: WhatIfChange[] = [];
-  // From the first step holding a redaction marker on, hashes over content cannot match.
+  // From the first step whose conversation text holds a redaction marker on, conversation hashes cannot match.
   let redactedSince = false;
   let hashesUnchecked = 0;
   const ports = {
@@ -163,7 +163,7 @@ function contentRedacted(event: TapeEvent): boolean {
   return (CONTENT_FIELDS[event.kind] ?? []).some((field) => holdsMarker(payload[field]));
 }
 
-/** True when some string in `value` holds a redaction marker (no allocation: every replayed step is scanned until one does). */
+/** True when some string in `value` holds a redaction marker (no allocation: each replayed step's text is scanned). */
 function holdsMarker(value: unknown): boolean {
   if (typeof value === 'string') return value.includes(MARKER_PREFIX);
   if (value === null || typeof value !== 'object') return false;
