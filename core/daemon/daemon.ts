@@ -232,15 +232,18 @@ function listen(server: Server, host: string, port: number): Promise<number> {
           : new PalyraError('PALYRA_IO', `Cannot listen on ${host}:${port}: ${error.code ?? error.message}`),
       );
     });
-    // `[::1]` is how a URL writes an IPv6 address; listen() takes it bare.
-    const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-    server.listen(port, bare, () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, bareHost(host), () => resolve((server.address() as AddressInfo).port));
   });
+}
+
+/** `[::1]` is how a URL writes an IPv6 address; sockets take it bare. */
+function bareHost(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
 /** The address a client on this machine dials: a wildcard bind is reached on loopback. */
 function clientHost(host: string): string {
-  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = bareHost(host);
   if (bare === '0.0.0.0' || bare === '') return '127.0.0.1';
   if (bare === '::') return '[::1]';
   return urlHost(bare);
