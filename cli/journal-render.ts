@@ -44,7 +44,10 @@ export function verifySummary(r: VerifyReport): string {
   const lines: string[] = [];
   const head = r.head ? `head ${r.head.seq} ${r.head.hash.slice(0, 16)}…` : 'empty';
   if (r.ok) {
-    lines.push(`${c.green('journal ok')}: ${r.events} events, ${head}, ${r.segments} segment(s)`);
+    // DESIGN.md: an intact chain no checkpoint covers is "unanchored", not "ok" (a cut tail
+    // or a rewrite by someone who can write the files would look the same).
+    const verdict = r.anchored ? c.green('journal ok') : c.yellow('journal unanchored');
+    lines.push(`${verdict}: ${r.events} events, ${head}, ${r.segments} segment(s)`);
     if (r.anchored) {
       lines.push(`anchored: checkpoint ${r.lastCheckpoint?.n} signed ${new Date(r.lastCheckpoint?.ts ?? 0).toISOString()} covers the head`);
     } else {

@@ -103,9 +103,13 @@ test('verify exits 1 on tampering, and on an unanchored head only with --require
   const unanchored = runCli(['--state', root, 'journal', 'verify', '--json']);
   assert.equal(unanchored.code, 0);
   assert.deepEqual([JSON.parse(unanchored.stdout).ok, JSON.parse(unanchored.stdout).anchored], [true, false]);
+  const human = runCli(['--state', root, 'journal', 'verify']);
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /^journal unanchored: 2 events, /, 'not "ok" (DESIGN.md)');
   assert.equal(runCli(['--state', root, 'journal', 'verify', '--require-anchor']).code, 1);
   assert.equal(runCli(['--state', root, 'journal', 'checkpoint']).code, 0);
   assert.equal(runCli(['--state', root, 'journal', 'verify', '--require-anchor']).code, 0);
+  assert.match(runCli(['--state', root, 'journal', 'verify']).stdout, /^journal ok: 2 events, /);
 
   const segments = join(root, 'journal', 'segments');
   const file = join(segments, readdirSync(segments)[0] as string);
