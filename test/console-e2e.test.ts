@@ -95,6 +95,12 @@ test('the web console: log in, chat with streamed answers, approve a tool call, 
       cookies.map((c) => [c.name, c.httpOnly, c.sameSite, c.path]),
       [['palyra_console', true, 'Strict', '/']],
     );
+    // The cookie alone opens nothing (other services on this host receive it); the page
+    // sends the token it keeps, and a reload keeps the session.
+    const cookieOnly = await fetch(`${daemon.url}/api/v1/sessions`, { headers: { cookie: `palyra_console=${cookies[0]?.value}` } });
+    assert.equal(cookieOnly.status, 403);
+    await page.reload();
+    await page.locator('#app').waitFor();
 
     await page.fill('#session-key', 'e2e');
     await page.click('#session-form button[type=submit]');

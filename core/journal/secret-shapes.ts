@@ -190,8 +190,10 @@ function valueSpan(text: string, start: number): [number, number] | null {
     from++;
     const delimiter = escaped ? `\\${quote}` : quote;
     let close = text.indexOf(delimiter, from);
-    // An escaped quote inside the value does not end it (`"abc\"def"`): hiding too much is safe.
-    while (!escaped && close > from && text[close - 1] === '\\') close = text.indexOf(quote, close + 1);
+    // An escaped quote inside the value does not end it (`"abc\"def"`, and escaped once
+    // more inside escaped JSON, `\\\"`): a delimiter after a backslash is skipped.
+    // Hiding too much (a value that ends in a backslash) is safe.
+    while (close > from && text[close - 1] === '\\') close = text.indexOf(delimiter, close + 1);
     const newline = text.indexOf('\n', from);
     // A quote closing on the same line delimits the value (spaces included).
     if (close !== -1 && (newline === -1 || close < newline)) {

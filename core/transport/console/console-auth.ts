@@ -4,10 +4,12 @@ import { csrfMatches, type ConsoleSession, type ConsoleSessions } from './consol
 
 /** The console's session cookie. */
 export const CONSOLE_COOKIE = 'palyra_console';
-/** The header a cookie-authenticated write must carry, holding the session's CSRF token. */
+/** The header every cookie-authenticated request must carry, holding the session's CSRF token. */
 export const CSRF_HEADER = 'x-csrf-token';
+/** The same token as a query parameter, for GETs only: EventSource cannot set headers. */
+export const CSRF_QUERY = 'csrf';
 
-/** Methods that never change anything, so need no CSRF token. */
+/** Methods that never change anything: for these the token may come in the query. */
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 
 /** The value of the console cookie of a request, or null. */
@@ -45,21 +47,31 @@ export function sameOrigin(req: IncomingMessage): boolean {
 
 /**
  * Authorizes a request to /api/v1 by its console session instead of a bearer token.
- * Security: a write (any method but GET/HEAD) must also carry the session's CSRF token
- * in `x-csrf-token` and must not come from another origin; SameSite=Strict on the cookie
- * already keeps other sites' requests from carrying it, this is the second lock.
+ * Security: every request must also carry the session's CSRF token (in `x-csrf-token`;
+ * a GET may put it in `?csrf=`, for EventSource). The cookie alone is not enough: browsers
+ * do not keep cookies apart by port, so any other web service on this host that the
+ * operator's browser visits receives the cookie; the token lives only in the page's own
+ * per-tab storage, which no other origin (port included) can read. A write must also not
+ * come from another origin (SameSite=Strict already keeps other sites' requests from
+ * carrying the cookie; this is the second lock).
  * @throws PalyraError PALYRA_UNAUTHORIZED (401) without a live session, PALYRA_FORBIDDEN
- *   (403) for a write without the right CSRF token or from another origin.
+ *   (403) without the right token or for a write from another origin.
  */
 export function authorizeConsoleRequest(req: IncomingMessage, sessions: ConsoleSessions): void {
   const session = consoleSessionOf(req, sessions);
   if (!session) {
     throw new PalyraError('PALYRA_UNAUTHORIZED', 'A valid bearer token is required (the admin token is in the state directory: auth/admin.token)');
   }
-  if (SAFE_METHODS.has(req.method ?? 'GET')) return;
-  const presented = req.headers[CSRF_HEADER];
-  if (!csrfMatches(session, typeof presented === 'string' ? presented : null)) {
-    throw new PalyraError('PALYRA_FORBIDDEN', `A console write needs the session's CSRF token in the ${CSRF_HEADER} header`);
+  const safe = SAFE_METHODS.has(req.method ?? 'GET');
+  if (!csrfMatches(session, presentedToken(req, safe))) {
+    throw new PalyraError('PALYRA_FORBIDDEN', `A console request needs the session's CSRF token in the ${CSRF_HEADER} header`);
   }
-  if (!sameOrigin(req)) throw new PalyraError('PALYRA_FORBIDDEN', `A console write from origin "${String(req.headers.origin)}" is refused: it is not this server`);
+  if (!safe && !sameOrigin(req)) throw new PalyraError('PALYRA_FORBIDDEN', `A console write from origin "${String(req.headers.origin)}" is refused: it is not this server`);
+}
+
+function presentedToken(req: IncomingMessage, queryAllowed: boolean): string | null {
+  const header = req.headers[CSRF_HEADER];
+  if (typeof header === 'string') return header;
+  if (!queryAllowed) return null;
+  return new URL(req.url ?? '/', 'http://localhost').searchParams.get(CSRF_QUERY);
 }

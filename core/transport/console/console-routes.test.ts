@@ -75,8 +75,10 @@ test('login: a wrong token gets 401 and no cookie; the admin token gets an HttpO
     assert.match(ok.body.csrfToken, /^[A-Za-z0-9_-]{43}$/);
     assert.equal(sessions.size(), 1);
     const cookie = (ok.cookie as string).split(';')[0] as string;
-    const again = await call(api.url, 'GET', '/console/session', { cookie });
-    assert.deepEqual([again.status, again.body?.csrfToken], [200, ok.body.csrfToken], 'a reloaded page gets its CSRF token back');
+    const again = await call(api.url, 'GET', '/console/session', { cookie, 'x-csrf-token': ok.body.csrfToken });
+    assert.deepEqual([again.status, again.body?.csrfToken, typeof again.body?.expiresAt], [200, undefined, 'number'], 'a reloaded page that kept its token is still logged in');
+    const cookieOnly = await call(api.url, 'GET', '/console/session', { cookie });
+    assert.deepEqual([cookieOnly.status, cookieOnly.body?.csrfToken], [403, undefined], 'the cookie alone never yields the token');
     assert.equal((await call(api.url, 'GET', '/console/session', {})).status, 401);
     const foreign = await login(api.url, FIXTURE_TOKEN, { origin: 'https://evil.example' });
     assert.deepEqual([foreign.status, foreign.cookie], [403, null], 'another origin cannot log in');
@@ -85,11 +87,13 @@ test('login: a wrong token gets 401 and no cookie; the admin token gets an HttpO
   }
 });
 
-test('with the cookie, reads work, writes need the CSRF token from this origin, and /metrics stays bearer-only', async () => {
+test('with the cookie and its token, reads and writes work; the cookie alone (which other services on this host receive) does nothing; /metrics stays bearer-only', async () => {
   const { api } = await startConsole();
   try {
     const { cookie, csrf } = await session(api.url);
-    const list = await call(api.url, 'GET', '/api/v1/sessions', { cookie });
+    const cookieOnly = await call(api.url, 'GET', '/api/v1/sessions', { cookie });
+    assert.deepEqual([cookieOnly.status, cookieOnly.body?.error.code], [403, 'PALYRA_FORBIDDEN']);
+    const list = await call(api.url, 'GET', '/api/v1/sessions', { cookie, 'x-csrf-token': csrf });
     assert.deepEqual([list.status, list.body?.sessions], [200, []]);
     const noCsrf = await call(api.url, 'POST', '/api/v1/sessions', { cookie }, { key: 'a' });
     assert.deepEqual([noCsrf.status, noCsrf.body?.error.code], [403, 'PALYRA_FORBIDDEN']);
@@ -101,8 +105,11 @@ test('with the cookie, reads work, writes need the CSRF token from this origin, 
     assert.equal(created.status, 201);
     const sent = await call(api.url, 'POST', `/api/v1/sessions/${created.body?.id}/messages?wait=true`, { cookie, 'x-csrf-token': csrf }, { text: 'hi' });
     assert.deepEqual([sent.status, sent.body?.run.finalText], [200, 'hello from the console test']);
-    const events = await fetch(`${api.url}/api/v1/runs/${sent.body?.runId}/events`, { headers: { cookie } });
-    assert.match(await events.text(), /event: end\n/, 'the SSE stream works with the cookie');
+    const events = await fetch(`${api.url}/api/v1/runs/${sent.body?.runId}/events?csrf=${encodeURIComponent(csrf)}`, { headers: { cookie } });
+    assert.match(await events.text(), /event: end\n/, 'the SSE stream works with the cookie and the token in the query (EventSource sets no headers)');
+    assert.equal((await fetch(`${api.url}/api/v1/runs/${sent.body?.runId}/events`, { headers: { cookie } })).status, 403);
+    const queryWrite = await call(api.url, 'POST', `/api/v1/sessions?csrf=${encodeURIComponent(csrf)}`, { cookie }, { key: 'b' });
+    assert.equal(queryWrite.status, 403, 'a write takes the token from the header only');
     assert.equal((await call(api.url, 'GET', '/metrics', { cookie })).status, 401, 'the cookie opens /api/v1 only');
     assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: 'palyra_console=forged' })).status, 401);
   } finally {
@@ -121,12 +128,12 @@ test('logged-out and expired sessions are refused; bearer clients are unaffected
     assert.equal((await call(api.url, 'POST', '/console/logout', { cookie: first.cookie })).status, 403, 'logout needs the CSRF token too');
     const out = await call(api.url, 'POST', '/console/logout', { cookie: first.cookie, 'x-csrf-token': first.csrf });
     assert.deepEqual([out.status, out.cookie], [200, 'palyra_console=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0']);
-    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: first.cookie })).status, 401, 'logged out');
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: first.cookie, 'x-csrf-token': first.csrf })).status, 401, 'logged out');
 
     const second = await session(api.url);
-    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: second.cookie })).status, 200);
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: second.cookie, 'x-csrf-token': second.csrf })).status, 200);
     clock.now += 60_001;
-    const expired = await call(api.url, 'GET', '/api/v1/sessions', { cookie: second.cookie });
+    const expired = await call(api.url, 'GET', '/api/v1/sessions', { cookie: second.cookie, 'x-csrf-token': second.csrf });
     assert.deepEqual([expired.status, expired.body?.error.code], [401, 'PALYRA_UNAUTHORIZED']);
     assert.equal((await call(api.url, 'GET', '/api/v1/sessions', bearer)).status, 200);
   } finally {
@@ -142,6 +149,32 @@ test('failed logins are rate-limited with 429 and Retry-After', async () => {
     assert.deepEqual([limited.status, limited.body.error.code, limited.retryAfter, limited.cookie], [429, 'PALYRA_RATE_LIMITED', '60', null]);
     clock.now += 60_001;
     assert.equal((await login(api.url, FIXTURE_TOKEN)).status, 200, 'the window passes');
+  } finally {
+    await api.close();
+  }
+});
+
+test('logins sent in parallel, their bodies late, are limited as if one after another', async () => {
+  const { api } = await startConsole({ maxFailures: 3 });
+  try {
+    const { request } = await import('node:http');
+    const target = new URL('/console/login', api.url);
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(target, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          });
+          req.on('error', reject);
+          req.flushHeaders();
+          // Every request is in before any body arrives.
+          setTimeout(() => req.end(JSON.stringify({ token: 'guess' })), 200);
+        }),
+      ),
+    );
+    assert.equal(statuses.filter((s) => s === 401).length, 3, `only 3 guesses checked: ${statuses.join(',')}`);
+    assert.equal(statuses.filter((s) => s === 429).length, 9);
   } finally {
     await api.close();
   }

@@ -74,11 +74,14 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleRoutesDeps): 
         if (typeof retryAfterS === 'number') res.setHeader('retry-after', String(retryAfterS));
         throw error;
       }
+      // Counted as failed before the body is read, taken back on success: logins sent in
+      // parallel would otherwise all pass the check before the first failure counts.
+      const attempt = deps.sessions.recordFailure();
       const body = await readJson(req, LOGIN_BODY_LIMIT);
       if (!deps.authenticate(typeof body.token === 'string' ? body.token.trim() : null)) {
-        deps.sessions.recordFailure();
         throw new PalyraError('PALYRA_UNAUTHORIZED', 'That is not the admin token (it is in the state directory: auth/admin.token)');
       }
+      deps.sessions.forgetFailure(attempt);
       const previous = consoleCookie(req);
       if (previous) deps.sessions.delete(previous);
       const session = deps.sessions.create();
@@ -86,9 +89,12 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleRoutesDeps): 
       sendJson(res, 200, sessionBody(session));
     })
     .add('GET', '/console/session', ({ req, res }) => {
+      // Whether a reloaded page's session (cookie and the token it kept) is still live. The
+      // token is never handed out again here: the cookie alone must not yield it.
       const session = consoleSessionOf(req, deps.sessions);
       if (!session) throw new PalyraError('PALYRA_UNAUTHORIZED', 'Not logged in to the console');
-      sendJson(res, 200, sessionBody(session));
+      authorizeConsoleRequest(req, deps.sessions);
+      sendJson(res, 200, { expiresAt: session.expiresAt });
     })
     .add('POST', '/console/logout', ({ req, res }) => {
       const id = consoleCookie(req);

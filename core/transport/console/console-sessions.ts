@@ -68,9 +68,17 @@ export class ConsoleSessions {
     }
   }
 
-  /** Records a failed login (a wrong or missing token). */
-  recordFailure(): void {
-    this.failures.push(this.now());
+  /** Records a failed login attempt; returns a handle that `forgetFailure` takes back. */
+  recordFailure(): number {
+    const at = this.now();
+    this.failures.push(at);
+    return at;
+  }
+
+  /** Takes back an attempt counted as failed in advance (the login succeeded). */
+  forgetFailure(at: number): void {
+    const i = this.failures.lastIndexOf(at);
+    if (i >= 0) this.failures.splice(i, 1);
   }
 
   /** Creates a session after a successful login, evicting expired ones and then the oldest. */

@@ -1,14 +1,17 @@
 // palyrad web console: plain DOM, no framework, no build step.
 //
 // Security: every value from the server reaches the page through textContent or text
-// nodes (never parsed as markup), and every write carries the session's CSRF token in
-// x-csrf-token. The session itself is an HttpOnly cookie this script cannot read.
+// nodes (never parsed as markup), and every request carries the session's CSRF token in
+// x-csrf-token. The session itself is an HttpOnly cookie this script cannot read; the
+// token is kept only in this tab's sessionStorage (which no other origin, port included,
+// can read), because any other web service on this host receives the cookie.
 // Streaming: each run's events come over server-sent events (GET /api/v1/runs/{id}/events),
-// which carry the cookie like any same-origin GET.
+// with the token in the query (EventSource cannot set headers).
 'use strict';
 
 (() => {
-  const state = { csrf: '', sessionId: null, approvalIds: '', timer: null, view: 'chat' };
+  const TOKEN_KEY = 'palyra_console_csrf';
+  const state = { csrf: sessionStorage.getItem(TOKEN_KEY) ?? '', sessionId: null, approvalIds: '', timer: null, view: 'chat' };
   const $ = (id) => document.getElementById(id);
 
   /** Builds an element; children are nodes or strings (strings become text nodes). */
@@ -43,7 +46,7 @@
   async function api(method, path, body) {
     const headers = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
+    if (state.csrf) headers['x-csrf-token'] = state.csrf;
     const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
     const text = await res.text();
     let data = null;
@@ -55,6 +58,8 @@
     if (!res.ok) {
       const error = new ApiError(res.status, data?.error?.code ?? '', data?.error?.message ?? `${res.status} ${res.statusText}`);
       if (res.status === 401 && !path.startsWith('/console/')) showLogin('The console session ended: log in again.');
+      // The cookie is shared by every tab; a login in another tab replaced this tab's session.
+      else if (res.status === 403 && /CSRF token/.test(error.message)) showLogin('The console session changed (a login in another tab?): log in again.');
       throw error;
     }
     return data;
@@ -73,6 +78,7 @@
   function showLogin(message) {
     clearInterval(state.timer);
     state.csrf = '';
+    sessionStorage.removeItem(TOKEN_KEY);
     $('app').hidden = true;
     $('logout').hidden = true;
     $('login').hidden = false;
@@ -81,7 +87,11 @@
   }
 
   async function showApp(session) {
-    state.csrf = session.csrfToken;
+    // The login answer carries the token; a reloaded page kept it in sessionStorage.
+    if (session.csrfToken) {
+      state.csrf = session.csrfToken;
+      sessionStorage.setItem(TOKEN_KEY, state.csrf);
+    }
     $('login').hidden = true;
     $('app').hidden = false;
     $('logout').hidden = false;
@@ -221,7 +231,7 @@
    * by itself after a dropped connection (Last-Event-ID), so nothing is lost or repeated.
    */
   function streamRun(runId, bubble) {
-    const source = new EventSource(`/api/v1/runs/${encodeURIComponent(runId)}/events`);
+    const source = new EventSource(`/api/v1/runs/${encodeURIComponent(runId)}/events?csrf=${encodeURIComponent(state.csrf)}`);
     const textNode = bubble.querySelector('.text');
     const on = (type, handler) => source.addEventListener(type, (event) => handler(JSON.parse(event.data)));
     let deltas = 0;
@@ -420,5 +430,6 @@
 
   // ---- start ----------------------------------------------------------------------
 
-  api('GET', '/console/session').then(showApp, () => showLogin());
+  if (state.csrf) api('GET', '/console/session').then(showApp, () => showLogin());
+  else showLogin();
 })();
