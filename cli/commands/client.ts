@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, rootCertificates } from 'node:tls';
+import { rootCertificates } from 'node:tls';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { ioError, PalyraError } from '../../core/base/index.ts';
 import { adminTokenPath } from '../../core/daemon/admin-token.ts';
@@ -183,7 +183,8 @@ type Api = ((method: string, path: string, body?: unknown) => Promise<unknown>) 
 /**
  * A TLS connection to the daemon of this state directory: it must present the very
  * certificate the lock file names (self-signed ones included), whatever name the
- * certificate carries, since the client dials loopback.
+ * certificate carries, since the client dials loopback. Any other certificate is refused,
+ * even one that chains to a trusted authority: this is a pin, not a trust list.
  */
 function pinnedTlsAgent(certPath: string | undefined): Agent {
   if (certPath === undefined) throw new PalyraError('PALYRA_UNAVAILABLE', 'The daemon serves HTTPS but its lock file names no certificate; restart it with this palyrad');
@@ -197,7 +198,7 @@ function pinnedTlsAgent(certPath: string | undefined): Agent {
   return new Agent({
     connect: {
       ca: [pem, ...rootCertificates],
-      checkServerIdentity: (host, cert) => (cert.raw.equals(pinned) ? undefined : checkServerIdentity(host, cert)),
+      checkServerIdentity: (_host, cert) => (cert.raw.equals(pinned) ? undefined : new Error(`the daemon presented a certificate other than ${certPath}`)),
     },
   });
 }

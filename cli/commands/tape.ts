@@ -105,7 +105,7 @@ export function registerTapeCommands(program: Command, run: CliRun): void {
           }
         }
         const { replayTape } = await agent();
-        const report = await replayTape(source.events.map((e) => ({ kind: e.kind, payload: e.payload })), what === null ? {} : { decide: what.decide });
+        const report = await replayTape(source.events.map((e) => ({ kind: e.kind, payload: e.payload, redactions: e.redactions ?? 0 })), what === null ? {} : { decide: what.decide });
         const { outcome } = report;
         if (opts.json) {
           printJson({

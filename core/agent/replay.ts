@@ -158,7 +158,14 @@ const CONTENT_FIELDS: Partial<Record<TapeEvent['kind'], readonly string[]>> = {
   'run.steered': ['steers'],
 };
 
+/**
+ * Whether the journal redacted this step's conversation text: its record says it redacted
+ * something (a count the record's hash covers, so an edited tape cannot claim it), and
+ * the marker sits in a conversation field. Marker text alone proves nothing: a tool may
+ * return it, and whoever edits a tape can write it.
+ */
 function contentRedacted(event: TapeEvent): boolean {
+  if (((event as TapeEvent & { redactions?: number }).redactions ?? 0) <= 0) return false;
   const payload = event.payload as unknown as Record<string, unknown>;
   return (CONTENT_FIELDS[event.kind] ?? []).some((field) => holdsMarker(payload[field]));
 }

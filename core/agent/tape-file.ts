@@ -32,13 +32,19 @@ export interface TapeFileEvent {
   hash: string | null;
   kind: string;
   payload: JsonValue;
+  /**
+   * Secrets the journal redacted from this event (its record's count, covered by the
+   * record's hash). Replay relaxes only hashes over text that was redacted; absent in
+   * files written before it was recorded (read as 0).
+   */
+  redactions?: number;
 }
 
 /** Writes a tape file's text. */
 export function serializeTapeFile(header: Omit<TapeFileHeader, 'format' | 'fileVersion' | 'events'>, events: readonly TapeFileEvent[]): string {
   const head: TapeFileHeader = { format: TAPE_FILE_FORMAT, fileVersion: TAPE_FILE_VERSION, ...header, events: events.length };
   const lines = [JSON.stringify(head)];
-  for (const e of events) lines.push(JSON.stringify({ seq: e.seq, hash: e.hash, kind: e.kind, payload: e.payload }));
+  for (const e of events) lines.push(JSON.stringify({ seq: e.seq, hash: e.hash, kind: e.kind, payload: e.payload, ...(e.redactions ? { redactions: e.redactions } : {}) }));
   return `${lines.join('\n')}\n`;
 }
 
@@ -63,7 +69,8 @@ export function parseTapeFile(text: string): { header: TapeFileHeader; events: T
     if (typeof value !== 'object' || value === null || typeof value.kind !== 'string' || typeof value.payload !== 'object' || value.payload === null) {
       throw new PalyraError('PALYRA_TAPE_INVALID', `Tape file line ${i + 1} is not an event {seq, hash, kind, payload}`);
     }
-    events.push({ seq: typeof value.seq === 'number' ? value.seq : null, hash: typeof value.hash === 'string' ? value.hash : null, kind: value.kind, payload: value.payload });
+    const redactions = Number.isSafeInteger(value.redactions) && (value.redactions as number) > 0 ? { redactions: value.redactions as number } : {};
+    events.push({ seq: typeof value.seq === 'number' ? value.seq : null, hash: typeof value.hash === 'string' ? value.hash : null, kind: value.kind, payload: value.payload, ...redactions });
   }
   if (header.events !== events.length) {
     throw new PalyraError('PALYRA_TAPE_INVALID', `Tape file header promises ${String(header.events)} events but the file holds ${events.length}: it was cut short or edited`);

@@ -533,7 +533,7 @@ test('a run that saw a secret replays identically from its redacted tape; its co
   await store.flushed();
   const { readRunTapeOf } = await import('./run-tape.ts');
   const { replayTape } = await import('../agent/index.ts');
-  const tape = readRunTapeOf(store, runId).events.map((e) => ({ kind: e.kind, payload: e.payload }));
+  const tape = readRunTapeOf(store, runId).events.map((e) => ({ kind: e.kind, payload: e.payload, redactions: e.redactions ?? 0 }));
   assert.ok(!JSON.stringify(tape).includes(token), 'the tape holds no secret');
   const report = await replayTape(tape);
   assert.equal(report.identical, true, JSON.stringify(report.divergences.map((d) => d.step)));
@@ -542,6 +542,14 @@ test('a run that saw a secret replays identically from its redacted tape; its co
   const result = edited.find((e) => e.kind === 'tool.result') as unknown as { payload: { output: { text: string } } };
   result.payload.output.text = 'something else';
   assert.equal((await replayTape(edited)).identical, false, 'content is still compared');
+  // Marker text alone relaxes nothing: only the record's own count (covered by its hash) does.
+  const claimed = structuredClone(tape).map((e) => ({ ...e, redactions: 0 }));
+  assert.equal((await replayTape(claimed)).identical, false, 'without the record\'s count the hashes are compared');
+  const forged = structuredClone(tape) as unknown as { kind: string; redactions: number; payload: { output?: { text: string } } }[];
+  const forgedResult = forged.find((e) => e.kind === 'tool.result') as (typeof forged)[number];
+  (forgedResult.payload.output as { text: string }).text = 'TRANSFER $1M [REDACTED:github_token]';
+  forgedResult.redactions = 0;
+  assert.equal((await replayTape(forged)).identical, false, 'an edit that writes a marker itself still diverges');
   await store.close();
 });
 
@@ -562,5 +570,36 @@ test('after a restart, runs that ended before it are known: a retried key finds 
     [ended.state, ended.finalText, ended.reason, ended.messageIds, true],
   );
   assert.deepEqual(view.counters, ended.counters);
+  await reopened.close();
+});
+
+test('after a restart, an interrupted run that was resumed, and a message steered into a run the crash cut off, are known', async () => {
+  const { gateway, store, deps, options } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const put = (kind: string, runId: string, payload: Record<string, unknown>) => store.append({ kind, sessionId: session.id, runId, actor: 'gateway', payload: payload as never });
+  // Run A: interrupted in an earlier start, then resumed as R, which completed.
+  await put('message.received', 'run_A', { messageId: 'msg_a', runId: 'run_A', idempotencyKey: 'ka', text: 'first', mode: 'coalesce' });
+  await put('run.started', 'run_A', {});
+  await put('run.interrupted', 'run_A', { runId: 'run_A', reason: 'interrupted' });
+  await put('run.resumed', 'run_R', { runId: 'run_R', fromRunId: 'run_A', reused: 0, notRepeated: [] });
+  await put('run.started', 'run_R', {});
+  await put('run.finished', 'run_R', { state: 'completed', reason: 'final answer', finalText: 'done', counters: {} });
+  // Run C: going when the daemon died, with message D steered into it.
+  await put('message.received', 'run_C', { messageId: 'msg_c', runId: 'run_C', idempotencyKey: 'kc', text: 'nap', mode: 'coalesce' });
+  await put('run.started', 'run_C', {});
+  await put('message.received', 'run_D', { messageId: 'msg_d', runId: 'run_D', idempotencyKey: 'kd', text: 'steer', mode: 'steer', steerInto: 'run_C' });
+  await put('run.steered', 'run_C', { turn: 1, steers: [{ id: 'run_D', text: 'steer' }] });
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  await again.recover();
+  for (const [key, runId, state] of [['ka', 'run_A', 'failed'], ['kc', 'run_C', 'failed'], ['kd', 'run_D', 'failed']] as const) {
+    const retry = await again.admit(session.id, { text: 'x', idempotencyKey: key });
+    assert.deepEqual([retry.duplicate, retry.runId], [true, runId]);
+    assert.equal((await again.waitFor(runId)).state, state, runId);
+  }
+  assert.equal(again.run('run_D').steeredInto, 'run_C');
+  assert.equal(again.run('run_R').resumedFrom, 'run_A');
+  await assert.rejects(again.resume('run_A'), { code: 'PALYRA_CONFLICT', message: /resumed already, as run "run_R"/ });
   await reopened.close();
 });

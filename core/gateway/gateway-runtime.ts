@@ -11,7 +11,7 @@ import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
 import { SessionRegistry, type Session } from './sessions.ts';
 import { join } from 'node:path';
-import { composeUserText, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, type JournalRun, type RecoveryPlan } from './journal-replay.ts';
+import { composeUserText, INTERRUPTED_REASON, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, type JournalRun, type RecoveryPlan } from './journal-replay.ts';
 
 export { composeUserText, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED } from './journal-replay.ts';
 
@@ -212,12 +212,24 @@ export class GatewayRuntimeState {
       await this.deps.journal.append({ kind: RUN_INTERRUPTED, runId: run.runId, sessionId: run.sessionId, actor: 'gateway', payload: { runId: run.runId, reason: 'interrupted' } });
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
       this.runs.set(run.runId, entry);
-      this.finish(entry, { state: 'failed', reason: 'interrupted: the daemon stopped while the run was going', finalText: null, counters: null });
+      this.finish(entry, { state: 'failed', reason: INTERRUPTED_REASON, finalText: null, counters: null });
+      // Messages it took in by steering ended with it.
+      for (const id of run.steeredIn) {
+        const steered = plan.byId.get(id);
+        if (!steered || this.runs.has(id)) continue;
+        const view = this.newRunWithId(id, steered.sessionId, steered.messageIds, steered.texts);
+        view.view.steeredInto = run.runId;
+        this.runs.set(id, view);
+        this.finish(view, { state: 'failed', reason: `steered into run ${run.runId}: ${INTERRUPTED_REASON}`, finalText: null, counters: null });
+      }
     }
+    // Restored on open already when among the newest ended runs; older ones come back here,
+    // so every interrupted run stays resumable.
     for (const run of plan.interruptedBefore) {
+      if (this.runs.has(run.runId)) continue;
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
       this.runs.set(run.runId, entry);
-      this.finish(entry, { state: 'failed', reason: 'interrupted: the daemon stopped while the run was going', finalText: null, counters: null });
+      this.finish(entry, { state: 'failed', reason: INTERRUPTED_REASON, finalText: null, counters: null });
     }
     const requeued: string[] = [];
     for (const run of plan.unstarted) {

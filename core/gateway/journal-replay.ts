@@ -12,6 +12,8 @@ export const RUN_INTERRUPTED = 'run.interrupted';
 export const MEMORY_LEARNED = 'memory.learned';
 /** Written when an interrupted run is resumed as a new run (before that run is queued). */
 export const RUN_RESUMED = 'run.resumed';
+/** Why a run the daemon's stop cut off ended (`run.interrupted`). */
+export const INTERRUPTED_REASON = 'interrupted: the daemon stopped while the run was going';
 /** Written when a run is cancelled by request before it started: its messages are never run. */
 export const RUN_CANCELLED = 'run.cancelled';
 
@@ -48,6 +50,8 @@ export interface RecoveryPlan {
   unstarted: JournalRun[];
   /** Each session's conversation so far: user messages and final answers, oldest first. */
   histories: Map<string, ChatMessage[]>;
+  /** Every run the journal holds, by id. */
+  byId: ReadonlyMap<string, JournalRun>;
 }
 
 /** Collects, while the journal is replayed on start, the runs and conversations it holds. */
@@ -90,7 +94,10 @@ export class JournalReplay {
       run.finished = true;
       run.finalText = p.finalText;
       run.end = { state: p.state, reason: p.reason, counters: p.counters ?? null, at: record.ts };
-    } else if (record.kind === RUN_INTERRUPTED) run.finished = run.interrupted = true;
+    } else if (record.kind === RUN_INTERRUPTED) {
+      run.finished = run.interrupted = true;
+      run.end = { state: 'failed', reason: INTERRUPTED_REASON, counters: null, at: record.ts };
+    }
     else if (record.kind === RUN_CANCELLED && !run.started) {
       run.started = run.finished = run.cancelled = true;
       run.end = { state: 'cancelled', reason: (JSON.parse(record.payloadJson) as { reason?: string }).reason ?? 'cancelled', counters: null, at: record.ts };
@@ -119,7 +126,7 @@ export class JournalReplay {
   }
 
   finish(cap: number): RecoveryPlan {
-    const plan: RecoveryPlan = { interrupted: [], interruptedBefore: [], unstarted: [], histories: new Map() };
+    const plan: RecoveryPlan = { interrupted: [], interruptedBefore: [], unstarted: [], histories: new Map(), byId: this.runs };
     const resumed = new Set(this.resumed().map((r) => r.resumedFrom));
     for (const run of this.runs.values()) {
       if (run.cancelled) continue;

@@ -71,7 +71,7 @@ export function readRunTape(journalDir: string, runId: string): { sessionId: str
   for (const { record } of readRecords(join(journalDir, 'segments'))) {
     if (record.runId !== runId || !TAPE_KIND_SET.has(record.kind)) continue;
     sessionId ??= record.sessionId;
-    events.push({ seq: record.seq, hash: record.hash, kind: record.kind, payload: parsePayload(record.payloadJson, record.seq) });
+    events.push({ seq: record.seq, hash: record.hash, kind: record.kind, payload: parsePayload(record.payloadJson, record.seq), ...(record.redactions > 0 ? { redactions: record.redactions } : {}) });
   }
   if (events.length === 0) throw new PalyraError('PALYRA_NOT_FOUND', `No tape for run "${runId}" in this journal; 'palyrad tape list' shows the runs it has`);
   return { sessionId, events };
@@ -90,7 +90,7 @@ export function readRunTapeOf(store: JournalStore, runId: string): { sessionId: 
   for (const e of indexed) {
     if (!TAPE_KIND_SET.has(e.kind)) continue;
     sessionId ??= e.sessionId;
-    events.push({ seq: e.seq, hash: e.hash, kind: e.kind, payload: e.payload });
+    events.push({ seq: e.seq, hash: e.hash, kind: e.kind, payload: e.payload, ...(e.redactions > 0 ? { redactions: e.redactions } : {}) });
   }
   if (events.length === 0) return readRunTape(store.paths.dir, runId);
   return { sessionId, events };

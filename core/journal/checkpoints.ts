@@ -234,7 +234,13 @@ function createKeyFile(keyPath: string): string {
     } finally {
       closeSync(fd);
     }
-    linkSync(temp, keyPath);
+    try {
+      linkSync(temp, keyPath);
+    } catch (error) {
+      // A filesystem without hard links: write in place, refusing to replace (not atomic).
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+      writeFileSync(keyPath, pem, { flag: 'wx', mode: 0o600 });
+    }
     fsyncDir(dirname(keyPath));
     return pem;
   } catch (error) {

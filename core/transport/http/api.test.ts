@@ -103,6 +103,10 @@ test('the run event stream (SSE) resumes after Last-Event-ID without losing or r
     assert.deepEqual(all.map(([seq]) => seq), all.map((_, i) => i + 1), 'numbered from 1 without gaps');
     const resumed = await read({ 'last-event-id': '4' });
     assert.deepEqual(resumed, all.slice(4));
+    for (const bad of ['0x2', '1e0', '', '-1']) {
+      const res = await fetch(`${api.url}/api/v1/runs/${runId}/events?after=${bad}`, { headers: auth });
+      assert.equal(res.status, 400, `after=${bad}`);
+    }
   } finally {
     await api.close();
   }

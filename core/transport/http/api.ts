@@ -150,8 +150,8 @@ function resolution(body: Record<string, unknown>): ApprovalResolution {
  */
 function streamRunEvents({ req, res, params, query }: RouteContext, gateway: GatewayRuntimeState): void {
   const stream = gateway.events(params.id as string);
-  const after = Number(req.headers['last-event-id'] ?? query.get('after') ?? 0);
-  if (!Number.isSafeInteger(after) || after < 0) throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'Last-Event-ID must be a non-negative integer');
+  const lastEventId = req.headers['last-event-id'];
+  const after = integerParam(typeof lastEventId === 'string' ? lastEventId : query.get('after'), 'Last-Event-ID (or after)', 0, Number.MAX_SAFE_INTEGER, 0);
   if (stream.ended && after >= stream.lastSeq) {
     res.writeHead(204, { 'cache-control': 'no-store' });
     res.end();
