@@ -318,3 +318,10 @@ test('a secret split from its flag in an argv, a token as a URL user, and an sk-
   const sk = secret(['sk', chars(24, 10)].join('-'));
   assert.deepEqual(run(new Redactor(), `key_${sk}`), { value: `key_${R.sk}`, count: 1 });
 });
+
+test('a quote inside a password inside escaped JSON does not end the redacted value', () => {
+  const tail = secret('TAILSECRET99');
+  const text = `Response: ${JSON.stringify({ body: JSON.stringify({ password: `hunter2"${tail}` }) })}`;
+  const result = run(new Redactor(), { out: text });
+  assert.equal(result.count, 1);
+});
