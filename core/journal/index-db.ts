@@ -68,6 +68,8 @@ export class JournalIndex {
   private insertMany: Statement;
   private upsertMeta: Statement;
   private sinceSnapshot = 0;
+  /** The snapshot being written (or done): the next one starts after it. */
+  private snapshotting: Promise<unknown> = Promise.resolve();
   private lastSeqCache: number;
   private lastHashCache: string | null;
   private oldestCache: number | null;
@@ -207,7 +209,15 @@ export class JournalIndex {
    * rename over the old snapshot, fsync the folder. A crash leaves the old or the new
    * snapshot, never a mix. Returns the size written.
    */
-  async snapshot(): Promise<{ bytes: number }> {
+  snapshot(): Promise<{ bytes: number }> {
+    // One at a time: the timer's snapshot and close()'s can overlap, and both write the
+    // same temporary file (one rename then found it gone).
+    const run = this.snapshotting.then(() => this.writeSnapshot());
+    this.snapshotting = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeSnapshot(): Promise<{ bytes: number }> {
     const data = this.exportLive();
     this.sinceSnapshot = 0;
     const tmp = `${this.snapshotPath}.tmp-${process.pid}`;

@@ -276,6 +276,20 @@ test('a damaged index snapshot, or one with another page size, is replaced by a 
   await afterResize.close();
 });
 
+test('snapshots asked for while one is being written wait their turn (they share a temporary file)', async () => {
+  const { store, options } = await freshJournal({ snapshotIntervalMs: 0 });
+  await store.append({ kind: 'note.added', payload: 1 });
+  void store.index; // applies the backlog: the index now differs from its snapshot
+  const first = store.snapshotIndex();
+  await store.append({ kind: 'note.added', payload: 2 });
+  void store.index;
+  const second = store.snapshotIndex();
+  const results = await Promise.allSettled([first, second]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled'], JSON.stringify(results.map((r) => (r.status === 'rejected' ? String(r.reason) : ''))));
+  await store.close();
+  assert.deepEqual(readdirSync(options.dir).filter((f) => f.includes('.tmp-')), []);
+});
+
 test('the index is snapshotted in the background', async () => {
   const { store, options } = await freshJournal({ snapshotIntervalMs: 30 });
   await store.append({ kind: 'note.added', payload: {} });
