@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ioError } from './errors.ts';
 import { newUlid } from './ids.ts';
@@ -11,28 +11,80 @@ import { newUlid } from './ids.ts';
  * up half-written. The file is created with mode 0600.
  */
 export function writeFileAtomic(path: string, text: string): void {
+  let tmp: string | null = null;
+  try {
+    tmp = writeDurableTemp(path, text);
+    renameSync(tmp, path);
+    tmp = null;
+    fsyncDirectory(dirname(path));
+  } catch (error) {
+    if (tmp !== null) rmSync(tmp, { force: true });
+    throw ioError(`write "${path}"`, error);
+  }
+}
+
+/**
+ * Creates `path` holding `text` (mode 0600) only if nothing is there yet, all at once: a
+ * durable temporary file is linked into place, so a crash never leaves an empty or
+ * half-written file, and link() never replaces one another process created first.
+ * Returns false when `path` existed already (the caller then reads it). Where the
+ * filesystem has no hard links, the file is written in place with O_EXCL (not atomic).
+ * @throws the raw I/O error (callers name the file in their own words).
+ */
+export function createFileExclusive(path: string, text: string): boolean {
+  const tmp = writeDurableTemp(path, text);
+  try {
+    try {
+      linkSync(tmp, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      if (!NO_HARD_LINKS.has(code ?? '')) throw error;
+      try {
+        writeFileSync(path, text, { flag: 'wx', mode: 0o600 });
+      } catch (inPlace) {
+        if ((inPlace as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw inPlace;
+      }
+    }
+    fsyncDirectory(dirname(path));
+    return true;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** link() errors of filesystems without hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/**
+ * A fsynced temporary file beside `path` holding `text` (mode 0600). Its name starts
+ * with a dot, so a folder scan (policy loading) never picks it up half-written.
+ */
+function writeDurableTemp(path: string, text: string): string {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${newUlid()}.tmp`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const fd = openSync(tmp, 'wx', 0o600);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      const bytes = Buffer.from(text, 'utf8');
-      // writeSync may write less than asked; loop until every byte is down.
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    const dirFd = openSync(dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    const bytes = Buffer.from(text, 'utf8');
+    // writeSync may write less than asked; loop until every byte is down.
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+    fsyncSync(fd);
   } catch (error) {
+    closeSync(fd);
     rmSync(tmp, { force: true });
-    throw ioError(`write "${path}"`, error);
+    throw error;
+  }
+  closeSync(fd);
+  return tmp;
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -3,9 +3,8 @@
  * when nobody but the owner can read them, and compared in constant time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { ioError, PalyraError } from '../base/index.ts';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createFileExclusive, ioError, PalyraError } from '../base/index.ts';
 
 /** A token as palyrad generates it: 32 random bytes, base64url (43 characters). */
 export function generateToken(): string {
@@ -40,31 +39,10 @@ export function ensurePrivateDir(dir: string): void {
  * Returns false when the file already existed (the caller then reads it).
  */
 export function createTokenFileExclusive(path: string, token: string): boolean {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, `${token}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(tmp, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
-    }
-    fsyncDir(dirname(path));
-    return true;
+    return createFileExclusive(path, `${token}\n`);
   } catch (error) {
     throw ioError(`create token file "${path}"`, error);
-  } finally {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // Already gone, or never created; nothing to clean up.
-    }
   }
 }
 
@@ -103,11 +81,3 @@ export function readTokenFile(path: string): string | null {
   return token;
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}

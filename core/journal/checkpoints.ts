@@ -1,8 +1,7 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, closeSync, fstatSync, fsyncSync, ftruncateSync, linkSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { appendFileSync, closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { fsyncDir } from './segment-log.ts';
-import { canonicalJson, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex } from '../base/index.ts';
+import { canonicalJson, createFileExclusive, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex } from '../base/index.ts';
 
 /**
  * A signed statement that the journal named `origin` had `size` events and that the
@@ -221,34 +220,13 @@ function cutTornLine(path: string): void {
 function createKeyFile(keyPath: string): string {
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  // Written whole to a file of its own, made durable, then linked into place: a crash
-  // never leaves an empty or half-written key, and link() refuses to replace one that
-  // another process put there first.
-  const temp = `${keyPath}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
-    const fd = openSync(temp, 'wx', 0o600);
-    try {
-      writeSync(fd, pem);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      linkSync(temp, keyPath);
-    } catch (error) {
-      // A filesystem without hard links: write in place, refusing to replace (not atomic).
-      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
-      writeFileSync(keyPath, pem, { flag: 'wx', mode: 0o600 });
-    }
-    fsyncDir(dirname(keyPath));
-    return pem;
+    // All at once (a crash never leaves an empty key), and never over one another
+    // process created first: then that one is used, so there is only ever one key.
+    return createFileExclusive(keyPath, pem) ? pem : readFileSync(keyPath, 'utf8');
   } catch (error) {
-    // Another process created it first: use theirs, so there is only ever one key.
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(keyPath, 'utf8');
     throw ioError(`create checkpoint key "${keyPath}"`, error);
-  } finally {
-    rmSync(temp, { force: true });
   }
 }
 
