@@ -16,7 +16,7 @@ export function writeFileAtomic(path: string, text: string): void {
     tmp = writeDurableTemp(path, text);
     renameSync(tmp, path);
     tmp = null;
-    fsyncDirectory(dirname(path));
+    fsyncDir(dirname(path));
   } catch (error) {
     if (tmp !== null) rmSync(tmp, { force: true });
     throw ioError(`write "${path}"`, error);
@@ -47,7 +47,7 @@ export function createFileExclusive(path: string, text: string): boolean {
         throw inPlace;
       }
     }
-    fsyncDirectory(dirname(path));
+    fsyncDir(dirname(path));
     return true;
   } finally {
     rmSync(tmp, { force: true });
@@ -80,11 +80,19 @@ function writeDurableTemp(path: string, text: string): string {
   return tmp;
 }
 
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
+/**
+ * fsyncs a directory so an entry created or renamed in it survives a crash. Some
+ * filesystems refuse fsync on directories (EINVAL, EISDIR, EPERM); the data is still written.
+ */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
   try {
+    fd = openSync(dir, 'r');
     fsyncSync(fd);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -2,10 +2,9 @@ import { open as openFile, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
-import { ioError } from '../base/index.ts';
+import { fsyncDir, ioError } from '../base/index.ts';
 import { loadSqlJs } from '../base/sqljs.ts';
 import type { FramePointer } from './frame-reader.ts';
-import { fsyncDir } from './segment-log.ts';
 
 /** Version of the index schema; a snapshot with another version is rebuilt from the log. */
 export const INDEX_SCHEMA_VERSION = 1;

@@ -1,12 +1,12 @@
 import { closeSync, copyFileSync, constants, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENESIS_HASH, ioError, PalyraError } from '../base/index.ts';
+import { fsyncDir, GENESIS_HASH, ioError, PalyraError } from '../base/index.ts';
 import { SEGMENT_HEADER_BYTES } from './frame.ts';
 import { readCheckpoints, type CheckpointRecord } from './checkpoints.ts';
 import type { JournalPaths } from './journal-paths.ts';
 import { decodeRecord, readRecords } from './log-reader.ts';
 import { GENESIS_KIND, type StoredRecord } from './record.ts';
-import { fsyncDir, type LogPosition } from './segment-log.ts';
+import { type LogPosition } from './segment-log.ts';
 import { listSegments, scanSegment, type SegmentFile } from './segments.ts';
 
 /** The state of the log found on open, and the repair (if any) a crash left to do. */

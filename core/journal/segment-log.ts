@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { ioError, PalyraError } from '../base/index.ts';
+import { fsyncDir, ioError, PalyraError } from '../base/index.ts';
 import { segmentHeader, SEGMENT_HEADER_BYTES } from './frame.ts';
 import { segmentName } from './segments.ts';
 
@@ -230,20 +230,6 @@ function createSegment(dir: string, firstSeq: number): { fd: number; position: L
   }
 }
 
-/** fsyncs a directory so a created or renamed entry survives a crash. */
-export function fsyncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch (error) {
-    // Some filesystems refuse fsync on directories (EINVAL/EISDIR); the data is still written.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
 
 function writeAll(fd: number, frames: Buffer[], position: number, total: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
-import { existsSync, fsyncSync, closeSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { invalidArgument, ioError, newUlid, PalyraError, sha256Hex, writeFileAtomic } from '../base/index.ts';
+import { fsyncDir, invalidArgument, ioError, newUlid, PalyraError, sha256Hex, writeFileAtomic } from '../base/index.ts';
 import type { GeneratedPolicy } from './approval-policy.ts';
 import { compilePolicySet, type CompiledPolicySet } from './compile.ts';
 import { readPolicyDir } from './policy-files.ts';
@@ -167,7 +167,7 @@ function swapInFolder(dir: string, files: [string, string][]): void {
     rmSync(previous, { recursive: true, force: true });
     if (existsSync(dir)) renameSync(dir, previous);
     renameSync(staging, dir);
-    syncFolder(dirname(dir));
+    fsyncDir(dirname(dir));
     rmSync(previous, { recursive: true, force: true });
   } catch (error) {
     rmSync(staging, { recursive: true, force: true });
@@ -183,13 +183,4 @@ function finishInterruptedReplace(dir: string): void {
   if (!existsSync(previous)) return;
   if (existsSync(dir)) rmSync(previous, { recursive: true, force: true });
   else renameSync(previous, dir);
-}
-
-function syncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
