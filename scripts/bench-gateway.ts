@@ -11,6 +11,7 @@ import { build } from '../build.mjs';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 30_000);
 
 const root = mkdtempSync(join(tmpdir(), 'palyra-bench-gateway-'));
 let daemon: ChildProcess | null = null;
@@ -42,6 +43,29 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** RSS of a node process that only waits, 1 s after it started: what Node itself costs here. */
+async function bareNodeRssMiB(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss = rssMiB(child.pid as number);
+  child.kill('SIGKILL');
+  return rss;
+}
+
+/**
+ * The lowest RSS over `ms` of quiet: V8 shrinks its young generation and returns pages only
+ * after several seconds of low allocation, so a reading taken right after load overstates
+ * what an idle daemon keeps.
+ */
+async function settledRssMiB(pid: number, ms: number): Promise<number> {
+  let lowest = rssMiB(pid);
+  for (const until = performance.now() + ms; performance.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 1000));
+    lowest = Math.min(lowest, rssMiB(pid));
+  }
+  return lowest;
+}
+
 const agent = new Agent({ keepAlive: true, maxSockets: SESSIONS + 8 });
 
 /** One HTTP call with a keep-alive connection; resolves with status and parsed body. */
@@ -71,7 +95,10 @@ const port = await startDaemon(bundle);
 const token = readFileSync(join(root, 'state', 'auth', 'admin.token'), 'utf8').trim();
 const pid = (daemon as unknown as ChildProcess).pid as number;
 await new Promise((r) => setTimeout(r, 1000));
-row('daemon RSS, idle after start (target ≤ 80 MB)', `${rssMiB(pid).toFixed(1)} MiB`);
+const bareNodeRss = await bareNodeRssMiB();
+const idleRss = rssMiB(pid);
+row('daemon RSS, idle after start (target ≤ 80 MB)', `${idleRss.toFixed(1)} MiB`);
+row('  baseline: a bare node process, idle', `${bareNodeRss.toFixed(1)} MiB (daemon / bare ${(idleRss / bareNodeRss).toFixed(2)})`);
 
 // Sessions first (their creation is not what is measured).
 const sessions: string[] = [];
@@ -164,6 +191,7 @@ row(`message → answer, one at a time, the next ${UNLOADED}, p50 / p99`, `${us(
 row('  baseline: GET /healthz, one at a time, p50 / p99', `${us(pct(singleBare, 0.5))} / ${us(pct(singleBare, 0.99))}`);
 row('  added latency p50 / p99 (target p50 ≤ 2 ms)', `${us(pct(single, 0.5) - pct(singleBare, 0.5))} / ${us(pct(single, 0.99) - pct(singleBare, 0.99))}`);
 row('daemon peak RSS under load', `${peakRss.toFixed(1)} MiB`);
+row(`daemon RSS, idle after the load (lowest over ${SETTLE_MS / 1000} s)`, `${(await settledRssMiB(pid, SETTLE_MS)).toFixed(1)} MiB`);
 const counted = latencies.length - loadedOnFirst;
 row('count check: messages / runs / completed once / failures', `${fmt(counted)} / ${fmt(runsSeen)} / ${fmt(runsCompleted)} / ${failures}${counted === runsSeen && runsSeen === runsCompleted && failures === 0 ? ' (nothing lost or duplicated)' : ' — MISMATCH'}`);
 (daemon as unknown as ChildProcess).kill('SIGTERM');
