@@ -10,14 +10,22 @@ import { PalyraError, sha256Hex, type ErrorCode } from '../../base/index.ts';
 import { compileInputCheck, type InputCheck } from './input-schema.ts';
 import { HOST_FUNCTIONS, PLUGIN_NAME_PATTERN, parseManifest, type HostFunctionName, type PluginManifest } from './manifest.ts';
 import { wasmApi, type WasmModule } from './wasm-api.ts';
-import { readWasmStorage } from './wasm-limits.ts';
+import { readWasmStorage, type WasmLimits } from './wasm-limits.ts';
 
 /** Memory cap of any plugin when the host sets none: 256 pages = 16 MiB. */
 export const DEFAULT_MAX_MEMORY_PAGES = 256;
 /** Largest module file loaded (16 MiB). */
 export const MAX_MODULE_BYTES = 16 * 1024 * 1024;
-/** Largest table a module may declare, in elements (a funcref is 8 bytes). */
+/**
+ * Most table elements a module may declare, per table and summed over all its tables
+ * (a funcref is 8 bytes). Instantiation allocates and fills every table in one
+ * uninterruptible call (~16 ms and ~3 MB per 100000 elements, measured), which neither
+ * the time limit nor `terminate()` can cut short; so the total, not only each table, is
+ * capped.
+ */
 export const MAX_TABLE_ELEMENTS = 100_000;
+/** Most tables a module may define (imported tables are refused with the other imports). */
+export const MAX_TABLES = 16;
 const MAX_MANIFEST_BYTES = 64 * 1024;
 
 /** A plugin that passed every check and may be run. */
@@ -35,7 +43,8 @@ export interface LoadedPlugin {
  * Loads and verifies plugin `name`.
  * @throws PalyraError: PALYRA_TOOL_INPUT_INVALID (bad name), PALYRA_TOOL_NOT_FOUND,
  *   PALYRA_TOOL_FAILED (bad manifest naming the field, unreadable or invalid module),
- *   PALYRA_TOOL_FORBIDDEN (hash mismatch, ungranted import, unbounded memory or table).
+ *   PALYRA_TOOL_FORBIDDEN (hash mismatch, ungranted import, unbounded memory or table,
+ *   too many tables or too many table elements in total).
  */
 export async function loadPlugin(pluginsDir: string, name: string, options: { maxMemoryPages?: number } = {}): Promise<LoadedPlugin> {
   // Security: the name becomes a path segment; the pattern admits no separator, dot or "..".
@@ -105,12 +114,27 @@ function checkStorage(name: string, bytes: Uint8Array, capPages: number): number
   if (memory === undefined || more.length > 0) throw fail('PALYRA_TOOL_FAILED', name, `must define exactly one memory, found ${storage.memories.length}`);
   if (memory.max === null) throw fail('PALYRA_TOOL_FORBIDDEN', name, `declares its memory without a maximum; declare one of at most ${capPages} pages`);
   if (memory.max > capPages) throw fail('PALYRA_TOOL_FORBIDDEN', name, `declares a memory maximum of ${memory.max} pages, above its limit of ${capPages} pages`);
-  for (const table of storage.tables) {
+  checkTables(name, storage.tables);
+  return memory.max;
+}
+
+function checkTables(name: string, tables: readonly WasmLimits[]): void {
+  if (tables.length > MAX_TABLES) throw fail('PALYRA_TOOL_FORBIDDEN', name, `declares ${tables.length} tables, above the limit of ${MAX_TABLES}`);
+  let minTotal = 0;
+  let maxTotal = 0;
+  for (const table of tables) {
     if (table.max === null || table.max > MAX_TABLE_ELEMENTS) {
       throw fail('PALYRA_TOOL_FORBIDDEN', name, `declares a table with no maximum or one above ${MAX_TABLE_ELEMENTS} elements`);
     }
+    minTotal += table.min;
+    maxTotal += table.max;
   }
-  return memory.max;
+  // Invariant: a valid module has min <= max per table, so the maximum total bounds both
+  // what instantiation allocates (the minimums) and what table.grow can reach.
+  const total = Math.max(minTotal, maxTotal);
+  if (total > MAX_TABLE_ELEMENTS) {
+    throw fail('PALYRA_TOOL_FORBIDDEN', name, `declares tables of ${total} elements in total, above the limit of ${MAX_TABLE_ELEMENTS}`);
+  }
 }
 
 async function readCapped(name: string, path: string, cap: number, isManifest: boolean): Promise<Uint8Array> {

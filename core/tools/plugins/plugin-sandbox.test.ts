@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
 import { PalyraError, type JsonValue } from '../../base/index.ts';
+import { loadPlugin } from './plugin-loader.ts';
 import { createPluginRunTool } from './plugin-run-tool.ts';
 import { pluginWorkerCounts } from './plugin-worker.ts';
 import { installPlugin, toolContext, watModule } from './test-support.ts';
@@ -102,6 +103,28 @@ test('unbounded or oversized memory is refused before running', async () => {
     message: 'Plugin "big-table" declares a table with no maximum or one above 100000 elements',
   });
   assert.equal(pluginWorkerCounts().started, started);
+});
+
+test('many tables, or tables too large in total, are refused before running', async () => {
+  const started = pluginWorkerCounts().started;
+  const run = '(func (export "run") (param i32 i32) (result i64) i64.const 0)';
+  // Each table is within the per-table cap; 200 of them took seconds and ~600 MB to instantiate.
+  await installPlugin(dir, 'many-tables', { wat: watModule(run + '(table 100000 100000 funcref)'.repeat(200)) });
+  assert.deepEqual(await refusedData('many-tables'), {
+    code: 'PALYRA_TOOL_FORBIDDEN',
+    message: 'Plugin "many-tables" declares 200 tables, above the limit of 16',
+  });
+  await installPlugin(dir, 'wide-tables', { wat: watModule(run + '(table 1 60000 funcref)'.repeat(2)) });
+  assert.deepEqual(await refusedData('wide-tables'), {
+    code: 'PALYRA_TOOL_FORBIDDEN',
+    message: 'Plugin "wide-tables" declares tables of 120000 elements in total, above the limit of 100000',
+  });
+  await installPlugin(dir, 'deep-tables', { wat: watModule(run + '(table 60000 60000 funcref)'.repeat(2)) });
+  assert.equal((await refusedData('deep-tables')).message, 'Plugin "deep-tables" declares tables of 120000 elements in total, above the limit of 100000');
+  assert.equal(pluginWorkerCounts().started, started);
+  // Within both caps a module with several tables still loads.
+  await installPlugin(dir, 'some-tables', { wat: watModule(run + '(table 1 50000 funcref)'.repeat(2)) });
+  assert.equal((await loadPlugin(dir, 'some-tables')).manifest.name, 'some-tables');
 });
 
 test('a module importing an ungranted host function is refused without running', async () => {
