@@ -34,6 +34,19 @@ test('notes are durable: they come back after a restart, deletions too, and secr
   await reopened.close();
 });
 
+test('a note is searchable live exactly as it was journaled: redacted, the same as after a restart', async () => {
+  const { store, options } = await freshJournal();
+  const memory = openJournalMemoryStore(store);
+  const put = await memory.put({ text: 'the token is sk-live-abcdefghijklmnopqrstuvwx1234', tags: ['creds'], sessionId: null });
+  assert.ok(!put.text.includes('sk-live'), `put returns what was stored: ${put.text}`);
+  const live = await memory.search('token', { limit: 5 });
+  assert.deepEqual(live, [{ id: put.id, text: put.text, tags: ['creds'], score: 1 }]);
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  assert.deepEqual(await openJournalMemoryStore(reopened).search('token', { limit: 5 }), live);
+  await reopened.close();
+});
+
 test('fed by the gateway\'s one pass over the log, the store comes back as openJournalMemoryStore would', async () => {
   const { store, options } = await freshJournal();
   const first = openJournalMemoryStore(store);

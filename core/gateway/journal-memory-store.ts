@@ -18,6 +18,19 @@ export interface JournalMemoryStoreOptions {
   maxRecords?: number;
 }
 
+/**
+ * The payload of a `memory.stored` event. The note's session is the event's own
+ * `sessionId`: the redactor takes a payload key named `sessionId` out (events written
+ * before this carry it there as a marker, which replay ignores).
+ */
+// A type, not an interface, so it is assignable to JsonValue.
+type StoredNote = {
+  id: string;
+  text: string;
+  tags: string[];
+  createdAt: number;
+};
+
 /** The store, and how it takes in the journal's records on start. */
 export type JournalMemoryStore = MemoryStore & {
   /** Applies one record of the journal (its memory events; others are ignored), in log order. */
@@ -26,8 +39,8 @@ export type JournalMemoryStore = MemoryStore & {
 
 /**
  * Opens the store over `journal`, replaying its memory events. What the redactor took out
- * of a note before it was journaled is gone from it after a restart too: secrets are never
- * remembered.
+ * of a note before it was journaled is gone from it at once and after a restart alike:
+ * secrets are never remembered.
  */
 export function openJournalMemoryStore(journal: JournalStore, options: JournalMemoryStoreOptions = {}): JournalMemoryStore {
   const store = createJournalMemoryStore(journal, options);
@@ -50,10 +63,10 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
     maxRecords: options.maxRecords,
   });
   const known = new Set<string>();
-  const apply = async (record: { id: string; text: string; tags: string[]; createdAt: number; sessionId: string | null }): Promise<MemoryRecord> => {
+  const apply = async (record: StoredNote, sessionId: string | null): Promise<MemoryRecord> => {
     next = { id: record.id, at: record.createdAt };
     try {
-      const stored = await memory.put({ text: record.text, tags: record.tags, sessionId: record.sessionId });
+      const stored = await memory.put({ text: record.text, tags: record.tags, sessionId });
       known.add(stored.id);
       return stored;
     } finally {
@@ -62,7 +75,7 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
   };
   return {
     replay(record: StoredRecord) {
-      if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson));
+      if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson) as StoredNote, record.sessionId);
       else if (record.kind === MEMORY_DELETED) {
         const { id } = JSON.parse(record.payloadJson) as { id: string };
         known.delete(id);
@@ -70,9 +83,11 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
       }
     },
     async put(entry: MemoryEntry) {
-      const record = { id: newId(), text: entry.text, tags: normalizeTags(entry.tags), createdAt: clock.now(), sessionId: entry.sessionId };
-      await journal.append({ kind: MEMORY_STORED, actor: 'memory', sessionId: entry.sessionId, payload: record });
-      return apply(record);
+      const payload: StoredNote = { id: newId(), text: entry.text, tags: normalizeTags(entry.tags), createdAt: clock.now() };
+      const { payloadJson } = await journal.append({ kind: MEMORY_STORED, actor: 'memory', sessionId: entry.sessionId, payload });
+      // Security: apply what was journaled (redacted), as replay does, never `payload`:
+      // otherwise the live store hands a secret back to models until the next restart.
+      return apply(JSON.parse(payloadJson) as StoredNote, entry.sessionId);
     },
     search: (query, searchOptions) => memory.search(query, searchOptions),
     async delete(id) {

@@ -113,6 +113,7 @@ test('secrets are redacted before the frame is written, and counted on the event
     note: 'using [REDACTED:known_secret]',
     body: '{"password":"[REDACTED:key]"}',
   });
+  assert.deepEqual(JSON.parse(r.payloadJson), event?.payload, 'append resolves with the payload as written');
   await store.close();
   for (const file of readdirSync(join(options.dir, 'segments'))) {
     const raw = readFileSync(join(options.dir, 'segments', file)).toString('latin1');

@@ -30,6 +30,12 @@ export interface AppendResult {
   ts: number;
   hash: string;
   redactions: number;
+  /**
+   * Canonical JSON of the payload exactly as written: after redaction. A caller that keeps
+   * a live copy of what it journaled applies this, so the copy matches what a restart
+   * rebuilds from the log.
+   */
+  payloadJson: string;
 }
 
 /** Settings of a journal store; every limit has a default. */
@@ -472,7 +478,7 @@ export class JournalStore {
       hash = batch.hashes.slice(i * 64, i * 64 + 64);
       this.feeder.add({ seq: r.seq, ts: r.ts, kind: r.kind, sessionId: r.sessionId, runId: r.runId, segment: batch.segmentFirstSeq, offset, hash });
       offset += batch.frameBytes[i] as number;
-      resolve({ seq: r.seq, id: r.id, ts: r.ts, hash, redactions: r.redactions });
+      resolve({ seq: r.seq, id: r.id, ts: r.ts, hash, redactions: r.redactions, payloadJson: r.payloadJson });
     }
     this.awaitingStart += count;
     this.durableHead = { seq: batch.firstSeq + count - 1, hash };
