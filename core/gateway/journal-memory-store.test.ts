@@ -47,6 +47,19 @@ test('a note is searchable live exactly as it was journaled: redacted, the same 
   await reopened.close();
 });
 
+test('deleting a note evicted beyond maxRecords writes nothing and says false', async () => {
+  const { store, options } = await freshJournal();
+  const memory = openJournalMemoryStore(store, { maxRecords: 2 });
+  const evicted = await memory.put({ text: 'alpha one', tags: [], sessionId: null });
+  await memory.put({ text: 'alpha two', tags: [], sessionId: null });
+  await memory.put({ text: 'alpha three', tags: [], sessionId: null });
+  assert.deepEqual(await memory.search('one', { limit: 5 }), []);
+  assert.equal(await memory.delete(evicted.id), false);
+  await store.close();
+  const kinds = [...readRecords(options.dir + '/segments')].map((l) => l.record.kind).filter((k) => k.startsWith('memory.'));
+  assert.deepEqual(kinds, ['memory.stored', 'memory.stored', 'memory.stored']);
+});
+
 test('fed by the gateway\'s one pass over the log, the store comes back as openJournalMemoryStore would', async () => {
   const { store, options } = await freshJournal();
   const first = openJournalMemoryStore(store);

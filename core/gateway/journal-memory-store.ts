@@ -62,13 +62,10 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
     newId: () => next?.id ?? newId(),
     maxRecords: options.maxRecords,
   });
-  const known = new Set<string>();
   const apply = async (record: StoredNote, sessionId: string | null): Promise<MemoryRecord> => {
     next = { id: record.id, at: record.createdAt };
     try {
-      const stored = await memory.put({ text: record.text, tags: record.tags, sessionId });
-      known.add(stored.id);
-      return stored;
+      return await memory.put({ text: record.text, tags: record.tags, sessionId });
     } finally {
       next = null;
     }
@@ -78,7 +75,6 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
       if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson) as StoredNote, record.sessionId);
       else if (record.kind === MEMORY_DELETED) {
         const { id } = JSON.parse(record.payloadJson) as { id: string };
-        known.delete(id);
         void memory.delete(id);
       }
     },
@@ -91,9 +87,10 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
     },
     search: (query, searchOptions) => memory.search(query, searchOptions),
     async delete(id) {
-      if (!known.has(id)) return false;
+      // Invariant: the in-memory store is the one record of which notes exist, evictions
+      // included, so a note it no longer holds is not journaled as deleted.
+      if (!memory.has(id)) return false;
       await journal.append({ kind: MEMORY_DELETED, actor: 'memory', payload: { id } });
-      known.delete(id);
       return memory.delete(id);
     },
   };

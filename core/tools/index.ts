@@ -28,7 +28,7 @@ export { PID_FILE_VERSION, pidDir, reapStalePids } from './process/pid-files.ts'
 export type { PidRecord, ReapedPid } from './process/pid-files.ts';
 export { killProcessGroup } from './process/process-group.ts';
 export { createInMemoryMemoryStore } from './memory/in-memory-store.ts';
-export type { InMemoryMemoryStoreOptions } from './memory/in-memory-store.ts';
+export type { InMemoryMemoryStore, InMemoryMemoryStoreOptions } from './memory/in-memory-store.ts';
 export { normalizeTags } from './memory/memory-store.ts';
 export type { MemoryEntry, MemoryHit, MemoryRecord, MemoryStore } from './memory/memory-store.ts';
 

@@ -16,4 +16,7 @@ test('the oldest records go first beyond maxRecords', async () => {
   await store.put({ text: 'two note', tags: [], sessionId: null });
   await store.put({ text: 'three note', tags: [], sessionId: null });
   assert.deepEqual((await store.search('note', { limit: 10 })).map((h) => h.id).sort(), ['id2', 'id3']);
+  assert.deepEqual(['id1', 'id2', 'id3'].map((id) => store.has(id)), [false, true, true], 'an evicted record is not held');
+  await store.delete('id2');
+  assert.equal(store.has('id2'), false);
 });

@@ -14,6 +14,12 @@ export interface InMemoryMemoryStoreOptions {
   maxRecords?: number;
 }
 
+/** The in-memory store, which can also say whether it holds a record. */
+export type InMemoryMemoryStore = MemoryStore & {
+  /** True while the store holds `id`: false once deleted or evicted beyond maxRecords. */
+  has(id: string): boolean;
+};
+
 /** Lowercase words of letters and digits in any script, de-duplicated. */
 export function terms(text: string): Set<string> {
   return new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
@@ -23,7 +29,7 @@ export function terms(text: string): Set<string> {
  * Creates an in-memory store. Score = the share of the query's terms found in a record's
  * text or tags, rounded to 4 places so scores compare (and hash) the same everywhere.
  */
-export function createInMemoryMemoryStore(options: InMemoryMemoryStoreOptions = {}): MemoryStore {
+export function createInMemoryMemoryStore(options: InMemoryMemoryStoreOptions = {}): InMemoryMemoryStore {
   const clock = options.clock ?? systemClock;
   const newId = options.newId ?? (() => newUlid(clock.now()));
   const maxRecords = options.maxRecords ?? 10_000;
@@ -58,6 +64,9 @@ export function createInMemoryMemoryStore(options: InMemoryMemoryStoreOptions = 
     },
     delete(id) {
       return Promise.resolve(records.delete(id));
+    },
+    has(id) {
+      return records.has(id);
     },
   };
 }
