@@ -24,10 +24,11 @@ test('put, search and delete round-trip, with the session recorded', async () =>
   assert.deepEqual(outputOf(await call('memory.put', { text: 'Lunch is at noon' })), { id: 'm2', tags: [] });
   assert.deepEqual(outputOf(await call('memory.search', { query: 'staging infra' })), {
     hits: [{ id: 'm1', text: 'The staging database is db-2', tags: ['infra'], score: 1 }],
+    truncated: false,
   });
   assert.deepEqual(outputOf(await call('memory.delete', { id: 'm1' })), { id: 'm1', deleted: true });
   assert.deepEqual(outputOf(await call('memory.delete', { id: 'm1' })), { id: 'm1', deleted: false });
-  assert.deepEqual(outputOf(await call('memory.search', { query: 'staging' })), { hits: [] });
+  assert.deepEqual(outputOf(await call('memory.search', { query: 'staging' })), { hits: [], truncated: false });
   // The tools pass the calling session to the store.
   const record = await store.put({ text: 'x', tags: [], sessionId: 'session-1' });
   assert.equal(record.sessionId, 'session-1');
@@ -48,4 +49,18 @@ test('bad input is refused and nothing is stored or deleted', async () => {
   ];
   for (const [name, input, message] of cases) assert.deepEqual(outputOf(await call(name, input)), { code: 'PALYRA_TOOL_INPUT_INVALID', message });
   assert.deepEqual((await store.search('keep me x', { limit: 10 })).map((h) => h.text), ['keep me']);
+});
+
+test('search stops adding hits before the output cap and says truncated', async () => {
+  let n = 0;
+  const registry = new ToolRegistry();
+  for (const tool of createMemoryTools(createInMemoryMemoryStore({ clock: manualClock(), newId: () => `m${++n}` }))) registry.register(tool);
+  const context = toolContext();
+  // 50 notes of 8000 CJK characters: 3 bytes each in UTF-8, ~1.2 MB together.
+  for (let i = 0; i < 50; i++) assert.ok((await registry.invoke('memory.put', { text: `deploy ${'漢'.repeat(8000)}` }, context)).ok);
+  const result = await registry.invoke('memory.search', { query: 'deploy', limit: 50 }, context);
+  assert.ok(result.ok, JSON.stringify(outputOf(result)));
+  const output = result.output as { hits: { id: string }[]; truncated: boolean };
+  // Each hit is ~24 KB of JSON, so 43 fit in 1 MiB (same score and time: in id order).
+  assert.deepEqual({ count: output.hits.length, first: output.hits[0]?.id, truncated: output.truncated }, { count: 43, first: 'm1', truncated: true });
 });

@@ -6,6 +6,7 @@
 import type { JsonValue } from '../../base/index.ts';
 import type { MemoryStore } from '../memory/memory-store.ts';
 import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
+import { JsonListBudget } from './json-list-budget.ts';
 
 /** Options shared by the memory tools. */
 export interface MemoryToolOptions {
@@ -95,9 +96,12 @@ export function createMemoryRememberTool(options: MemoryToolOptions = {}): ToolD
 /** Creates `memory.search`. */
 export function createMemorySearchTool(store: MemoryStore, options: MemoryToolOptions = {}): ToolDefinition<MemorySearchInput> {
   const maxResults = options.maxResults ?? 50;
+  const limits = { ...DEFAULT_LIMITS };
   return {
     name: 'memory.search',
-    description: `Find remembered notes sharing words with the query, best first (limit ≤ ${maxResults}, default ${Math.min(DEFAULT_SEARCH_LIMIT, maxResults)}).`,
+    description:
+      `Find remembered notes sharing words with the query, best first (limit ≤ ${maxResults}, default ${Math.min(DEFAULT_SEARCH_LIMIT, maxResults)}); ` +
+      '"truncated" says when hits were left out to keep the output under its size cap.',
     inputSchema: {
       type: 'object',
       properties: {
@@ -110,10 +114,17 @@ export function createMemorySearchTool(store: MemoryStore, options: MemoryToolOp
     capabilities: ['memory'],
     risk: 'low',
     parallelSafe: true,
-    limits: { ...DEFAULT_LIMITS },
+    limits,
     async run(input) {
-      const hits = await store.search(input.query, { limit: input.limit ?? Math.min(DEFAULT_SEARCH_LIMIT, maxResults) });
-      return { hits: hits as unknown as JsonValue[] };
+      const found = await store.search(input.query, { limit: input.limit ?? Math.min(DEFAULT_SEARCH_LIMIT, maxResults) });
+      // Stop before the registry's output cap would refuse the whole result.
+      const budget = new JsonListBudget(limits.maxOutputBytes, { hits: [], truncated: true });
+      const hits: JsonValue[] = [];
+      for (const hit of found) {
+        if (!budget.admit(hit)) break;
+        hits.push(hit as unknown as JsonValue);
+      }
+      return { hits, truncated: hits.length < found.length };
     },
   };
 }
