@@ -74,3 +74,21 @@ test('bad input and escapes are refused', async () => {
   ];
   for (const [input, error] of cases) assert.deepEqual(outputOf(await list(input)), error, JSON.stringify(input));
 });
+
+test('a listing stops at the output cap and says truncated when names are long and escaped', async () => {
+  const context = toolContext();
+  const registry = new ToolRegistry();
+  registry.register(createFsListTool());
+  mkdirSync(join(context.workspace, 'd'));
+  // Each name escapes to ~1.2 KB of JSON (\u0001 is six bytes): 1000 of them pass 1 MiB.
+  const names = Array.from({ length: 1000 }, (_, i) => String(i).padStart(4, '0') + '\u0001'.repeat(200));
+  for (const name of names) writeFileSync(join(context.workspace, 'd', name), '');
+  const result = await registry.invoke('fs.list', { path: 'd' }, context);
+  assert.ok(result.ok, JSON.stringify(outputOf(result)));
+  const output = result.output as { entries: { path: string }[]; truncated: boolean };
+  // 1 MiB holds 844 entries of 1241 bytes (comma included): the first names in order.
+  assert.deepEqual(
+    { count: output.entries.length, last: output.entries.at(-1)?.path, truncated: output.truncated },
+    { count: 844, last: `d/${names[843]}`, truncated: true },
+  );
+});

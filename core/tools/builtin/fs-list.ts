@@ -10,6 +10,7 @@ import { fsFailure, fsRefusal } from '../fs/fs-failure.ts';
 import { assertOpenedInside, resolveWorkspacePath } from '../fs/workspace-path.ts';
 import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
 import { PATH_SCHEMA } from './fs-read.ts';
+import { JsonListBudget } from './json-list-budget.ts';
 
 /** Options of `fs.list`. */
 export interface FsListOptions {
@@ -38,11 +39,12 @@ const viaProc = process.platform === 'linux' && existsSync('/proc/self/fd');
 /** Creates `fs.list`. */
 export function createFsListTool(options: FsListOptions = {}): ToolDefinition<FsListInput> {
   const maxEntries = options.maxEntries ?? 1000;
+  const limits = { ...DEFAULT_LIMITS };
   return {
     name: 'fs.list',
     description:
       'List a directory in the workspace, sorted by name; with recursive, breadth-first through subdirectories ' +
-      `(symbolic links are listed, never followed). At most maxEntries (≤ ${maxEntries}); "truncated" says when there were more.`,
+      `(symbolic links are listed, never followed). At most maxEntries (≤ ${maxEntries}) and 1 MiB of output; "truncated" says when there were more.`,
     inputSchema: {
       type: 'object',
       properties: {
@@ -56,12 +58,14 @@ export function createFsListTool(options: FsListOptions = {}): ToolDefinition<Fs
     capabilities: ['fs_read'],
     risk: 'low',
     parallelSafe: true,
-    limits: { ...DEFAULT_LIMITS },
+    limits,
     async run(input, context) {
       const target = await resolveWorkspacePath(context.workspace, input.path);
       if (!target.exists) throw fsRefusal('list', input.path, 'it does not exist');
       const limit = input.maxEntries ?? maxEntries;
       const entries: FsListEntry[] = [];
+      // Long or heavily escaped names can pass the output cap well before `limit` entries.
+      const budget = new JsonListBudget(limits.maxOutputBytes, { path: target.relative, entries: [], truncated: true });
       // Breadth-first, so a truncated listing still shows the top of the tree.
       const queue: { real: string; rel: string }[] = [{ real: target.real, rel: target.relative }];
       let truncated = false;
@@ -69,13 +73,13 @@ export function createFsListTool(options: FsListOptions = {}): ToolDefinition<Fs
         for (let dir = queue.shift(); dir !== undefined && !truncated; dir = queue.shift()) {
           const names = await readDirectory(target.root, dir.real, input.path);
           for (const dirent of names) {
-            if (entries.length >= limit) {
+            const rel = dir.rel === '.' ? dirent.name : `${dir.rel}/${dirent.name}`;
+            const real = join(dir.real, dirent.name);
+            const entry = entries.length < limit ? await describe(dirent, rel, real) : null;
+            if (entry === null || !budget.admit(entry)) {
               truncated = true;
               break;
             }
-            const rel = dir.rel === '.' ? dirent.name : `${dir.rel}/${dirent.name}`;
-            const real = join(dir.real, dirent.name);
-            const entry = await describe(dirent, rel, real);
             entries.push(entry);
             if (input.recursive === true && entry.type === 'dir') queue.push({ real, rel });
           }
