@@ -96,3 +96,14 @@ test('a directory cannot be written', async () => {
   }
   assert.ok(existsSync(join(ws, 'd')) && statSync(join(ws, 'd')).isDirectory());
 });
+
+test('a path through an existing file is not a directory, in every mode', async () => {
+  const { ws, write } = setUp();
+  writeFileSync(join(ws, 'f.txt'), 'x');
+  for (const mode of ['create', 'overwrite', 'append']) {
+    for (const path of ['f.txt/x', 'f.txt/sub/x']) {
+      assert.deepEqual(outputOf(await write({ path, content: 'a', mode })), { code: 'PALYRA_TOOL_FAILED', message: `Cannot write "${path}": ENOTDIR (not a directory)` }, `${mode} ${path}`);
+    }
+  }
+  assert.equal(readFileSync(join(ws, 'f.txt'), 'utf8'), 'x');
+});

@@ -64,7 +64,7 @@ export function createFsWriteTool(options: FsWriteOptions = {}): ToolDefinition<
       // Security: a link inside the workspace may point anywhere later; never write through one.
       if (target.isSymlink) throw fsRefusal('write', input.path, 'it is a symbolic link, and fs.write never writes through one', 'PALYRA_TOOL_FORBIDDEN');
       try {
-        if (!target.exists) await mkdir(dirname(target.real), { recursive: true });
+        if (!target.exists) await makeParents(target.real);
         const created = input.mode === 'overwrite' ? await replaceAtomically(target, data, input.path) : await writeInPlace(target, data, input);
         const output: Record<string, JsonValue> = { path: target.relative, mode: input.mode, bytes: data.length, created };
         return output;
@@ -78,6 +78,20 @@ export function createFsWriteTool(options: FsWriteOptions = {}): ToolDefinition<
       }
     },
   };
+}
+
+/**
+ * Creates the missing parent directories of `real`. mkdir says EEXIST when the parent
+ * itself is an existing file (`f.txt/x`), which the caller would take for "the target
+ * exists"; it is reported as ENOTDIR, as mkdir reports a file further up (`f.txt/sub/x`).
+ */
+async function makeParents(real: string): Promise<void> {
+  try {
+    await mkdir(dirname(real), { recursive: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    throw Object.assign(new Error('ENOTDIR: not a directory, mkdir'), { code: 'ENOTDIR', cause: error });
+  }
 }
 
 /** `create` (O_EXCL) and `append`; returns whether the file was created. */
