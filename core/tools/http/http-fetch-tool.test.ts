@@ -190,3 +190,16 @@ test('bad input is refused with PALYRA_TOOL_INPUT_INVALID before anything is sen
   for (const input of cases) assert.equal((await failure(input)).code, 'PALYRA_TOOL_INPUT_INVALID', JSON.stringify(input).slice(0, 100));
   assert.equal(server.seen.length, before);
 });
+
+test('a header value undici would refuse is refused as input before any name is resolved', async () => {
+  const looked: string[] = [];
+  const lookup = async (host: string): Promise<{ address: string }[]> => {
+    looked.push(host);
+    return [{ address: '127.0.0.1' }];
+  };
+  for (const value of ['snow\u2603', 'a\u0001b', 'a\u007f']) {
+    const { code, message } = await failure({ url: `http://api.test:${server.port}/echo`, headers: { 'x-c': value } }, { lookup, allow: ['api.test'] });
+    assert.deepEqual({ code, named: message.startsWith('Invalid value for header "x-c": ') }, { code: 'PALYRA_TOOL_INPUT_INVALID', named: true });
+  }
+  assert.deepEqual(looked, []);
+});

@@ -30,6 +30,23 @@ test('sanitizeRequestHeaders refuses header injection and invalid names', () => 
   }
 });
 
+test('sanitizeRequestHeaders refuses values outside the HTTP field-value characters, naming the header', () => {
+  const cases: [string, string][] = [
+    ['snow\u2603', 'U+2603 at index 4'],
+    ['a\u0001b', 'U+0001 at index 1'],
+    ['a\u007f', 'U+007F at index 1'],
+    ['\u{1f600}', 'U+1F600 at index 0'],
+  ];
+  for (const [value, where] of cases) {
+    assert.throws(() => sanitizeRequestHeaders({ accept: 'x', 'X-Bad': value }), {
+      code: 'PALYRA_TOOL_INPUT_INVALID',
+      message: `Invalid value for header "X-Bad": ${where} is not allowed; a string of at most 8192 characters, each a tab, a space, visible ASCII or U+0080-U+00FF`,
+    });
+  }
+  // Tab, space and Latin-1 (obs-text) are field-value characters.
+  assert.deepEqual(sanitizeRequestHeaders({ 'x-a': 'caf\u00e9', 'x-b': 'a\tb c' }).headers, { 'x-a': 'caf\u00e9', 'x-b': 'a\tb c' });
+});
+
 test('redirect helpers drop Authorization across origins and Content-* with the body', () => {
   const headers = { authorization: 'a', 'content-type': 'b', 'content-language': 'c', accept: 'd' };
   assert.deepEqual(dropOriginBoundHeaders(headers), { 'content-type': 'b', 'content-language': 'c', accept: 'd' });

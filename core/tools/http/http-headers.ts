@@ -35,6 +35,9 @@ export const RETURNED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
 ]);
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// RFC 9110 §5.5 field-value characters: HTAB, SP, VCHAR and obs-text (0x80-0xFF, sent as
+// one Latin-1 byte each); undici refuses anything else, but only after DNS and the guard.
+const NOT_FIELD_VALUE_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 const MAX_HEADERS = 64;
 const MAX_VALUE_CHARS = 8192;
 const MAX_RETURNED_VALUE_CHARS = 2048;
@@ -47,7 +50,8 @@ export interface SanitizedHeaders {
 
 /**
  * Validates and filters the model's request headers: names lowercased, invalid names or
- * values (CR, LF, NUL: header injection) refused with PALYRA_TOOL_INPUT_INVALID,
+ * values (CR, LF, NUL: header injection; any other control character or one above
+ * U+00FF) refused with PALYRA_TOOL_INPUT_INVALID before anything is resolved or sent,
  * {@link STRIPPED_REQUEST_HEADERS} dropped.
  */
 export function sanitizeRequestHeaders(input: Record<string, string> | undefined): SanitizedHeaders {
@@ -57,14 +61,22 @@ export function sanitizeRequestHeaders(input: Record<string, string> | undefined
   const stripped: string[] = [];
   for (const [rawName, value] of entries) {
     if (!TOKEN.test(rawName)) throw invalid(`Invalid header name "${rawName}"`, 'headers');
-    if (typeof value !== 'string' || /[\r\n\0]/.test(value) || value.length > MAX_VALUE_CHARS) {
-      throw invalid(`Invalid value for header "${rawName}": a string without CR, LF or NUL, at most ${MAX_VALUE_CHARS} characters`, 'headers');
-    }
+    checkValue(rawName, value);
     const name = rawName.toLowerCase();
     if (STRIPPED_REQUEST_HEADERS.has(name) || name.startsWith('proxy-')) stripped.push(name);
     else headers[name] = value;
   }
   return { headers, stripped: [...new Set(stripped)].sort() };
+}
+
+function checkValue(name: string, value: unknown): void {
+  const rule = `a string of at most ${MAX_VALUE_CHARS} characters, each a tab, a space, visible ASCII or U+0080-U+00FF`;
+  if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS) throw invalid(`Invalid value for header "${name}": ${rule}`, 'headers');
+  const bad = NOT_FIELD_VALUE_CHAR.exec(value);
+  if (bad !== null) {
+    const code = `U+${(value.codePointAt(bad.index) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw invalid(`Invalid value for header "${name}": ${code} at index ${bad.index} is not allowed; ${rule}`, 'headers');
+  }
 }
 
 /** Headers whose meaning is tied to the origin; dropped when a redirect changes origin. */
