@@ -155,7 +155,7 @@ test('cancelling the call through the context signal stops it with PALYRA_TOOL_C
   });
 });
 
-test('redirects: 303 turns POST into GET, 307 keeps method and body, cross-origin drops Authorization', async () => {
+test('redirects: 303 turns POST into GET, 307 keeps method and body, cross-origin keeps only credential-free headers', async () => {
   const to = (status: number, target: string): string => `${server.base}/redirect?status=${status}&to=${encodeURIComponent(target)}`;
   const seeOther = await fetchOk({ url: to(303, '/echo'), method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } });
   const afterSeeOther = JSON.parse(String(seeOther['body'])) as { method: string; body: string; headers: Record<string, string> };
@@ -167,9 +167,11 @@ test('redirects: 303 turns POST into GET, 307 keeps method and body, cross-origi
 
   const lookup = async (): Promise<{ address: string }[]> => [{ address: '127.0.0.1' }];
   const other = `http://other.test:${server.port}/echo`;
-  const cross = await fetchOk({ url: to(302, other), headers: { authorization: 'Bearer t' } }, { lookup });
-  const afterCross = JSON.parse(String(cross['body'])) as { headers: Record<string, string> };
-  assert.deepEqual([afterCross.headers['authorization'], afterCross.headers['host'], cross['finalUrl']], [undefined, `other.test:${server.port}`, other]);
+  const credentials = { authorization: 'Bearer t', 'x-api-key': 'k', 'api-key': 'k', 'private-token': 't', 'x-auth-token': 't' };
+  const cross = await fetchOk({ url: to(302, other), headers: { ...credentials, accept: 'application/json', 'accept-language': 'de' } }, { lookup });
+  const { connection: _connection, ...sent } = (JSON.parse(String(cross['body'])) as { headers: Record<string, string> }).headers;
+  assert.deepEqual(sent, { host: `other.test:${server.port}`, accept: 'application/json', 'accept-language': 'de', 'accept-encoding': 'identity', 'user-agent': 'palyrad-http-fetch' });
+  assert.equal(cross['finalUrl'], other);
 });
 
 test('bad input is refused with PALYRA_TOOL_INPUT_INVALID before anything is sent', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PalyraError } from '../../base/index.ts';
-import { dropBodyHeaders, dropOriginBoundHeaders, sanitizeRequestHeaders, selectResponseHeaders } from './http-headers.ts';
+import { dropBodyHeaders, headersForNewOrigin, sanitizeRequestHeaders, selectResponseHeaders } from './http-headers.ts';
 
 test('sanitizeRequestHeaders lowercases, keeps the harmless and reports what it dropped', () => {
   assert.deepEqual(
@@ -47,10 +47,13 @@ test('sanitizeRequestHeaders refuses values outside the HTTP field-value charact
   assert.deepEqual(sanitizeRequestHeaders({ 'x-a': 'caf\u00e9', 'x-b': 'a\tb c' }).headers, { 'x-a': 'caf\u00e9', 'x-b': 'a\tb c' });
 });
 
-test('redirect helpers drop Authorization across origins and Content-* with the body', () => {
+test('redirect helpers keep only credential-free headers across origins, and drop Content-* with the body', () => {
   const headers = { authorization: 'a', 'content-type': 'b', 'content-language': 'c', accept: 'd' };
-  assert.deepEqual(dropOriginBoundHeaders(headers), { 'content-type': 'b', 'content-language': 'c', accept: 'd' });
+  assert.deepEqual(headersForNewOrigin(headers), { 'content-type': 'b', 'content-language': 'c', accept: 'd' });
   assert.deepEqual(dropBodyHeaders(headers), { authorization: 'a', accept: 'd' });
+  const credentials = { 'x-api-key': 'k', 'api-key': 'k', 'private-token': 't', 'x-auth-token': 't', 'x-custom': 'c', referer: 'https://a.test/?token=t' };
+  const safe = { accept: 'a', 'accept-language': 'de', 'accept-encoding': 'identity', 'user-agent': 'u', 'cache-control': 'no-cache', pragma: 'no-cache' };
+  assert.deepEqual(headersForNewOrigin({ ...credentials, ...safe }), safe);
 });
 
 test('selectResponseHeaders keeps the allowlisted ones, joins repeats, drops Set-Cookie', () => {

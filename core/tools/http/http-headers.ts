@@ -8,8 +8,9 @@ import { PalyraError } from '../../base/index.ts';
  * - `Host`: comes from the URL only, so a checked URL cannot be sent to another virtual
  *   host behind the same address; `Accept-Encoding` is ours (identity, see below);
  * - `Cookie`: palyrad keeps no cookie jar, so a cookie here could only be one the model
- *   read somewhere, the classic session-riding vector; `Authorization` stays (agents call
- *   APIs with tokens they were given) but is dropped on a cross-origin redirect;
+ *   read somewhere, the classic session-riding vector; `Authorization` and other
+ *   credential headers stay (agents call APIs with tokens they were given), but on a
+ *   cross-origin redirect only {@link CROSS_ORIGIN_HEADERS} go on;
  * - client-identity headers (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`, …): internal
  *   services trust them to decide who is calling;
  * - method overrides: the method is policy input and must be the one that runs;
@@ -79,10 +80,23 @@ function checkValue(name: string, value: unknown): void {
   }
 }
 
-/** Headers whose meaning is tied to the origin; dropped when a redirect changes origin. */
-export function dropOriginBoundHeaders(headers: Record<string, string>): Record<string, string> {
-  const { authorization: _dropped, ...rest } = headers;
-  return rest;
+/**
+ * Request headers that go on to another origin after a redirect: content negotiation, the
+ * body's description and our own `User-Agent` and `Accept-Encoding`. None carries a
+ * credential.
+ */
+export const CROSS_ORIGIN_HEADERS: ReadonlySet<string> = new Set([
+  'accept', 'accept-language', 'accept-encoding', 'user-agent', 'content-type', 'content-language', 'cache-control', 'pragma',
+]);
+
+/**
+ * The headers to send when a redirect changes origin (scheme, host or port): only
+ * {@link CROSS_ORIGIN_HEADERS}. Security: credentials come under any name (`Authorization`,
+ * `X-Api-Key`, `Api-Key`, `Private-Token`, `X-Auth-Token`, …) and were meant for the origin
+ * the model chose, not one the server named; a deny list would always miss one.
+ */
+export function headersForNewOrigin(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => CROSS_ORIGIN_HEADERS.has(name)));
 }
 
 /** Headers describing a request body; dropped when a redirect turns the request into a GET. */

@@ -6,7 +6,7 @@ import { nextHop, type HopRequest, type HttpMethod } from './redirects.ts';
 const request = (method: HttpMethod, body?: string): HopRequest => ({
   url: new URL('https://a.test/start?x=1'),
   method,
-  headers: { authorization: 'Bearer t', 'content-type': 'text/plain', accept: 'text/html' },
+  headers: { authorization: 'Bearer t', 'x-api-key': 'k', 'content-type': 'text/plain', accept: 'text/html' },
   body,
 });
 
@@ -31,9 +31,9 @@ test('method and body per status: 303 to GET, 301/302 POST to GET, 307/308 kept'
   assert.deepEqual(actual, rows);
 });
 
-test('Location is resolved against the current URL; Content-* goes with the body; Authorization stays in its origin', () => {
+test('Location is resolved against the current URL; Content-* goes with the body; credentials stay in their origin', () => {
   assert.deepEqual(summary(nextHop(request('POST', 'b'), 303, '../other#frag')), {
-    url: 'https://a.test/other#frag', method: 'GET', body: null, headers: ['authorization', 'accept'],
+    url: 'https://a.test/other#frag', method: 'GET', body: null, headers: ['authorization', 'x-api-key', 'accept'],
   });
   assert.deepEqual(summary(nextHop(request('GET'), 302, 'http://a.test/plain')), {
     url: 'http://a.test/plain', method: 'GET', body: null, headers: ['content-type', 'accept'],
