@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { classifyErrorObject, classifyHttpFailure, classifyTransportError, parseRetryAfter, redactSecret } from './http-errors.ts';
+import { classifyErrorObject, classifyHttpFailure, classifyTransportError, parseRetryAfter, redactSecrets } from './http-errors.ts';
 
 const FIX = new URL('../../fixtures/providers/', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, FIX), 'utf8');
@@ -86,5 +86,5 @@ test('transport errors: undici timeouts name their phase, others are network', (
 
 test('Security: the key is scrubbed from failure messages', () => {
   const failure = classifyHttpFailure('p', { status: 401, headers: {}, bodyText: '{"error":{"message":"Incorrect API key provided: sk-live-123456"}}' });
-  assert.equal(redactSecret(failure, 'sk-live-123456').message, 'Provider "p" failed (HTTP 401): Incorrect API key provided: [redacted]');
+  assert.equal(redactSecrets(failure, ['sk-live-123456']).message, 'Provider "p" failed (HTTP 401): Incorrect API key provided: [redacted]');
 });

@@ -86,12 +86,17 @@ export function parseRetryAfter(headers: Record<string, string | string[] | unde
 }
 
 /**
- * Security: removes a secret from a message. Providers echo parts of a bad key in 401 bodies
- * and transport errors may carry headers; nothing we emit may contain the key.
+ * Security: removes every secret from a message. Providers echo parts of a bad key in 401
+ * bodies and in-stream error objects, and transport errors may carry headers; nothing we
+ * emit may contain a key. Longest first, so a secret that contains another goes whole.
  */
-export function redactSecret(failure: ProviderFailure, secret: string | undefined): ProviderFailure {
-  if (secret === undefined || secret.length < 4 || !failure.message.includes(secret)) return failure;
-  return { ...failure, message: failure.message.split(secret).join('[redacted]') };
+export function redactSecrets(failure: ProviderFailure, secrets: readonly string[]): ProviderFailure {
+  let message = failure.message;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    // Why a floor: scrubbing a 1–3 character "secret" would shred ordinary words.
+    if (secret.length >= 4 && message.includes(secret)) message = message.split(secret).join('[redacted]');
+  }
+  return message === failure.message ? failure : { ...failure, message };
 }
 
 function byStatus(status: number): { code: ProviderErrorCode; retryable: boolean } {

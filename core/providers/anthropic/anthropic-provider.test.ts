@@ -129,3 +129,10 @@ test('HTTP 529 overloaded through the adapter is overloaded and retryable', asyn
   const turn = await collect(provider().stream(REQUEST));
   assert.deepEqual(turn.error, { code: 'overloaded', message: 'Provider "anthropic" failed (HTTP 529): Overloaded', status: 529, retryable: true, providerCode: 'overloaded_error' });
 });
+
+test('the key is scrubbed from an in-stream error event', async () => {
+  const event = { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key sk-ant-test' } };
+  next = { chunks: [Buffer.from(`event: error\ndata: ${JSON.stringify(event)}\n\n`)] };
+  const turn = await collect(provider().stream(REQUEST));
+  assert.deepEqual(turn.error, { code: 'auth', message: 'Provider "anthropic" failed: invalid x-api-key [redacted]', retryable: false, providerCode: 'authentication_error' });
+});

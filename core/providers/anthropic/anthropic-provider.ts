@@ -37,7 +37,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     dispatcher: options.dispatcher,
     defaultModel: options.model,
     streaming: options.stream ?? true,
-    secret: options.apiKey,
+    secrets: options.apiKey === undefined ? [] : [options.apiKey],
     toBody: toAnthropicBody,
     streamMapper: () => new AnthropicStreamMapper(id),
     mapJson: (json) => mapAnthropicMessage(id, json),

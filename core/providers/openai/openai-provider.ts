@@ -38,7 +38,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     dispatcher: options.dispatcher,
     defaultModel: options.model,
     streaming: options.stream ?? true,
-    secret: options.apiKey,
+    secrets: options.apiKey === undefined ? [] : [options.apiKey],
     toBody: toOpenAiBody,
     streamMapper: () => new OpenAiStreamMapper(id),
     mapJson: (json) => mapOpenAiResponse(id, json),

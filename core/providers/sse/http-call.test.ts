@@ -82,3 +82,14 @@ test('a body cut before [DONE] or a finish reason is an upstream failure, not a 
   const turn = await collect(provider().stream(REQUEST));
   assert.deepEqual([turn.text, turn.error?.code, turn.finish], ['a', 'upstream', null]);
 });
+
+test('the key is scrubbed from an in-stream error object and from a 200 JSON error body', async () => {
+  const key = 'sk-live-SECRET-0123456789';
+  const message = `Incorrect API key provided: ${key}`;
+  next = { chunks: [enc(`data: {"error":{"message":"${message}","type":"invalid_request_error","code":"invalid_api_key"}}\n\n`)] };
+  const streamed = await collect(provider(undefined, key).stream(REQUEST));
+  next = { headers: { 'content-type': 'application/json' }, chunks: [enc(JSON.stringify({ error: { message, type: 'invalid_request_error', code: 'invalid_api_key' } }))] };
+  const whole = await collect(createOpenAiProvider({ baseUrl: server.baseUrl, apiKey: key, stream: false, timeouts: { connectMs: 1000, firstByteMs: 1000, idleMs: 1000 } }).stream(REQUEST));
+  const expected = { code: 'auth', message: 'Provider "openai" failed: Incorrect API key provided: [redacted]', retryable: false, providerCode: 'invalid_api_key' };
+  assert.deepEqual([streamed.error, whole.error], [expected, expected]);
+});

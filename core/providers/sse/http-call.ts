@@ -1,6 +1,6 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ProviderEvent } from '../contract.ts';
-import { classifyHttpFailure, classifyTransportError, malformedFailure, redactSecret } from '../http-errors.ts';
+import { classifyHttpFailure, classifyTransportError, malformedFailure, redactSecrets } from '../http-errors.ts';
 import { sseEvents } from './sse-events.ts';
 
 /**
@@ -29,8 +29,8 @@ export interface HttpCall {
   timeouts: HttpTimeouts;
   dispatcher: Dispatcher;
   signal?: AbortSignal | undefined;
-  /** Security: the API key, scrubbed from every failure message. */
-  secret?: string | undefined;
+  /** Security: the API key and any other credential, scrubbed from every failure message. */
+  secrets?: readonly string[] | undefined;
 }
 
 /** Maps a 2xx response body to events. It may throw transport errors; they are classified. */
@@ -44,10 +44,23 @@ export function agentFor(timeouts: HttpTimeouts): Agent {
   return new Agent({ connect: { timeout: timeouts.connectMs } });
 }
 
-/** Runs one call. Never throws: every failure ends the stream with one `error` event. */
+/**
+ * Runs one call. Never throws: every failure ends the stream with one `error` event.
+ *
+ * Security: every error event leaves through here, whether it came from a status, a
+ * transport error or the provider's own error object in a 2xx body or a stream, and each
+ * has every secret of the call scrubbed from its message.
+ */
 export async function* runHttpCall(call: HttpCall, map: BodyMapper): AsyncGenerator<ProviderEvent> {
-  const { provider, signal, secret } = call;
-  const fail = (error: unknown): ProviderEvent => ({ type: 'error', error: redactSecret(classifyTransportError(provider, error, signal), secret) });
+  const secrets = call.secrets ?? [];
+  for await (const event of unscrubbed(call, map)) {
+    yield event.type === 'error' ? { type: 'error', error: redactSecrets(event.error, secrets) } : event;
+  }
+}
+
+async function* unscrubbed(call: HttpCall, map: BodyMapper): AsyncGenerator<ProviderEvent> {
+  const { provider, signal } = call;
+  const fail = (error: unknown): ProviderEvent => ({ type: 'error', error: classifyTransportError(provider, error, signal) });
   if (signal?.aborted) {
     yield fail(signal.reason);
     return;
@@ -71,8 +84,7 @@ export async function* runHttpCall(call: HttpCall, map: BodyMapper): AsyncGenera
   try {
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const bodyText = await readCapped(body);
-      const failure = classifyHttpFailure(provider, { status: response.statusCode, headers: response.headers, bodyText });
-      yield { type: 'error', error: redactSecret(failure, secret) };
+      yield { type: 'error', error: classifyHttpFailure(provider, { status: response.statusCode, headers: response.headers, bodyText }) };
       return;
     }
     for await (const event of map(body)) {

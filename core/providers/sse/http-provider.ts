@@ -14,7 +14,7 @@ export interface HttpProviderSpec {
   defaultModel?: string;
   streaming: boolean;
   /** Security: scrubbed from every failure message. */
-  secret?: string;
+  secrets?: readonly string[];
   toBody(request: ProviderRequest, options: { model: string; stream: boolean }): unknown;
   /** A fresh mapper of the streamed events, per request. */
   streamMapper(): SseMapper;
@@ -43,7 +43,7 @@ export function httpProvider(spec: HttpProviderSpec): ModelProvider {
           timeouts: spec.timeouts,
           dispatcher,
           signal: request.signal,
-          secret: spec.secret,
+          secrets: spec.secrets,
         },
         spec.streaming ? sseBody(spec.streamMapper()) : jsonBody(spec.id, (json) => spec.mapJson(json)),
       );
