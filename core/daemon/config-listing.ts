@@ -4,7 +4,9 @@
  */
 import type { JsonValue } from '../base/index.ts';
 import { Redactor, redactionMarker, secretsFromEnvironment } from '../journal/index.ts';
+import { isCredentialHeader } from '../providers/index.ts';
 import type { PalyraConfig } from './config-schema.ts';
+import { providerSecrets } from './provider-secrets.ts';
 
 /** Where a value came from, lowest precedence first. */
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag';
@@ -30,17 +32,18 @@ function isTable(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * A copy of `config` with every secret replaced by a redaction marker: `apiKey` values
- * always, then whatever the journal's redactor removes (sensitive key names such as an
- * `authorization` header, secret-shaped values, and every secret this process knows:
- * `env`'s secret variables, the providers' keys and the variables `apiKeyEnv` names).
+ * A copy of `config` with every secret replaced by a redaction marker: `apiKey` values and
+ * credential headers (`api-key`, `Authorization`, … whatever `isCredentialHeader` says)
+ * always, then whatever the journal's redactor removes (sensitive key names, secret-shaped
+ * values, and every secret this process knows: `env`'s secret variables, the providers'
+ * keys and header credentials, and the variables `apiKeyEnv` names).
  *
  * `apiKeyEnv` holds the *name* of a variable, never a secret; it is kept, although its
  * key name would make the redactor remove it, because it tells the operator where the key
  * is read from.
  */
 export function redactConfig(config: PalyraConfig, env: NodeJS.ProcessEnv): PalyraConfig {
-  const known = new Set(secretsFromEnvironment(env));
+  const known = new Set([...secretsFromEnvironment(env), ...providerSecrets(config.providers, env)]);
   // The two key fields are set aside and put back after the redactor ran: its key-name rule
   // would blank an unset apiKey (null) and the apiKeyEnv name alike.
   const keyFields: Array<{ apiKeyEnv: string | null; apiKey: string | null } | null> = [];
@@ -50,15 +53,16 @@ export function redactConfig(config: PalyraConfig, env: NodeJS.ProcessEnv): Paly
       keyFields.push(null);
       continue;
     }
-    if (provider.apiKey !== null) known.add(provider.apiKey);
-    const fromEnv = provider.apiKeyEnv === null ? undefined : env[provider.apiKeyEnv];
-    if (fromEnv) known.add(fromEnv);
+    for (const name of Object.keys(provider.headers)) {
+      if (isCredentialHeader(name)) provider.headers[name] = redactionMarker('key');
+    }
     keyFields.push({ apiKeyEnv: provider.apiKeyEnv, apiKey: provider.apiKey === null ? null : redactionMarker('key') });
     provider.apiKeyEnv = null;
     provider.apiKey = null;
   }
   // Security: secrets too short for the redactor (< 8 characters) are still removed from
-  // the apiKey field above; they are only not searched for elsewhere.
+  // the apiKey field and the credential headers above; they are only not searched for
+  // elsewhere.
   const redactor = new Redactor({ knownSecrets: [...known].filter((s) => s.length >= 8) });
   const redacted = redactor.redact(copy as unknown as JsonValue).value as unknown as PalyraConfig;
   redacted.providers.forEach((provider, i) => {

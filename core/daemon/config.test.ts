@@ -145,6 +145,13 @@ test('redactConfig removes keys, sensitive headers and known secrets but keeps a
   assert.equal(config.providers[0]?.type === 'openai' && config.providers[0].apiKey, 'sk-live-0123456789abcdef');
 });
 
+test('redactConfig redacts every credential header, and its value wherever else it occurs', () => {
+  const dir = stateWith('[[providers]]\ntype = "openai"\nid = "azure"\nmodel = "m-3f9a1c0b7d2e"\nheaders = { Ocp-Apim-Subscription-Key = "3f9a1c0b7d2e", api-key = "k1", X-Org = "acme" }\n');
+  const provider = redactConfig(loadConfig({ stateDir: dir, env: {} }).config, {}).providers[0];
+  assert.ok(provider?.type === 'openai');
+  assert.deepEqual([provider.headers, provider.model], [{ 'Ocp-Apim-Subscription-Key': '[REDACTED:key]', 'api-key': '[REDACTED:key]', 'X-Org': 'acme' }, 'm-[REDACTED:known_secret]']);
+});
+
 test('a secret-shaped key name is redacted from the message', () => {
   assert.equal(fileError('"sk-live-0123456789abcdefghij" = 1\n'), 'config.toml: [REDACTED:api_key_shape] is not a known key');
 });

@@ -14,6 +14,7 @@ import { checkBind } from './bind-policy.ts';
 import { loadConfig } from './config.ts';
 import type { PalyraConfig } from './config-schema.ts';
 import { providerFromConfig } from './providers-from-config.ts';
+import { providerSecrets } from './provider-secrets.ts';
 import { journalOptionsFor } from './journal-options.ts';
 import { createBuiltinRegistry, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
@@ -83,7 +84,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const adminToken = loadOrCreateAdminToken(paths.root);
     const policies = await PolicyStore.open(policiesDir(paths.root));
     journal = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: providerSecrets(config, env) }),
+      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: journalSecrets(config, env) }),
       indexRetention: config.journal.indexRetention,
       maxPayloadBytes: config.journal.maxPayloadBytes,
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
@@ -262,19 +263,12 @@ function readPem(path: string): Buffer {
 }
 
 /**
- * The provider keys the configuration leads to, for the redactor: keys written in the
- * file, and the values of the variables `apiKeyEnv` names (whose names need not look
- * secret, e.g. MY_LLM). They are never journaled, wherever they turn up.
+ * The provider secrets for the journal's redactor. Security: the redactor refuses secrets
+ * shorter than it can match safely (8 characters); such a key is still scrubbed from the
+ * providers' own failure messages and redacted by `config show`.
  */
-function providerSecrets(config: PalyraConfig, env: NodeJS.ProcessEnv): string[] {
-  const out: string[] = [];
-  for (const p of config.providers) {
-    if (p.type === 'scripted') continue;
-    if (p.apiKey) out.push(p.apiKey);
-    const fromEnv = p.apiKeyEnv ? env[p.apiKeyEnv] : undefined;
-    if (fromEnv) out.push(fromEnv);
-  }
-  return out;
+function journalSecrets(config: PalyraConfig, env: NodeJS.ProcessEnv): string[] {
+  return providerSecrets(config.providers, env).filter((s) => s.length >= 8);
 }
 
 function daemonMetrics(journal: JournalStore, gateway: GatewayRuntimeState, approvals: ApprovalRegistry, startedAt: number): Sample[] {

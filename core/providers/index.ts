@@ -22,6 +22,7 @@ export { sseEvents } from './sse/sse-events.ts';
 export type { SseEvent } from './sse/sse-events.ts';
 export { collect } from './collect.ts';
 export type { CollectedTurn } from './collect.ts';
+export { headerSecrets, isCredentialHeader } from './credential-headers.ts';
 export { classifyHttpFailure, classifyErrorObject, classifyTransportError, parseRetryAfter } from './http-errors.ts';
 
 export { realSleep } from './resilience/sleep.ts';

@@ -93,3 +93,17 @@ test('the key is scrubbed from an in-stream error object and from a 200 JSON err
   const expected = { code: 'auth', message: 'Provider "openai" failed: Incorrect API key provided: [redacted]', retryable: false, providerCode: 'invalid_api_key' };
   assert.deepEqual([streamed.error, whole.error], [expected, expected]);
 });
+
+test('a credential in a configured header is scrubbed like the API key, with or without its auth scheme', async () => {
+  const secret = '3f9a1c0b7d2e4a6b8c1d0e2f3a4b5c6d';
+  next = { status: 401, headers: { 'content-type': 'application/json' }, chunks: [enc(`{"error":{"code":"401","message":"Access denied: invalid subscription key ${secret}, token tok-abcdefgh."}}`)] };
+  const timeouts = { connectMs: 1000, firstByteMs: 1000, idleMs: 1000 };
+  const turn = await collect(createOpenAiProvider({ baseUrl: server.baseUrl, headers: { 'api-key': secret, 'X-Proxy-Authorization': 'Bearer tok-abcdefgh' }, timeouts }).stream(REQUEST));
+  assert.deepEqual(turn.error, {
+    code: 'auth',
+    message: 'Provider "openai" failed (HTTP 401): Access denied: invalid subscription key [redacted], token [redacted].',
+    status: 401,
+    retryable: false,
+    providerCode: '401',
+  });
+});

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ModelProvider, ProviderEvent, ProviderRequest } from '../contract.ts';
+import { headerSecrets } from '../credential-headers.ts';
 import { agentFor, jsonBody, runHttpCall, sseBody, type HttpTimeouts, type SseMapper } from './http-call.ts';
 
 /** What distinguishes one HTTP provider from another: its endpoint, headers and wire mapping. */
@@ -13,7 +14,10 @@ export interface HttpProviderSpec {
   /** Used when a request names no model. */
   defaultModel?: string;
   streaming: boolean;
-  /** Security: scrubbed from every failure message. */
+  /**
+   * Security: scrubbed from every failure message, with the values of every credential
+   * header in `headers` (see credential-headers.ts).
+   */
   secrets?: readonly string[];
   toBody(request: ProviderRequest, options: { model: string; stream: boolean }): unknown;
   /** A fresh mapper of the streamed events, per request. */
@@ -28,6 +32,7 @@ export interface HttpProviderSpec {
 export function httpProvider(spec: HttpProviderSpec): ModelProvider {
   let dispatcher = spec.dispatcher;
   const headers = { ...spec.headers, accept: spec.streaming ? 'text/event-stream' : 'application/json' };
+  const secrets = [...new Set([...(spec.secrets ?? []), ...headerSecrets(spec.headers)])];
   return {
     id: spec.id,
     stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
@@ -43,7 +48,7 @@ export function httpProvider(spec: HttpProviderSpec): ModelProvider {
           timeouts: spec.timeouts,
           dispatcher,
           signal: request.signal,
-          secrets: spec.secrets,
+          secrets,
         },
         spec.streaming ? sseBody(spec.streamMapper()) : jsonBody(spec.id, (json) => spec.mapJson(json)),
       );

@@ -1,0 +1,21 @@
+import { headerSecrets } from '../providers/index.ts';
+import type { ProviderConfig } from './config-schema.ts';
+
+/**
+ * The provider credentials a configuration leads to, for the journal's redactor and for
+ * `config show`: keys written in the file, the values of the variables `apiKeyEnv` names
+ * (whose names need not look secret, e.g. MY_LLM), and the values of credential headers
+ * (`api-key`, `Authorization`, …; see `isCredentialHeader`). One list, so every place
+ * that treats the key as a secret treats the headers the same way.
+ */
+export function providerSecrets(providers: readonly ProviderConfig[], env: NodeJS.ProcessEnv): string[] {
+  const out = new Set<string>();
+  for (const p of providers) {
+    if (p.type === 'scripted') continue;
+    if (p.apiKey) out.add(p.apiKey);
+    const fromEnv = p.apiKeyEnv ? env[p.apiKeyEnv] : undefined;
+    if (fromEnv) out.add(fromEnv);
+    for (const secret of headerSecrets(p.headers)) out.add(secret);
+  }
+  return [...out];
+}
