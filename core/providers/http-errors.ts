@@ -165,3 +165,11 @@ function firstLine(text: string): string {
 export function malformedFailure(provider: string, what: string): ProviderFailure {
   return { code: 'upstream', message: `Provider "${provider}" sent a malformed response: ${what}`, retryable: true };
 }
+
+/**
+ * A 2xx response that went over a size cap. Not retryable: the same request would most
+ * likely draw the same flood, and each try costs the whole cap in memory and bandwidth.
+ */
+export function oversizeFailure(provider: string, what: string): ProviderFailure {
+  return { code: 'upstream', message: `Provider "${provider}" sent too much: ${what}`, retryable: false };
+}

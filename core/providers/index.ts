@@ -18,6 +18,8 @@ export type { OpenAiProviderOptions } from './openai/openai-provider.ts';
 export { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
 export type { AnthropicProviderOptions } from './anthropic/anthropic-provider.ts';
 export type { HttpTimeouts } from './sse/http-call.ts';
+export { DEFAULT_RESPONSE_LIMITS } from './sse/response-caps.ts';
+export type { ResponseLimits } from './sse/response-caps.ts';
 export { sseEvents } from './sse/sse-events.ts';
 export type { SseEvent } from './sse/sse-events.ts';
 export { collect } from './collect.ts';

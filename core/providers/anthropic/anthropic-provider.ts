@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ModelProvider } from '../contract.ts';
 import type { HttpTimeouts } from '../sse/http-call.ts';
+import type { ResponseLimits } from '../sse/response-caps.ts';
 import { httpProvider } from '../sse/http-provider.ts';
 import { AnthropicStreamMapper, mapAnthropicMessage } from './anthropic-events.ts';
 import { toAnthropicBody } from './anthropic-request.ts';
@@ -21,6 +22,8 @@ export interface AnthropicProviderOptions {
   timeouts: HttpTimeouts;
   /** An undici dispatcher (proxy, mock); its own connect timeout then applies. */
   dispatcher?: Dispatcher;
+  /** Size caps of a response (default 8 MiB per SSE event, 32 MiB per response). */
+  limits?: Partial<ResponseLimits>;
   /** false: one non-streaming request whose JSON is mapped to the same events. Default true. */
   stream?: boolean;
 }
@@ -37,6 +40,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     dispatcher: options.dispatcher,
     defaultModel: options.model,
     streaming: options.stream ?? true,
+    limits: options.limits,
     secrets: options.apiKey === undefined ? [] : [options.apiKey],
     toBody: toAnthropicBody,
     streamMapper: () => new AnthropicStreamMapper(id),

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ModelProvider } from '../contract.ts';
 import type { HttpTimeouts } from '../sse/http-call.ts';
+import type { ResponseLimits } from '../sse/response-caps.ts';
 import { httpProvider } from '../sse/http-provider.ts';
 import { mapOpenAiResponse, OpenAiStreamMapper } from './openai-events.ts';
 import { toOpenAiBody } from './openai-request.ts';
@@ -20,6 +21,8 @@ export interface OpenAiProviderOptions {
   timeouts: HttpTimeouts;
   /** An undici dispatcher (proxy, mock); its own connect timeout then applies. */
   dispatcher?: Dispatcher;
+  /** Size caps of a response (default 8 MiB per SSE event, 32 MiB per response). */
+  limits?: Partial<ResponseLimits>;
   /** false: one non-streaming request whose JSON is mapped to the same events. Default true. */
   stream?: boolean;
 }
@@ -38,6 +41,7 @@ export function createOpenAiProvider(options: OpenAiProviderOptions): ModelProvi
     dispatcher: options.dispatcher,
     defaultModel: options.model,
     streaming: options.stream ?? true,
+    limits: options.limits,
     secrets: options.apiKey === undefined ? [] : [options.apiKey],
     toBody: toOpenAiBody,
     streamMapper: () => new OpenAiStreamMapper(id),

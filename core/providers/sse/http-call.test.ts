@@ -107,3 +107,25 @@ test('a credential in a configured header is scrubbed like the API key, with or 
     providerCode: '401',
   });
 });
+
+test('an endless line, an endless stream and a huge JSON body each end with a non-retryable failure naming the cap', async () => {
+  const timeouts = { connectMs: 1000, firstByteMs: 1000, idleMs: 1000 };
+  const limits = { maxEventBytes: 1024, maxResponseBytes: 4096 };
+  const capped = (stream: boolean) => createOpenAiProvider({ baseUrl: server.baseUrl, timeouts, limits, stream });
+  const failure = (what: string) => ({ code: 'upstream', message: `Provider "openai" sent too much: ${what}`, retryable: false });
+
+  next = { chunks: [enc('data: '), ...Array.from({ length: 40 }, () => enc('x'.repeat(100)))] };
+  const line = await collect(capped(true).stream(REQUEST));
+  next = { chunks: Array.from({ length: 100 }, () => CHUNK) };
+  const endless = await collect(capped(true).stream(REQUEST));
+  next = { headers: { 'content-type': 'application/json' }, chunks: [enc(`{"x":"${'y'.repeat(8000)}"}`)] };
+  const json = await collect(capped(false).stream(REQUEST));
+
+  assert.deepEqual([line.error, endless.error, json.error], [
+    failure('one SSE event exceeds the 1 KiB event cap'),
+    failure('the response exceeds the 4 KiB response cap'),
+    failure('the response exceeds the 4 KiB response cap'),
+  ]);
+  // Everything before the cap was delivered; nothing after it.
+  assert.ok(endless.text.length > 0 && endless.text.length < 4096 / CHUNK.length + 1);
+});

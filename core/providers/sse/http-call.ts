@@ -1,6 +1,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ProviderEvent } from '../contract.ts';
-import { classifyHttpFailure, classifyTransportError, malformedFailure, redactSecrets } from '../http-errors.ts';
+import { classifyHttpFailure, classifyTransportError, malformedFailure, oversizeFailure, redactSecrets } from '../http-errors.ts';
+import { capBytes, ResponseCapError, type ResponseLimits } from './response-caps.ts';
 import { sseEvents } from './sse-events.ts';
 
 /**
@@ -29,12 +30,17 @@ export interface HttpCall {
   timeouts: HttpTimeouts;
   dispatcher: Dispatcher;
   signal?: AbortSignal | undefined;
+  /** Size caps of the response; over one, the body is destroyed and the call fails. */
+  limits: ResponseLimits;
   /** Security: the API key and any other credential, scrubbed from every failure message. */
   secrets?: readonly string[] | undefined;
 }
 
-/** Maps a 2xx response body to events. It may throw transport errors; they are classified. */
-export type BodyMapper = (body: AsyncIterable<Uint8Array>) => AsyncIterable<ProviderEvent>;
+/**
+ * Maps a 2xx response body (already held to `limits.maxResponseBytes`) to events. It may
+ * throw transport errors and `ResponseCapError`; they are classified.
+ */
+export type BodyMapper = (body: AsyncIterable<Uint8Array>, limits?: ResponseLimits) => AsyncIterable<ProviderEvent>;
 
 // Why a cap: an error page from a misconfigured proxy can be large; the message needs little.
 const MAX_ERROR_BODY = 64 * 1024;
@@ -60,7 +66,10 @@ export async function* runHttpCall(call: HttpCall, map: BodyMapper): AsyncGenera
 
 async function* unscrubbed(call: HttpCall, map: BodyMapper): AsyncGenerator<ProviderEvent> {
   const { provider, signal } = call;
-  const fail = (error: unknown): ProviderEvent => ({ type: 'error', error: classifyTransportError(provider, error, signal) });
+  const fail = (error: unknown): ProviderEvent => ({
+    type: 'error',
+    error: error instanceof ResponseCapError && !signal?.aborted ? oversizeFailure(provider, error.message) : classifyTransportError(provider, error, signal),
+  });
   if (signal?.aborted) {
     yield fail(signal.reason);
     return;
@@ -87,7 +96,7 @@ async function* unscrubbed(call: HttpCall, map: BodyMapper): AsyncGenerator<Prov
       yield { type: 'error', error: classifyHttpFailure(provider, { status: response.statusCode, headers: response.headers, bodyText }) };
       return;
     }
-    for await (const event of map(body)) {
+    for await (const event of map(capBytes(body, call.limits.maxResponseBytes), call.limits)) {
       // Invariant: nothing follows a cancellation, even events already parsed.
       if (signal?.aborted) break;
       yield event;
@@ -121,8 +130,8 @@ export interface SseMapper {
 
 /** A `BodyMapper` for an SSE body; it stops at the first error event or when `done`. */
 export function sseBody(mapper: SseMapper): BodyMapper {
-  return async function* (body) {
-    for await (const sse of sseEvents(body)) {
+  return async function* (body, limits) {
+    for await (const sse of sseEvents(body, limits === undefined ? {} : { maxEventBytes: limits.maxEventBytes })) {
       const { events, done } = mapper.push(sse.data);
       yield* events;
       if (events.some((e) => e.type === 'error')) return;

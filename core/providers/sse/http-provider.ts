@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ModelProvider, ProviderEvent, ProviderRequest } from '../contract.ts';
 import { headerSecrets } from '../credential-headers.ts';
+import { DEFAULT_RESPONSE_LIMITS, type ResponseLimits } from './response-caps.ts';
 import { agentFor, jsonBody, runHttpCall, sseBody, type HttpTimeouts, type SseMapper } from './http-call.ts';
 
 /** What distinguishes one HTTP provider from another: its endpoint, headers and wire mapping. */
@@ -14,6 +15,8 @@ export interface HttpProviderSpec {
   /** Used when a request names no model. */
   defaultModel?: string;
   streaming: boolean;
+  /** Size caps of a response; each defaults to `DEFAULT_RESPONSE_LIMITS`. */
+  limits?: Partial<ResponseLimits> | undefined;
   /**
    * Security: scrubbed from every failure message, with the values of every credential
    * header in `headers` (see credential-headers.ts).
@@ -32,6 +35,7 @@ export interface HttpProviderSpec {
 export function httpProvider(spec: HttpProviderSpec): ModelProvider {
   let dispatcher = spec.dispatcher;
   const headers = { ...spec.headers, accept: spec.streaming ? 'text/event-stream' : 'application/json' };
+  const limits: ResponseLimits = { ...DEFAULT_RESPONSE_LIMITS, ...spec.limits };
   const secrets = [...new Set([...(spec.secrets ?? []), ...headerSecrets(spec.headers)])];
   return {
     id: spec.id,
@@ -46,6 +50,7 @@ export function httpProvider(spec: HttpProviderSpec): ModelProvider {
           headers,
           body: spec.toBody(request, { model, stream: spec.streaming }),
           timeouts: spec.timeouts,
+          limits,
           dispatcher,
           signal: request.signal,
           secrets,

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sseEvents, type SseEvent } from './sse-events.ts';
+import { sseEvents, type SseEvent, type SseEventsOptions } from './sse-events.ts';
 
-async function parse(chunks: (string | Uint8Array)[]): Promise<SseEvent[]> {
+async function parse(chunks: (string | Uint8Array)[], options: SseEventsOptions = {}): Promise<SseEvent[]> {
   async function* gen(): AsyncGenerator<string | Uint8Array> {
     yield* chunks;
   }
   const out: SseEvent[] = [];
-  for await (const e of sseEvents(gen())) out.push(e);
+  for await (const e of sseEvents(gen(), options)) out.push(e);
   return out;
 }
 
@@ -46,4 +46,13 @@ test('reads a web ReadableStream', async () => {
 
 test('drops an event left unterminated at end of stream', async () => {
   assert.deepEqual(await parse(['data: a\n\ndata: b']), [{ event: undefined, data: 'a', id: undefined }]);
+});
+
+test('more than maxEventBytes without a completed event throws ResponseCapError; keep-alives and events reset the count', async () => {
+  const ok = await parse([': ka\n\n', 'data: ', 'a'.repeat(50), '\n\n', ': ka\n\n', 'data: ', 'b'.repeat(50), '\n\n'], { maxEventBytes: 64 });
+  assert.deepEqual(ok.map((e) => e.data), ['a'.repeat(50), 'b'.repeat(50)]);
+  await assert.rejects(parse(['data: ', 'a'.repeat(50), 'a'.repeat(50), '\n\n'], { maxEventBytes: 64 }), {
+    name: 'ResponseCapError',
+    message: 'one SSE event exceeds the 64-byte event cap',
+  });
 });

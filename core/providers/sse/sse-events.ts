@@ -1,4 +1,5 @@
 import { createParser } from 'eventsource-parser';
+import { ResponseCapError } from './response-caps.ts';
 
 /**
  * Server-sent events as an async iterator, on top of `eventsource-parser` (spec-complete:
@@ -17,21 +18,44 @@ export interface SseEvent {
 /** A response body: a Node readable (undici), a web ReadableStream, or any byte iterable. */
 export type ByteSource = AsyncIterable<Uint8Array | string> | ReadableStream<Uint8Array>;
 
+/** Options of {@link sseEvents}. */
+export interface SseEventsOptions {
+  /** Bytes one event (or one line) may take before it is dispatched; default unlimited. */
+  maxEventBytes?: number;
+}
+
 /**
  * Yields every event of an SSE byte stream, in order. Comments (`: keep-alive`) and empty
  * events are skipped: no adapter here needs them, and keep-alives still reset the caller's
  * idle timer because they arrive as bytes.
+ * @throws ResponseCapError when more than `maxEventBytes` arrive without an event or a
+ * comment being completed (an endless line, or an event that never ends).
  */
-export async function* sseEvents(body: ByteSource): AsyncGenerator<SseEvent> {
+export async function* sseEvents(body: ByteSource, options: SseEventsOptions = {}): AsyncGenerator<SseEvent> {
+  const maxEventBytes = options.maxEventBytes ?? Number.POSITIVE_INFINITY;
   const pending: SseEvent[] = [];
+  let completed = false;
   const parser = createParser({
-    onEvent: (e) => pending.push({ event: e.event, data: e.data, id: e.id }),
+    onEvent: (e) => {
+      completed = true;
+      pending.push({ event: e.event, data: e.data, id: e.id });
+    },
+    onComment: () => {
+      completed = true;
+    },
   });
   // Why stream: true: a multi-byte UTF-8 character may be cut between two chunks.
   const decoder = new TextDecoder('utf-8');
+  // Bytes fed since a chunk last completed an event or comment: what the parser may hold.
+  // Invariant: it misses at most the part of one chunk after its last completed event, so
+  // the parser never holds more than `maxEventBytes` plus one chunk.
+  let buffered = 0;
   for await (const chunk of iterate(body)) {
+    completed = false;
     parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    buffered = completed ? 0 : buffered + chunk.length;
     while (pending.length > 0) yield pending.shift() as SseEvent;
+    if (buffered > maxEventBytes) throw new ResponseCapError('event', maxEventBytes);
   }
   const tail = decoder.decode();
   if (tail !== '') parser.feed(tail);
