@@ -14,6 +14,7 @@ port = 8100
 type = "openai"
 id = "local"
 baseUrl = "http://127.0.0.1:11434/v1"
+model = "qwen2.5:7b"
 apiKey = "${FILE_KEY}"
 headers = { Authorization = "Bearer header-token-0123456789" }
 

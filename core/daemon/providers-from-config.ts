@@ -3,6 +3,7 @@ import {
   createAnthropicProvider,
   createOpenAiProvider,
   createScriptedProvider,
+  DEFAULT_ANTHROPIC_MODEL,
   DEFAULT_SCRIPT,
   loadScript,
   withFailover,
@@ -14,26 +15,50 @@ import type { ProviderConfig } from './config-schema.ts';
 
 /**
  * Builds the daemon's model provider from the configured list: each entry wrapped in
- * retries, a circuit breaker and concurrency leases, the list in failover order. The
- * model a run asks for is the first entry's; later entries are asked for their own.
+ * retries, a circuit breaker and concurrency leases, the list in failover order. Each
+ * entry is asked for its own model (see {@link entryModel}); a run's model is the first's.
  * API keys come from the environment variable each entry names (or, discouraged, the
  * file); a missing key is a start-up error naming the variable, never the key.
  */
 export async function providerFromConfig(entries: readonly ProviderConfig[], env: NodeJS.ProcessEnv, clock: Clock): Promise<{ provider: ModelProvider; model: string }> {
   if (entries.length === 0) throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'The configuration lists no provider');
+  const models = entries.map(entryModel);
   const candidates: FailoverCandidate[] = [];
-  for (const entry of entries) {
+  for (const [i, entry] of entries.entries()) {
     const raw = await build(entry, env);
     const provider = withResilience(raw, {
       clock,
       retries: { maxAttempts: entry.retries + 1 },
       leases: { max: entry.maxConcurrency },
     });
-    candidates.push(entry.model ? { provider, model: entry.model } : provider);
+    candidates.push({ provider, model: models[i] as string });
   }
-  const first = entries[0] as ProviderConfig;
-  const provider = candidates.length === 1 ? ((candidates[0] as { provider?: ModelProvider }).provider ?? (candidates[0] as ModelProvider)) : withFailover(candidates);
-  return { provider, model: first.model ?? first.type };
+  const only = candidates[0] as { provider: ModelProvider };
+  const provider = candidates.length === 1 ? only.provider : withFailover(candidates);
+  return { provider, model: models[0] as string };
+}
+
+/**
+ * The model an entry is asked for: its `model`, else its adapter's default. Anthropic's
+ * is `DEFAULT_ANTHROPIC_MODEL`; the scripted provider ignores the model, so its type name
+ * stands in (tapes record it). OpenAI-compatible servers share no model name, so an
+ * `openai` entry without `model` is refused here, before anything starts.
+ * @throws PalyraError PALYRA_INVALID_ARGUMENT for an `openai` entry without `model`.
+ */
+export function entryModel(entry: ProviderConfig, index: number): string {
+  if (entry.model) return entry.model;
+  switch (entry.type) {
+    case 'anthropic':
+      return DEFAULT_ANTHROPIC_MODEL;
+    case 'scripted':
+      return 'scripted';
+    case 'openai':
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Provider "${entry.id}" (providers[${index}], openai) needs model: OpenAI-compatible servers have no common default model`);
+    default: {
+      const unreachable: never = entry;
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Unknown provider type in ${JSON.stringify(unreachable)}`);
+    }
+  }
 }
 
 async function build(entry: ProviderConfig, env: NodeJS.ProcessEnv): Promise<ModelProvider> {

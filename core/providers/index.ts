@@ -15,7 +15,7 @@ export type {
 
 export { createOpenAiProvider } from './openai/openai-provider.ts';
 export type { OpenAiProviderOptions } from './openai/openai-provider.ts';
-export { createAnthropicProvider } from './anthropic/anthropic-provider.ts';
+export { createAnthropicProvider, DEFAULT_ANTHROPIC_MODEL } from './anthropic/anthropic-provider.ts';
 export type { AnthropicProviderOptions } from './anthropic/anthropic-provider.ts';
 export type { HttpTimeouts } from './sse/http-call.ts';
 export { DEFAULT_RESPONSE_LIMITS } from './sse/response-caps.ts';

@@ -6,6 +6,13 @@ import { httpProvider } from '../sse/http-provider.ts';
 import { AnthropicStreamMapper, mapAnthropicMessage } from './anthropic-events.ts';
 import { toAnthropicBody } from './anthropic-request.ts';
 
+/**
+ * The model asked for when neither the request nor the options name one. Anthropic has no
+ * server-side default (the Messages API requires `model`); this alias follows the newest
+ * Sonnet, which suits an agent gateway's general use.
+ */
+export const DEFAULT_ANTHROPIC_MODEL = 'claude-sonnet-4-5';
+
 /** Options of an Anthropic Messages provider. */
 export interface AnthropicProviderOptions {
   /** Provider id in logs and failover order; default "anthropic". */
@@ -15,7 +22,7 @@ export interface AnthropicProviderOptions {
   apiKey: string;
   /** The `anthropic-version` header; default 2023-06-01. */
   version?: string;
-  /** Used when a request names no model. */
+  /** Used when a request names no model; default {@link DEFAULT_ANTHROPIC_MODEL}. */
   model?: string;
   /** Extra headers, e.g. anthropic-beta. */
   headers?: Record<string, string>;
@@ -38,7 +45,7 @@ export function createAnthropicProvider(options: AnthropicProviderOptions): Mode
     headers: { ...options.headers, 'x-api-key': options.apiKey, 'anthropic-version': options.version ?? '2023-06-01' },
     timeouts: options.timeouts,
     dispatcher: options.dispatcher,
-    defaultModel: options.model,
+    defaultModel: options.model ?? DEFAULT_ANTHROPIC_MODEL,
     streaming: options.stream ?? true,
     limits: options.limits,
     secrets: options.apiKey === undefined ? [] : [options.apiKey],

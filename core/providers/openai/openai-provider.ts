@@ -14,7 +14,10 @@ export interface OpenAiProviderOptions {
   baseUrl: string;
   /** Sent as a bearer token; without one no Authorization header is sent (local servers). */
   apiKey?: string;
-  /** Used when a request names no model. */
+  /**
+   * Used when a request names no model. There is no default: OpenAI-compatible servers
+   * share no model name, so a request without one and no `model` here is sent as `""`.
+   */
   model?: string;
   /** Extra headers, e.g. OpenAI-Organization. */
   headers?: Record<string, string>;
