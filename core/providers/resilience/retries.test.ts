@@ -24,11 +24,19 @@ test('gives up after maxAttempts and passes the last failure on', async () => {
   assert.deepEqual(sleep.delays, [250, 500, 1000]);
 });
 
-test('honours Retry-After as a floor, capped by maxDelayMs', async () => {
-  const inner = fakeProvider('p', [[fail('rate_limited', { retryAfterMs: 7000 })], [fail('rate_limited', { retryAfterMs: 90_000 })], ok()]);
+test('honours Retry-After as a floor, up to maxDelayMs itself', async () => {
+  const inner = fakeProvider('p', [[fail('rate_limited', { retryAfterMs: 7000 })], [fail('rate_limited', { retryAfterMs: 20_000 })], ok()]);
   const sleep = recordingSleep();
   await collectEvents(withRetries(inner, { sleep, random: half, maxDelayMs: 20_000 }).stream(request()));
   assert.deepEqual(sleep.delays, [7000, 20_000]);
+});
+
+test('a Retry-After beyond maxDelayMs is not retried early: the failure is passed on', async () => {
+  const inner = fakeProvider('p', [[fail('rate_limited', { retryAfterMs: 7000 })], [fail('rate_limited', { retryAfterMs: 90_000 })], ok()]);
+  const sleep = recordingSleep();
+  const events = await collectEvents(withRetries(inner, { sleep, random: half, maxDelayMs: 20_000 }).stream(request()));
+  assert.deepEqual(events, [fail('rate_limited', { retryAfterMs: 90_000 })]);
+  assert.deepEqual([sleep.delays, inner.calls.length], [[7000], 2]);
 });
 
 test('backoff is capped by maxDelayMs and drawn from [0, cap)', () => {

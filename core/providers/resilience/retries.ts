@@ -1,7 +1,9 @@
 /**
  * Retries with jittered exponential backoff. A failed attempt is retried only while
  * nothing but `usage` has reached the caller: once text or a tool-call fragment was
- * streamed, a retry would duplicate it, so the failure is passed on instead.
+ * streamed, a retry would duplicate it, so the failure is passed on instead. A server's
+ * Retry-After is a floor, never shortened: when it asks for longer than `maxDelayMs`, the
+ * failure is passed on (so failover can try the next provider) rather than retried early.
  */
 import type { ModelProvider, ProviderEvent, ProviderFailure, ProviderRequest } from '../contract.ts';
 import { cancelledFailure, failureEvent, guardedStream, isRetryable } from './failures.ts';
@@ -21,7 +23,10 @@ export interface RetryOptions {
   maxAttempts?: number;
   /** Backoff base: attempt n waits up to `baseDelayMs * 2^(n-1)`. Default 500. */
   baseDelayMs?: number;
-  /** Cap of every wait, Retry-After included. Default 30,000. */
+  /**
+   * Cap of every wait. A failure whose Retry-After exceeds it is not retried at all.
+   * Default 30,000.
+   */
   maxDelayMs?: number;
   /** Returns [0, 1); full jitter draws each wait from [0, cap). Default `Math.random`. */
   random?: () => number;
@@ -33,8 +38,9 @@ export interface RetryOptions {
 
 /**
  * The wait before retry number `attempt` (1-based, the attempt that failed): full jitter
- * over the exponential cap, raised to the server's Retry-After when it asked for more,
- * and never above `maxDelayMs`.
+ * over the exponential cap (at most `maxDelayMs`), raised to the server's Retry-After when
+ * it asked for more. Invariant: never below Retry-After; `withRetries` does not retry a
+ * failure whose Retry-After exceeds `maxDelayMs`, so there the result stays within it.
  */
 export function retryDelayMs(
   attempt: number,
@@ -44,8 +50,7 @@ export function retryDelayMs(
   // 2^30 already exceeds any sane cap; clamping the exponent keeps the number finite.
   const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
   const jittered = Math.floor(options.random() * cap);
-  const floor = Math.min(failure.retryAfterMs ?? 0, options.maxDelayMs);
-  return Math.max(jittered, floor);
+  return Math.max(jittered, failure.retryAfterMs ?? 0);
 }
 
 /** Wraps `provider` so retryable failures before any content are retried. */
@@ -73,7 +78,8 @@ export function withRetries(provider: ModelProvider, options: RetryOptions = {})
         yield event;
       }
       if (failure === undefined) return;
-      if (committed || attempt >= maxAttempts || !isRetryable(failure) || request.signal?.aborted) {
+      const waitsTooLong = (failure.retryAfterMs ?? 0) > backoff.maxDelayMs;
+      if (committed || attempt >= maxAttempts || !isRetryable(failure) || waitsTooLong || request.signal?.aborted) {
         yield failureEvent(failure);
         return;
       }
