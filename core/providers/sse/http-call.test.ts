@@ -129,3 +129,13 @@ test('an endless line, an endless stream and a huge JSON body each end with a no
   // Everything before the cap was delivered; nothing after it.
   assert.ok(endless.text.length > 0 && endless.text.length < 4096 / CHUNK.length + 1);
 });
+
+test('a streaming request answered with a JSON body is mapped as JSON, not retried as a broken stream', async () => {
+  const json = { 'content-type': 'application/json; charset=utf-8' };
+  next = { headers: json, chunks: [enc('{"error":{"message":"Invalid API key","type":"invalid_request_error","code":"invalid_api_key"}}')] };
+  const failed = await collect(provider().stream(REQUEST));
+  next = { headers: json, chunks: [enc('{"choices":[{"index":0,"message":{"content":"whole"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"completion_tokens":1}}')] };
+  const whole = await collect(provider().stream(REQUEST));
+  assert.deepEqual(failed.error, { code: 'auth', message: 'Provider "openai" failed: Invalid API key', retryable: false, providerCode: 'invalid_api_key' });
+  assert.deepEqual(whole, { text: 'whole', toolCalls: [], finish: 'stop', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 1 }, error: null, invalidArguments: [] });
+});

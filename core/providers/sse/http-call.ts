@@ -6,8 +6,8 @@ import { sseEvents } from './sse-events.ts';
 
 /**
  * One provider HTTP call: POST a JSON body through undici, turn a non-2xx answer or a
- * thrown transport error into a final `error` event, and hand a 2xx body to an adapter's
- * mapper. Shared by the OpenAI and Anthropic adapters so timeouts, cancellation and
+ * thrown transport error into a final `error` event, and hand a 2xx body to the mapper
+ * the adapter picks for its content type. Shared by the OpenAI and Anthropic adapters so timeouts, cancellation and
  * secret hygiene behave the same for both.
  */
 
@@ -57,14 +57,14 @@ export function agentFor(timeouts: HttpTimeouts): Agent {
  * transport error or the provider's own error object in a 2xx body or a stream, and each
  * has every secret of the call scrubbed from its message.
  */
-export async function* runHttpCall(call: HttpCall, map: BodyMapper): AsyncGenerator<ProviderEvent> {
+export async function* runHttpCall(call: HttpCall, mapperFor: (contentType: string) => BodyMapper): AsyncGenerator<ProviderEvent> {
   const secrets = call.secrets ?? [];
-  for await (const event of unscrubbed(call, map)) {
+  for await (const event of unscrubbed(call, mapperFor)) {
     yield event.type === 'error' ? { type: 'error', error: redactSecrets(event.error, secrets) } : event;
   }
 }
 
-async function* unscrubbed(call: HttpCall, map: BodyMapper): AsyncGenerator<ProviderEvent> {
+async function* unscrubbed(call: HttpCall, mapperFor: (contentType: string) => BodyMapper): AsyncGenerator<ProviderEvent> {
   const { provider, signal } = call;
   const fail = (error: unknown): ProviderEvent => ({
     type: 'error',
@@ -96,6 +96,7 @@ async function* unscrubbed(call: HttpCall, map: BodyMapper): AsyncGenerator<Prov
       yield { type: 'error', error: classifyHttpFailure(provider, { status: response.statusCode, headers: response.headers, bodyText }) };
       return;
     }
+    const map = mapperFor(headerValue(response.headers['content-type']));
     for await (const event of map(capBytes(body, call.limits.maxResponseBytes), call.limits)) {
       // Invariant: nothing follows a cancellation, even events already parsed.
       if (signal?.aborted) break;
@@ -109,6 +110,16 @@ async function* unscrubbed(call: HttpCall, map: BodyMapper): AsyncGenerator<Prov
     // Releases the connection when the consumer stops early or the stream failed.
     if (!body.destroyed) body.destroy();
   }
+}
+
+function headerValue(value: string | string[] | undefined): string {
+  return (Array.isArray(value) ? value[0] : value) ?? '';
+}
+
+/** True for `application/json` and `application/<anything>+json`, parameters aside. */
+export function isJsonContentType(contentType: string): boolean {
+  const type = contentType.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
 async function readCapped(body: AsyncIterable<Uint8Array>): Promise<string> {
