@@ -5,6 +5,7 @@ import { collect, type CollectedTurn } from '../collect.ts';
 import type { ProviderRequest } from '../contract.ts';
 import { cutBytes, startFixtureServer, type FixtureServer, type ScriptedResponse } from '../sse/fixture-server.ts';
 import { createAnthropicProvider } from './anthropic-provider.ts';
+import { toAnthropicBody } from './anthropic-request.ts';
 
 const DIR = new URL('../../../fixtures/providers/anthropic/', import.meta.url);
 const TIMEOUTS = { connectMs: 2000, firstByteMs: 2000, idleMs: 2000 };
@@ -135,4 +136,28 @@ test('the key is scrubbed from an in-stream error event', async () => {
   next = { chunks: [Buffer.from(`event: error\ndata: ${JSON.stringify(event)}\n\n`)] };
   const turn = await collect(provider().stream(REQUEST));
   assert.deepEqual(turn.error, { code: 'auth', message: 'Provider "anthropic" failed: invalid x-api-key [redacted]', retryable: false, providerCode: 'authentication_error' });
+});
+
+test('a tool call whose arguments are not an object is sent back with input {}', () => {
+  const request: ProviderRequest = {
+    model: 'm',
+    messages: [
+      { role: 'user', content: 'write' },
+      {
+        role: 'assistant',
+        content: null,
+        toolCalls: [
+          { id: 'toolu_1', name: 'fs.write', arguments: '{"path":"a.txt","content":"lorem ips' },
+          { id: 'toolu_2', name: 'f', arguments: [1, 2] },
+          { id: 'toolu_3', name: 'g', arguments: { ok: true } },
+        ],
+      },
+    ],
+  };
+  const body = toAnthropicBody(request, { model: 'm', stream: true }) as { messages: Array<{ content: unknown }> };
+  assert.deepEqual(body.messages[1]?.content, [
+    { type: 'tool_use', id: 'toolu_1', name: 'fs.write', input: {} },
+    { type: 'tool_use', id: 'toolu_2', name: 'f', input: {} },
+    { type: 'tool_use', id: 'toolu_3', name: 'g', input: { ok: true } },
+  ]);
 });

@@ -52,7 +52,7 @@ function toBlocks(message: ChatMessage): { role: 'user' | 'assistant'; blocks: B
     case 'assistant': {
       const blocks: Block[] = [];
       if (message.content !== null && message.content !== '') blocks.push({ type: 'text', text: message.content });
-      for (const call of message.toolCalls ?? []) blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
+      for (const call of message.toolCalls ?? []) blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: objectInput(call.arguments) });
       return { role: 'assistant', blocks };
     }
     case 'tool': {
@@ -65,6 +65,15 @@ function toBlocks(message: ChatMessage): { role: 'user' | 'assistant'; blocks: B
       throw new Error(`Unknown message role: ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * The Messages API refuses a `tool_use` whose input is not an object. A call whose arguments
+ * were not valid JSON (cut by max_tokens) holds the raw string, and a model may send an
+ * array or a scalar; the tool result beside it already tells the model what went wrong.
+ */
+function objectInput(args: JsonValue): JsonValue {
+  return typeof args === 'object' && args !== null && !Array.isArray(args) ? args : {};
 }
 
 /** A lone text block is sent as a plain string, the form every Anthropic example uses. */
