@@ -152,6 +152,17 @@ test('redactConfig redacts every credential header, and its value wherever else 
   assert.deepEqual([provider.headers, provider.model], [{ 'Ocp-Apim-Subscription-Key': '[REDACTED:key]', 'api-key': '[REDACTED:key]', 'X-Org': 'acme' }, 'm-[REDACTED:known_secret]']);
 });
 
+test('an apiKey or header value with a control character is refused, naming the key and never the value', () => {
+  const problem = 'contains a control character (a trailing newline?); HTTP headers cannot carry it';
+  assert.deepEqual(
+    [
+      fileError('[[providers]]\ntype = "openai"\napiKey = "sk-live-0123456789\\n"\n'),
+      fileError('[[providers]]\ntype = "openai"\nheaders = { api-key = "k\\r\\nX-Injected: 1" }\n'),
+    ],
+    [`config.toml: providers[0].apiKey ${problem}`, `config.toml: providers[0].headers.api-key ${problem}`],
+  );
+});
+
 test('a secret-shaped key name is redacted from the message', () => {
   assert.equal(fileError('"sk-live-0123456789abcdefghij" = 1\n'), 'config.toml: [REDACTED:api_key_shape] is not a known key');
 });

@@ -153,6 +153,17 @@ function isTable(value: unknown): value is Layer {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+/** Why a value cannot be sent as an HTTP header; the words after its name in a message. */
+export const CONTROL_PROBLEM = 'contains a control character (a trailing newline?); HTTP headers cannot carry it';
+
+/**
+ * True when `value` holds a C0 control character or DEL. An API key pasted or read with
+ * its line break would otherwise be refused by undici on every request, long after start.
+ */
+export function hasControlCharacter(value: string): boolean {
+  return /[\u0000-\u001f\u007f]/.test(value);
+}
+
 /** Rules across keys that a schema cannot say well. */
 function checkConsistency(config: PalyraConfig, where: string): void {
   const seen = new Map<string, number>();
@@ -165,6 +176,11 @@ function checkConsistency(config: PalyraConfig, where: string): void {
     if (provider.apiKey !== null && provider.apiKeyEnv !== null) throw invalidArgument(`${at} sets both apiKey and apiKeyEnv; keep one (apiKeyEnv is preferred)`);
     if (provider.type === 'anthropic' && provider.apiKey === null && provider.apiKeyEnv === null) {
       throw invalidArgument(`${at} (anthropic) needs apiKeyEnv, the name of the variable holding the key`);
+    }
+    // Security: the message names the key, never the value.
+    if (provider.apiKey !== null && hasControlCharacter(provider.apiKey)) throw invalidArgument(`${at}.apiKey ${CONTROL_PROBLEM}`);
+    for (const [name, value] of Object.entries(provider.headers)) {
+      if (hasControlCharacter(value)) throw invalidArgument(`${at}.headers.${name} ${CONTROL_PROBLEM}`);
     }
   });
   const { cert, key } = config.server.tls;

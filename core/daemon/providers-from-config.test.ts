@@ -69,3 +69,10 @@ test('a scripted entry without model is named "scripted"', async () => {
   const { model } = await providerFromConfig([providerDefaults({ type: 'scripted' })], {}, systemClock);
   assert.equal(model, 'scripted');
 });
+
+test('an API key variable holding a control character is refused, naming the variable and never the value', async () => {
+  await assert.rejects(providerFromConfig([anthropic({ model: 'claude-x' })], { KEY: 'sk-ant-0123456789\n' }, systemClock), {
+    code: 'PALYRA_INVALID_ARGUMENT',
+    message: 'Provider "anthropic" reads its API key from KEY, which contains a control character (a trailing newline?); HTTP headers cannot carry it',
+  });
+});

@@ -12,6 +12,7 @@ import {
   type ModelProvider,
 } from '../providers/index.ts';
 import type { ProviderConfig } from './config-schema.ts';
+import { CONTROL_PROBLEM, hasControlCharacter } from './config.ts';
 
 /**
  * Builds the daemon's model provider from the configured list: each entry wrapped in
@@ -90,6 +91,9 @@ async function build(entry: ProviderConfig, env: NodeJS.ProcessEnv): Promise<Mod
 function keyOf(entry: { id: string; apiKeyEnv: string | null; apiKey: string | null }, env: NodeJS.ProcessEnv, required: boolean): string | null {
   if (entry.apiKeyEnv) {
     const value = env[entry.apiKeyEnv];
+    if (value && hasControlCharacter(value)) {
+      throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Provider "${entry.id}" reads its API key from ${entry.apiKeyEnv}, which ${CONTROL_PROBLEM}`);
+    }
     if (value) return value;
     if (required) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Provider "${entry.id}" needs its API key in the environment variable ${entry.apiKeyEnv}, which is not set`);
     return null;

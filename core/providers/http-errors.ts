@@ -66,6 +66,11 @@ export function classifyTransportError(provider: string, error: unknown, signal?
   const phase = timeoutPhaseOf(error);
   if (phase !== undefined) return timeoutFailure(provider, phase);
   const reason = describe(error);
+  // undici refuses to send a request it finds malformed, most often a header value with a
+  // line break (an API key read with its trailing newline). Sending again cannot help.
+  if (hasCode(error, 'UND_ERR_INVALID_ARG')) {
+    return { code: 'bad_request', message: `Request to provider "${provider}" is invalid: ${reason}; check the API key and headers for line breaks or other control characters`, retryable: false };
+  }
   return { code: 'network', message: `Cannot reach provider "${provider}": ${reason}`, retryable: true };
 }
 
@@ -131,6 +136,13 @@ function parseErrorBody(text: string): ProviderErrorObject | undefined {
   } catch {
     return undefined;
   }
+}
+
+function hasCode(error: unknown, wanted: string): boolean {
+  for (let e = error, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === wanted) return true;
+  }
+  return false;
 }
 
 function timeoutPhaseOf(error: unknown): TimeoutPhase | undefined {

@@ -139,3 +139,12 @@ test('a streaming request answered with a JSON body is mapped as JSON, not retri
   assert.deepEqual(failed.error, { code: 'auth', message: 'Provider "openai" failed: Invalid API key', retryable: false, providerCode: 'invalid_api_key' });
   assert.deepEqual(whole, { text: 'whole', toolCalls: [], finish: 'stop', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 1 }, error: null, invalidArguments: [] });
 });
+
+test('an API key with a line break is a non-retryable bad_request, not a network failure', async () => {
+  const turn = await collect(provider(undefined, 'sk-proj-abcdefghijkl\n').stream(REQUEST));
+  assert.deepEqual(turn.error, {
+    code: 'bad_request',
+    message: 'Request to provider "openai" is invalid: UND_ERR_INVALID_ARG (invalid authorization header); check the API key and headers for line breaks or other control characters',
+    retryable: false,
+  });
+});
