@@ -86,7 +86,8 @@ export class OpenAiStreamMapper {
   }
 
   private toolDelta(call: WireToolCall): ProviderEvent {
-    const id = call.id ?? undefined;
+    // Some servers send `id: ""` (and `name: ""`) on continuation deltas: empty is absent.
+    const id = call.id === null || call.id === undefined || call.id === '' ? undefined : call.id;
     let index = call.index;
     // Some local servers omit `index`: a new id starts a new call, no id continues the last one.
     if (index === undefined) index = id !== undefined && !this.ids.includes(id) ? this.nextIndex : Math.max(0, this.nextIndex - 1);

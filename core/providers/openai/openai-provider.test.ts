@@ -93,3 +93,24 @@ for (const [file] of JSON_CASES) {
     assert.equal(sent.stream_options, undefined);
   });
 }
+
+test('tool-call deltas without index and with an empty id continue the current call', async () => {
+  const delta = (call: object, finish: string | null = null) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [call] }, finish_reason: finish }] })}\n\n`;
+  const body = [
+    delta({ id: 'call_a', function: { name: 'f', arguments: '' } }),
+    delta({ id: '', function: { name: '', arguments: '{"a":' } }),
+    delta({ id: '', function: { arguments: '1}' } }),
+    delta({ id: 'call_b', function: { name: 'g', arguments: '{}' } }, 'tool_calls'),
+    'data: [DONE]\n\n',
+  ].join('');
+  next = { chunks: [Buffer.from(body)] };
+  const turn = await collect(provider().stream(REQUEST));
+  assert.deepEqual([turn.toolCalls, turn.invalidArguments, turn.finish], [
+    [
+      { id: 'call_a', name: 'f', arguments: { a: 1 } },
+      { id: 'call_b', name: 'g', arguments: {} },
+    ],
+    [],
+    'tool_calls',
+  ]);
+});
