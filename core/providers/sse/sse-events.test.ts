@@ -56,3 +56,12 @@ test('more than maxEventBytes without a completed event throws ResponseCapError;
     message: 'one SSE event exceeds the 64-byte event cap',
   });
 });
+
+test('a stream with bare CR line ends keeps its last event, whole or cut byte by byte', async () => {
+  const text = 'data: a\r\rdata: b\r\r';
+  const expected: SseEvent[] = [
+    { event: undefined, data: 'a', id: undefined },
+    { event: undefined, data: 'b', id: undefined },
+  ];
+  assert.deepEqual([await parse([text]), await parse(bytesOneByOne(text))], [expected, expected]);
+});

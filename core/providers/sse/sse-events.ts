@@ -50,15 +50,23 @@ export async function* sseEvents(body: ByteSource, options: SseEventsOptions = {
   // Invariant: it misses at most the part of one chunk after its last completed event, so
   // the parser never holds more than `maxEventBytes` plus one chunk.
   let buffered = 0;
+  let endsWithCr = false;
+  const feed = (text: string): void => {
+    if (text === '') return;
+    endsWithCr = text.endsWith('\r');
+    parser.feed(text);
+  };
   for await (const chunk of iterate(body)) {
     completed = false;
-    parser.feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
     buffered = completed ? 0 : buffered + chunk.length;
     while (pending.length > 0) yield pending.shift() as SseEvent;
     if (buffered > maxEventBytes) throw new ResponseCapError('event', maxEventBytes);
   }
-  const tail = decoder.decode();
-  if (tail !== '') parser.feed(tail);
+  feed(decoder.decode());
+  // A CR may be half of a CRLF, so the parser waits for the next byte; at EOF none comes,
+  // and a stream using bare CR line ends would lose its last blank line, and its last event.
+  if (endsWithCr) parser.feed('\n');
   // Invariant: an event not closed by a blank line at EOF is discarded, as the spec says;
   // `consume: true` would dispatch a half-received event as if it were whole.
   parser.reset();
