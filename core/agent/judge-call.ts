@@ -93,16 +93,17 @@ async function askHuman(ctx: RunContext, ref: CallRef, tool: AgentTool, args: { 
     return result(syntheticError('approval', 'PALYRA_TOOL_FORBIDDEN', `Approval could not be requested: ${message}`));
   }
   const { approvalId } = handle;
-  await ctx.recorder.record('approval.requested', { ...ref, approvalId });
-  ctx.emit({ type: 'approval_requested', turn: ref.turn, callId: ref.callId, tool: tool.name, approvalId, decision: 'ask' });
-  let outcome: AgentApprovalOutcome | typeof INTERRUPTED;
+  let waited: Waited | undefined;
   try {
-    outcome = await ctx.interrupter.wait(handle.outcome);
-  } catch (error) {
-    outcome = { type: 'denied', by: 'palyrad', reason: `Approval failed: ${error instanceof Error ? error.message : String(error)}` };
+    waited = await awaitAnswer(ctx, ref, tool, handle);
+  } finally {
+    // Security: whenever the wait ends without an answer (interrupt, or a step that threw —
+    // the tape bound right after the request), the approval is withdrawn, so a late answer
+    // can grant nothing (no `session` scope, no `always` policy) for a run that stopped.
+    if (waited?.answered !== true) handle.cancel?.();
   }
+  const { outcome } = waited;
   if (outcome === INTERRUPTED) {
-    handle.cancel?.();
     const cause = ctx.interrupter.cause ?? 'cancelled';
     await ctx.recorder.record('approval.resolved', { ...ref, approvalId, outcome: 'interrupted', by: null, scope: null, reason: null, interrupt: cause });
     return { type: 'end', ending: interruptEnding(cause, ctx.state.budgets.wallClockMs) };
@@ -129,4 +130,24 @@ async function askHuman(ctx: RunContext, ref: CallRef, tool: AgentTool, args: { 
       throw new Error(`Unknown approval outcome ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/** How a wait ended; `answered` when the outcome came from the approval itself (nothing left to withdraw). */
+interface Waited {
+  outcome: AgentApprovalOutcome | typeof INTERRUPTED;
+  answered: boolean;
+}
+
+/** Records the request and waits for its answer, or the interrupt. */
+async function awaitAnswer(ctx: RunContext, ref: CallRef, tool: AgentTool, handle: ApprovalHandle): Promise<Waited> {
+  const { approvalId } = handle;
+  await ctx.recorder.record('approval.requested', { ...ref, approvalId });
+  ctx.emit({ type: 'approval_requested', turn: ref.turn, callId: ref.callId, tool: tool.name, approvalId, decision: 'ask' });
+  let outcome: AgentApprovalOutcome | typeof INTERRUPTED;
+  try {
+    outcome = await ctx.interrupter.wait(handle.outcome);
+  } catch (error) {
+    return { outcome: { type: 'denied', by: 'palyrad', reason: `Approval failed: ${error instanceof Error ? error.message : String(error)}` }, answered: false };
+  }
+  return { outcome, answered: outcome !== INTERRUPTED };
 }

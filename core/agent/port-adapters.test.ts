@@ -5,7 +5,7 @@ import { createEchoTool, ToolRegistry } from '../tools/index.ts';
 import { registryApprovals, registryTools } from './port-adapters.ts';
 import { replayTape } from './replay.ts';
 import { runAgent } from './run-agent.ts';
-import { FakeTimers, harness, input, payloads, scripted, until } from './test-fakes.ts';
+import { FakeTimers, harness, input, payloads, scripted, tool, until } from './test-fakes.ts';
 
 test('a run over a real ToolRegistry, the default policy set and an ApprovalRegistry', async () => {
   const registry = new ToolRegistry({ now: () => 0 });
@@ -58,4 +58,32 @@ test('runs share one frozen tool list until a tool is added or removed', () => {
   assert.deepEqual(second.map((t) => t.name), ['echo', 'echo2']);
   registry.unregister('echo2');
   assert.deepEqual(registryTools(registry, context).list.map((t) => t.name), ['echo'], 'a removed tool leaves the list');
+});
+
+test('an approval of a run that stops waiting is withdrawn from the registry: cancelled, or failed on the tape bound right after the request', async () => {
+  const cases = [
+    { name: 'cancelled', budgets: {}, cancel: true, state: 'cancelled' },
+    // run.started, queued→running, model.request, model.response, tool.proposed, tool.decision, running→waiting: the bound refuses approval.requested.
+    { name: 'tape bound', budgets: { tapeMaxEvents: 7 }, cancel: false, state: 'failed' },
+  ];
+  for (const c of cases) {
+    const timers = new FakeTimers();
+    const approvals = new ApprovalRegistry({ clock: { now: () => 1 }, timers, newId: () => 'a1' });
+    const controller = new AbortController();
+    const h = harness({
+      provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { text: 'w' } }] }, { text: 'done' }]),
+      tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: () => Promise.reject(new Error('must not run')) },
+      decide: (request) => ({ decision: request.approval === 'approved' ? 'allow' : 'ask', policies: [], reasons: [], policySetHash: 'test-set' }),
+      approvals: registryApprovals(approvals),
+      onEvent: (event) => {
+        if (c.cancel && event.type === 'approval_requested') controller.abort();
+      },
+    });
+    const outcome = await runAgent(input({ principal: { type: 'Session', id: 's1', agent: 'main' }, budgets: c.budgets }), h.ports, { signal: controller.signal });
+    assert.equal(outcome.state, c.state, c.name);
+    assert.deepEqual(approvals.pending(), [], c.name);
+    assert.equal(timers.pending, 0, `${c.name}: no expiry timer left`);
+    await assert.rejects(approvals.resolve('a1', { type: 'approve', scope: 'session', by: 'ann' }), { code: 'PALYRA_APPROVAL_NOT_FOUND' }, c.name);
+    assert.equal(approvals.approvalState({ principal: { type: 'Session', id: 's1', agent: 'main' }, tool: { name: 'fs.write' } } as never), 'none', c.name);
+  }
 });

@@ -37,12 +37,12 @@ export function registryTools(registry: ToolRegistry, context: Omit<ToolContext,
   };
 }
 
-/** The approvals port over an ApprovalRegistry (whose own timer expires a withdrawn request). */
+/** The approvals port over an ApprovalRegistry; cancelling a handle withdraws its approval there. */
 export function registryApprovals(registry: ApprovalRegistry): ApprovalsPort {
   return {
     requestApproval(request, decision) {
       const { approval, outcome } = registry.open(request, decision);
-      return { approvalId: approval.id, outcome: outcome.then(essentials) };
+      return { approvalId: approval.id, outcome: outcome.then(essentials), cancel: () => registry.withdraw(approval.id) };
     },
   };
 }
@@ -54,6 +54,9 @@ function essentials(outcome: ApprovalOutcome): AgentApprovalOutcome {
     case 'denied':
       return { type: 'denied', by: outcome.by, reason: outcome.reason };
     case 'expired':
+      return { type: 'expired' };
+    // Only the run's own cancel withdraws, after it stopped waiting: nobody reads this.
+    case 'withdrawn':
       return { type: 'expired' };
     default: {
       const unreachable: never = outcome;

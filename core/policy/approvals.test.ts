@@ -192,3 +192,24 @@ test('a failed always leaves the approval pending, and it still expires', async 
   time.advance(300_000);
   assert.equal((await outcome).type, 'expired');
 });
+
+test('a withdrawn approval grants nothing: it leaves the pending list, its timer is cleared, and a late answer is refused', async () => {
+  const { time, store, registry } = await setup();
+  const call = sessionCall();
+  const { approval, outcome } = registry.open(call, decideToolCall(call, store.current));
+  time.advance(5);
+  registry.withdraw(approval.id);
+  assert.deepEqual(await outcome, { type: 'withdrawn', approval, at: T0 + 5 });
+  assert.deepEqual(registry.pending(), []);
+  assert.equal(time.armed(), 0);
+  for (const scope of ['once', 'session', 'always'] as const) {
+    await assert.rejects(registry.resolve(approval.id, { type: 'approve', scope, by: 'ann' }), {
+      code: 'PALYRA_APPROVAL_NOT_FOUND',
+      message: `Approval "${approval.id}" is not pending: it is unknown, already answered, expired, or withdrawn because its run ended`,
+    });
+  }
+  assert.equal(registry.approvalState(call), 'none', 'no session grant');
+  assert.deepEqual(readPolicyDir(store.dir), [], 'no always policy');
+  registry.withdraw(approval.id);
+  registry.withdraw('unknown');
+});

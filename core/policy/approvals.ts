@@ -37,12 +37,14 @@ export type ApprovalResolution =
 
 /**
  * How an approval ended. `approved.request` is the call with `approval: "approved"`, to be
- * decided again before running; `persisted` is set for `always`. Denied and expired are denies.
+ * decided again before running; `persisted` is set for `always`. Denied and expired are denies;
+ * `withdrawn` means the run stopped waiting (it ended), so nobody answered and nothing was granted.
  */
 export type ApprovalOutcome =
   | { type: 'approved'; approval: ApprovalRequest; scope: ApprovalScope; by: string; at: number; request: ToolCallRequest; persisted: PersistedPolicy | null }
   | { type: 'denied'; approval: ApprovalRequest; by: string; reason: string; at: number }
-  | { type: 'expired'; approval: ApprovalRequest; at: number };
+  | { type: 'expired'; approval: ApprovalRequest; at: number }
+  | { type: 'withdrawn'; approval: ApprovalRequest; at: number };
 
 /** Options of the registry. */
 export interface ApprovalRegistryOptions {
@@ -109,7 +111,9 @@ export class ApprovalRegistry {
    */
   async resolve(id: string, resolution: ApprovalResolution): Promise<ApprovalOutcome> {
     const entry = this.#pending.get(id);
-    if (!entry || entry.resolving) throw new PalyraError('PALYRA_APPROVAL_NOT_FOUND', `Approval "${id}" is not pending`);
+    if (!entry || entry.resolving) {
+      throw new PalyraError('PALYRA_APPROVAL_NOT_FOUND', `Approval "${id}" is not pending: it is unknown, already answered, expired, or withdrawn because its run ended`);
+    }
     const at = this.#options.clock.now();
     if (at >= entry.approval.expiresAt) {
       this.#expire(id);
@@ -147,6 +151,21 @@ export class ApprovalRegistry {
   approvalState(request: ToolCallRequest): ApprovalState {
     const p = request.principal;
     return p.type === 'Session' && this.#sessions.get(p.id)?.has(request.tool.name) ? 'approved' : 'none';
+  }
+
+  /**
+   * Withdraws a pending approval because its run stopped waiting for it (cancelled, failed,
+   * or the daemon stopped): its timer is cleared, it leaves the pending list and settles as
+   * `withdrawn`, granting nothing; a later answer gets PALYRA_APPROVAL_NOT_FOUND. Unknown or
+   * already settled ids are ignored, so a caller may withdraw unconditionally.
+   * Security: an answer must never outlive the run it was asked for, or approving a stale
+   * request would grant `session` scope or write an `always` policy nobody is waiting on.
+   * An `always` answer already being written when the run ends was given first: it stands.
+   */
+  withdraw(id: string): void {
+    const entry = this.#pending.get(id);
+    if (!entry || entry.resolving) return;
+    this.#settle(entry, { type: 'withdrawn', approval: entry.approval, at: this.#options.clock.now() });
   }
 
   /** Forgets a session's approvals (the session ended). */
