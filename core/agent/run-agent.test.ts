@@ -315,6 +315,23 @@ test('the tape bound ends the run failed; the closing steps still get recorded',
   await assertReplays(bytes.tape);
 });
 
+test('the tape bound refusing a transition leaves the state as the tape shows it: the closing transition starts there, and the tape replays', async () => {
+  // 1: the bound refuses queued→running; 6: it refuses running→waiting.
+  const expected: Record<number, string[]> = { 1: ['queued→failed: tape limit: 1 events reached'], 6: ['queued→running: started', 'running→failed: tape limit: 6 events reached'] };
+  for (const maxEvents of [1, 6]) {
+    const h = harness({
+      provider: scripted([{ toolCalls: [{ name: 'w', arguments: { x: 1 } }] }, { text: 'done' }]),
+      tools: { list: [tool('w', false, ['fs_write'], 'medium')], invoke: (name) => Promise.resolve(ok(name, null)) },
+      decide: decideBy({ w: 'ask' }),
+      approvals: approvalsBy([{ type: 'approved', by: 'a', scope: 'once' }]),
+    });
+    const outcome = await runAgent(input({ budgets: { tapeMaxEvents: maxEvents } }), h.ports);
+    assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: `tape limit: ${maxEvents} events reached` });
+    assert.deepEqual(transitions(h.tape), expected[maxEvents]);
+    await assertReplays(h.tape);
+  }
+});
+
 test('a provider error ends the run failed, naming the failure', async () => {
   const h = harness({ provider: scripted([{ error: { code: 'overloaded', message: 'busy' } }]) });
   const outcome = await runAgent(input(), h.ports);

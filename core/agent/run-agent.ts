@@ -64,7 +64,14 @@ const noop = (): void => undefined;
 export async function runAgent(input: RunInput, ports: AgentPorts, options: RunAgentOptions = {}): Promise<RunOutcome> {
   const budgets = resolveBudgets(input.budgets);
   const recorder = new TapeRecorder(ports.tape, ports.clock, { maxEvents: budgets.tapeMaxEvents, maxBytes: budgets.tapeMaxBytes });
-  const machine = new RunStateMachine(input.runId, { clock: recorder.stampClock, record: noop });
+  // The machine hands each transition to the recorder before it commits the new state, so
+  // a step the tape bound refuses (TapeLimitReached, thrown before anything is recorded)
+  // leaves the state as the tape shows it, and the closing transition starts from there.
+  let step: { interrupt: InterruptCause | null; closing: boolean; recorded: void | Promise<void> } = { interrupt: null, closing: false, recorded: undefined };
+  const machine = new RunStateMachine(input.runId, {
+    clock: recorder.stampClock,
+    record: (t) => void (step.recorded = recorder.record('run.transition', { from: t.from, to: t.to, reason: t.reason, interrupt: step.interrupt }, step.closing)),
+  });
   const interrupter = new Interrupter(options.signal, ports.timers);
   const emit: (event: AgentEvent) => void = ports.onEvent ?? noop;
   const principal: RunPrincipal = {
@@ -75,9 +82,10 @@ export async function runAgent(input: RunInput, ports: AgentPorts, options: RunA
     senderIsOwner: input.senderIsOwner ?? true,
   };
   const transition = async (to: RunState, reason: string, interrupt: InterruptCause | null = null, closing = false): Promise<void> => {
+    step = { interrupt, closing, recorded: undefined };
     const t = machine.transition(to, reason);
     emit({ type: 'state', from: t.from, to, reason });
-    await recorder.record('run.transition', { from: t.from, to, reason, interrupt }, closing);
+    await step.recorded;
   };
   const state = new AgentRunLoopState(budgets, input.messages);
   let ending: Ending;
