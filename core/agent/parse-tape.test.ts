@@ -26,8 +26,9 @@ test('a recorded tape parses as it is', async () => {
 test('a newer tapeVersion and a malformed tape are refused with the step and the problem', async () => {
   const tape = await textRun();
   const cases: [unknown[], string, string][] = [
-    [edit(tape, 2, (p) => (p['tapeVersion'] = 7)), 'PALYRA_TAPE_UNSUPPORTED_VERSION', 'Cannot read tape step 2: tapeVersion 7 is newer than this palyrad reads (up to 1); upgrade palyrad'],
-    [edit(tape, 2, (p) => (p['tapeVersion'] = 0)), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 2: tapeVersion must be 1, not 0'],
+    [edit(tape, 2, (p) => (p['tapeVersion'] = 7)), 'PALYRA_TAPE_UNSUPPORTED_VERSION', 'Cannot read tape step 2: tapeVersion 7 is newer than this palyrad reads (up to 2); upgrade palyrad'],
+    [edit(tape, 1, (p) => (p['tapeVersion'] = 0)), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 1: tapeVersion must be 1 to 2, not 0'],
+    [edit(tape, 2, (p) => (p['tapeVersion'] = 1)), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 2: tapeVersion must be 2 as at step 1, not 1'],
     [edit(tape, 3, (_p, e) => (e.kind = 'model.guess')), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 3: unknown kind "model.guess"'],
     [edit(tape, 3, (p) => (p['step'] = 9)), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 3: step is 9; steps count from 1 without gaps'],
     [edit(tape, 4, (p) => delete p['text']), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 4: model.response.text is missing'],

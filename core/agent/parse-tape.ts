@@ -3,7 +3,7 @@
  * run's transitions are legal, before anything replays it.
  *
  * Invariant: every tapeVersion ever written stays readable here (golden tapes, replayed in
- * CI, are to pin version 1); a newer version is refused with its own code.
+ * CI, pin each version); a newer version is refused with its own code.
  */
 import { PalyraError } from '../base/index.ts';
 import { RunStateMachine, type RunState } from './run-state-machine.ts';
@@ -86,7 +86,10 @@ export function parseTape(events: readonly unknown[]): TapeEvent[] {
         details: { step, tapeVersion: version },
       });
     }
-    if (version !== TAPE_VERSION) throw invalid(step, `tapeVersion must be ${TAPE_VERSION}, not ${JSON.stringify(version)}`);
+    const first = (events[0] as { payload: Record<string, unknown> }).payload['tapeVersion'];
+    if (step === 1 && !(typeof version === 'number' && Number.isInteger(version) && version >= 1)) throw invalid(step, `tapeVersion must be 1 to ${TAPE_VERSION}, not ${JSON.stringify(version)}`);
+    // A run records all its steps under one version.
+    if (version !== first) throw invalid(step, `tapeVersion must be ${JSON.stringify(first)} as at step 1, not ${JSON.stringify(version)}`);
     if (typeof kind !== 'string' || !KINDS.has(kind)) throw invalid(step, `unknown kind ${JSON.stringify(kind)}`);
     if ((step === 1) !== (kind === 'run.started')) throw invalid(step, step === 1 ? `a tape starts with run.started, not ${kind}` : 'run.started may only be the first step');
     if (payload['step'] !== step) throw invalid(step, `step is ${JSON.stringify(payload['step'])}; steps count from 1 without gaps`);

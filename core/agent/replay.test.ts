@@ -107,10 +107,10 @@ when { resource.name == "echo" && context.argsJson like "*secret*" };`);
 
 test('an unknown newer tapeVersion is refused with its own error', async () => {
   const tape = await recordEchoRun(await compile());
-  const newer = tamper(tape, 3, (p) => (p['tapeVersion'] = 2));
+  const newer = tamper(tape, 3, (p) => (p['tapeVersion'] = 3));
   await assert.rejects(replayTape(newer), {
     code: 'PALYRA_TAPE_UNSUPPORTED_VERSION',
-    message: 'Cannot read tape step 3: tapeVersion 2 is newer than this palyrad reads (up to 1); upgrade palyrad',
+    message: 'Cannot read tape step 3: tapeVersion 3 is newer than this palyrad reads (up to 2); upgrade palyrad',
   });
 });
 

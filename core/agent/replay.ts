@@ -129,7 +129,7 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
       budgets: started.budgets,
     },
     ports,
-    { signal: cancel.signal },
+    { signal: cancel.signal, tapeVersion: started.tapeVersion },
   );
   for (let i = driver.position; i < recorded.length; i++) diverge({ step: i + 1, expected: recorded[i] as TapeEvent, actual: null });
   return { identical: divergenceCount === 0, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, hashesUnchecked, outcome };

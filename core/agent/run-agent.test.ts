@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replayTape } from './replay.ts';
+import { resumePoint } from './resume.ts';
 import { runAgent } from './run-agent.ts';
 import type { TapeEvent } from './tape-events.ts';
 import { approvalsBy, decideBy, deferred, echoTool, failed, hangingProvider, harness, input, kinds, ok, payloads, scripted, tool, until } from './test-fakes.ts';
@@ -31,11 +32,11 @@ test('a text-only run records start, one turn and the final answer, and replays 
   assert.deepEqual(transitions(tape), ['queued→running: started', 'running→completed: final answer']);
   assert.deepEqual(
     tape.map((e) => [e.payload.tapeVersion, e.payload.step]),
-    [1, 2, 3, 4, 5, 6].map((s) => [1, s]),
+    [1, 2, 3, 4, 5, 6].map((s) => [2, s]),
   );
   const response = payloads(tape, 'model.response')[0];
   assert.deepEqual({ ...response, at: 0 }, {
-    tapeVersion: 1, step: 4, at: 0, turn: 1, text: 'Hello', toolCalls: [], invalidArguments: [], usage: { inputTokens: 3, outputTokens: 2 },
+    tapeVersion: 2, step: 4, at: 0, turn: 1, text: 'Hello', toolCalls: [], invalidArguments: [], usage: { inputTokens: 3, outputTokens: 2 },
     finish: 'stop', finishReason: 'stop', error: null, interrupted: null,
   });
   assert.deepEqual(events.filter((e) => e.type === 'text_delta').map((e) => (e as { text: string }).text), ['Hel', 'lo']);
@@ -297,8 +298,39 @@ test('the same call proposed three times ends the run as a loop', async () => {
   const outcome = await runAgent(input(), h.ports);
   assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: 'loop: tool "echo" proposed 3 times with the same arguments' });
   assert.equal(payloads(h.tape, 'tool.proposed').length, 3);
-  assert.equal(payloads(h.tape, 'tool.result').length, 2, 'the third call never runs');
+  assert.deepEqual(payloads(h.tape, 'tool.result').map((r) => [r.turn, r.source, r.ok, r.error]), [
+    [1, 'tool', true, null],
+    [2, 'tool', true, null],
+    [3, 'stopped', false, { code: 'PALYRA_TOOL_NOT_RUN', message: 'Tool "echo" was not run: the run ended (loop: tool "echo" proposed 3 times with the same arguments)' }],
+  ], 'the third call never runs, and its result says so');
   await assertReplays(h.tape);
+});
+
+test('every proposed call gets one tool.result when the batch ends early (cancel during an approval wait); replay and resume follow', async () => {
+  const controller = new AbortController();
+  const h = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: 'a' } }, { name: 'deny', arguments: {} }, { name: 'w', arguments: { x: 1 } }, { name: 'echo', arguments: { text: 'b' } }] }]),
+    tools: { list: [echoTool, tool('deny', true), tool('w', false, ['fs_write'], 'medium')], invoke: (name, args) => Promise.resolve(ok(name, args)) },
+    decide: decideBy({ w: 'ask', deny: 'deny' }),
+    approvals: approvalsBy([new Promise<AgentApprovalOutcome>(() => undefined)]),
+    onEvent: (event) => {
+      if (event.type === 'approval_requested') controller.abort();
+    },
+  });
+  const outcome = await runAgent(input(), h.ports, { signal: controller.signal });
+  assert.equal(outcome.state, 'cancelled');
+  const notRun = (name: string) => ({ code: 'PALYRA_TOOL_NOT_RUN', message: `Tool "${name}" was not run: the run ended (cancelled by request)` });
+  assert.deepEqual(payloads(h.tape, 'tool.result').map((r) => [r.index, r.source, r.error]), [
+    [0, 'stopped', notRun('echo')],
+    [1, 'policy', { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Denied by policy: Test says deny for "deny"' }],
+    [2, 'stopped', notRun('w')],
+    [3, 'stopped', notRun('echo')],
+  ]);
+  assert.deepEqual(kinds(h.tape).slice(-7), ['approval.resolved', 'tool.result', 'tool.result', 'tool.result', 'tool.result', 'run.transition', 'run.finished']);
+  await assertReplays(h.tape);
+  const resumed = resumePoint(h.tape);
+  assert.deepEqual([resumed.reused, resumed.notRepeated], [4, []]);
+  assert.deepEqual(resumed.messages.at(-1), { role: 'tool', toolCallId: 'call_1_3', name: 'echo', content: `PALYRA_TOOL_NOT_RUN: ${notRun('echo').message}`, isError: true });
 });
 
 test('the tape bound ends the run failed; the closing steps still get recorded', async () => {

@@ -13,7 +13,7 @@ import type { AgentEvent, AgentPorts, AgentTool } from './ports.ts';
 import { interruptEnding, type Ending, type RunContext } from './run-context.ts';
 import { AgentRunLoopState } from './run-loop-state.ts';
 import { RunStateMachine, type RunState } from './run-state-machine.ts';
-import type { InterruptCause, RunCounters, RunPrincipal } from './tape-events.ts';
+import type { InterruptCause, RunCounters, RunPrincipal, TapeVersion } from './tape-events.ts';
 import { TapeLimitReached, TapeRecorder } from './tape-recorder.ts';
 import { runToolBatch } from './tool-batch.ts';
 
@@ -52,6 +52,8 @@ export interface RunOutcome {
 export interface RunAgentOptions {
   /** Aborting it cancels the run: the model stream, running tools and approval waits. */
   signal?: AbortSignal;
+  /** The tape version to record under and follow (default TAPE_VERSION); replay passes the recorded tape's. */
+  tapeVersion?: TapeVersion;
 }
 
 const noop = (): void => undefined;
@@ -63,7 +65,7 @@ const noop = (): void => undefined;
  */
 export async function runAgent(input: RunInput, ports: AgentPorts, options: RunAgentOptions = {}): Promise<RunOutcome> {
   const budgets = resolveBudgets(input.budgets);
-  const recorder = new TapeRecorder(ports.tape, ports.clock, { maxEvents: budgets.tapeMaxEvents, maxBytes: budgets.tapeMaxBytes });
+  const recorder = new TapeRecorder(ports.tape, ports.clock, { maxEvents: budgets.tapeMaxEvents, maxBytes: budgets.tapeMaxBytes }, options.tapeVersion);
   // The machine hands each transition to the recorder before it commits the new state, so
   // a step the tape bound refuses (TapeLimitReached, thrown before anything is recorded)
   // leaves the state as the tape shows it, and the closing transition starts from there.

@@ -2,7 +2,8 @@
  * The tape: what one run did, step by step, as journal-ready events `{ kind, payload }`.
  * Every payload carries `tapeVersion`, its 1-based `step` and `at` (the one clock reading
  * taken for that step), so a replay can feed the same time back. docs/agent.md describes
- * every field. Invariant: version 1 stays readable forever; a change of meaning is a new version.
+ * every field. Invariant: every version stays readable (and replayable) forever; a change of
+ * meaning is a new version.
  */
 import type { JsonValue } from '../base/index.ts';
 import type { ApprovalScope, PolicyDecision, PolicyPrincipal } from '../policy/index.ts';
@@ -11,14 +12,21 @@ import type { RunBudgets } from './budgets.ts';
 import type { AgentTool } from './ports.ts';
 import type { RunState } from './run-state-machine.ts';
 
-/** The tape format this code writes and the newest it reads. */
-export const TAPE_VERSION = 1;
+/**
+ * The tape format this code writes and the newest it reads. Version 2: a tool batch that
+ * ends before its calls run records a `tool.result` (source `stopped`) for every proposed
+ * call without one; version 1 tapes have none there, and replay them as recorded.
+ */
+export const TAPE_VERSION = 2;
+
+/** Every tape version this code reads (and replays under that version's rules). */
+export type TapeVersion = 1 | 2;
 
 /** What interrupted a run from outside its own logic: the caller's signal, or the wall-clock timer. */
 export type InterruptCause = 'cancelled' | 'wall_clock';
 
 /** Fields every payload has. */
-export type TapeHeader = { tapeVersion: 1; step: number; at: number };
+export type TapeHeader = { tapeVersion: TapeVersion; step: number; at: number };
 
 /** Who the run acts for, as policy requests need it. */
 export type RunPrincipal = {
@@ -88,9 +96,10 @@ export type ApprovalResolvedPayload = TapeHeader &
 
 /**
  * Where a result came from: `tool` (the tools port ran it), `policy` (denied), `approval`
- * (denied, expired or still not allowed after approval), `invalid` (unknown tool or bad arguments).
+ * (denied, expired or still not allowed after approval), `invalid` (unknown tool or bad arguments),
+ * `stopped` (the run ended before the call ran: a loop, or an interrupt while judging).
  */
-export type ToolResultSource = 'tool' | 'policy' | 'approval' | 'invalid';
+export type ToolResultSource = 'tool' | 'policy' | 'approval' | 'invalid' | 'stopped';
 
 export type ToolResultPayload = TapeHeader &
   CallRef & {

@@ -4,7 +4,7 @@
  */
 import { canonicalJson, type Clock } from '../base/index.ts';
 import type { TapePort } from './ports.ts';
-import { TAPE_VERSION, type TapeBody, type TapeEvent, type TapeKind } from './tape-events.ts';
+import { TAPE_VERSION, type TapeBody, type TapeEvent, type TapeKind, type TapeVersion } from './tape-events.ts';
 
 /** Thrown by `record` when the next event would pass the tape bound; the loop ends the run on it. */
 export class TapeLimitReached extends Error {
@@ -53,6 +53,8 @@ export class TapeRecorder {
     private readonly port: TapePort,
     private readonly clock: Clock,
     private readonly limits: { maxEvents: number; maxBytes: number },
+    /** The version stamped on every step (an older one only when replaying an older tape). */
+    readonly version: TapeVersion = TAPE_VERSION,
   ) {}
 
   /** Steps recorded so far. */
@@ -86,7 +88,7 @@ export class TapeRecorder {
     this.#stampedAt = null;
     // The body becomes the payload (callers pass a fresh literal): no copy per step.
     const payload = body as TapeBody<K> & { tapeVersion: number; step: number; at: number };
-    payload.tapeVersion = TAPE_VERSION;
+    payload.tapeVersion = this.version;
     payload.step = this.#step + 1;
     payload.at = at;
     const json = canonicalJson(payload);

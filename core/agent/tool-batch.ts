@@ -27,7 +27,7 @@ export async function runToolBatch(ctx: RunContext, turnNo: number, turn: Collec
     const ref = refs[i] as CallRef;
     await ctx.recorder.record('tool.proposed', { turn: ref.turn, index: ref.index, callId: ref.callId, tool: ref.tool, args: call.arguments });
     const loop = ctx.state.countProposal(call);
-    if (loop !== null) return { to: 'failed', reason: loop, interrupt: null };
+    if (loop !== null) return endEarly(ctx, calls, refs.slice(0, i + 1), [], { to: 'failed', reason: loop, interrupt: null });
   }
   const invalid = new Set(turn.invalidArguments);
   const known: (SyntheticResult | null)[] = [];
@@ -35,7 +35,7 @@ export async function runToolBatch(ctx: RunContext, turnNo: number, turn: Collec
   for (const [i, call] of calls.entries()) {
     const judged = await judgeCall(ctx, refs[i] as CallRef, call, !invalid.has(i));
     ctx.state.toolCalls++;
-    if (judged.type === 'end') return judged.ending;
+    if (judged.type === 'end') return endEarly(ctx, calls, refs, known, judged.ending);
     if (judged.type === 'result') known.push(judged.result);
     else {
       known.push(null);
@@ -46,6 +46,32 @@ export async function runToolBatch(ctx: RunContext, turnNo: number, turn: Collec
   const cause = ctx.interrupter.cause;
   return cause === null ? null : interruptEnding(cause, ctx.state.budgets.wallClockMs);
 }
+
+/** Records one call's result and feeds it back to the model. */
+async function recordResult(ctx: RunContext, ref: CallRef, call: ToolCall, r: SyntheticResult): Promise<void> {
+  // Fields spelled out: object spread costs microseconds per call on V8, and replay does this per step.
+  await ctx.recorder.record('tool.result', { turn: ref.turn, index: ref.index, callId: ref.callId, tool: ref.tool, source: r.source, ok: r.ok, output: r.output, error: r.error, receipt: r.receipt, durationMs: r.durationMs });
+  const content = messageOf(r);
+  ctx.state.push(r.ok ? { role: 'tool', toolCallId: call.id, name: call.name, content } : { role: 'tool', toolCallId: call.id, name: call.name, content, isError: true });
+}
+
+/**
+ * A batch that ends before its calls run (a loop, or an interrupt while judging):
+ * Invariant: every proposed call gets exactly one `tool.result`. Calls already judged
+ * keep their result (a denial stays a denial); the others never ran and say so.
+ */
+async function endEarly(ctx: RunContext, calls: readonly ToolCall[], proposed: readonly CallRef[], known: readonly (SyntheticResult | null)[], ending: Ending): Promise<Ending> {
+  // Version 1 tapes recorded no results here; their replay follows them.
+  if (ctx.recorder.version < 2) return ending;
+  for (const [i, ref] of proposed.entries()) {
+    const r = known[i] ?? syntheticError('stopped', NOT_RUN_CODE, `Tool "${ref.tool}" was not run: the run ended (${ending.reason})`);
+    await recordResult(ctx, ref, calls[i] as ToolCall, r);
+  }
+  return ending;
+}
+
+/** The code of a proposed call that never ran because the run ended first. */
+export const NOT_RUN_CODE = 'PALYRA_TOOL_NOT_RUN';
 
 /** A result slot, filled when its call settles. */
 interface Slot {
@@ -71,11 +97,7 @@ async function execute(ctx: RunContext, calls: readonly ToolCall[], refs: readon
   try {
     for (const [i, call] of calls.entries()) {
       const r = known[i] ?? (await (slots.get(i) as Slot).promise);
-      const ref = refs[i] as CallRef;
-      // Fields spelled out: object spread costs microseconds per call on V8, and replay does this per step.
-      await ctx.recorder.record('tool.result', { turn: ref.turn, index: ref.index, callId: ref.callId, tool: ref.tool, source: r.source, ok: r.ok, output: r.output, error: r.error, receipt: r.receipt, durationMs: r.durationMs });
-      const content = messageOf(r);
-      ctx.state.push(r.ok ? { role: 'tool', toolCallId: call.id, name: call.name, content } : { role: 'tool', toolCallId: call.id, name: call.name, content, isError: true });
+      await recordResult(ctx, refs[i] as CallRef, call, r);
     }
   } catch (error) {
     control.stopped = true;
