@@ -112,9 +112,10 @@ export function differingFields(d: Divergence): string[] {
 export function replaySummary(runId: string, r: ReplayReport, whatIfSet: string | null): string {
   const c = paint();
   const lines: string[] = [];
-  if (r.identical) lines.push(`${c.green('identical')}: run ${runId} replayed ${r.steps} of ${r.recordedSteps} step(s) exactly as recorded; it ${r.outcome.state} (${r.outcome.reason})`);
+  if (r.identical && r.unfinished) lines.push(`${c.green('identical')}: run ${runId} replayed ${r.steps} of ${r.recordedSteps} step(s) exactly as recorded; the tape is unfinished (no run.finished: the run was still going, or was cut off), so the replay stopped where it ends`);
+  else if (r.identical) lines.push(`${c.green('identical')}: run ${runId} replayed ${r.steps} of ${r.recordedSteps} step(s) exactly as recorded; it ${r.outcome.state} (${r.outcome.reason})`);
   else {
-    lines.push(`${c.red('DIVERGENT')}: run ${runId} replayed ${r.steps} step(s) against ${r.recordedSteps} recorded; ${r.divergenceCount} step(s) differ`);
+    lines.push(`${c.red('DIVERGENT')}: run ${runId} replayed ${r.steps} step(s) against ${r.recordedSteps} recorded${r.unfinished ? ' (an unfinished tape)' : ''}; ${r.divergenceCount} step(s) differ`);
     for (const d of r.divergences) {
       const kind = d.expected?.kind ?? d.actual?.kind ?? '?';
       if (d.actual === null) lines.push(`  step ${d.step} ${kind}: recorded, but the replay never reached it`);

@@ -115,6 +115,7 @@ test('tape replay of a journal run (with an approval) is identical, and --json h
     runId: 'run-c',
     source: { type: 'journal' },
     identical: true,
+    unfinished: false,
     steps: 16,
     recordedSteps: 16,
     divergenceCount: 0,
@@ -189,4 +190,17 @@ test('bad input: clear errors, exit 2 for usage and I/O, exit 1 for a tape that 
   assert.equal(b.code, 2, 'an invalid policy set is a usage error, not a divergence');
   assert.equal(b.stdout, '');
   assert.equal((JSON.parse(b.stderr) as { error: { code: string } }).error.code, 'PALYRA_POLICY_INVALID');
+});
+
+test('tape replay of a tape cut off by a crash (no run.finished) is identical up to its end and says it is unfinished', () => {
+  const human = tape('replay', 'run-d');
+  assert.deepEqual([human.code, human.stdout, human.stderr], [
+    0,
+    'identical: run run-d replayed 3 of 3 step(s) exactly as recorded; the tape is unfinished (no run.finished: the run was still going, or was cut off), so the replay stopped where it ends\n',
+    '',
+  ]);
+  const json = tape('replay', 'run-d', '--json');
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout);
+  assert.deepEqual([report.identical, report.unfinished, report.steps, report.recordedSteps, report.divergenceCount], [true, true, 3, 3, 0]);
 });

@@ -82,12 +82,17 @@ test('an edited model response diverges where it first changes what the loop der
   assert.equal(last.outcome.finalText, 'forged answer');
 });
 
-test('replaying a tape cut short reports the steps the replay made beyond it', async () => {
+test('a tape cut off before run.finished (a crash) replays up to its end, reported unfinished; steps beyond it are not counted', async () => {
   const tape = await recordEchoRun(await compile());
-  const cut = await replayTape(tape.slice(0, 10));
-  assert.equal(cut.identical, false);
-  assert.equal(cut.divergences[0]?.step, 11);
-  assert.equal(cut.divergences[0]?.expected, null);
+  for (let cutAt = 1; cutAt < tape.length; cutAt++) {
+    const cut = await replayTape(tape.slice(0, cutAt));
+    assert.deepEqual([cut.identical, cut.unfinished, cut.steps, cut.recordedSteps, cut.divergences], [true, true, cutAt, cutAt, []], `cut after step ${cutAt}`);
+  }
+  const whole = await replayTape(tape);
+  assert.deepEqual([whole.identical, whole.unfinished], [true, false]);
+  // An edit inside an unfinished tape still diverges.
+  const edited = await replayTape(tamper(tape.slice(0, 10), stepOf(tape, 'tool.proposed'), (p) => (p['args'] = { text: 'other' })));
+  assert.deepEqual([edited.identical, edited.unfinished], [false, true]);
 });
 
 test('what-if: a stricter policy set reports each call whose decision would change; the replay still follows the tape', async () => {

@@ -23,6 +23,12 @@ export interface Divergence {
 export interface ReplayReport {
   /** True when every replayed step equals the recorded one (canonical JSON) and the counts match. */
   identical: boolean;
+  /**
+   * True when the recording has no `run.finished` (a run still going, or cut off by a
+   * crash): the replay stopped where the recording ends, and steps the replayed loop would
+   * take beyond it are neither compared nor counted.
+   */
+  unfinished: boolean;
   /** Steps the replayed run recorded. */
   steps: number;
   recordedSteps: number;
@@ -52,7 +58,8 @@ export interface ReplayOptions {
 }
 
 /**
- * Replays `events` (a whole tape in step order, as the journal returns it).
+ * Replays `events` (a whole tape in step order, as the journal returns it). A tape without
+ * `run.finished` replays up to its last step (`unfinished` in the report).
  * @throws PalyraError PALYRA_TAPE_UNSUPPORTED_VERSION or PALYRA_TAPE_INVALID (see parseTape).
  */
 export async function replayTape(events: readonly unknown[], options: ReplayOptions = {}): Promise<ReplayReport> {
@@ -67,6 +74,7 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
   const started = recorded[0]?.payload as RunStartedPayload | undefined;
   if (started === undefined) throw new PalyraError('PALYRA_TAPE_INVALID', 'Cannot replay an empty tape: it has no run.started step');
 
+  const unfinished = recorded.at(-1)?.kind !== 'run.finished';
   const cancel = new AbortController();
   const pendingTimers = new Map<number, () => void>();
   let nextTimer = 0;
@@ -93,7 +101,11 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
     timers,
     tape: {
       record(event: TapeEvent): void {
+        // An unfinished recording says nothing about what came after its last step: the
+        // replay stops there, and what the loop records on its way out is not compared.
+        if (unfinished && driver.position >= recorded.length) return;
         const i = driver.position++;
+        if (unfinished && driver.position === recorded.length) cancel.abort('the recording ends here');
         const expected = recorded[i];
         if (expected === undefined) diverge({ step: i + 1, expected: null, actual: event });
         else if (expected.kind !== event.kind) diverge({ step: i + 1, expected, actual: event });
@@ -132,7 +144,7 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
     { signal: cancel.signal, tapeVersion: started.tapeVersion },
   );
   for (let i = driver.position; i < recorded.length; i++) diverge({ step: i + 1, expected: recorded[i] as TapeEvent, actual: null });
-  return { identical: divergenceCount === 0, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, hashesUnchecked, outcome };
+  return { identical: divergenceCount === 0, unfinished, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, hashesUnchecked, outcome };
 }
 
 /** Hashes over a step's own content (a tool result's output, the run's system prompt). */
