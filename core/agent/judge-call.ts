@@ -71,6 +71,11 @@ async function decideRecorded(
     const p = ctx.principal;
     // Fields spelled out: object spread costs microseconds per call on V8, and replay does this per step.
     request = toolCallRequest({ principal: p.principal, workspace: p.workspace, channel: p.channel, sender: p.sender, senderIsOwner: p.senderIsOwner, tool: { name: tool.name, capabilities: tool.capabilities, risk: tool.risk }, args, approval, toolCallsLeft });
+    // A standing (session) approval goes into the request itself, so what is decided is what is recorded.
+    if (approval === 'none' && standingApproval(ctx, request) === 'approved') {
+      approval = 'approved';
+      request = { ...request, approval };
+    }
     decision = ctx.ports.decide(request);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -79,6 +84,14 @@ async function decideRecorded(
   const { decision: verdict, policies, reasons, policySetHash } = decision;
   await ctx.recorder.record('tool.decision', { turn: ref.turn, index: ref.index, callId: ref.callId, tool: ref.tool, approval, decision: verdict, policies: [...policies], reasons: [...reasons], policySetHash });
   return { request, decision };
+}
+
+function standingApproval(ctx: RunContext, request: ToolCallRequest): ApprovalState {
+  try {
+    return ctx.ports.approvalState?.(request) ?? 'none';
+  } catch {
+    return 'none';
+  }
 }
 
 /** `ask`: the run waits for a human; an approved call is decided again as approved before it runs. */

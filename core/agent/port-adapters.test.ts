@@ -5,7 +5,7 @@ import { createEchoTool, ToolRegistry } from '../tools/index.ts';
 import { registryApprovals, registryTools } from './port-adapters.ts';
 import { replayTape } from './replay.ts';
 import { runAgent } from './run-agent.ts';
-import { FakeTimers, harness, input, payloads, scripted, tool, until } from './test-fakes.ts';
+import { FakeTimers, harness, input, ok, payloads, scripted, tool, until } from './test-fakes.ts';
 
 test('a run over a real ToolRegistry, the default policy set and an ApprovalRegistry', async () => {
   const registry = new ToolRegistry({ now: () => 0 });
@@ -86,4 +86,34 @@ test('an approval of a run that stops waiting is withdrawn from the registry: ca
     await assert.rejects(approvals.resolve('a1', { type: 'approve', scope: 'session', by: 'ann' }), { code: 'PALYRA_APPROVAL_NOT_FOUND' }, c.name);
     assert.equal(approvals.approvalState({ principal: { type: 'Session', id: 's1', agent: 'main' }, tool: { name: 'fs.write' } } as never), 'none', c.name);
   }
+});
+
+test('a call a session approval allows is decided and recorded as approved, so what-if under the same set changes nothing', async () => {
+  const compiled = await compilePolicySet([], { validateRequests: true });
+  if (compiled.type !== 'ok') throw new Error('default set does not compile');
+  const set = compiled.set;
+  let n = 0;
+  const approvals = new ApprovalRegistry({ clock: { now: () => 1 }, timers: new FakeTimers(), newId: () => `a${++n}` });
+  const principal = { type: 'Session' as const, id: 's1', agent: 'main' };
+  const runOnce = async () => {
+    const h = harness({
+      provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { text: 'w' } }] }, { text: 'done' }]),
+      tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: (name, args) => Promise.resolve(ok(name, args)) },
+      decide: (request) => decideToolCall(request, set),
+      approvalState: (request) => approvals.approvalState(request),
+      approvals: registryApprovals(approvals),
+    });
+    const running = runAgent(input({ principal, policySetHash: set.hash }), h.ports);
+    return { h, running };
+  };
+  const first = await runOnce();
+  await until(() => approvals.pending().length === 1);
+  await approvals.resolve('a1', { type: 'approve', scope: 'session', by: 'operator' });
+  assert.equal((await first.running).state, 'completed');
+  const second = await runOnce();
+  assert.equal((await second.running).state, 'completed');
+  assert.deepEqual(payloads(second.h.tape, 'tool.decision').map((d) => [d.approval, d.decision, d.policies]), [['approved', 'allow', ['builtin.approved-sensitive']]]);
+  assert.deepEqual(payloads(second.h.tape, 'approval.requested'), [], 'the session approval needs no new one');
+  const report = await replayTape(second.h.tape, { decide: (request) => decideToolCall(request, set) });
+  assert.deepEqual([report.identical, report.whatIf], [true, []]);
 });

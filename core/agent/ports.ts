@@ -4,7 +4,7 @@
  * what the ports answer, and a tape of those answers replays to the same run.
  */
 import type { Clock, JsonValue } from '../base/index.ts';
-import type { ApprovalScope, PolicyDecision, Timers, ToolCallDecision, ToolCallRequest } from '../policy/index.ts';
+import type { ApprovalScope, ApprovalState, PolicyDecision, Timers, ToolCallDecision, ToolCallRequest } from '../policy/index.ts';
 import type { ModelProvider } from '../providers/index.ts';
 import type { Capability, RiskLevel, ToolResult } from '../tools/index.ts';
 import type { RunState } from './run-state-machine.ts';
@@ -82,10 +82,18 @@ export interface AgentPorts {
   provider: ModelProvider;
   tools: ToolsPort;
   /**
-   * The policy gate (normally `decideToolCall(request, set)`, which may first fold in a
-   * session approval). A throw is taken as a deny naming the error.
+   * The policy gate (normally `decideToolCall(request, set)`). A throw is taken as a deny
+   * naming the error.
    */
   decide(request: ToolCallRequest): ToolCallDecision;
+  /**
+   * Optional: whether a standing approval (a `session` approval, normally
+   * `ApprovalRegistry.approvalState`) already covers a call. When it says `approved`, the
+   * loop decides and records the request with `approval: "approved"`, so the tape shows
+   * why the call was allowed and a replay re-decides the same request. A throw counts as
+   * `none`. Absent: no standing approvals.
+   */
+  approvalState?(request: ToolCallRequest): ApprovalState;
   approvals: ApprovalsPort;
   tape: TapePort;
   /** Optional: messages to take in at model boundaries (none when absent). */

@@ -77,6 +77,8 @@ export function tapePorts(events: readonly TapeEvent[], driver: ReplayDriver, op
       invoke: (name) => Promise.resolve(toolResult(name, toolResults[resultAt++])),
     },
     decide: (request) => decideFromTape(events, driver.position, request, options),
+    // A standing approval the live run found is on its recorded decision: the same request is decided again.
+    approvalState: () => nextDecision(events, driver.position)?.approval ?? 'none',
     approvals: {
       requestApproval: () => approvalFromTape(requested[approvalAt], resolved[approvalAt++]),
     },
@@ -120,6 +122,15 @@ function toolResult(name: string, r: ToolResultPayload | undefined): ToolResult 
   return { ok: false, tool: r.tool, error, receipt: failureReceipt(r.tool, error), durationMs: r.durationMs };
 }
 
+/** The next recorded `tool.decision` at or after `position`. */
+function nextDecision(events: readonly TapeEvent[], position: number): ToolDecisionPayload | undefined {
+  for (let i = position; i < events.length; i++) {
+    const e = events[i] as TapeEvent;
+    if (e.kind === 'tool.decision') return e.payload;
+  }
+  return undefined;
+}
+
 /** The next recorded decision at or after the replay's position, and the what-if judgement of the same request. */
 function decideFromTape(
   events: readonly TapeEvent[],
@@ -127,14 +138,7 @@ function decideFromTape(
   request: ToolCallRequest,
   options: { decide?: (request: ToolCallRequest) => ToolCallDecision; whatIf: WhatIfChange[] },
 ): ToolCallDecision {
-  let found: ToolDecisionPayload | undefined;
-  for (let i = position; i < events.length; i++) {
-    const e = events[i] as TapeEvent;
-    if (e.kind === 'tool.decision') {
-      found = e.payload;
-      break;
-    }
-  }
+  const found = nextDecision(events, position);
   if (found === undefined) return { decision: 'deny', policies: [], reasons: ['The tape has no more decisions'], policySetHash: '' };
   const recorded: ToolCallDecision = { decision: found.decision, policies: found.policies, reasons: found.reasons, policySetHash: found.policySetHash };
   if (options.decide !== undefined) {
