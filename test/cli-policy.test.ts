@@ -104,3 +104,20 @@ test('policy show lists every policy with its source and the set hash', () => {
   const text = runCli(['--state', root, 'policy', 'show']);
   assert.match(text.stdout, new RegExp(`^// Effective policy set ${shown.policySetHash}\n// 5 policies: 4 built-in, 1 from files\\.\n`));
 });
+
+test('policy eval: a trailing dot on the host does not slip past a forbid on it', () => {
+  const root = state({
+    'ops.cedar': `@id("ops.no-evil")
+@reason("never fetch evil.example")
+forbid (principal, action == Action::"tool.invoke", resource == Tool::"http.fetch")
+when { context.args has host && context.args.host == "evil.example" };
+@id("ops.fetch-ok")
+permit (principal, action == Action::"tool.invoke", resource == Tool::"http.fetch");
+`,
+  });
+  for (const url of ['https://evil.example/x', 'https://EVIL.example./x', 'https://evil.example%2e/x']) {
+    const r = runCli(['--state', root, 'policy', 'eval', '--tool', 'http.fetch', '--args', JSON.stringify({ url }), '--json']);
+    assert.equal(r.code, 1, `${url}: ${r.stdout}${r.stderr}`);
+    assert.deepEqual(JSON.parse(r.stdout).policies, ['ops.no-evil'], url);
+  }
+});

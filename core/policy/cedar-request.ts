@@ -80,7 +80,10 @@ export function extractArgs(args: { [key: string]: JsonValue }): Record<string, 
 function hostOf(url: string): string | undefined {
   try {
     // WHATWG URL normalizes the host (lowercase, IDNA, IPv4 spellings such as 0x7f000001).
-    return new URL(url).hostname.toLowerCase() || undefined;
+    // Security: it keeps a trailing dot ("EVIL.example." and "evil.example%2e" name the same
+    // host as "evil.example"), which would slip past `context.args.host == "evil.example"`;
+    // the fully qualified form is the same host, so the dots go.
+    return new URL(url).hostname.toLowerCase().replace(/\.+$/, '') || undefined;
   } catch {
     return undefined;
   }

@@ -154,3 +154,19 @@ test('slicing by tool gives the same answers as the whole set evaluated at once'
     );
   }
 });
+
+test('a host is matched without its trailing dot: a fully qualified spelling does not slip past a forbid', async () => {
+  const set = await compile([
+    {
+      file: 'ops.cedar',
+      text: `@id("ops.no-evil") forbid (principal, action == Action::"tool.invoke", resource == Tool::"http.fetch") when { context.args has host && context.args.host == "evil.example" };
+@id("ops.fetch-ok") permit (principal, action == Action::"tool.invoke", resource == Tool::"http.fetch");`,
+    },
+  ]);
+  const fetch = (url: string) => decide(set, { tool: { name: 'http.fetch' }, args: { url } });
+  for (const url of ['https://evil.example/x', 'https://EVIL.example./x', 'https://evil.example%2e/x', 'https://evil.example../x', 'https://evil.example.:8443/x']) {
+    assert.deepEqual(fetch(url), { decision: 'deny', policies: ['ops.no-evil'] }, url);
+  }
+  assert.deepEqual(fetch('https://good.example./x'), { decision: 'allow', policies: ['ops.fetch-ok'] });
+  assert.deepEqual(toCedarRequest(toolCallRequest({ tool: { name: 'http.fetch' }, args: { url: 'https://EVIL.example./x' } })).context.args, { url: 'https://EVIL.example./x', host: 'evil.example' });
+});
