@@ -3,6 +3,14 @@ import { buildProgram, runProgram } from './program.ts';
 
 applyV8Workarounds();
 
+// A reader that stops early (`palyrad … | head -1`) closes stdout: that is not an error of
+// the command, so it exits quietly with the code it has so far, whatever command wrote.
+// Other stdout errors stay loud. (Logs of `serve` go to stderr, so it is unaffected.)
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+});
+
 // The bundle's entry point: run the CLI and exit with its code once output is flushed.
 runProgram(buildProgram(), process.argv).then(
   (code) => {

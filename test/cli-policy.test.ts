@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from './helpers/cli.ts';
+import { runCli, runCliStdoutClosed } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 const DOCS = `// Let the docs bot fetch from the docs site without asking.
@@ -119,5 +119,14 @@ permit (principal, action == Action::"tool.invoke", resource == Tool::"http.fetc
     const r = runCli(['--state', root, 'policy', 'eval', '--tool', 'http.fetch', '--args', JSON.stringify({ url }), '--json']);
     assert.equal(r.code, 1, `${url}: ${r.stdout}${r.stderr}`);
     assert.deepEqual(JSON.parse(r.stdout).policies, ['ops.no-evil'], url);
+  }
+});
+
+test('a reader that stops early (EPIPE on stdout) ends the CLI quietly, for any command', async () => {
+  const root = state({});
+  for (const args of [['--state', root, 'policy', 'eval', '--tool', 'echo', '--json'], ['--state', root, 'policy', 'eval', '--tool', 'fs.write'], ['--version']]) {
+    const r = await runCliStdoutClosed(args);
+    assert.deepEqual([r.signal, r.stderr], [null, ''], args.join(' '));
+    assert.ok(r.code === 0 || r.code === 3, `${args.join(' ')}: exit ${r.code}`);
   }
 });

@@ -29,3 +29,15 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/** Runs `palyrad ARGS` with its stdout closed before it writes (a reader such as `head -1` that went away). */
+export function runCliStdoutClosed(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', PALYRA_STATE_DIR: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stderr })));
+}
