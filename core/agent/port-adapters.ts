@@ -37,11 +37,11 @@ export function registryTools(registry: ToolRegistry, context: Omit<ToolContext,
   };
 }
 
-/** The approvals port over an ApprovalRegistry; cancelling a handle withdraws its approval there. */
-export function registryApprovals(registry: ApprovalRegistry): ApprovalsPort {
+/** The approvals port over an ApprovalRegistry (for the run `options.runId`); cancelling a handle withdraws its approval there. */
+export function registryApprovals(registry: ApprovalRegistry, options: { runId?: string } = {}): ApprovalsPort {
   return {
     requestApproval(request, decision) {
-      const { approval, outcome } = registry.open(request, decision);
+      const { approval, outcome } = registry.open(request, decision, { runId: options.runId ?? null });
       return { approvalId: approval.id, outcome: outcome.then(essentials), cancel: () => registry.withdraw(approval.id) };
     },
   };

@@ -10,6 +10,7 @@ import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } f
 import { readRunTapeOf } from '../gateway/index.ts';
 import { attachWebSocket, ConsoleSessions, createApi, registerAdminRoutes, registerConsoleRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
 import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
+import { persistAndJournal } from './approved-policy.ts';
 import { checkBind } from './bind-policy.ts';
 import { loadConfig } from './config.ts';
 import type { PalyraConfig } from './config-schema.ts';
@@ -91,7 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     if (journal.recovery) log(`journal recovered after a crash: cut ${journal.recovery.cutBytes} torn bytes (kept in ${journal.recovery.quarantinedTo})`);
     const store = journal;
-    approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: (policy) => policies.persistPolicy(policy) });
+    approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: persistAndJournal(policies, store) });
     const workspace = config.tools.workspace;
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
     // The memory tools' notes live in the journal (durable, redacted) and come back on start,

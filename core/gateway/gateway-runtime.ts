@@ -593,7 +593,7 @@ export class GatewayRuntimeState {
           tools: registryTools(this.deps.tools, context),
           decide: (request) => decideToolCall(request, this.deps.policies()),
           approvalState: (request) => approvals.approvalState(request),
-          approvals: registryApprovals(approvals),
+          approvals: registryApprovals(approvals, { runId: view.runId }),
           tape,
           steering: { take: () => this.takeSteers(entry) },
           onEvent,

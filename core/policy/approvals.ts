@@ -28,6 +28,8 @@ export interface ApprovalRequest {
   scopes: ApprovalScope[];
   createdAt: number;
   expiresAt: number;
+  /** The run that asked (null when opened outside a run). */
+  runId: string | null;
 }
 
 /** A human's answer. `bindArgs` (default true) matters only for `always`. */
@@ -53,8 +55,12 @@ export interface ApprovalRegistryOptions {
   /** How long an approval waits before it becomes a deny (default 5 minutes). */
   timeoutMs?: number;
   newId?: () => string;
-  /** Validates and writes an `always` policy (normally `PolicyStore.persistPolicy`); without it `always` is not offered. */
-  persistAlways?: (policy: GeneratedPolicy) => Promise<PersistedPolicy>;
+  /**
+   * Validates and writes an `always` policy (normally `PolicyStore.persistPolicy`, then the
+   * journal's `policy.approved`); without it `always` is not offered. The answer is
+   * acknowledged only after it settles.
+   */
+  persistAlways?: (policy: GeneratedPolicy, context: { approval: ApprovalRequest; approvedBy: string }) => Promise<PersistedPolicy>;
 }
 
 interface Pending {
@@ -84,13 +90,13 @@ export class ApprovalRegistry {
   }
 
   /** Opens an approval for a call decided `ask`; `outcome` settles when it is resolved or expires. */
-  open(request: ToolCallRequest, decision: ToolCallDecision): { approval: ApprovalRequest; outcome: Promise<ApprovalOutcome> } {
+  open(request: ToolCallRequest, decision: ToolCallDecision, options: { runId?: string | null } = {}): { approval: ApprovalRequest; outcome: Promise<ApprovalOutcome> } {
     if (decision.decision !== 'ask') throw invalidArgument(`Only an "ask" decision needs an approval, not "${decision.decision}"`);
     const now = this.#options.clock.now();
     const scopes: ApprovalScope[] = ['once'];
     if (request.principal.type === 'Session') scopes.push('session');
     if (this.#options.persistAlways) scopes.push('always');
-    const approval: ApprovalRequest = { id: this.#options.newId(), request, decision, scopes, createdAt: now, expiresAt: now + this.#options.timeoutMs };
+    const approval: ApprovalRequest = { id: this.#options.newId(), request, decision, scopes, createdAt: now, expiresAt: now + this.#options.timeoutMs, runId: options.runId ?? null };
     let settle!: (outcome: ApprovalOutcome) => void;
     const outcome = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
     const timer = this.#options.timers.setTimeout(() => this.#expire(approval.id), this.#options.timeoutMs);
@@ -131,7 +137,7 @@ export class ApprovalRegistry {
       // Invariant: while the policy is written, neither the timer nor a second answer may settle it.
       entry.resolving = true;
       try {
-        persisted = await persist(policy);
+        persisted = await persist(policy, { approval, approvedBy: resolution.by });
       } catch (error) {
         entry.resolving = false;
         if (entry.deadlinePassed) this.#expire(id);
