@@ -270,7 +270,7 @@ test('an interrupted run is resumed from its tape: recorded results are fed back
   assert.equal(run.resumedFrom, runId);
   assert.match(run.finalText ?? '', /^resumed with PALYRA_TOOL_INTERRUPTED: /, 'the model was told the sleep was not run again');
   await assert.rejects(after.resume(runId), { code: 'PALYRA_CONFLICT', message: new RegExp(`resumed already, as run "${resumed.runId}"`) });
-  await assert.rejects(after.resume(resumed.runId), { code: 'PALYRA_CONFLICT', message: /only a run interrupted/ });
+  await assert.rejects(after.resume(resumed.runId), { code: 'PALYRA_CONFLICT', message: /only a run a stop of the daemon cut off/ });
   await reopened.close();
 
   const records = [...readRecords(join(options.dir, 'segments'))].map((l) => l.record);
@@ -286,6 +286,28 @@ test('an interrupted run is resumed from its tape: recorded results are fed back
   await assert.rejects(again.resume(runId), { code: 'PALYRA_CONFLICT' }, 'a resume is remembered across restarts');
   await third.close();
   await gateway.stop();
+});
+
+test('a run a clean stop cancelled says so after a restart, and is resumable', async () => {
+  const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'ok {{lastToolResult}}' }, { when: {}, toolCalls: [{ name: 'sleep', arguments: { ms: 30000 } }] }] });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const { runId } = await gateway.admit(session.id, { text: 'nap' });
+  await new Promise<void>((resolve) => gateway.events(runId).subscribe(0, (e) => (e.type === 'tool_call_started' ? resolve() : undefined)));
+  await gateway.stop();
+  assert.deepEqual([gateway.run(runId).state, gateway.run(runId).reason], ['cancelled', 'cancelled: the daemon stopped']);
+  await store.close();
+
+  const reopened = await JournalStore.open(options);
+  const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  assert.deepEqual(await after.recover(), { interrupted: [], requeued: [] });
+  assert.deepEqual([after.run(runId).state, after.run(runId).reason], ['cancelled', 'cancelled: the daemon stopped']);
+  const resumed = await after.resume(runId);
+  assert.deepEqual([resumed.resumedFrom, resumed.reused], [runId, 1], 'the sleep was cut off, and its result recorded');
+  const run = await after.waitFor(resumed.runId);
+  assert.equal(run.state, 'completed', run.reason ?? '');
+  await after.stop();
+  await reopened.close();
 });
 
 test('a run interrupted in an earlier start stays resumable after another restart', async () => {

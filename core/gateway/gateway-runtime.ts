@@ -11,9 +11,9 @@ import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
 import { SessionRegistry, type Session } from './sessions.ts';
 import { join } from 'node:path';
-import { composeUserText, INTERRUPTED_REASON, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, type JournalRun, type RecoveryPlan } from './journal-replay.ts';
+import { composeUserText, INTERRUPTED_REASON, JournalReplay, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, RUN_STOPPED, STOPPED_REASON, type JournalRun, type RecoveryPlan } from './journal-replay.ts';
 
-export { composeUserText, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED } from './journal-replay.ts';
+export { composeUserText, MESSAGE_RECEIVED, MEMORY_LEARNED, RUN_CANCELLED, RUN_INTERRUPTED, RUN_RESUMED, RUN_STOPPED, STOPPED_REASON } from './journal-replay.ts';
 
 /**
  * How a message joins a session that already has a run going. `coalesce` (the default):
@@ -435,7 +435,8 @@ export class GatewayRuntimeState {
   }
 
   /**
-   * Resumes a run the daemon's stop cut off (ended `failed`, reason `interrupted`) as a new
+   * Resumes a run the daemon's stop cut off (a crash: ended `failed`, reason `interrupted`; a
+   * clean stop: ended `cancelled`, reason STOPPED_REASON) as a new
    * run of the same session. Its conversation is rebuilt from the old run's tape: tool
    * results on the tape are fed back, not run again; a call whose result never reached the
    * tape is not repeated either (the model is told, and may call again through policy).
@@ -447,8 +448,10 @@ export class GatewayRuntimeState {
     const already = this.resumedAs.get(runId);
     if (already) throw new PalyraError('PALYRA_CONFLICT', `Run "${runId}" was resumed already, as run "${already}"`);
     const old = this.entry(runId).view;
-    if (old.state !== 'failed' || !old.reason?.startsWith('interrupted')) {
-      throw new PalyraError('PALYRA_CONFLICT', `Run "${runId}" is ${old.state}${old.reason ? ` (${old.reason})` : ''}; only a run interrupted by a stop of the daemon can be resumed`);
+    const interrupted = old.state === 'failed' && old.reason?.startsWith('interrupted') === true;
+    const stopped = old.state === 'cancelled' && old.reason === STOPPED_REASON;
+    if (!interrupted && !stopped) {
+      throw new PalyraError('PALYRA_CONFLICT', `Run "${runId}" is ${old.state}${old.reason ? ` (${old.reason})` : ''}; only a run a stop of the daemon cut off (a crash, or a clean stop) can be resumed`);
     }
     const session = this.sessions.live(old.sessionId);
     const point = resumePoint(readRunTapeOf(this.deps.journal, runId).events);
@@ -485,7 +488,7 @@ export class GatewayRuntimeState {
     const pending = [...this.runs.values()].filter((r) => r.events.ended === false);
     for (const r of pending) {
       this.dropUnstarted(r, 'the daemon stopped before it started; it runs when the daemon starts again');
-      r.abort.abort(new PalyraError('PALYRA_CONFLICT', 'the daemon is stopping'));
+      r.abort.abort(new PalyraError('PALYRA_CONFLICT', STOPPED_REASON));
     }
     await Promise.all(pending.map((r) => r.done));
   }
@@ -616,6 +619,10 @@ export class GatewayRuntimeState {
     // A run cancelled from here says why (by request, a newer message, a refused admission).
     const why = entry.abort.signal.reason;
     const reason = outcome.state === 'cancelled' && why instanceof PalyraError ? why.message : outcome.reason;
+    // The tape says only "cancelled by request" (the loop's word): the journal says it was the stop, so a restart shows it and may resume it.
+    if (outcome.state === 'cancelled' && reason === STOPPED_REASON) {
+      await this.deps.journal.append({ kind: RUN_STOPPED, runId: view.runId, sessionId: view.sessionId, actor: 'gateway', payload: { runId: view.runId, reason } }).catch(() => undefined);
+    }
     this.finish(entry, { state: outcome.state, reason, finalText: outcome.finalText, counters: outcome.counters });
   }
 

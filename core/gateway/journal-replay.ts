@@ -14,6 +14,14 @@ export const MEMORY_LEARNED = 'memory.learned';
 export const RUN_RESUMED = 'run.resumed';
 /** Why a run the daemon's stop cut off ended (`run.interrupted`). */
 export const INTERRUPTED_REASON = 'interrupted: the daemon stopped while the run was going';
+/**
+ * Written after the tape of a run a clean stop of the daemon cancelled (its `run.finished`
+ * says only "cancelled by request", the loop's word): says who cancelled it, and makes it
+ * resumable like an interrupted run.
+ */
+export const RUN_STOPPED = 'run.stopped';
+/** Why a run a clean stop of the daemon cancelled ended. */
+export const STOPPED_REASON = 'cancelled: the daemon stopped';
 /** Written when a run is cancelled by request before it started: its messages are never run. */
 export const RUN_CANCELLED = 'run.cancelled';
 
@@ -98,6 +106,7 @@ export class JournalReplay {
       run.finished = run.interrupted = true;
       run.end = { state: 'failed', reason: INTERRUPTED_REASON, counters: null, at: record.ts };
     }
+    else if (record.kind === RUN_STOPPED && run.end !== null) run.end = { ...run.end, reason: STOPPED_REASON };
     else if (record.kind === RUN_CANCELLED && !run.started) {
       run.started = run.finished = run.cancelled = true;
       run.end = { state: 'cancelled', reason: (JSON.parse(record.payloadJson) as { reason?: string }).reason ?? 'cancelled', counters: null, at: record.ts };
