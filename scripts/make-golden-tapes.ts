@@ -1,5 +1,6 @@
 /**
- * Writes the golden tapes, fixtures/tapes/<scenario>.tape.jsonl: one real run per scenario
+ * Writes the golden tapes of the current tape version, fixtures/tapes/v<N>/<scenario>.tape.jsonl
+ * (version 1 tapes are the files directly in fixtures/tapes, kept as recorded): one real run per scenario
  * (scripted model, real tools registry, real Cedar policies and approvals), with a counting
  * clock and counting ids, so running this twice writes the same bytes.
  *
@@ -16,10 +17,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonValue } from '../core/base/index.ts';
-import { serializeTapeFile } from '../core/agent/index.ts';
+import { serializeTapeFile, TAPE_VERSION } from '../core/agent/index.ts';
 import { recordTape, SCENARIOS } from '../test/helpers/recorded-run.ts';
 
-const OUT = join(import.meta.dirname, '..', 'fixtures', 'tapes');
+const OUT = join(import.meta.dirname, '..', 'fixtures', 'tapes', `v${TAPE_VERSION}`);
 const check = process.argv.includes('--check');
 // The tools' context needs a folder; echo and the stand-ins never touch it.
 const scratch = mkdtempSync(join(tmpdir(), 'palyra-golden-'));

@@ -8,13 +8,19 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseTape, parseTapeFile, replayTape, type TapeEvent, type TapeKind, type TapePayload } from '../core/agent/index.ts';
+import { parseTape, parseTapeFile, replayTape, TAPE_VERSION, type TapeEvent, type TapeKind, type TapePayload } from '../core/agent/index.ts';
 import { runCli } from './helpers/cli.ts';
 
 const DIR = join(import.meta.dirname, '..', 'fixtures', 'tapes');
 
-function load(name: string): { runId: string; tape: TapeEvent[] } {
-  const { header, events } = parseTapeFile(readFileSync(join(DIR, `${name}.tape.jsonl`), 'utf8'));
+/** Version 1 tapes lie directly in fixtures/tapes; each later version has its own folder. */
+const VERSIONS: { version: number; dir: string }[] = [
+  { version: 1, dir: DIR },
+  ...Array.from({ length: TAPE_VERSION - 1 }, (_, i) => ({ version: i + 2, dir: join(DIR, `v${i + 2}`) })),
+];
+
+function load(dir: string, name: string): { runId: string; tape: TapeEvent[] } {
+  const { header, events } = parseTapeFile(readFileSync(join(dir, `${name}.tape.jsonl`), 'utf8'));
   return { runId: header.runId, tape: parseTape(events.map((e) => ({ kind: e.kind, payload: e.payload }))) };
 }
 
@@ -53,7 +59,9 @@ const CONTENT: Record<string, (tape: TapeEvent[]) => void> = {
   },
   cancelled: (tape) => {
     assert.deepEqual(of(tape, 'approval.resolved').map((a) => [a.outcome, a.interrupt]), [['interrupted', 'cancelled']]);
-    assert.deepEqual(of(tape, 'tool.result'), [], 'the call never ran');
+    const version = (tape[0]?.payload as { tapeVersion?: number }).tapeVersion;
+    if (version === 1) assert.deepEqual(of(tape, 'tool.result'), [], 'the call never ran (version 1 recorded no result for it)');
+    else assert.deepEqual(of(tape, 'tool.result').map((r) => [r.source, r.ok, r.error?.code]), [['stopped', false, 'PALYRA_TOOL_NOT_RUN']], 'the call never ran, and says so');
     assert.deepEqual([finished(tape).state, finished(tape).reason], ['cancelled', 'cancelled by request']);
   },
   'budget-exhausted': (tape) => {
@@ -64,20 +72,23 @@ const CONTENT: Record<string, (tape: TapeEvent[]) => void> = {
   },
 };
 
-test('the committed golden tapes are exactly the known scenarios', () => {
-  const files = readdirSync(DIR).filter((f) => f.endsWith('.tape.jsonl')).map((f) => f.slice(0, -'.tape.jsonl'.length)).sort();
-  assert.deepEqual(files, Object.keys(CONTENT).sort());
-});
-
-for (const name of Object.keys(CONTENT)) {
-  test(`golden tape ${name} replays identically and shows what its name says`, async () => {
-    const { runId, tape } = load(name);
-    assert.equal(runId, `run-${name}`);
-    const report = await replayTape(tape);
-    assert.deepEqual(report.divergences, []);
-    assert.deepEqual([report.identical, report.steps, report.recordedSteps], [true, tape.length, tape.length]);
-    CONTENT[name]?.(tape);
+for (const { version, dir } of VERSIONS) {
+  test(`the committed golden tapes of version ${version} are exactly the known scenarios`, () => {
+    const files = readdirSync(dir).filter((f) => f.endsWith('.tape.jsonl')).map((f) => f.slice(0, -'.tape.jsonl'.length)).sort();
+    assert.deepEqual(files, Object.keys(CONTENT).sort());
   });
+
+  for (const name of Object.keys(CONTENT)) {
+    test(`golden tape ${name} (version ${version}) replays identically and shows what its name says`, async () => {
+      const { runId, tape } = load(dir, name);
+      assert.equal(runId, `run-${name}`);
+      assert.ok(tape.every((e) => (e.payload as { tapeVersion?: number }).tapeVersion === version), `every step is of version ${version}`);
+      const report = await replayTape(tape);
+      assert.deepEqual(report.divergences, []);
+      assert.deepEqual([report.identical, report.steps, report.recordedSteps], [true, tape.length, tape.length]);
+      CONTENT[name]?.(tape);
+    });
+  }
 }
 
 test('palyrad tape replay --file replays a golden tape', () => {
