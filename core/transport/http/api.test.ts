@@ -191,7 +191,7 @@ test('only an interrupted run can be resumed: others get 409, unknown runs 404',
     const sent = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages?wait=true`, { text: 'hello' });
     const resumed = await call(api.url, 'POST', `/api/v1/runs/${sent.body?.runId}/resume`);
     assert.equal(resumed.status, 409);
-    assert.match(resumed.body?.error.message, /only a run interrupted/);
+    assert.match(resumed.body?.error.message, /only a run a stop of the daemon cut off \(a crash, or a clean stop\) can be resumed/);
     assert.equal((await call(api.url, 'POST', '/api/v1/runs/run_nope/resume')).status, 404);
   } finally {
     await api.close();
