@@ -23,6 +23,7 @@ import { initStateDir, type StatePaths } from './state-dir.ts';
 import { createWorkerHub } from '../transport/index.ts';
 import { recordWorkerEvent, workersGauge } from './worker-events.ts';
 import { findWorkerByToken } from './worker-tokens.ts';
+import { TokenSecrets } from './token-secrets.ts';
 
 /** What `palyrad serve` needs to start. */
 export interface DaemonOptions {
@@ -80,18 +81,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   let journal: JournalStore | undefined;
   let server: Server | undefined;
   let approvals: ApprovalRegistry | undefined;
+  let tokenSecrets: TokenSecrets | undefined;
   const startedAt = Date.now();
   try {
     const adminToken = loadOrCreateAdminToken(paths.root);
+    // Security: the daemon's own tokens are secrets the journal must never hold either.
+    tokenSecrets = new TokenSecrets(paths.root, { adminToken, onWarning: (m) => log(m, { warning: m }) });
     const policies = await PolicyStore.open(policiesDir(paths.root));
     journal = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: journalSecrets(config, env) }),
+      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: [...journalSecrets(config, env), ...tokenSecrets.values] }),
       indexRetention: config.journal.indexRetention,
       maxPayloadBytes: config.journal.maxPayloadBytes,
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
     });
     if (journal.recovery) log(`journal recovered after a crash: cut ${journal.recovery.cutBytes} torn bytes (kept in ${journal.recovery.quarantinedTo})`);
     const store = journal;
+    const tokens = tokenSecrets;
+    tokens.attach(store.redactor);
     approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: persistAndJournal(policies, store) });
     const workspace = config.tools.workspace;
     mkdirSync(workspace, { recursive: true, mode: 0o700 });
@@ -107,7 +113,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     // Remote workers' tools join `tools` as worker.<name>.* with capability "remote", so
     // the gateway's policy gate decides on them like on every other tool (docs/workers.md).
-    const workers = createWorkerHub({ registry: tools, authenticateWorker: (token) => findWorkerByToken(paths.root, token), onEvent: (event) => recordWorkerEvent(store, log, event) });
+    const workers = createWorkerHub({ registry: tools, authenticateWorker: (token) => {
+        tokens.refresh();
+        return findWorkerByToken(paths.root, token);
+      }, onEvent: (event) => recordWorkerEvent(store, log, event) });
     const gateway = GatewayRuntimeState.open({
       journal: store,
       provider,
@@ -180,10 +189,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       }
       return result;
     };
-    return { port, reloadPolicies, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, { close: async () => void (await Promise.all([workers.close(), websocket.close()])) }, journal, gateway, approvals, lock, log) };
+    return { port, reloadPolicies, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, { close: async () => {
+      tokens.close();
+      await Promise.all([workers.close(), websocket.close()]);
+    } }, journal, gateway, approvals, lock, log) };
   } catch (error) {
     server?.close();
     approvals?.close();
+    tokenSecrets?.close();
     await journal?.close().catch(() => undefined);
     lock.release();
     throw error;

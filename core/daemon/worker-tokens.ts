@@ -77,6 +77,28 @@ export function revokeWorkerToken(stateRoot: string, name: string): void {
 }
 
 /**
+ * Every worker's token, by name, for the journal's redactor. A token file that cannot be
+ * used (readable by others, not a token) is passed to `onError` and skipped.
+ */
+export function readWorkerTokens(stateRoot: string, onError: (name: string, error: unknown) => void): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const { name } of listWorkerTokens(stateRoot)) {
+    try {
+      const token = readTokenFile(tokenPath(stateRoot, name));
+      if (token !== null) tokens.set(name, token);
+    } catch (error) {
+      onError(name, error);
+    }
+  }
+  return tokens;
+}
+
+/** The folder worker tokens live in (created 0700 on first use). */
+export function workerTokensDir(stateRoot: string): string {
+  return workersDir(stateRoot);
+}
+
+/**
  * The worker whose token is `presented`, or null. Every token is compared (in constant
  * time each), so the time taken does not tell which worker, if any, matched.
  * @throws PalyraError PALYRA_KEY_INVALID when a token file is readable by others.

@@ -1,0 +1,91 @@
+/**
+ * The daemon's own tokens as journal secrets. The admin token and every worker token are
+ * registered with the journal's redactor, so a message, a tool's output or an error that
+ * quotes one is journaled as a marker, never in plain text.
+ *
+ * Worker tokens are created by an offline command (`palyrad worker token create`) that
+ * works while the daemon runs, so the daemon learns of new ones by watching
+ * `<state>/auth/workers`, and reads them all again whenever a worker authenticates.
+ *
+ * Security: palyrad keeps its tokens in plain text (mode 0600 files), which is what lets
+ * the redactor know them by value. A token kept only as a hash cannot be redacted by value
+ * (the plain token is not known); it would be caught only by its shape (a `Bearer …`
+ * header, a `token=…` assignment). Do not hand palyrad hashed tokens expecting redaction.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import type { Redactor } from '../journal/index.ts';
+import { ensurePrivateDir } from './token-file.ts';
+import { readWorkerTokens, workerTokensDir } from './worker-tokens.ts';
+
+/** Tracks the admin and worker tokens of one state directory for a redactor. */
+export class TokenSecrets {
+  readonly #root: string;
+  readonly #onWarning: (message: string) => void;
+  readonly #known = new Set<string>();
+  readonly #warned = new Set<string>();
+  #redactor: Redactor | null = null;
+  #watcher: FSWatcher | null = null;
+
+  /** Reads the worker tokens present now; `adminToken` is known from the start. */
+  constructor(stateRoot: string, options: { adminToken: string; onWarning: (message: string) => void }) {
+    this.#root = stateRoot;
+    this.#onWarning = options.onWarning;
+    this.#known.add(options.adminToken);
+    this.refresh();
+  }
+
+  /** Every token known so far (for the journal's `extraSecrets` when it opens). */
+  get values(): string[] {
+    return [...this.#known];
+  }
+
+  /**
+   * From now on, registers every newly seen token with `redactor` at once, and watches the
+   * worker tokens' folder for new files.
+   */
+  attach(redactor: Redactor): void {
+    this.#redactor = redactor;
+    for (const token of this.#known) redactor.addSecret(token);
+    const dir = workerTokensDir(this.#root);
+    try {
+      // Created here (0700, as `worker token create` would) so that it can be watched.
+      ensurePrivateDir(dir);
+      this.#watcher = watch(dir, { persistent: false }, () => this.refresh());
+      this.#watcher.on('error', (error) => {
+        this.#onWarning(`cannot watch "${dir}" for new worker tokens (they are learned when a worker connects): ${error.message}`);
+        this.#watcher?.close();
+        this.#watcher = null;
+      });
+    } catch (error) {
+      this.#onWarning(`cannot watch "${dir}" for new worker tokens (they are learned when a worker connects): ${(error as Error).message}`);
+    }
+  }
+
+  /** Reads the worker tokens again and registers the new ones. */
+  refresh(): void {
+    let tokens: Map<string, string>;
+    try {
+      tokens = readWorkerTokens(this.#root, (name, error) => this.#warn(`worker token of "${name}" is not usable: ${(error as Error).message}`));
+    } catch (error) {
+      // A folder listed while a token is revoked, or unreadable: try again next time.
+      this.#warn(`cannot read the worker tokens: ${(error as Error).message}`);
+      return;
+    }
+    for (const token of tokens.values()) {
+      if (this.#known.has(token)) continue;
+      this.#known.add(token);
+      this.#redactor?.addSecret(token);
+    }
+  }
+
+  #warn(message: string): void {
+    if (!this.#warned.has(message)) this.#onWarning(message);
+    this.#warned.add(message);
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+  }
+}
