@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { resolveStateDir } from './state-dir.ts';
+import { tempDir } from '../../test/helpers/temp-dir.ts';
+import { initStateDir, openStateDirForReading, resolveStateDir, statePaths } from './state-dir.ts';
 
 test('the state directory: --state, then PALYRA_STATE_DIR, then an absolute XDG_STATE_HOME, then ~/.local/state', () => {
   const env = { PALYRA_STATE_DIR: '/srv/palyra', XDG_STATE_HOME: '/var/state' };
@@ -13,4 +15,34 @@ test('the state directory: --state, then PALYRA_STATE_DIR, then an absolute XDG_
   assert.equal(resolveStateDir(undefined, { XDG_STATE_HOME: 'relative/state' }), join(homedir(), '.local', 'state', 'palyra'));
   assert.equal(resolveStateDir(undefined, {}), join(homedir(), '.local', 'state', 'palyra'));
   assert.throws(() => resolveStateDir('  ', env), { code: 'PALYRA_USAGE', message: '--state needs a directory, not an empty string' });
+});
+
+test('a directory holding only config.toml and policies/ is new: it gets the marker and mode 0700', () => {
+  const root = join(tempDir(), 'state');
+  mkdirSync(join(root, 'policies'), { recursive: true, mode: 0o755 });
+  chmodSync(root, 0o755);
+  writeFileSync(join(root, 'config.toml'), 'version = 1\n');
+  assert.deepEqual(openStateDirForReading(root), statePaths(root), 'a reader reads its policies');
+  assert.deepEqual(initStateDir(root), statePaths(root));
+  assert.deepEqual(JSON.parse(readFileSync(join(root, 'STATE'), 'utf8')), { format: 'palyra-state', version: 1 });
+  assert.equal(statSync(root).mode & 0o777, 0o700);
+  assert.deepEqual(readdirSync(root).sort(), ['STATE', 'config.toml', 'policies']);
+});
+
+test('an existing empty directory is made 0700 when it becomes a state directory', () => {
+  const root = join(tempDir(), 'state');
+  mkdirSync(root, { mode: 0o755 });
+  chmodSync(root, 0o755);
+  initStateDir(root);
+  assert.equal(statSync(root).mode & 0o777, 0o700);
+});
+
+test('anything else without the marker is refused, also a "policies" file or a "config.toml" folder', () => {
+  for (const setup of [(r: string) => writeFileSync(join(r, 'notes.txt'), 'x'), (r: string) => writeFileSync(join(r, 'policies'), 'x'), (r: string) => mkdirSync(join(r, 'config.toml'))]) {
+    const root = join(tempDir(), 'state');
+    mkdirSync(root);
+    setup(root);
+    assert.throws(() => initStateDir(root), { code: 'PALYRA_STATE_DIR_INVALID', message: `Directory "${root}" is not a palyrad state directory: it has files but no STATE marker` });
+    assert.equal(existsSync(join(root, 'STATE')), false);
+  }
 });

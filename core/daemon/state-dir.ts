@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ioError, PalyraError } from '../base/index.ts';
@@ -6,6 +6,15 @@ import { ioError, PalyraError } from '../base/index.ts';
 /** Version of the state directory layout, recorded in its marker file. */
 export const STATE_FORMAT_VERSION = 1;
 const MARKER = 'STATE';
+/**
+ * What an operator may put into a state directory before palyrad first writes to it (the
+ * configuration and the policy folder, as README.md tells them to): such a directory is
+ * still new. Anything else without the marker is refused.
+ */
+const SETUP_ENTRIES: ReadonlyMap<string, 'file' | 'directory'> = new Map([
+  ['config.toml', 'file'],
+  ['policies', 'directory'],
+]);
 
 /** Every path palyrad uses inside a state directory. */
 export interface StatePaths {
@@ -48,16 +57,21 @@ export function statePaths(root: string): StatePaths {
 }
 
 /**
- * Opens a state directory for a writer, creating it (mode 0700) when missing or empty.
- * Refuses a path that is a file, or a non-empty directory without palyrad's marker,
- * so a mistyped `--state` never scribbles into someone's home directory.
+ * Opens a state directory for a writer, creating it (mode 0700) when missing, empty, or
+ * holding only the operator's setup (`config.toml`, `policies/`); such an existing
+ * directory is made 0700 too. Refuses a path that is a file, or any other directory
+ * without palyrad's marker, so a mistyped `--state` never scribbles into someone's home
+ * directory.
  */
 export function initStateDir(root: string): StatePaths {
   const paths = statePaths(root);
   const kind = inspect(root);
-  if (kind === 'missing' || kind === 'empty') {
+  if (kind === 'missing' || kind === 'empty' || kind === 'setup') {
     try {
       mkdirSync(root, { recursive: true, mode: 0o700 });
+      // Security: mkdir leaves an existing directory's mode alone (0755 from a plain
+      // `mkdir`); the journal, keys and tokens below it are for the owner only.
+      chmodSync(root, 0o700);
       writeFileSync(paths.marker, `${JSON.stringify({ format: 'palyra-state', version: STATE_FORMAT_VERSION })}\n`, {
         mode: 0o600,
       });
@@ -72,7 +86,9 @@ export function initStateDir(root: string): StatePaths {
 
 /**
  * Opens a state directory for a reader. Returns null when it exists but holds nothing
- * yet (a fresh install), and throws when it is missing or is not a state directory.
+ * yet (a fresh install), and throws when it is missing or is not a state directory. A
+ * directory holding only the operator's setup (`config.toml`, `policies/`) is returned
+ * without a marker: its policies are there to be read.
  */
 export function openStateDirForReading(root: string): StatePaths | null {
   const paths = statePaths(root);
@@ -81,11 +97,12 @@ export function openStateDirForReading(root: string): StatePaths | null {
     throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" does not exist`);
   }
   if (kind === 'empty') return null;
+  if (kind === 'setup') return paths;
   checkMarker(paths);
   return paths;
 }
 
-function inspect(root: string): 'missing' | 'empty' | 'populated' {
+function inspect(root: string): 'missing' | 'empty' | 'setup' | 'populated' {
   let stats;
   try {
     stats = statSync(root);
@@ -96,10 +113,24 @@ function inspect(root: string): 'missing' | 'empty' | 'populated' {
   if (!stats.isDirectory()) {
     throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" is not a directory`);
   }
+  let entries: string[];
   try {
-    return readdirSync(root).length === 0 ? 'empty' : 'populated';
+    entries = readdirSync(root);
   } catch (error) {
     throw ioError(`list state directory "${root}"`, error);
+  }
+  if (entries.length === 0) return 'empty';
+  return entries.every((name) => isSetupEntry(root, name)) ? 'setup' : 'populated';
+}
+
+function isSetupEntry(root: string, name: string): boolean {
+  const kind = SETUP_ENTRIES.get(name);
+  if (kind === undefined) return false;
+  try {
+    const stats = statSync(join(root, name));
+    return kind === 'file' ? stats.isFile() : stats.isDirectory();
+  } catch {
+    return false;
   }
 }
 
