@@ -90,6 +90,8 @@ test('validation errors name the file, the key path and the problem', () => {
   assert.equal(fileError('[[providers]]\ntype = "anthropic"\n'), 'config.toml: providers[0] (anthropic) needs apiKeyEnv, the name of the variable holding the key');
   assert.equal(fileError('[[providers]]\ntype = "scripted"\n[[providers]]\ntype = "scripted"\n'), 'config.toml: providers[1].id repeats the id of providers[0]; ids must be unique');
   assert.equal(fileError('[server.tls]\ncert = "c.pem"\n'), 'config.toml: server.tls needs both cert and key, or neither');
+  assert.equal(fileError('[server]\nrequestTimeoutMs = 1000\n'), 'config.toml: server.headersTimeoutMs must not exceed server.requestTimeoutMs');
+  assert.equal(loadConfig({ stateDir: stateWith('[server]\nrequestTimeoutMs = 1000\nheadersTimeoutMs = 1000\n'), env: {} }).config.server.headersTimeoutMs, 1000, 'equal is fine');
   assert.equal(fileError('[budgets]\nmaxTurns = 0\n'), 'config.toml: budgets.maxTurns must be at least 1');
   assert.equal(fileError('version = 2\n'), 'config.toml: version must be 1');
 });

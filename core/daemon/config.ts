@@ -185,6 +185,12 @@ function checkConsistency(config: PalyraConfig, where: string): void {
   });
   const { cert, key } = config.server.tls;
   if ((cert === null) !== (key === null)) throw invalidArgument(`${where}: server.tls needs both cert and key, or neither`);
+  // node:http refuses a headers timeout longer than the whole-request timeout (it would
+  // never fire); say so here rather than crash `serve` after it has locked the state.
+  const server = config.server;
+  if (server.headersTimeoutMs > server.requestTimeoutMs) {
+    throw invalidArgument(`${where}: server.headersTimeoutMs must not exceed server.requestTimeoutMs`);
+  }
   const p = config.tools.process;
   if (p.defaultTimeoutMs > p.maxTimeoutMs) throw invalidArgument(`${where}: tools.process.defaultTimeoutMs must not exceed tools.process.maxTimeoutMs`);
 }
