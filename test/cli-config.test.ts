@@ -95,3 +95,19 @@ test('a provider whose key variable is unset fails config check, and serve refus
   assert.equal(serve.code, 2);
   assert.equal(existsSync(state), false, 'no state directory was created');
 });
+
+test('config check reads the TLS files on loopback too, and serve refuses swapped ones before creating or locking anything', () => {
+  const certs = new URL('../core/tools/http/testdata/', import.meta.url);
+  const cert = new URL('secure-test.cert.pem', certs).pathname;
+  const key = new URL('secure-test.key.pem', certs).pathname;
+  const state = join(tempDir(), 'state');
+  const swapped = { PALYRA_TLS_CERT: key, PALYRA_TLS_KEY: cert };
+  const message = `palyrad: Cannot use server.tls.cert "${key}": not a PEM certificate (PEM routines::no start line)\n`;
+  const check = runCli(['--state', state, 'config', 'check'], { env: swapped });
+  assert.deepEqual([check.code, check.stderr], [2, message]);
+  const serve = runCli(['--state', state, 'serve', '--port', '0'], { env: swapped });
+  assert.deepEqual([serve.code, serve.stderr], [2, message]);
+  assert.equal(existsSync(state), false, 'no state directory was created');
+  const ok = runCli(['--state', state, 'config', 'check'], { env: { PALYRA_TLS_CERT: cert, PALYRA_TLS_KEY: key } });
+  assert.equal(ok.code, 0, ok.stderr);
+});

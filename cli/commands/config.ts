@@ -65,14 +65,17 @@ export function registerConfigCommands(program: Command, run: CliRun): void {
       action(run, async (opts: { config?: string; json?: boolean }, cmd: Command) => {
         const m = await modules();
         const loaded = m.loader.loadConfig({ stateDir: stateRoot(cmd), configPath: opts.config, env: process.env });
-        // What serve checks before it starts: where it may listen, and every provider
-        // (its key variable set, its script valid). Nothing is contacted.
-        const [{ checkBind }, { providerFromConfig }, { systemClock }] = await Promise.all([
+        // What serve checks before it starts: where it may listen, its TLS files (read and
+        // parsed, wherever it listens), and every provider (its key variable set, its
+        // script valid). Nothing is contacted.
+        const [{ checkBind }, { loadTlsFiles }, { providerFromConfig }, { systemClock }] = await Promise.all([
           import('../../core/daemon/bind-policy.ts'),
+          import('../../core/daemon/tls-files.ts'),
           import('../../core/daemon/providers-from-config.ts'),
           import('../../core/base/index.ts'),
         ]);
         checkBind(loaded.config.server.host, { tls: loaded.config.server.tls, tokenConfigured: true });
+        loadTlsFiles(loaded.config.server.tls);
         await providerFromConfig(loaded.config.providers, process.env, systemClock);
         if (opts.json) printJson({ ok: true, file: loaded.file });
         else printText(`ok: configuration is valid (file: ${loaded.file ?? 'none, defaults'}; PALYRA_* environment applied)`);

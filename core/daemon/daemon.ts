@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ioError, PalyraError, systemClock } from '../base/index.ts';
+import { PalyraError, systemClock } from '../base/index.ts';
 import { createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
@@ -24,6 +24,7 @@ import { createWorkerHub } from '../transport/index.ts';
 import { recordWorkerEvent, workersGauge } from './worker-events.ts';
 import { findWorkerByToken } from './worker-tokens.ts';
 import { TokenSecrets } from './token-secrets.ts';
+import { loadTlsFiles } from './tls-files.ts';
 
 /** What `palyrad serve` needs to start. */
 export interface DaemonOptions {
@@ -68,7 +69,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   // Security: refuse to listen beyond loopback without TLS and a token.
   // (The admin token is created below, before the listener opens, so one always exists.)
   checkBind(config.server.host, { tls: config.server.tls, tokenConfigured: true });
-  const tls = config.server.tls.cert && config.server.tls.key ? { cert: readPem(config.server.tls.cert), key: readPem(config.server.tls.key) } : null;
+  const tls = loadTlsFiles(config.server.tls);
   const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
   const paths = initStateDir(options.stateDir);
   const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve' });
@@ -266,14 +267,6 @@ function clientHost(host: string): string {
 
 function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-function readPem(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw ioError(`read TLS file "${path}"`, error);
-  }
 }
 
 /**
