@@ -50,6 +50,9 @@ export const DEFAULT_BUDGETS: Readonly<RunBudgets> = Object.freeze({
   maxParallelTools: 4,
 });
 
+/** The longest wall-clock budget: 2^31 − 1 ms, the longest delay a timer takes. */
+export const MAX_WALL_CLOCK_MS = 2_147_483_647;
+
 /**
  * Fills defaults and checks values.
  * @throws PalyraError PALYRA_INVALID_ARGUMENT naming the bad budget.
@@ -59,6 +62,8 @@ export function resolveBudgets(input: RunBudgetsInput = {}): RunBudgets {
   for (const key of ['maxTurns', 'maxToolCalls', 'wallClockMs', 'loopThreshold', 'tapeMaxEvents', 'tapeMaxBytes', 'maxParallelTools'] as const) {
     if (!Number.isSafeInteger(b[key]) || b[key] < 1) throw invalidArgument(`Budget ${key} must be a positive integer, not "${b[key]}"`);
   }
+  // A longer delay makes a Node.js timer fire at once: every run would end at its start.
+  if (b.wallClockMs > MAX_WALL_CLOCK_MS) throw invalidArgument(`Budget wallClockMs must be at most ${MAX_WALL_CLOCK_MS} (about 24.8 days), not "${b.wallClockMs}"`);
   if (b.maxTokens !== null && (!Number.isSafeInteger(b.maxTokens) || b.maxTokens < 1)) throw invalidArgument(`Budget maxTokens must be a positive integer, not "${b.maxTokens}"`);
   if (b.cost !== null) {
     for (const key of ['inputPerToken', 'outputPerToken', 'ceiling'] as const) {

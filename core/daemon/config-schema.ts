@@ -141,6 +141,13 @@ type Schema = Record<string, unknown>;
 
 const posInt: Schema = { type: 'integer', minimum: 1 };
 const nonNegInt: Schema = { type: 'integer', minimum: 0 };
+/**
+ * The longest delay a Node.js timer takes (2^31 − 1 ms, about 24.8 days); a longer one
+ * fires at once, with a warning. Every `*Ms` key is capped here.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+const ms: Schema = { type: 'integer', minimum: 1, maximum: MAX_TIMER_MS };
+const nonNegMs: Schema = { type: 'integer', minimum: 0, maximum: MAX_TIMER_MS };
 const text: Schema = { type: 'string', minLength: 1 };
 const optionalText: Schema = { type: ['string', 'null'], minLength: 1 };
 const stringList: Schema = { type: 'array', items: text };
@@ -153,7 +160,7 @@ function object(properties: Record<string, Schema>, extra: Schema = {}): Schema 
 const providerCommon: Record<string, Schema> = {
   id: { type: 'string', pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' },
   model: optionalText,
-  timeouts: object({ connectMs: posInt, firstByteMs: posInt, idleMs: posInt }),
+  timeouts: object({ connectMs: ms, firstByteMs: ms, idleMs: ms }),
   maxConcurrency: posInt,
   retries: { type: 'integer', minimum: 0, maximum: 10 },
 };
@@ -181,9 +188,9 @@ export const CONFIG_SCHEMA: Schema = object({
     tls: object({ cert: optionalText, key: optionalText }),
     logFormat: { enum: ['text', 'json'] },
     maxBodyBytes: posInt,
-    requestTimeoutMs: posInt,
-    headersTimeoutMs: posInt,
-    keepAliveTimeoutMs: posInt,
+    requestTimeoutMs: ms,
+    headersTimeoutMs: ms,
+    keepAliveTimeoutMs: ms,
   }),
   providers: {
     type: 'array',
@@ -203,7 +210,7 @@ export const CONFIG_SCHEMA: Schema = object({
   budgets: object({
     maxTurns: posInt,
     maxToolCalls: posInt,
-    wallClockMs: posInt,
+    wallClockMs: ms,
     maxTokens: { type: ['integer', 'null'], minimum: 1 },
     cost: {
       type: ['object', 'null'],
@@ -222,22 +229,22 @@ export const CONFIG_SCHEMA: Schema = object({
       allowedExecutables: stringList,
       searchPath: text,
       allowedEnvKeys: { type: 'array', items: { type: 'string', pattern: ENV_NAME } },
-      defaultTimeoutMs: posInt,
-      maxTimeoutMs: posInt,
+      defaultTimeoutMs: ms,
+      maxTimeoutMs: ms,
       maxOutputBytes: posInt,
       maxStdinBytes: posInt,
-      killGraceMs: nonNegInt,
+      killGraceMs: nonNegMs,
     }),
     http: object({
       allow: stringList,
       maxBytes: posInt,
-      timeoutMs: posInt,
+      timeoutMs: ms,
       maxRequestBytes: posInt,
       maxRedirects: { type: 'integer', minimum: 0, maximum: 5 },
       userAgent: text,
     }),
-    plugins: object({ maxMemoryPages: posInt, timeoutMs: posInt, maxOutputBytes: posInt }),
+    plugins: object({ maxMemoryPages: posInt, timeoutMs: ms, maxOutputBytes: posInt }),
   }),
   journal: object({ indexRetention: posInt, maxPayloadBytes: { type: 'integer', minimum: MIN_PAYLOAD_BYTES_LIMIT, maximum: MAX_PAYLOAD_BYTES_LIMIT }, writerThread: { type: 'boolean' } }),
-  gateway: object({ coalesceDebounceMs: nonNegInt, maxPendingPerConversation: posInt, maxConcurrentRuns: posInt }),
+  gateway: object({ coalesceDebounceMs: nonNegMs, maxPendingPerConversation: posInt, maxConcurrentRuns: posInt }),
 });

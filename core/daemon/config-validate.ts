@@ -71,7 +71,7 @@ function describe(error: ErrorObject): { path: string; problem: string } {
     case 'minimum':
       return { path: at, problem: `must be at least ${String(params['limit'])}` };
     case 'maximum':
-      return { path: at, problem: `must be at most ${String(params['limit'])}` };
+      return { path: at, problem: `must be at most ${String(params['limit'])}${/Ms$/.test(at) ? ' (about 24.8 days, the longest timer Node.js can set)' : ''}` };
     case 'minLength':
       return { path: at, problem: 'must not be empty' };
     case 'minItems':

@@ -92,6 +92,9 @@ test('validation errors name the file, the key path and the problem', () => {
   assert.equal(fileError('[server.tls]\ncert = "c.pem"\n'), 'config.toml: server.tls needs both cert and key, or neither');
   assert.equal(fileError('[server]\nrequestTimeoutMs = 1000\n'), 'config.toml: server.headersTimeoutMs must not exceed server.requestTimeoutMs');
   assert.equal(loadConfig({ stateDir: stateWith('[server]\nrequestTimeoutMs = 1000\nheadersTimeoutMs = 1000\n'), env: {} }).config.server.headersTimeoutMs, 1000, 'equal is fine');
+  assert.equal(fileError('[budgets]\nwallClockMs = 3000000000\n'), 'config.toml: budgets.wallClockMs must be at most 2147483647 (about 24.8 days, the longest timer Node.js can set)');
+  assert.equal(fileError('[gateway]\ncoalesceDebounceMs = 2147483648\n'), 'config.toml: gateway.coalesceDebounceMs must be at most 2147483647 (about 24.8 days, the longest timer Node.js can set)');
+  assert.equal(fileError('[[providers]]\ntype = "scripted"\ntimeouts = { idleMs = 9007199254740991 }\n'), 'config.toml: providers[0].timeouts.idleMs must be at most 2147483647 (about 24.8 days, the longest timer Node.js can set)');
   assert.equal(fileError('[budgets]\nmaxTurns = 0\n'), 'config.toml: budgets.maxTurns must be at least 1');
   assert.equal(fileError('version = 2\n'), 'config.toml: version must be 1');
 });
