@@ -37,6 +37,19 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(
 // A closed terminal (SIGHUP) would otherwise leave the detached daemon running unseen;
 // ask it to stop cleanly instead.
 process.on('SIGHUP', () => child.kill('SIGTERM'));
+// The same when whatever started this script dies without passing a signal on: `sh -c`
+// under npm when it does not exec (package.json's start script does exec, so npm's
+// SIGTERM reaches this script), a supervisor's shell. This script is then re-parented;
+// the detached daemon would keep running unseen, holding the state lock. Node has no
+// parent-death signal (prctl PR_SET_PDEATHSIG) and no pipe from the parent to watch, so
+// poll; a re-parented process never gets its old parent back.
+const parent = process.ppid;
+const parentWatch = setInterval(() => {
+  if (process.ppid === parent) return;
+  clearInterval(parentWatch);
+  child.kill('SIGTERM');
+}, 500);
+parentWatch.unref();
 child.on('error', (error) => {
   console.error(`start: cannot run ${bundle}: ${error.message}`);
   process.exit(2);
