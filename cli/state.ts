@@ -3,7 +3,7 @@ import { PalyraError } from '../core/base/index.ts';
 import { acquireStateLock } from '../core/daemon/state-lock.ts';
 import { initStateDir, openStateDirForReading, resolveStateDir, type StatePaths } from '../core/daemon/state-dir.ts';
 import { JournalStore } from '../core/journal/index.ts';
-import { journalLimitsFromEnv, journalOptionsFor } from '../core/daemon/journal-options.ts';
+import { journalOptionsFor, type JournalLimits } from '../core/daemon/journal-options.ts';
 import { PALYRA_VERSION } from './version.ts';
 
 /** The state directory chosen by `--state` / `PALYRA_STATE_DIR` / the XDG default. */
@@ -16,21 +16,30 @@ export function readableState(command: Command): StatePaths | null {
   return openStateDirForReading(stateRoot(command));
 }
 
-/** Largest journal payload accepted (PALYRA_JOURNAL_MAX_PAYLOAD_BYTES, default 1 MiB). */
-export function maxPayloadBytes(env: NodeJS.ProcessEnv = process.env): number {
-  return journalLimitsFromEnv(env).maxPayloadBytes;
+/**
+ * The journal limits of the effective configuration: `[journal]` of the config file
+ * (`--config` when the command has it, else `<state>/config.toml`) under the PALYRA_*
+ * environment, as the daemon reads them, so an offline writer accepts what it would.
+ */
+export async function journalLimits(command: Command): Promise<JournalLimits> {
+  const { loadConfig } = await import('../core/daemon/config.ts');
+  const configPath = command.optsWithGlobals().config as string | undefined;
+  const { journal } = loadConfig({ stateDir: stateRoot(command), configPath, env: process.env }).config;
+  return { maxPayloadBytes: journal.maxPayloadBytes, indexRetention: journal.indexRetention };
 }
 
 /**
  * Runs `fn` as an offline writer: takes the state lock (refused while a daemon or another
- * writer holds it), opens the journal, and always closes and unlocks afterwards.
+ * writer holds it), opens the journal with the configuration's limits, and always closes
+ * and unlocks afterwards.
  */
 export async function withOfflineWriter<T>(command: Command, name: string, fn: (store: JournalStore, paths: StatePaths) => Promise<T>): Promise<T> {
+  const limits = await journalLimits(command);
   const paths = initStateDir(stateRoot(command));
   const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
   try {
     const store = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: PALYRA_VERSION }),
+      ...journalOptionsFor(paths, { version: PALYRA_VERSION, limits }),
       snapshotIntervalMs: 0,
       checkpointIntervalMs: 0,
     });

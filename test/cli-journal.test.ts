@@ -185,3 +185,19 @@ test('"palyrad help [command]" is an answer, not a usage error; an empty --state
   assert.deepEqual([empty.code, empty.stderr], [2, 'palyrad: --state needs a directory, not an empty string\n']);
   assert.deepEqual(readdirSync(root), [], 'the default directory was not created');
 });
+
+test('offline writers take the journal limits from the config file, as the daemon does', () => {
+  const root = join(tempDir(), 'state');
+  mkdirSync(root);
+  writeFileSync(join(root, 'config.toml'), '[journal]\nmaxPayloadBytes = 4096\nindexRetention = 2\n');
+  const big = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ a: 'x'.repeat(10_000) })]);
+  assert.deepEqual([big.code, big.stderr], [2, 'palyrad: --payload is 10008 bytes, over the journal limit of 4096 bytes\n']);
+  for (const n of [1, 2, 3]) assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', `{"n":${n}}`]).code, 0);
+  const reindex = runCli(['--state', root, 'journal', 'reindex', '--json']);
+  assert.equal(reindex.code, 0, reindex.stderr);
+  const result = JSON.parse(reindex.stdout) as { events: number; oldestSeq: number; lastSeq: number };
+  assert.deepEqual([result.events, result.oldestSeq], [2, result.lastSeq - 1], 'the index keeps indexRetention events, the newest');
+  // The environment still overrides the file.
+  const env = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ a: 'x'.repeat(5000) })], { env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '8192' } });
+  assert.equal(env.code, 0, env.stderr);
+});

@@ -19,7 +19,7 @@ import {
 } from '../../core/journal/index.ts';
 import { printJson, printJsonLine, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
-import { maxPayloadBytes, positiveInt, readableState, stateRoot, withOfflineWriter } from '../state.ts';
+import { journalLimits, positiveInt, readableState, stateRoot, withOfflineWriter } from '../state.ts';
 import { eventDetail, eventLine, progressBar, verifySummary } from '../journal-render.ts';
 import { followJournal } from '../journal-follow.ts';
 
@@ -67,7 +67,7 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .action(
       action(run, async (opts: { kind: string; payload: string; session?: string; run?: string; actor: string; json?: boolean }, cmd: Command) => {
         // Validate everything before touching the state directory: bad input changes nothing.
-        const payload = parsePayload(opts.payload);
+        const payload = parsePayload(opts.payload, (await journalLimits(cmd)).maxPayloadBytes);
         assertKind(opts.kind);
         assertName('session id', opts.session);
         assertName('run id', opts.run);
@@ -205,8 +205,7 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     );
 }
 
-function parsePayload(text: string): JsonValue {
-  const cap = maxPayloadBytes();
+function parsePayload(text: string, cap: number): JsonValue {
   const bytes = Buffer.byteLength(text);
   if (bytes > cap) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `--payload is ${bytes} bytes, over the journal limit of ${cap} bytes`);
   try {

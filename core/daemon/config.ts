@@ -80,10 +80,10 @@ function readFileLayer(options: LoadConfigOptions, cwd: string): { file: string 
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (explicit) throw invalidArgument(`Config file "${file}" does not exist`);
-      return { file: null, layer: {} };
-    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && explicit) throw invalidArgument(`Config file "${file}" does not exist`);
+    // ENOTDIR: the state directory is a file; whoever opens it next says so.
+    if (code === 'ENOENT' || (code === 'ENOTDIR' && !explicit)) return { file: null, layer: {} };
     throw ioError(`read config file "${file}"`, error);
   }
   let layer: Layer;

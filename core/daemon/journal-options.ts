@@ -23,10 +23,12 @@ export function journalLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Jour
  * writers alike: where the journal and its signing key live, the operator's limits, and
  * a redactor that knows every secret in this process's environment (and `extraSecrets`,
  * e.g. provider keys from the configuration). One place, so no writer can forget one.
+ * `limits` are the effective configuration's `[journal]` limits (file and environment);
+ * without them only the environment's are read.
  */
 export function journalOptionsFor(
   paths: StatePaths,
-  options: { version: string; env?: NodeJS.ProcessEnv; writerThread?: boolean; extraSecrets?: readonly string[] },
+  options: { version: string; env?: NodeJS.ProcessEnv; writerThread?: boolean; extraSecrets?: readonly string[]; limits?: JournalLimits },
 ): JournalStoreOptions {
   const env = options.env ?? process.env;
   return {
@@ -37,7 +39,7 @@ export function journalOptionsFor(
     keyPath: paths.checkpointKey,
     pubPath: paths.checkpointPub,
     redactor: new Redactor({ knownSecrets: [...secretsFromEnvironment(env), ...(options.extraSecrets ?? [])] }),
-    ...journalLimitsFromEnv(env),
+    ...(options.limits ? { maxPayloadBytes: options.limits.maxPayloadBytes, indexRetention: options.limits.indexRetention } : journalLimitsFromEnv(env)),
     createdBy: `palyrad ${options.version}`,
   };
 }
