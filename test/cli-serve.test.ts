@@ -215,3 +215,24 @@ test('the client commands reach a daemon serving HTTPS with a self-signed certif
     await exited(child);
   }
 });
+
+test('with JSON logs, a failed start is one JSON log line on stderr, with the same exit code', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  const first = await serve(root);
+  try {
+    const locked = runCli(['--state', root, 'serve', '--port', '0', '--log-format', 'json']);
+    assert.equal(locked.code, 2);
+    const lines = locked.stderr.trim().split('\n').map((l) => JSON.parse(l) as { ts: string; msg: string; error: { code: string; message: string } });
+    assert.equal(lines.length, 1, locked.stderr);
+    assert.deepEqual(Object.keys(lines[0] ?? {}), ['ts', 'msg', 'error']);
+    assert.equal(lines[0]?.error.code, 'PALYRA_STATE_LOCKED');
+    assert.equal(lines[0]?.msg, `could not start: ${lines[0]?.error.message}`);
+    // A configuration that does not load: the environment says how to log.
+    const bad = runCli(['--state', root, 'serve'], { env: { PALYRA_LOG_FORMAT: 'json', PALYRA_PORT: '70000' } });
+    assert.equal(bad.code, 2);
+    assert.deepEqual(JSON.parse(bad.stderr).error, { code: 'PALYRA_INVALID_ARGUMENT', message: 'PALYRA_PORT (server.port) must be at most 65535' });
+  } finally {
+    first.child.kill('SIGTERM');
+    await exited(first.child);
+  }
+});
