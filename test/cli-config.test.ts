@@ -111,3 +111,17 @@ test('config check reads the TLS files on loopback too, and serve refuses swappe
   const ok = runCli(['--state', state, 'config', 'check'], { env: { PALYRA_TLS_CERT: cert, PALYRA_TLS_KEY: key } });
   assert.equal(ok.code, 0, ok.stderr);
 });
+
+test('a workspace that cannot be created fails config check, and serve refuses it before creating or locking anything', () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'afile'), 'x');
+  const file = join(dir, 'ws.toml');
+  writeFileSync(file, '[tools]\nworkspace = "afile/ws"\n');
+  const state = join(dir, 'state');
+  const message = `palyrad: Cannot use tools.workspace "${join(dir, 'afile', 'ws')}": "${join(dir, 'afile')}" is a file, not a folder\n`;
+  const check = runCli(['--state', state, 'config', 'check', '--config', file]);
+  assert.deepEqual([check.code, check.stderr], [2, message]);
+  const serve = runCli(['--state', state, 'serve', '--port', '0', '--config', file]);
+  assert.deepEqual([serve.code, serve.stderr], [2, message]);
+  assert.equal(existsSync(state), false, 'no state directory was created');
+});

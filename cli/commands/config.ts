@@ -66,16 +66,18 @@ export function registerConfigCommands(program: Command, run: CliRun): void {
         const m = await modules();
         const loaded = m.loader.loadConfig({ stateDir: stateRoot(cmd), configPath: opts.config, env: process.env });
         // What serve checks before it starts: where it may listen, its TLS files (read and
-        // parsed, wherever it listens), and every provider (its key variable set, its
-        // script valid). Nothing is contacted.
-        const [{ checkBind }, { loadTlsFiles }, { providerFromConfig }, { systemClock }] = await Promise.all([
+        // parsed, wherever it listens), that the workspace can be created, and every
+        // provider (its key variable set, its script valid). Nothing is contacted.
+        const [{ checkBind }, { loadTlsFiles }, { checkWorkspace }, { providerFromConfig }, { systemClock }] = await Promise.all([
           import('../../core/daemon/bind-policy.ts'),
           import('../../core/daemon/tls-files.ts'),
+          import('../../core/daemon/workspace-dir.ts'),
           import('../../core/daemon/providers-from-config.ts'),
           import('../../core/base/index.ts'),
         ]);
         checkBind(loaded.config.server.host, { tls: loaded.config.server.tls, tokenConfigured: true });
         loadTlsFiles(loaded.config.server.tls);
+        checkWorkspace(loaded.config.tools.workspace);
         await providerFromConfig(loaded.config.providers, process.env, systemClock);
         if (opts.json) printJson({ ok: true, file: loaded.file });
         else printText(`ok: configuration is valid (file: ${loaded.file ?? 'none, defaults'}; PALYRA_* environment applied)`);

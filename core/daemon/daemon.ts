@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,7 @@ import { recordWorkerEvent, workersGauge } from './worker-events.ts';
 import { findWorkerByToken } from './worker-tokens.ts';
 import { TokenSecrets } from './token-secrets.ts';
 import { loadTlsFiles } from './tls-files.ts';
+import { checkWorkspace, createWorkspace } from './workspace-dir.ts';
 
 /** What `palyrad serve` needs to start. */
 export interface DaemonOptions {
@@ -71,6 +72,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   checkBind(config.server.host, { tls: config.server.tls, tokenConfigured: true });
   const tls = loadTlsFiles(config.server.tls);
   const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
+  checkWorkspace(config.tools.workspace);
   const paths = initStateDir(options.stateDir);
   const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve' });
   if (lock.tookOverStaleFrom) log(`took over a stale lock from pid ${lock.tookOverStaleFrom.pid}`, { stalePid: lock.tookOverStaleFrom.pid });
@@ -101,7 +103,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     tokens.attach(store.redactor);
     approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: persistAndJournal(policies, store) });
     const workspace = config.tools.workspace;
-    mkdirSync(workspace, { recursive: true, mode: 0o700 });
+    createWorkspace(workspace);
     // The memory tools' notes live in the journal (durable, redacted) and come back on start,
     // read in the gateway's one pass over the log.
     const memory = createJournalMemoryStore(store);
