@@ -125,3 +125,18 @@ test('a workspace that cannot be created fails config check, and serve refuses i
   assert.deepEqual([serve.code, serve.stderr], [2, message]);
   assert.equal(existsSync(state), false, 'no state directory was created');
 });
+
+test('config check and serve warn about PALYRA_* variables they do not read, one line each, and do not fail for them', () => {
+  const root = join(tempDir(), 'state');
+  const env = { PALYRA_PROT: '8080' };
+  const check = runCli(['--state', root, 'config', 'check'], { env });
+  assert.deepEqual([check.code, check.stderr], [0, 'palyrad: warning: PALYRA_PROT is not a palyrad variable and is ignored (did you mean PALYRA_PORT?)\n']);
+  const json = runCli(['--state', root, 'config', 'check', '--json'], { env });
+  assert.deepEqual(JSON.parse(json.stdout).warnings, ['PALYRA_PROT is not a palyrad variable and is ignored (did you mean PALYRA_PORT?)']);
+  // serve warns before it starts (here it then stops at a missing certificate).
+  const serve = runCli(['--state', root, 'serve', '--log-format', 'json'], { env: { ...env, PALYRA_TLS_CERT: join(root, 'missing.pem'), PALYRA_TLS_KEY: join(root, 'missing.pem') } });
+  assert.equal(serve.code, 2);
+  const lines = serve.stderr.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; warning?: string });
+  assert.deepEqual(lines[0]?.warning, 'PALYRA_PROT is not a palyrad variable and is ignored (did you mean PALYRA_PORT?)');
+  assert.equal(lines.length, 2, serve.stderr);
+});

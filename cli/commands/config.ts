@@ -59,7 +59,7 @@ export function registerConfigCommands(program: Command, run: CliRun): void {
     .command('check')
     .description('validate the configuration file and PALYRA_* environment without starting the daemon')
     .addOption(configOption())
-    .option('--json', 'print {ok, file} as one JSON object')
+    .option('--json', 'print {ok, file, warnings} as one JSON object')
     .addHelpText('after', '\nExit codes: 0 valid, 2 invalid or unreadable (the message names the file or variable, the key and the problem).')
     .action(
       action(run, async (opts: { config?: string; json?: boolean }, cmd: Command) => {
@@ -68,18 +68,22 @@ export function registerConfigCommands(program: Command, run: CliRun): void {
         // What serve checks before it starts: where it may listen, its TLS files (read and
         // parsed, wherever it listens), that the workspace can be created, and every
         // provider (its key variable set, its script valid). Nothing is contacted.
-        const [{ checkBind }, { loadTlsFiles }, { checkWorkspace }, { providerFromConfig }, { systemClock }] = await Promise.all([
+        const [{ checkBind }, { loadTlsFiles }, { checkWorkspace }, { providerFromConfig }, { systemClock }, { unknownEnvWarnings }] = await Promise.all([
           import('../../core/daemon/bind-policy.ts'),
           import('../../core/daemon/tls-files.ts'),
           import('../../core/daemon/workspace-dir.ts'),
           import('../../core/daemon/providers-from-config.ts'),
           import('../../core/base/index.ts'),
+          import('../../core/daemon/config-unknown-env.ts'),
         ]);
         checkBind(loaded.config.server.host, { tls: loaded.config.server.tls, tokenConfigured: true });
         loadTlsFiles(loaded.config.server.tls);
         checkWorkspace(loaded.config.tools.workspace);
         await providerFromConfig(loaded.config.providers, process.env, systemClock);
-        if (opts.json) printJson({ ok: true, file: loaded.file });
+        // Warnings, not errors: a stray variable changes nothing, but a typo means a setting was meant.
+        const warnings = unknownEnvWarnings(process.env, loaded.config);
+        for (const warning of warnings) process.stderr.write(`palyrad: warning: ${warning}\n`);
+        if (opts.json) printJson({ ok: true, file: loaded.file, warnings });
         else printText(`ok: configuration is valid (file: ${loaded.file ?? 'none, defaults'}; PALYRA_* environment applied)`);
         return 0;
       }),

@@ -54,6 +54,8 @@ async function serve(opts: ServeFlags, cmd: Command, format: { json: boolean }):
   const { config } = loadConfig({ stateDir: stateRoot(cmd), configPath: opts.config, env: process.env, flags });
   format.json = config.server.logFormat === 'json';
   const log = (message: string, fields?: Record<string, unknown>) => writeLog(format.json, message, fields);
+  const { unknownEnvWarnings } = await import('../../core/daemon/config-unknown-env.ts');
+  for (const warning of unknownEnvWarnings(process.env, config)) log(`warning: ${warning}`, { warning });
   // Invariant: signal handlers are installed before anything can be signalled, so a
   // SIGINT/SIGTERM during start-up or right after "serving on" still stops cleanly.
   let onStop: ((signal: NodeJS.Signals) => void) | null = null;
