@@ -3,7 +3,7 @@
  * source of each, after every secret is redacted.
  */
 import type { JsonValue } from '../base/index.ts';
-import { Redactor, redactionMarker, secretsFromEnvironment } from '../journal/index.ts';
+import { isSensitiveKey, Redactor, redactionMarker, secretsFromEnvironment } from '../journal/index.ts';
 import { isCredentialHeader } from '../providers/index.ts';
 import type { PalyraConfig } from './config-schema.ts';
 import { providerSecrets } from './provider-secrets.ts';
@@ -67,9 +67,37 @@ export function redactConfig(config: PalyraConfig, env: NodeJS.ProcessEnv): Paly
   const redacted = redactor.redact(copy as unknown as JsonValue).value as unknown as PalyraConfig;
   redacted.providers.forEach((provider, i) => {
     const fields = keyFields[i];
-    if (provider.type !== 'scripted' && fields) Object.assign(provider, fields);
+    if (provider.type === 'scripted' || !fields) return;
+    Object.assign(provider, fields);
+    provider.baseUrl = redactUrl(provider.baseUrl);
   });
   return redacted;
+}
+
+// Words that make a query parameter's name a credential's, beyond the journal redactor's
+// key names: `?key=`, `?sig=`, `&x-goog-api-key=`.
+// Showing the configuration errs further towards redacting than the journal does.
+const CREDENTIAL_WORDS = new Set(['key', 'apikey', 'token', 'secret', 'auth', 'authorization', 'password', 'passwd', 'credential', 'credentials', 'signature', 'sig', 'cookie', 'session', 'jwt', 'bearer']);
+
+function credentialNamed(name: string): boolean {
+  if (isSensitiveKey(name)) return true;
+  return name.toLowerCase().split(/[^a-z0-9]+/).some((word) => CREDENTIAL_WORDS.has(word));
+}
+
+/** The URL with credential-named query parameters' values and a userinfo password redacted; otherwise as written. */
+function redactUrl(url: string): string {
+  const marker = redactionMarker('key');
+  return url
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, `$1:${marker}@`)
+    .replace(/([?&;])([^=&;#]+)=([^&;#]*)/g, (whole, separator: string, name: string) => (credentialNamed(safeDecode(name)) ? `${separator}${name}=${marker}` : whole));
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
 }
 
 /** Formats one leaf value the way TOML would spell it (null: `none`). */

@@ -168,6 +168,20 @@ test('an apiKey or header value with a control character is refused, naming the 
   );
 });
 
+test('redactConfig removes credential-named headers and query parameters, and a URL password', () => {
+  const dir = stateWith(
+    '[[providers]]\ntype = "openai"\nid = "azure"\nbaseUrl = "https://user:hunter2hunter2@x.example/v1?api-version=2024-06-01&key=plainvalue1&api_key=plainvalue2&x-goog-api-key=plainvalue3"\n' +
+      'headers = { Ocp-Apim-Subscription-Key = "plainvalue4", X-Org = "acme" }\n',
+  );
+  const { config } = loadConfig({ stateDir: dir, env: {} });
+  const [a] = redactConfig(config, {}).providers;
+  assert.ok(a?.type === 'openai');
+  assert.deepEqual([a.baseUrl, a.headers], [
+    'https://user:[REDACTED:key]@x.example/v1?api-version=2024-06-01&key=[REDACTED:key]&api_key=[REDACTED:key]&x-goog-api-key=[REDACTED:key]',
+    { 'Ocp-Apim-Subscription-Key': '[REDACTED:key]', 'X-Org': 'acme' },
+  ]);
+});
+
 test('a secret-shaped key name is redacted from the message', () => {
   assert.equal(fileError('"sk-live-0123456789abcdefghij" = 1\n'), 'config.toml: [REDACTED:api_key_shape] is not a known key');
 });
