@@ -116,10 +116,14 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     // Remote workers' tools join `tools` as worker.<name>.* with capability "remote", so
     // the gateway's policy gate decides on them like on every other tool (docs/workers.md).
-    const workers = createWorkerHub({ registry: tools, authenticateWorker: (token) => {
+    const workers = createWorkerHub({
+      registry: tools,
+      authenticateWorker: (token) => {
         tokens.refresh();
-        return findWorkerByToken(paths.root, token);
-      }, onEvent: (event) => recordWorkerEvent(store, log, event) });
+        return findWorkerByToken(paths.root, token, { warn: (m) => log(m) });
+      },
+      onEvent: (event) => recordWorkerEvent(store, log, event),
+    });
     const gateway = GatewayRuntimeState.open({
       journal: store,
       provider,

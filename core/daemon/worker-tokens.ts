@@ -47,21 +47,33 @@ export function createWorkerToken(stateRoot: string, name: string): string {
   return token;
 }
 
-/** The workers holding tokens, sorted by name. */
+/** The workers holding tokens, sorted by name. A file deleted while listing is left out. */
 export function listWorkerTokens(stateRoot: string): WorkerTokenInfo[] {
-  let names: string[];
+  const out: WorkerTokenInfo[] = [];
+  for (const name of tokenNames(stateRoot)) {
+    try {
+      out.push({ name, createdAt: Math.trunc(statSync(join(workersDir(stateRoot), `${name}${SUFFIX}`)).mtimeMs) });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(`read worker token "${name}"`, error);
+    }
+  }
+  return out;
+}
+
+/** The names of the token files in the workers folder, sorted; none when it does not exist. */
+function tokenNames(stateRoot: string): string[] {
+  let files: string[];
   try {
-    names = readdirSync(workersDir(stateRoot));
+    files = readdirSync(workersDir(stateRoot));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw ioError(`list worker tokens in "${workersDir(stateRoot)}"`, error);
   }
-  return names
+  return files
     .filter((file) => file.endsWith(SUFFIX) && WORKER_NAME_PATTERN.test(file.slice(0, -SUFFIX.length)))
-    .map((file) => ({ name: file.slice(0, -SUFFIX.length), createdAt: Math.trunc(statSync(join(workersDir(stateRoot), file)).mtimeMs) }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    .map((file) => file.slice(0, -SUFFIX.length))
+    .sort();
 }
-
 /**
  * Deletes worker `name`'s token; the worker's next connection is refused.
  * @throws PalyraError PALYRA_NOT_FOUND when the worker has no token.
@@ -75,6 +87,21 @@ export function revokeWorkerToken(stateRoot: string, name: string): void {
     throw ioError(`delete worker token "${path}"`, error);
   }
 }
+
+/** What findWorkerByToken reports besides its answer. */
+export interface FindWorkerOptions {
+  /**
+   * Told once per problem of a token file (mode too open, not a token, unreadable) or of
+   * the folder, with its path, and again only when the problem changes.
+   */
+  warn?: (message: string) => void;
+}
+
+/**
+ * Problems already reported, by path. Invariant: an entry leaves when its file reads well
+ * (or is found missing), so a problem that comes back after a fix is reported again.
+ */
+const reported = new Map<string, string>();
 
 /**
  * Every worker's token, by name, for the journal's redactor. A token file that cannot be
@@ -101,13 +128,37 @@ export function workerTokensDir(stateRoot: string): string {
 /**
  * The worker whose token is `presented`, or null. Every token is compared (in constant
  * time each), so the time taken does not tell which worker, if any, matched.
- * @throws PalyraError PALYRA_KEY_INVALID when a token file is readable by others.
+ * A bad token file (readable by others, not holding a token, unreadable) is skipped and
+ * reported through `warn`: one operator mistake must not lock every worker out. A file
+ * deleted meanwhile (a revoke) is simply absent.
+ * @throws PalyraError PALYRA_IO when the workers folder itself cannot be read.
  */
-export function findWorkerByToken(stateRoot: string, presented: string | null | undefined): string | null {
+export function findWorkerByToken(stateRoot: string, presented: string | null | undefined, options: FindWorkerOptions = {}): string | null {
+  let names: string[];
+  try {
+    names = tokenNames(stateRoot);
+  } catch (error) {
+    warnOnce(workersDir(stateRoot), (error as Error).message, options);
+    throw error;
+  }
+  reported.delete(workersDir(stateRoot));
   let found: string | null = null;
-  for (const { name } of listWorkerTokens(stateRoot)) {
-    const token = readTokenFile(tokenPath(stateRoot, name));
+  for (const name of names) {
+    const path = tokenPath(stateRoot, name);
+    let token: string | null;
+    try {
+      token = readTokenFile(path);
+      reported.delete(path);
+    } catch (error) {
+      warnOnce(path, `Worker token file skipped: ${(error as Error).message}`, options);
+      continue;
+    }
     if (token !== null && tokenMatches(token, presented) && found === null) found = name;
   }
   return found;
+}
+
+function warnOnce(path: string, message: string, options: FindWorkerOptions): void {
+  if (reported.get(path) !== message) options.warn?.(message);
+  reported.set(path, message);
 }

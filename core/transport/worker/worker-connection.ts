@@ -19,6 +19,9 @@ export interface WorkerConnectionEvents {
   onClosed(connection: WorkerConnection, info: { code: number; reason: string; failedCalls: number }): void;
 }
 
+/** A heartbeat's token check: still this worker's, revoked, or not known this time. */
+export type Authorization = 'authorized' | 'revoked' | 'unknown';
+
 interface Pending {
   settle(outcome: { ok: true; output: JsonValue } | { ok: false; error: PalyraError }): void;
 }
@@ -50,9 +53,9 @@ export class WorkerConnection {
   #nextCall = 0;
   readonly #helloTimer: ReturnType<typeof setTimeout>;
 
-  readonly #stillAuthorized: () => boolean;
+  readonly #stillAuthorized: () => Authorization;
 
-  constructor(ws: WebSocket, worker: string, options: { helloTimeoutMs: number; events: WorkerConnectionEvents; stillAuthorized: () => boolean }) {
+  constructor(ws: WebSocket, worker: string, options: { helloTimeoutMs: number; events: WorkerConnectionEvents; stillAuthorized: () => Authorization }) {
     this.#ws = ws;
     this.worker = worker;
     this.#events = options.events;
@@ -108,7 +111,8 @@ export class WorkerConnection {
    */
   heartbeat(): void {
     if (this.#closed) return;
-    if (!this.#stillAuthorized()) return this.drop(WORKER_CLOSE.refused, 'the worker token was revoked');
+    // 'unknown' (the token files could not be read) waits for the next tick: never a permanent 4003 on a guess.
+    if (this.#stillAuthorized() === 'revoked') return this.drop(WORKER_CLOSE.refused, 'the worker token was revoked');
     if (this.#missedBeats >= 2) return this.drop(WORKER_CLOSE.heartbeatTimeout, 'missed two heartbeats');
     this.#missedBeats++;
     this.#send({ type: 'ping', nonce: ++this.#nonce });

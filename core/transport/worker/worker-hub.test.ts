@@ -227,3 +227,33 @@ function registryWith(...tools: Parameters<ToolRegistry['register']>[0][]): Tool
   for (const t of tools) r.register(t);
   return r;
 }
+
+test('a token lookup that fails keeps connected workers (checked again next heartbeat) and tells a new peer nothing', async () => {
+  let broken = false;
+  const { registry, events, url } = await startHub({
+    heartbeatMs: 30,
+    authenticateWorker: (t) => {
+      if (broken) throw new Error('Token file "/secret/state/auth/workers/x.token" is accessible to group or others');
+      return t === 'token-gpu-1' ? 'gpu-1' : null;
+    },
+  });
+  const { done } = startWorker(url);
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  broken = true;
+  const answer = await new Promise<{ status: number; body: string }>((resolve) => {
+    const ws = new WebSocket(url, { headers: { authorization: 'Bearer garbage' } });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (d) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('error', () => undefined);
+  });
+  assert.deepEqual([answer.status, JSON.parse(answer.body)], [503, { error: { code: 'PALYRA_UNAVAILABLE', message: 'Cannot check the worker token now: try again later' } }]);
+  await new Promise((r) => setTimeout(r, 200)); // several heartbeats
+  assert.deepEqual(events.map((e) => e.type), ['connected']);
+  broken = false;
+  const still = await registry.invoke('worker.gpu-1.echo', { text: 'still here' }, context());
+  assert.equal(still.ok, true);
+  const outcome = await Promise.race([done.then(() => 'ended', () => 'ended'), new Promise((r) => setTimeout(() => r('running'), 50))]);
+  assert.equal(outcome, 'running');
+});

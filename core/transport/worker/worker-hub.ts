@@ -12,14 +12,18 @@ import { PalyraError, type JsonValue } from '../../base/index.ts';
 import { ToolRegistry, type ToolDefinition } from '../../tools/index.ts';
 import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
 import { remoteToolDefinition } from './remote-tool.ts';
-import { WorkerConnection } from './worker-connection.ts';
+import { WorkerConnection, type Authorization } from './worker-connection.ts';
 import { WORKER_CLOSE, WORKER_LIMITS, WORKER_PATH, WORKER_PROTOCOL_VERSION, type WorkerFrame } from './worker-protocol.ts';
 
 /** What the hub needs from the daemon. */
 export interface WorkerHubOptions {
   /** The daemon's registry; workers' tools are added and removed here. */
   registry: ToolRegistry;
-  /** The worker name a token belongs to, or null (the daemon passes findWorkerByToken). */
+  /**
+   * The worker name a token belongs to, or null (the daemon passes findWorkerByToken).
+   * May throw when it cannot tell: the upgrade gets a generic 503, a connected worker is
+   * checked again at the next heartbeat.
+   */
   authenticateWorker: (token: string | null) => string | null;
   /** Interval of the hub's ping; a worker silent for two is dropped (default 15 s, 0 = off). */
   heartbeatMs?: number;
@@ -107,12 +111,14 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
     emit({ type: 'disconnected', worker: c.worker, ...info });
   };
 
-  // Security: an error reading the token files counts as revoked; the worker reconnects and is checked afresh.
-  const stillNames = (token: string | null, name: string): boolean => {
+  // An error looking the token up says nothing about this token (the token files may be
+  // briefly unreadable): the heartbeat checks again next tick rather than drop the worker
+  // for good. Security: a revoked token (a clean lookup without it) still drops it.
+  const stillNames = (token: string | null, name: string): Authorization => {
     try {
-      return options.authenticateWorker(token) === name;
+      return options.authenticateWorker(token) === name ? 'authorized' : 'revoked';
     } catch {
-      return false;
+      return 'unknown';
     }
   };
 
@@ -128,8 +134,9 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
       let worker: string | null;
       try {
         worker = options.authenticateWorker(token);
-      } catch (error) {
-        return refuseUpgrade(socket, error instanceof PalyraError ? error : new PalyraError('PALYRA_INTERNAL', 'Cannot check the worker token'));
+      } catch {
+        // Security: the cause (a file path, a worker name) is the daemon's log's business, not the peer's.
+        return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'Cannot check the worker token now: try again later'));
       }
       if (worker === null) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid worker token is required (create one with: palyrad worker token create NAME)'));
       if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
