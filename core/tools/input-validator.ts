@@ -26,6 +26,10 @@ export function createSchemaCompiler(): (schema: Record<string, JsonValue>) => I
     // Formats are annotations here; tools parse what they rely on (URLs, paths) themselves.
     validateFormats: false,
     logger: false,
+    // A referenced schema compiles once, as its own function. Inlined (Ajv's default), it
+    // compiles again at every $ref: a schema of a few hundred values naming one large
+    // definition 50 times took seconds, on the event loop (remote workers send schemas).
+    inlineRefs: false,
   });
   return (schema) => {
     const validate = ajv.compile(schema);

@@ -209,3 +209,20 @@ test('unregister removes a tool: later calls are PALYRA_TOOL_NOT_FOUND, and the 
   registry.register(createEchoTool());
   assert.deepEqual(registry.list().map((t) => t.name), ['echo']);
 });
+
+test('a schema referring to one definition many times compiles it once, not once per $ref', () => {
+  const registry = new ToolRegistry();
+  registry.register(probe('warm.up', async () => null));
+  const big = { type: 'object', properties: Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`p${i}`, { type: 'string', maxLength: 5 }])) };
+  const compileMs = (refs: number): number => {
+    const tool = { ...probe(`refs.r${refs}`, async () => null), inputSchema: { $defs: { big }, allOf: Array.from({ length: refs }, () => ({ $ref: '#/$defs/big' })) } };
+    const started = performance.now();
+    registry.register(tool as ToolDefinition<never>);
+    return performance.now() - started;
+  };
+  const once = compileMs(1);
+  const many = compileMs(40);
+  // Ajv inlines a referenced schema at each $ref by default: 40 refs cost ~40 compiles
+  // (a few hundred JSON values could stall the event loop for seconds).
+  assert.ok(many < once * 5 + 50, `40 refs took ${many.toFixed(0)} ms, one took ${once.toFixed(0)} ms`);
+});

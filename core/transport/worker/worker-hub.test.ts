@@ -257,3 +257,25 @@ test('a token lookup that fails keeps connected workers (checked again next hear
   const outcome = await Promise.race([done.then(() => 'ended', () => 'ended'), new Promise((r) => setTimeout(() => r('running'), 50))]);
   assert.equal(outcome, 'running');
 });
+
+test('a hello whose schemas would take too long to compile is refused (4003) before any compiles', async () => {
+  const { registry, events, url } = await startHub();
+  const echo = helloFor(registryWith(createEchoTool()), null).tools[0]!;
+  const flat = (props: number) => ({ type: 'object', properties: Object.fromEntries(Array.from({ length: props }, (_, i) => [`p${i}`, { type: 'string', maxLength: 5 }])) });
+  const send = async (tools: unknown[]) => {
+    const raw = await rawWorker(url);
+    const started = Date.now();
+    raw.ws.send(encode({ type: 'hello', protocol: 1, worker: null, tools }));
+    const closed = await raw.closed;
+    return { closed, frames: raw.frames, ms: Date.now() - started };
+  };
+  // 667 properties of 3 values each, plus 3: 2004 JSON values in one schema.
+  const one = await send([{ ...echo, name: 'big', inputSchema: flat(667) }]);
+  const tooBig = 'The input schema of tool "big" is too complex: 2004 JSON values; at most 2000 are allowed';
+  assert.deepEqual([one.closed, one.frames], [{ code: 4003, reason: tooBig }, [{ type: 'refused', code: 'PALYRA_INVALID_ARGUMENT', message: tooBig }]]);
+  // Six schemas of 1803 values each: every one allowed, together too many.
+  const many = await send(Array.from({ length: 6 }, (_, i) => ({ ...echo, name: `t${i}`, inputSchema: flat(600) })));
+  assert.deepEqual(many.closed, { code: 4003, reason: 'The tools\' input schemas are too complex together: 10818 JSON values; at most 10000 are allowed in one hello' });
+  assert.ok(many.ms < 1_000, `refused without compiling (${many.ms} ms)`);
+  assert.deepEqual([registry.list(), events.map((e) => e.type)], [[], ['refused', 'refused']]);
+});

@@ -8,10 +8,11 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { PalyraError, type JsonValue } from '../../base/index.ts';
-import { ToolRegistry, type ToolDefinition } from '../../tools/index.ts';
+import { PalyraError } from '../../base/index.ts';
+import type { ToolDefinition, ToolRegistry } from '../../tools/index.ts';
 import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
 import { remoteToolDefinition } from './remote-tool.ts';
+import { schemaBudgetProblem } from './schema-budget.ts';
 import { WorkerConnection, type Authorization } from './worker-connection.ts';
 import { WORKER_CLOSE, WORKER_LIMITS, WORKER_PATH, WORKER_PROTOCOL_VERSION, type WorkerFrame } from './worker-protocol.ts';
 
@@ -80,10 +81,14 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
     };
     if (hello.protocol !== WORKER_PROTOCOL_VERSION) return refuse(WORKER_CLOSE.unsupportedVersion, `Protocol version ${hello.protocol} is not supported; this daemon speaks ${WORKER_PROTOCOL_VERSION}`);
     if (hello.worker !== null && hello.worker !== c.worker) return refuse(WORKER_CLOSE.refused, `The token belongs to worker "${c.worker}", not "${hello.worker}"`);
+    // Security: sized before anything compiles, so one hello cannot stall the daemon.
+    const tooComplex = schemaBudgetProblem(hello.tools);
+    if (tooComplex !== null) return refuse(WORKER_CLOSE.refused, tooComplex);
     const definitions = hello.tools.map((spec) => remoteToolDefinition(c, spec, { networkGraceMs }));
-    // Checked on a scratch registry first, so a refused hello leaves the daemon's untouched.
-    const problem = registrationProblem(definitions);
-    if (problem !== null) return refuse(WORKER_CLOSE.refused, problem);
+    // The previous connection goes first: its tools hold the names. Each schema compiles
+    // once, into the daemon's registry; a refused tool (bad name, a name taken by another
+    // tool, a schema Ajv refuses) undoes the others, so a worker is registered whole or
+    // not at all.
     const previous = registered.get(c.worker);
     previous?.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over');
     const added: string[] = [];
@@ -93,7 +98,6 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
         added.push(d.name);
       }
     } catch (error) {
-      // A name taken meanwhile by another tool: undo, so a worker is registered whole or not at all.
       for (const name of added) options.registry.unregister(name);
       return refuse(WORKER_CLOSE.refused, (error as Error).message);
     }
@@ -169,15 +173,3 @@ export function attachWorkerHub(server: Server, options: WorkerHubOptions): Work
   });
   return hub;
 }
-
-/** Why these definitions cannot be registered (bad name, too long once namespaced, a schema Ajv refuses), or null. */
-function registrationProblem(definitions: ToolDefinition<JsonValue>[]): string | null {
-  const scratch = new ToolRegistry();
-  try {
-    for (const d of definitions) scratch.register(d as ToolDefinition<never>);
-    return null;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-

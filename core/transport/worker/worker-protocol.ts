@@ -27,6 +27,15 @@ export const WORKER_LIMITS = {
   maxDescriptionLength: 4096,
   /** A tool's input schema, as msgpack-decoded JSON measured in canonical JSON bytes. */
   maxSchemaBytes: 64 * 1024,
+  /**
+   * JSON values (objects, arrays, strings, numbers, …) in one tool's input schema. The
+   * daemon compiles schemas with Ajv on its event loop, at a cost that grows with their
+   * size and faster than linearly in one large schema; the largest built-in schema
+   * (http.fetch) has 38.
+   */
+  maxSchemaNodes: 2_000,
+  /** JSON values in all the input schemas of one `hello` together. */
+  maxHelloSchemaNodes: 10_000,
   maxCallIdLength: 64,
   maxErrorMessageLength: 4096,
   /** Nesting depth of any JSON value in a frame (inputs, outputs, schemas). */
