@@ -39,7 +39,10 @@ The worker's tools appear in the daemon as worker.<name>.<tool> and need an appr
 under the default policies. It reconnects with backoff (250 ms doubling to 30 s) until
 stopped; SIGINT or SIGTERM closes the connection cleanly.
 
-Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, or the daemon refused the token or the worker (retrying cannot help).`,
+Two workers must not share a token: each takes the name over from the other, and after
+5 such takeovers in a row a worker gives up ("another worker is using this token").
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, the daemon refused the token or the worker (retrying cannot help), or another worker is using this token.`,
     )
     .action(action(run, (opts: WorkerFlags) => runWorker(opts)));
 

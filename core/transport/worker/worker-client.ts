@@ -32,6 +32,17 @@ export interface WorkerClientOptions {
   /** Random numbers in [0, 1) for jitter (default Math.random). */
   random?: () => number;
   timers?: WorkerTimers;
+  /**
+   * How long a registered connection must stay up before the backoff starts afresh
+   * (default 30 s): a connection that is cut at once again and again keeps backing off.
+   */
+  stableAfterMs?: number;
+  /**
+   * Consecutive replacements (close 4005: another connection with this token took over)
+   * after which the worker gives up (default 5): two processes sharing a token would
+   * otherwise take the name from each other forever.
+   */
+  maxReplacements?: number;
   /** Progress lines: connected, registered, disconnected, retrying. */
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -51,6 +62,9 @@ export class WorkerClient {
   #attempt = 0;
   #retryTimer: unknown = null;
   #silenceTimer: unknown = null;
+  #stableTimer: unknown = null;
+  /** Closes with 4005 since the last connection that stayed up `stableAfterMs`. */
+  #replacedInARow = 0;
   #stopping = false;
   /** The hub's heartbeat interval from `registered`; 0 until then. */
   #heartbeatMs = 0;
@@ -128,7 +142,13 @@ export class WorkerClient {
     this.#watchSilence(ws);
     switch (frame.type) {
       case 'registered':
-        this.#attempt = 0; // a good connection: the next drop starts the backoff afresh
+        // Only a connection that stays up starts the backoff afresh: one replaced or cut
+        // right after registering must not reconnect at the shortest delay forever.
+        this.#timers.clearTimeout(this.#stableTimer);
+        this.#stableTimer = this.#timers.setTimeout(() => {
+          this.#attempt = 0;
+          this.#replacedInARow = 0;
+        }, this.#o.stableAfterMs ?? 30_000);
         this.#heartbeatMs = frame.heartbeatMs;
         this.#watchSilence(ws);
         this.#o.log?.(`registered as worker "${frame.worker}" with ${frame.tools.length} tool(s): ${frame.tools.join(', ')}`, { worker: frame.worker, tools: frame.tools });
@@ -172,15 +192,24 @@ export class WorkerClient {
 
   #onClose(code: number, reason: string, fatal: PalyraError | null): void {
     this.#timers.clearTimeout(this.#silenceTimer);
+    this.#timers.clearTimeout(this.#stableTimer);
     this.#heartbeatMs = 0;
     this.#abortAll();
     this.#ws = null;
     if (this.#stopping) return this.#done?.resolve();
-    const permanent = fatal ?? (PERMANENT_CLOSE_CODES.has(code) ? new PalyraError('PALYRA_INVALID_ARGUMENT', `The daemon refused this worker: ${reason || `close code ${code}`}`) : null);
+    const permanent = fatal ?? (PERMANENT_CLOSE_CODES.has(code) ? new PalyraError('PALYRA_INVALID_ARGUMENT', `The daemon refused this worker: ${reason || `close code ${code}`}`) : this.#replacedTooOften(code));
     if (permanent) return this.#done?.reject(permanent);
     const delay = backoffDelay(this.#attempt++, { ...this.#backoff, random: this.#o.random ?? Math.random });
     this.#o.log?.(`disconnected (${code}${reason ? `: ${reason}` : ''}); reconnecting in ${delay} ms`, { code, reason, retryInMs: delay });
     this.#retryTimer = this.#timers.setTimeout(() => this.#connect(), delay);
+  }
+
+  /** The error to give up with when another process keeps taking this token's connection over. */
+  #replacedTooOften(code: number): PalyraError | null {
+    if (code !== WORKER_CLOSE.replaced) return null;
+    const max = this.#o.maxReplacements ?? 5;
+    if (++this.#replacedInARow < max) return null;
+    return new PalyraError('PALYRA_CONFLICT', `Another worker is using this token: a newer connection with it took over ${max} times in a row (close 4005). Stop the other worker, or give each worker its own token`);
   }
 
   #abortAll(): void {

@@ -5,6 +5,7 @@ import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import { encode } from '@msgpack/msgpack';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
+import type { PalyraError } from '../../base/index.ts';
 import { createEchoTool, createSleepTool, ToolRegistry, type ToolContext } from '../../tools/index.ts';
 import { WorkerClient } from './worker-client.ts';
 import { parseHubFrame } from './worker-frame-parse.ts';
@@ -278,4 +279,18 @@ test('a hello whose schemas would take too long to compile is refused (4003) bef
   assert.deepEqual(many.closed, { code: 4003, reason: 'The tools\' input schemas are too complex together: 10818 JSON values; at most 10000 are allowed in one hello' });
   assert.ok(many.ms < 1_000, `refused without compiling (${many.ms} ms)`);
   assert.deepEqual([registry.list(), events.map((e) => e.type)], [[], ['refused', 'refused']]);
+});
+
+test('two workers sharing a token do not take it from each other forever: one gives up with a clear error', async () => {
+  const { registry, events, url } = await startHub();
+  const a = startWorker(url);
+  const b = startWorker(url);
+  const outcome = (w: typeof a) => w.done.then(() => 'stopped', (e: PalyraError) => `${e.code}: ${e.message}`);
+  const first = await Promise.race([outcome(a), outcome(b), new Promise((r) => setTimeout(() => r('still flapping'), 8_000))]);
+  assert.equal(first, 'PALYRA_CONFLICT: Another worker is using this token: a newer connection with it took over 5 times in a row (close 4005). Stop the other worker, or give each worker its own token');
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'the other worker registered');
+  const connected = events.filter((e) => e.type === 'connected').length;
+  assert.ok(connected <= 11, `${connected} connections`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(events.filter((e) => e.type === 'connected').length, connected, 'the other worker keeps its connection');
 });
