@@ -66,6 +66,11 @@ export class WorkerConnection {
     ws.on('error', () => undefined); // 'close' follows and does the work
   }
 
+  /** Whether its `hello` has arrived (until then it holds a hub slot and offers nothing). */
+  get greeted(): boolean {
+    return this.#helloSeen;
+  }
+
   /** Connected and not yet closing. */
   get open(): boolean {
     return !this.#closed;

@@ -294,3 +294,15 @@ test('two workers sharing a token do not take it from each other forever: one gi
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(events.filter((e) => e.type === 'connected').length, connected, 'the other worker keeps its connection');
 });
+
+test('a worker holds at most one connection before hello: a newer one drops it, so one token cannot take every slot', async () => {
+  const { url } = await startHub({ maxWorkers: 3 });
+  const silent = [];
+  for (let i = 0; i < 5; i++) silent.push(await rawWorker(url));
+  const closed = await Promise.all(silent.slice(0, 4).map((w) => w.closed));
+  assert.deepEqual(closed, Array.from({ length: 4 }, () => ({ code: 4005, reason: 'a newer connection of this worker took over before hello' })));
+  assert.equal(silent[4]!.ws.readyState, WebSocket.OPEN);
+  // The other worker still finds a slot.
+  const other = await rawWorker(url, 'token-other');
+  assert.equal(other.ws.readyState, WebSocket.OPEN);
+});

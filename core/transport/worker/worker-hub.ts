@@ -144,6 +144,10 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
       }
       if (worker === null) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid worker token is required (create one with: palyrad worker token create NAME)'));
       if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
+      // Security: one token holds at most two slots, its registered connection and the
+      // newest one still before its hello; otherwise connections that never say hello
+      // could take every slot until their hello timeouts.
+      for (const c of [...connections]) if (c.worker === worker && !c.greeted) c.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over before hello');
       if (connections.size >= maxWorkers) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', `At most ${maxWorkers} worker connections at once`));
       const name = worker;
       wss.handleUpgrade(req, socket, head, (ws) => {
