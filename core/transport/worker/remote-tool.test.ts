@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
+import { EventEmitter, getEventListeners } from 'node:events';
 import { test } from 'node:test';
+import type WebSocket from 'ws';
+import type { JsonValue } from '../../base/index.ts';
 import { withoutPatterns } from './remote-tool.ts';
+import { WorkerConnection } from './worker-connection.ts';
+import { WORKER_LIMITS } from './worker-protocol.ts';
 
 test('the daemon checks worker inputs without the worker\'s regular expressions (the worker checks them)', () => {
   const schema = {
@@ -33,4 +38,25 @@ test('the daemon checks worker inputs without the worker\'s regular expressions 
   };
   assert.deepEqual(withoutPatterns(named), named);
   assert.deepEqual(withoutPatterns({ const: { pattern: 'x' }, enum: [{ patternProperties: {} }] }), { const: { pattern: 'x' }, enum: [{ patternProperties: {} }] });
+});
+
+test('input the protocol cannot carry fails just that call, before it is pending or sent', async () => {
+  const sent: Uint8Array[] = [];
+  const ws = Object.assign(new EventEmitter(), { OPEN: 1, readyState: 1, send: (bytes: Uint8Array) => sent.push(bytes), close: () => undefined, terminate: () => undefined });
+  const connection = new WorkerConnection(ws as unknown as WebSocket, 'gpu-1', { helloTimeoutMs: 60_000, events: { onHello: () => undefined, onClosed: () => undefined }, stillAuthorized: () => 'authorized' });
+  let deep: JsonValue = { leaf: 1 };
+  for (let i = 0; i < WORKER_LIMITS.maxJsonDepth; i++) deep = { d: deep }; // its leaf value is 65 levels down
+  const signal = new AbortController().signal;
+  await assert.rejects(connection.call('store', deep, { timeoutMs: 1_000, signal }), {
+    code: 'PALYRA_TOOL_INPUT_INVALID',
+    message: 'Input for "store" on worker "gpu-1" cannot be sent: it must be plain JSON nested at most 64 deep',
+  });
+  assert.deepEqual([sent.length, getEventListeners(signal, 'abort').length, connection.open], [0, 0, true]);
+  // One level less is carried.
+  const shallower = (deep as { d: JsonValue }).d;
+  const carried = connection.call('store', shallower, { timeoutMs: 1_000, signal });
+  assert.deepEqual([sent.length, getEventListeners(signal, 'abort').length], [1, 1]);
+  connection.drop(1000, 'test over');
+  await assert.rejects(carried, { code: 'PALYRA_TOOL_WORKER_GONE' });
+  assert.equal(getEventListeners(signal, 'abort').length, 0);
 });

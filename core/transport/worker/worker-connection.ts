@@ -6,8 +6,8 @@
  */
 import type WebSocket from 'ws';
 import { PalyraError, type ErrorCode, type JsonValue } from '../../base/index.ts';
-import { parseWorkerFrame } from './worker-frame-parse.ts';
-import { closeReason, encodeFrame, WORKER_CLOSE, type HubFrame, type WorkerFrame } from './worker-protocol.ts';
+import { isFrameJson, parseWorkerFrame } from './worker-frame-parse.ts';
+import { closeReason, encodeFrame, WORKER_CLOSE, WORKER_LIMITS, type HubFrame, type WorkerFrame } from './worker-protocol.ts';
 
 type HelloFrame = Extract<WorkerFrame, { type: 'hello' }>;
 
@@ -85,6 +85,14 @@ export class WorkerConnection {
     if (this.#closed) return Promise.reject(this.#gone('it is not connected'));
     const callId = `c${++this.#nextCall}`;
     const { signal } = options;
+    let bytes: Uint8Array;
+    try {
+      // Encoded and checked before the call is pending: a frame the worker would refuse
+      // closes the whole connection there (4001), failing every other call on it.
+      bytes = this.#invokeFrame({ type: 'invoke', callId, tool, input, timeoutMs: options.timeoutMs });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise<JsonValue>((resolve, reject) => {
       const onAbort = (): void => {
         this.#pending.delete(callId);
@@ -100,7 +108,7 @@ export class WorkerConnection {
           else reject(outcome.error);
         },
       });
-      this.#send({ type: 'invoke', callId, tool, input, timeoutMs: options.timeoutMs });
+      this.#sendBytes(bytes);
     });
   }
 
@@ -184,8 +192,29 @@ export class WorkerConnection {
     return new PalyraError('PALYRA_TOOL_WORKER_GONE', `Worker "${this.worker}" cannot finish the call: ${why}`);
   }
 
+  /**
+   * An invoke frame the worker's parser will accept.
+   * @throws PalyraError PALYRA_TOOL_INPUT_INVALID for input the protocol cannot carry.
+   */
+  #invokeFrame(frame: Extract<HubFrame, { type: 'invoke' }>): Uint8Array {
+    const refuse = (why: string) => new PalyraError('PALYRA_TOOL_INPUT_INVALID', `Input for "${frame.tool}" on worker "${this.worker}" cannot be sent: ${why}`);
+    if (!isFrameJson(frame.input)) throw refuse(`it must be plain JSON nested at most ${WORKER_LIMITS.maxJsonDepth} deep`);
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeFrame(frame);
+    } catch (error) {
+      throw refuse((error as Error).message);
+    }
+    if (bytes.byteLength > WORKER_LIMITS.maxFrameBytes) throw refuse(`the frame is ${bytes.byteLength} bytes; at most ${WORKER_LIMITS.maxFrameBytes} are allowed`);
+    return bytes;
+  }
+
   #send(frame: HubFrame): void {
+    this.#sendBytes(encodeFrame(frame));
+  }
+
+  #sendBytes(bytes: Uint8Array): void {
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(encodeFrame(frame), { binary: true });
+    this.#ws.send(bytes, { binary: true });
   }
 }

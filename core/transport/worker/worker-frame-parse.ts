@@ -143,8 +143,17 @@ function callId(f: Fields): string {
 }
 
 function json(f: Fields, key: string, at = ''): JsonValue {
-  if (!isJson(f[key], 0)) bad(`${at}${key} must be plain JSON nested at most ${L.maxJsonDepth} deep`);
+  if (!isFrameJson(f[key])) bad(`${at}${key} must be plain JSON nested at most ${L.maxJsonDepth} deep`);
   return f[key] as JsonValue;
+}
+
+/**
+ * Whether `value` may be carried inside a frame: plain JSON nested at most
+ * WORKER_LIMITS.maxJsonDepth deep. The sender checks with this too, so what it sends the
+ * other side accepts.
+ */
+export function isFrameJson(value: unknown): boolean {
+  return isJson(value, 0);
 }
 
 /** Plain JSON only: msgpack's binary (Uint8Array), timestamps (Date) and extensions are refused. */

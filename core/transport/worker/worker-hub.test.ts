@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import { encode } from '@msgpack/msgpack';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
-import type { PalyraError } from '../../base/index.ts';
+import type { JsonValue, PalyraError } from '../../base/index.ts';
 import { createEchoTool, createSleepTool, ToolRegistry, type ToolContext } from '../../tools/index.ts';
 import { WorkerClient } from './worker-client.ts';
 import { parseHubFrame } from './worker-frame-parse.ts';
@@ -36,10 +36,11 @@ async function startHub(options: Partial<WorkerHubOptions> = {}) {
   return { registry, events, hub, url, cutNetwork };
 }
 
-function startWorker(url: string, options: { token?: string; name?: string; initialMs?: number } = {}) {
+function startWorker(url: string, options: { token?: string; name?: string; initialMs?: number; extraTools?: Parameters<ToolRegistry['register']>[0][] } = {}) {
   const registry = new ToolRegistry();
   registry.register(createEchoTool());
   registry.register(createSleepTool());
+  for (const tool of options.extraTools ?? []) registry.register(tool);
   const dir = tempDir();
   const logs: string[] = [];
   const client = new WorkerClient({
@@ -305,4 +306,22 @@ test('a worker holds at most one connection before hello: a newer one drops it, 
   // The other worker still finds a slot.
   const other = await rawWorker(url, 'token-other');
   assert.equal(other.ws.readyState, WebSocket.OPEN);
+});
+
+test('a call whose input is nested deeper than frames allow fails alone; the worker and its other calls carry on', async () => {
+  const { registry, events, url } = await startHub();
+  const store = { name: 'store', description: 'Stores a document', inputSchema: { type: 'object' }, capabilities: [], risk: 'low', parallelSafe: true, limits: { timeoutMs: 5_000, maxOutputBytes: 1_000 }, run: async () => 'stored' } as const;
+  startWorker(url, { extraTools: [store] });
+  await waitFor(() => registry.get('worker.gpu-1.store') !== undefined, 'registration');
+  const other = registry.invoke('worker.gpu-1.sleep', { ms: 200 }, context());
+  await new Promise((r) => setTimeout(r, 30));
+  let deep: JsonValue = 'leaf';
+  for (let i = 0; i < 70; i++) deep = [deep];
+  const refused = await registry.invoke('worker.gpu-1.store', { deep }, context());
+  assert.deepEqual(refused.ok ? null : refused.error, { code: 'PALYRA_TOOL_INPUT_INVALID', message: 'Input for "store" on worker "gpu-1" cannot be sent: it must be plain JSON nested at most 64 deep' });
+  const stored = await registry.invoke('worker.gpu-1.store', { shallow: [1] }, context());
+  assert.deepEqual(stored.ok && stored.output, 'stored');
+  const slept = await other;
+  assert.equal(slept.ok, true);
+  assert.deepEqual(events.map((e) => e.type), ['connected']);
 });
