@@ -50,7 +50,7 @@ Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, the daemon refused the t
   token
     .command('create')
     .description('create a token for a worker and print it once')
-    .argument('<name>', 'worker name: lowercase letters, digits, "-" and "_"')
+    .argument('<name>', 'worker name: lowercase letters, digits, "-" and "_", starting with a letter, at most 46 characters')
     .addOption(jsonOption())
     .addHelpText('after', '\nThe token is printed once on stdout; only <state>/auth/workers/<name>.token keeps it.\nExit codes: 0 created, 2 bad name, the worker has a token already, or I/O error.')
     .action(

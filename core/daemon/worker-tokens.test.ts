@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
 import { loadOrCreateAdminToken } from './admin-token.ts';
-import { createWorkerToken, findWorkerByToken, listWorkerTokens, revokeWorkerToken } from './worker-tokens.ts';
+import { ToolRegistry, type ToolDefinition } from '../tools/index.ts';
+import { namespacedToolName, WORKER_OFFERABLE_TOOLS, workerToolRegistry } from '../transport/worker/index.ts';
+import { createWorkerToken, findWorkerByToken, listWorkerTokens, revokeWorkerToken, WORKER_NAME_MAX_LENGTH } from './worker-tokens.ts';
 
 test('worker tokens are created, listed without the token, found and revoked', () => {
   const state = tempDir();
@@ -32,6 +34,18 @@ test('worker token misuse is refused clearly', () => {
   createWorkerToken(state, 'w1');
   assert.throws(() => createWorkerToken(state, 'w1'), { code: 'PALYRA_INVALID_ARGUMENT', message: 'Worker "w1" already has a token: revoke it first to issue a new one' });
   assert.throws(() => createWorkerToken(state, '../admin'), { code: 'PALYRA_INVALID_ARGUMENT' });
+  // Names whose tools could never be registered (worker.<name>.<tool>) are refused at once.
+  assert.throws(() => createWorkerToken(state, '1gpu'), {
+    code: 'PALYRA_INVALID_ARGUMENT',
+    message: 'Worker name "1gpu" is invalid: use lowercase letters, digits, "-" and "_", starting with a letter (its tools are named worker.<name>.<tool>)',
+  });
+  assert.throws(() => createWorkerToken(state, 'g'.repeat(47)), {
+    code: 'PALYRA_INVALID_ARGUMENT',
+    message: `Worker name "${'g'.repeat(47)}" is too long (47 characters): at most 46, so that its tools' names worker.<name>.<tool> fit in 64`,
+  });
+  // A token made before these rules can still be revoked.
+  writeFileSync(join(state, 'auth', 'workers', '1gpu.token'), `${'x'.repeat(43)}\n`, { mode: 0o600 });
+  revokeWorkerToken(state, '1gpu');
   assert.throws(() => revokeWorkerToken(state, 'ghost'), { code: 'PALYRA_NOT_FOUND', message: 'Worker "ghost" has no token' });
 });
 
@@ -60,4 +74,14 @@ test('a bad or vanished token file is skipped and reported once; the other worke
   findWorkerByToken(state, good, { warn });
   assert.equal(warnings.length, 3);
   assert.match(warnings[2] ?? '', /mode 0640/);
+});
+
+test('the longest worker name a token gets still names every tool a CLI worker offers', () => {
+  const state = tempDir();
+  const name = 'g'.repeat(WORKER_NAME_MAX_LENGTH);
+  createWorkerToken(state, name);
+  const worker = workerToolRegistry(WORKER_OFFERABLE_TOOLS, { stateDir: state });
+  const daemon = new ToolRegistry();
+  for (const tool of worker.list()) daemon.register({ ...worker.get(tool.name)!, name: namespacedToolName(name, tool.name) } as ToolDefinition<never>);
+  assert.equal(daemon.list().length, WORKER_OFFERABLE_TOOLS.length);
 });

@@ -9,8 +9,19 @@ import { invalidArgument, ioError, PalyraError } from '../base/index.ts';
 import { createTokenFileExclusive, ensurePrivateDir, generateToken, readTokenFile, tokenMatches } from './token-file.ts';
 import { initStateDir } from './state-dir.ts';
 
-/** Worker names: lowercase letters, digits, "-" and "_", at most 64, starting alphanumeric. */
+/**
+ * Names of token files this module reads and revokes: lowercase letters, digits, "-" and
+ * "_", at most 64, starting alphanumeric (tokens made before the stricter rule below).
+ */
 export const WORKER_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+/**
+ * The longest name a new token gets. Invariant: `worker.<name>.<tool>` must fit the tool
+ * registry's 64 characters for every tool a CLI worker offers: 64 - "worker.".length -
+ * ".".length - "http.fetch".length = 46 (worker-tokens.test.ts checks this).
+ */
+export const WORKER_NAME_MAX_LENGTH = 46;
+/** Names of new tokens: also a letter first, as each dotted segment of a tool name needs. */
+const NEW_WORKER_NAME = /^[a-z][a-z0-9_-]*$/;
 const SUFFIX = '.token';
 
 /** A worker that holds a token; the token itself is never listed. */
@@ -33,10 +44,16 @@ function tokenPath(stateRoot: string, name: string): string {
 
 /**
  * Creates a token for worker `name` and returns it (shown once; only the file keeps it).
- * @throws PalyraError PALYRA_INVALID_ARGUMENT for a bad name or a worker that already has
- *   a token (revoke it first).
+ * @throws PalyraError PALYRA_INVALID_ARGUMENT for a name its tools could not be registered
+ *   under, or a worker that already has a token (revoke it first).
  */
 export function createWorkerToken(stateRoot: string, name: string): string {
+  if (!NEW_WORKER_NAME.test(name)) {
+    throw invalidArgument(`Worker name "${name}" is invalid: use lowercase letters, digits, "-" and "_", starting with a letter (its tools are named worker.<name>.<tool>)`);
+  }
+  if (name.length > WORKER_NAME_MAX_LENGTH) {
+    throw invalidArgument(`Worker name "${name}" is too long (${name.length} characters): at most ${WORKER_NAME_MAX_LENGTH}, so that its tools' names worker.<name>.<tool> fit in 64`);
+  }
   const path = tokenPath(stateRoot, name);
   // A writer of the state directory like any other: one is created where there is none,
   // and a folder that is not one (no STATE marker) is refused, never written into.
