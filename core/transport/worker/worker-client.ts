@@ -43,6 +43,13 @@ export interface WorkerClientOptions {
    * otherwise take the name from each other forever.
    */
   maxReplacements?: number;
+  /**
+   * How long after the WebSocket opens `registered` (or `refused`) may take before the
+   * connection is cut and retried (default 15 s: the hub's 10 s hello timeout plus a
+   * margin). Without it a hub that accepted the upgrade and went silent held the worker
+   * forever: the heartbeat watch starts only with `registered`.
+   */
+  registrationTimeoutMs?: number;
   /** Progress lines: connected, registered, disconnected, retrying. */
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
@@ -63,6 +70,7 @@ export class WorkerClient {
   #retryTimer: unknown = null;
   #silenceTimer: unknown = null;
   #stableTimer: unknown = null;
+  #registrationTimer: unknown = null;
   /** Closes with 4005 since the last connection that stayed up `stableAfterMs`. */
   #replacedInARow = 0;
   #stopping = false;
@@ -121,6 +129,11 @@ export class WorkerClient {
     });
     ws.on('open', () => {
       log(`connected to ${this.#o.url}`);
+      const limitMs = this.#o.registrationTimeoutMs ?? 15_000;
+      this.#registrationTimer = this.#timers.setTimeout(() => {
+        log(`the daemon did not answer hello within ${limitMs} ms`, { timeoutMs: limitMs });
+        ws.terminate();
+      }, limitMs);
       this.#send(ws, helloFor(this.#o.registry, this.#o.name ?? null));
     });
     ws.on('message', (data, isBinary) => {
@@ -131,6 +144,7 @@ export class WorkerClient {
       } catch (error) {
         return ws.close(WORKER_CLOSE.badFrame, closeReason((error as Error).message));
       }
+      if (frame.type === 'refused' || frame.type === 'registered') this.#timers.clearTimeout(this.#registrationTimer);
       if (frame.type === 'refused') fatal = new PalyraError('PALYRA_INVALID_ARGUMENT', `The daemon refused this worker: ${frame.message}`);
       else this.#onFrame(ws, frame);
     });
@@ -193,6 +207,7 @@ export class WorkerClient {
   #onClose(code: number, reason: string, fatal: PalyraError | null): void {
     this.#timers.clearTimeout(this.#silenceTimer);
     this.#timers.clearTimeout(this.#stableTimer);
+    this.#timers.clearTimeout(this.#registrationTimer);
     this.#heartbeatMs = 0;
     this.#abortAll();
     this.#ws = null;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, test } from 'node:test';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { encode } from '@msgpack/msgpack';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
 import type { JsonValue, PalyraError } from '../../base/index.ts';
@@ -324,4 +324,24 @@ test('a call whose input is nested deeper than frames allow fails alone; the wor
   const slept = await other;
   assert.equal(slept.ok, true);
   assert.deepEqual(events.map((e) => e.type), ['connected']);
+});
+
+test('a daemon that accepts the upgrade and never answers hello is left and retried with backoff', async () => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  let upgrades = 0;
+  wss.on('connection', () => upgrades++);
+  after(() => new Promise<void>((resolve) => {
+    wss.clients.forEach((c) => c.terminate());
+    wss.close(() => resolve());
+  }));
+  const registry = registryWith(createEchoTool());
+  const logs: string[] = [];
+  const client = new WorkerClient({ url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/api/v1/workers`, token: 't', registry, context: { workspace: '/nonexistent', stateDir: '/nonexistent' }, backoff: { initialMs: 20, maxMs: 40 }, registrationTimeoutMs: 100, log: (m) => logs.push(m) });
+  const done = client.run();
+  await waitFor(() => upgrades >= 3, 'three attempts');
+  client.stop();
+  await done;
+  assert.ok(logs.includes('the daemon did not answer hello within 100 ms'), logs.join('\n'));
+  assert.match(logs.find((l) => l.startsWith('disconnected')) ?? '', /^disconnected \(1006\); reconnecting in \d+ ms$/);
 });
