@@ -91,6 +91,7 @@ function tokenNames(stateRoot: string): string[] {
     .map((file) => file.slice(0, -SUFFIX.length))
     .sort();
 }
+
 /**
  * Deletes worker `name`'s token; the worker's next connection is refused.
  * @throws PalyraError PALYRA_NOT_FOUND when the worker has no token.
@@ -126,7 +127,7 @@ const reported = new Map<string, string>();
  */
 export function readWorkerTokens(stateRoot: string, onError: (name: string, error: unknown) => void): Map<string, string> {
   const tokens = new Map<string, string>();
-  for (const { name } of listWorkerTokens(stateRoot)) {
+  for (const name of tokenNames(stateRoot)) {
     try {
       const token = readTokenFile(tokenPath(stateRoot, name));
       if (token !== null) tokens.set(name, token);
