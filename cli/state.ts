@@ -4,6 +4,8 @@ import { acquireStateLock } from '../core/daemon/state-lock.ts';
 import { initStateDir, openStateDirForReading, resolveStateDir, type StatePaths } from '../core/daemon/state-dir.ts';
 import { JournalStore } from '../core/journal/index.ts';
 import { journalOptionsFor, type JournalLimits } from '../core/daemon/journal-options.ts';
+import { journalProviderSecrets } from '../core/daemon/provider-secrets.ts';
+import { stateTokens } from '../core/daemon/token-secrets.ts';
 import { PALYRA_VERSION } from './version.ts';
 
 /** The state directory chosen by `--state` / `PALYRA_STATE_DIR` / the XDG default. */
@@ -22,24 +24,40 @@ export function readableState(command: Command): StatePaths | null {
  * environment, as the daemon reads them, so an offline writer accepts what it would.
  */
 export async function journalLimits(command: Command): Promise<JournalLimits> {
+  return (await offlineJournalSettings(command)).limits;
+}
+
+/**
+ * What an offline writer's journal needs from the effective configuration: its limits,
+ * and the provider secrets the daemon's redactor would know besides the environment's
+ * (keys and credential headers).
+ */
+async function offlineJournalSettings(command: Command): Promise<{ limits: JournalLimits; providerSecrets: string[] }> {
   const { loadConfig } = await import('../core/daemon/config.ts');
   const configPath = command.optsWithGlobals().config as string | undefined;
-  const { journal } = loadConfig({ stateDir: stateRoot(command), configPath, env: process.env }).config;
-  return { maxPayloadBytes: journal.maxPayloadBytes, indexRetention: journal.indexRetention };
+  const { config } = loadConfig({ stateDir: stateRoot(command), configPath, env: process.env });
+  return {
+    limits: { maxPayloadBytes: config.journal.maxPayloadBytes, indexRetention: config.journal.indexRetention },
+    providerSecrets: journalProviderSecrets(config.providers, process.env),
+  };
 }
 
 /**
  * Runs `fn` as an offline writer: takes the state lock (refused while a daemon or another
  * writer holds it), opens the journal with the configuration's limits, and always closes
- * and unlocks afterwards.
+ * and unlocks afterwards. Its redactor knows what the daemon's would: the provider
+ * secrets and the admin and worker tokens, so an event appended offline is redacted as
+ * one the daemon writes.
  */
 export async function withOfflineWriter<T>(command: Command, name: string, fn: (store: JournalStore, paths: StatePaths) => Promise<T>): Promise<T> {
-  const limits = await journalLimits(command);
+  const { limits, providerSecrets } = await offlineJournalSettings(command);
   const paths = initStateDir(stateRoot(command));
   const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
   try {
+    const warn = (message: string): void => void process.stderr.write(`palyrad: warning: ${message}\n`);
+    const secrets = [...providerSecrets, ...stateTokens(paths.root, warn)];
     const store = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: PALYRA_VERSION, limits }),
+      ...journalOptionsFor(paths, { version: PALYRA_VERSION, limits, extraSecrets: secrets }),
       snapshotIntervalMs: 0,
       checkpointIntervalMs: 0,
     });

@@ -201,3 +201,30 @@ test('offline writers take the journal limits from the config file, as the daemo
   const env = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ a: 'x'.repeat(5000) })], { env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '8192' } });
   assert.equal(env.code, 0, env.stderr);
 });
+
+test('offline writers redact the secrets the daemon would: provider keys and credential headers of the config, the admin and worker tokens', () => {
+  const root = join(tempDir(), 'state');
+  mkdirSync(root);
+  const providerKey = 'plainkey-0123456789-abcdef';
+  const headerKey = 'hdrval-9f8e7d6c5b4a';
+  writeFileSync(join(root, 'config.toml'), `[[providers]]\ntype = "openai"\nmodel = "m"\napiKey = "${providerKey}"\nheaders = { api-key = "${headerKey}" }\n`);
+  const created = runCli(['--state', root, 'worker', 'token', 'create', 'gpu']);
+  assert.equal(created.code, 0, created.stderr);
+  const workerToken = created.stdout.trim().split(/\s+/).pop() as string;
+  assert.match(workerToken, /^\S{16,}$/);
+  // The admin token exists once a daemon has started; write one as it would.
+  mkdirSync(join(root, 'auth'), { recursive: true, mode: 0o700 });
+  const adminToken = 'admintoken-0f1e2d3c4b5a69788796a5b4';
+  writeFileSync(join(root, 'auth', 'admin.token'), `${adminToken}\n`, { mode: 0o600 });
+  const secrets = [providerKey, headerKey, workerToken, adminToken];
+  const appended = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', JSON.stringify({ note: `quoted: ${secrets.join(' ')}` })]);
+  assert.equal(appended.code, 0, appended.stderr);
+  const exported = runCli(['--state', root, 'journal', 'export']);
+  assert.equal(exported.code, 0, exported.stderr);
+  for (const secret of secrets) assert.ok(!exported.stdout.includes(secret), `the journal holds ${secret}`);
+  assert.match(exported.stdout, /REDACTED:known_secret/);
+  for (const file of readdirSync(join(root, 'journal', 'segments'))) {
+    const raw = readFileSync(join(root, 'journal', 'segments', file), 'latin1');
+    for (const secret of secrets) assert.ok(!raw.includes(secret), `${file} holds ${secret}`);
+  }
+});

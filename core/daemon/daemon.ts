@@ -15,7 +15,7 @@ import { checkBind } from './bind-policy.ts';
 import { loadConfig } from './config.ts';
 import type { PalyraConfig } from './config-schema.ts';
 import { providerFromConfig } from './providers-from-config.ts';
-import { providerSecrets } from './provider-secrets.ts';
+import { journalProviderSecrets } from './provider-secrets.ts';
 import { journalOptionsFor } from './journal-options.ts';
 import { createBuiltinRegistry, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
@@ -92,7 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     tokenSecrets = new TokenSecrets(paths.root, { adminToken, onWarning: (m) => log(m, { warning: m }) });
     const policies = await PolicyStore.open(policiesDir(paths.root));
     journal = await JournalStore.open({
-      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: [...journalSecrets(config, env), ...tokenSecrets.values] }),
+      ...journalOptionsFor(paths, { version: options.version, env, writerThread: config.journal.writerThread, extraSecrets: [...journalProviderSecrets(config.providers, env), ...tokenSecrets.values] }),
       indexRetention: config.journal.indexRetention,
       maxPayloadBytes: config.journal.maxPayloadBytes,
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
@@ -273,15 +273,6 @@ function clientHost(host: string): string {
 
 function urlHost(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-/**
- * The provider secrets for the journal's redactor. Security: the redactor refuses secrets
- * shorter than it can match safely (8 characters); such a key is still scrubbed from the
- * providers' own failure messages and redacted by `config show`.
- */
-function journalSecrets(config: PalyraConfig, env: NodeJS.ProcessEnv): string[] {
-  return providerSecrets(config.providers, env).filter((s) => s.length >= 8);
 }
 
 function daemonMetrics(journal: JournalStore, gateway: GatewayRuntimeState, approvals: ApprovalRegistry, startedAt: number): Sample[] {

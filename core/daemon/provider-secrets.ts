@@ -19,3 +19,12 @@ export function providerSecrets(providers: readonly ProviderConfig[], env: NodeJ
   }
   return [...out];
 }
+
+/**
+ * The provider secrets for a journal's redactor. Security: the redactor refuses secrets
+ * shorter than it can match safely (8 characters); such a key is still scrubbed from the
+ * providers' own failure messages and redacted by `config show`.
+ */
+export function journalProviderSecrets(providers: readonly ProviderConfig[], env: NodeJS.ProcessEnv): string[] {
+  return providerSecrets(providers, env).filter((s) => s.length >= 8);
+}

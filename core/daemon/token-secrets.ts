@@ -14,7 +14,8 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import type { Redactor } from '../journal/index.ts';
-import { ensurePrivateDir } from './token-file.ts';
+import { adminTokenPath } from './admin-token.ts';
+import { ensurePrivateDir, readTokenFile } from './token-file.ts';
 import { readWorkerTokens, workerTokensDir } from './worker-tokens.ts';
 
 /** Tracks the admin and worker tokens of one state directory for a redactor. */
@@ -88,4 +89,26 @@ export class TokenSecrets {
     this.#watcher?.close();
     this.#watcher = null;
   }
+}
+
+/**
+ * The admin token (when the state has one) and every usable worker token, read once: what
+ * an offline journal writer (`journal append`) must redact, as the daemon does. A token
+ * file that cannot be used is reported through `onWarning` and left out.
+ */
+export function stateTokens(stateRoot: string, onWarning: (message: string) => void): string[] {
+  const out: string[] = [];
+  try {
+    const admin = readTokenFile(adminTokenPath(stateRoot));
+    if (admin !== null) out.push(admin);
+  } catch (error) {
+    onWarning(`the admin token is not usable: ${(error as Error).message}`);
+  }
+  try {
+    const workers = readWorkerTokens(stateRoot, (name, error) => onWarning(`worker token of "${name}" is not usable: ${(error as Error).message}`));
+    out.push(...workers.values());
+  } catch (error) {
+    onWarning(`cannot read the worker tokens: ${(error as Error).message}`);
+  }
+  return out;
 }
