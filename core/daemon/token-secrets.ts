@@ -12,7 +12,7 @@
  * (the plain token is not known); it would be caught only by its shape (a `Bearer …`
  * header, a `token=…` assignment). Do not hand palyrad hashed tokens expecting redaction.
  */
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import type { Redactor } from '../journal/index.ts';
 import { adminTokenPath } from './admin-token.ts';
 import { ensurePrivateDir, readTokenFile } from './token-file.ts';
@@ -47,18 +47,34 @@ export class TokenSecrets {
   attach(redactor: Redactor): void {
     this.#redactor = redactor;
     for (const token of this.#known) redactor.addSecret(token);
+    this.#watch();
+  }
+
+  /**
+   * Watches the worker tokens' folder, creating it (0700, as `worker token create` would)
+   * so that it can be watched. A watch on a folder that is removed goes dead without an
+   * error, so an event that finds the folder gone re-creates it and watches anew.
+   */
+  #watch(): void {
     const dir = workerTokensDir(this.#root);
+    const cannot = (error: Error): void => this.#warn(`cannot watch "${dir}" for new worker tokens (they are learned when a worker connects): ${error.message}`);
     try {
-      // Created here (0700, as `worker token create` would) so that it can be watched.
       ensurePrivateDir(dir);
-      this.#watcher = watch(dir, { persistent: false }, () => this.refresh());
-      this.#watcher.on('error', (error) => {
-        this.#onWarning(`cannot watch "${dir}" for new worker tokens (they are learned when a worker connects): ${error.message}`);
-        this.#watcher?.close();
-        this.#watcher = null;
+      const watcher = watch(dir, { persistent: false }, () => {
+        if (existsSync(dir)) return this.refresh();
+        watcher.close();
+        if (this.#watcher === watcher) this.#watch();
+        this.refresh();
       });
+      watcher.on('error', (error) => {
+        cannot(error);
+        watcher.close();
+        if (this.#watcher === watcher) this.#watcher = null;
+      });
+      this.#watcher = watcher;
     } catch (error) {
-      this.#onWarning(`cannot watch "${dir}" for new worker tokens (they are learned when a worker connects): ${(error as Error).message}`);
+      this.#watcher = null;
+      cannot(error as Error);
     }
   }
 
