@@ -3,7 +3,7 @@ import { PalyraError } from '../core/base/index.ts';
 import { acquireStateLock } from '../core/daemon/state-lock.ts';
 import { initStateDir, openStateDirForReading, resolveStateDir, type StatePaths } from '../core/daemon/state-dir.ts';
 import { JournalStore } from '../core/journal/index.ts';
-import { journalOptionsFor, type JournalLimits } from '../core/daemon/journal-options.ts';
+import { journalLimitsFromEnv, journalOptionsFor, type JournalLimits } from '../core/daemon/journal-options.ts';
 import { journalProviderSecrets } from '../core/daemon/provider-secrets.ts';
 import { stateTokens } from '../core/daemon/token-secrets.ts';
 import { PALYRA_VERSION } from './version.ts';
@@ -27,20 +27,48 @@ export async function journalLimits(command: Command): Promise<JournalLimits> {
   return (await offlineJournalSettings(command)).limits;
 }
 
+/** Settings read once per command (an append asks before and while it writes). */
+const settingsOf = new WeakMap<Command, Promise<OfflineJournalSettings>>();
+
+interface OfflineJournalSettings {
+  limits: JournalLimits;
+  providerSecrets: string[];
+}
+
 /**
  * What an offline writer's journal needs from the effective configuration: its limits,
  * and the provider secrets the daemon's redactor would know besides the environment's
- * (keys and credential headers).
+ * (keys and credential headers). A configuration with errors elsewhere (say, in
+ * `[server]`) must not lock an operator out of journal maintenance: it is reported as a
+ * warning, and the environment's limits apply.
  */
-async function offlineJournalSettings(command: Command): Promise<{ limits: JournalLimits; providerSecrets: string[] }> {
+function offlineJournalSettings(command: Command): Promise<OfflineJournalSettings> {
+  let settings = settingsOf.get(command);
+  if (!settings) {
+    settings = readOfflineJournalSettings(command);
+    settingsOf.set(command, settings);
+  }
+  return settings;
+}
+
+async function readOfflineJournalSettings(command: Command): Promise<OfflineJournalSettings> {
   const { loadConfig } = await import('../core/daemon/config.ts');
   const configPath = command.optsWithGlobals().config as string | undefined;
-  const { config } = loadConfig({ stateDir: stateRoot(command), configPath, env: process.env });
-  return {
-    limits: { maxPayloadBytes: config.journal.maxPayloadBytes, indexRetention: config.journal.indexRetention },
-    providerSecrets: journalProviderSecrets(config.providers, process.env),
-  };
+  try {
+    const { config } = loadConfig({ stateDir: stateRoot(command), configPath, env: process.env });
+    return {
+      limits: { maxPayloadBytes: config.journal.maxPayloadBytes, indexRetention: config.journal.indexRetention },
+      providerSecrets: journalProviderSecrets(config.providers, process.env),
+    };
+  } catch (error) {
+    // A file named with --config is the operator's explicit choice: its errors stay errors.
+    if (configPath !== undefined || !(error instanceof PalyraError) || error.code !== 'PALYRA_INVALID_ARGUMENT') throw error;
+    warn(`the configuration is not usable (${error.message}); the journal limits come from the environment, and no provider secrets are known`);
+    return { limits: journalLimitsFromEnv(process.env), providerSecrets: [] };
+  }
 }
+
+const warn = (message: string): void => void process.stderr.write(`palyrad: warning: ${message}\n`);
 
 /**
  * Runs `fn` as an offline writer: takes the state lock (refused while a daemon or another
@@ -54,7 +82,6 @@ export async function withOfflineWriter<T>(command: Command, name: string, fn: (
   const paths = initStateDir(stateRoot(command));
   const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
   try {
-    const warn = (message: string): void => void process.stderr.write(`palyrad: warning: ${message}\n`);
     const secrets = [...providerSecrets, ...stateTokens(paths.root, warn)];
     const store = await JournalStore.open({
       ...journalOptionsFor(paths, { version: PALYRA_VERSION, limits, extraSecrets: secrets }),

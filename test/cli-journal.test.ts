@@ -228,3 +228,15 @@ test('offline writers redact the secrets the daemon would: provider keys and cre
     for (const secret of secrets) assert.ok(!raw.includes(secret), `${file} holds ${secret}`);
   }
 });
+
+test('offline writers still work when the config file has errors outside [journal], with a warning', () => {
+  const root = join(tempDir(), 'state');
+  mkdirSync(root);
+  writeFileSync(join(root, 'config.toml'), '[server]\nheadersTimeoutMs = 99999999\nrequestTimeoutMs = 1000\n');
+  const appended = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"n":1}']);
+  assert.equal(appended.code, 0, appended.stderr);
+  assert.equal(appended.stderr.match(/palyrad: warning: the configuration is not usable \(.*headersTimeoutMs must not exceed server.requestTimeoutMs\)/g)?.length, 1, appended.stderr);
+  const reindex = runCli(['--state', root, 'journal', 'reindex']);
+  assert.equal(reindex.code, 0, reindex.stderr);
+  assert.equal(runCli(['--state', root, 'journal', 'verify']).code, 0);
+});
