@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
 import { ApprovalRegistry, type Timers } from './approvals.ts';
 import { checkPolicies } from './check.ts';
-import { decideToolCall } from './decide.ts';
+import { decideToolCall, type ToolCallDecision } from './decide.ts';
 import { readPolicyDir } from './policy-files.ts';
-import { PolicyStore } from './policy-store.ts';
+import { PolicyStore, type PersistedPolicy } from './policy-store.ts';
 import { toolCallRequest, type ToolCallRequest } from './request.ts';
 
 const T0 = Date.UTC(2025, 4, 1, 12, 0, 0);
@@ -212,4 +212,51 @@ test('a withdrawn approval grants nothing: it leaves the pending list, its timer
   assert.deepEqual(readPolicyDir(store.dir), [], 'no always policy');
   registry.withdraw(approval.id);
   registry.withdraw('unknown');
+});
+
+/** A registry whose `always` writes wait for the test to settle them. */
+function heldWrites() {
+  const time = fakeTime();
+  const writes: { resolve: (p: PersistedPolicy) => void; reject: (e: Error) => void }[] = [];
+  const registry = new ApprovalRegistry({
+    clock: time.clock,
+    timers: time.timers,
+    newId: ids(),
+    persistAlways: () => new Promise<PersistedPolicy>((resolve, reject) => writes.push({ resolve, reject })),
+  });
+  return { time, registry, writes };
+}
+
+const askAll: ToolCallDecision = { decision: 'ask', policies: [], reasons: [], policySetHash: 'h' };
+
+test('withdrawn while an always policy is written: a failed write settles it withdrawn and grants nothing later', async () => {
+  const { time, registry, writes } = heldWrites();
+  const call = sessionCall();
+  const { approval, outcome } = registry.open(call, askAll);
+  const answer = registry.resolve(approval.id, { type: 'approve', scope: 'always', by: 'ann' });
+  time.advance(5);
+  registry.withdraw(approval.id);
+  assert.deepEqual(registry.pending().map((a) => a.id), [approval.id], 'the write is still in flight');
+  writes[0]!.reject(new Error('disk full'));
+  await assert.rejects(answer, { message: 'disk full' });
+  assert.deepEqual(registry.pending(), []);
+  assert.equal(time.armed(), 0);
+  assert.deepEqual(await outcome, { type: 'withdrawn', approval, at: T0 + 5 });
+  await assert.rejects(registry.resolve(approval.id, { type: 'approve', scope: 'session', by: 'ann' }), { code: 'PALYRA_APPROVAL_NOT_FOUND' });
+  assert.equal(registry.approvalState(call), 'none');
+});
+
+test('withdrawn while an always policy is written: a successful write stands', async () => {
+  const { time, registry, writes } = heldWrites();
+  const call = sessionCall();
+  const { approval, outcome } = registry.open(call, askAll);
+  const answer = registry.resolve(approval.id, { type: 'approve', scope: 'always', by: 'ann' });
+  time.advance(5);
+  registry.withdraw(approval.id);
+  const persisted: PersistedPolicy = { policyId: 'approved-A1', path: 'approved-A1.cedar', sha256: 'ab', text: 'permit', policySetHash: 'h2' };
+  writes[0]!.resolve(persisted);
+  const expected = { type: 'approved', approval, scope: 'always', by: 'ann', at: T0, request: { ...call, approval: 'approved' }, persisted } as const;
+  assert.deepEqual(await answer, expected);
+  assert.deepEqual(await outcome, expected);
+  assert.deepEqual(registry.pending(), []);
 });

@@ -70,6 +70,8 @@ interface Pending {
   resolving: boolean;
   /** The timer fired while an `always` policy was being written. */
   deadlinePassed: boolean;
+  /** The run stopped waiting while an `always` policy was being written. */
+  withdrawRequested: boolean;
 }
 
 /** The default wait for a human: 5 minutes. */
@@ -100,7 +102,7 @@ export class ApprovalRegistry {
     let settle!: (outcome: ApprovalOutcome) => void;
     const outcome = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
     const timer = this.#options.timers.setTimeout(() => this.#expire(approval.id), this.#options.timeoutMs);
-    this.#pending.set(approval.id, { approval, settle, timer, resolving: false, deadlinePassed: false });
+    this.#pending.set(approval.id, { approval, settle, timer, resolving: false, deadlinePassed: false, withdrawRequested: false });
     return { approval, outcome };
   }
 
@@ -113,7 +115,8 @@ export class ApprovalRegistry {
    * Applies a human's answer.
    * @throws PalyraError PALYRA_APPROVAL_NOT_FOUND (unknown or already settled),
    * PALYRA_APPROVAL_EXPIRED (past its deadline), PALYRA_INVALID_ARGUMENT (scope not offered),
-   * and for `always` whatever persisting throws (the approval then stays pending).
+   * and for `always` whatever persisting throws (the approval then stays pending, unless it
+   * was withdrawn or its deadline passed meanwhile: it then settles `withdrawn` or `expired`).
    */
   async resolve(id: string, resolution: ApprovalResolution): Promise<ApprovalOutcome> {
     const entry = this.#pending.get(id);
@@ -140,7 +143,9 @@ export class ApprovalRegistry {
         persisted = await persist(policy, { approval, approvedBy: resolution.by });
       } catch (error) {
         entry.resolving = false;
-        if (entry.deadlinePassed) this.#expire(id);
+        // Security: a run that stopped waiting meanwhile gets no second chance at a grant.
+        if (entry.withdrawRequested) this.withdraw(id);
+        else if (entry.deadlinePassed) this.#expire(id);
         throw error;
       }
       entry.resolving = false;
@@ -166,11 +171,16 @@ export class ApprovalRegistry {
    * already settled ids are ignored, so a caller may withdraw unconditionally.
    * Security: an answer must never outlive the run it was asked for, or approving a stale
    * request would grant `session` scope or write an `always` policy nobody is waiting on.
-   * An `always` answer already being written when the run ends was given first: it stands.
+   * An `always` answer already being written when the run ends was given first: it stands
+   * if the write succeeds; if it fails, the approval settles as `withdrawn` then.
    */
   withdraw(id: string): void {
     const entry = this.#pending.get(id);
-    if (!entry || entry.resolving) return;
+    if (!entry) return;
+    if (entry.resolving) {
+      entry.withdrawRequested = true;
+      return;
+    }
     this.#settle(entry, { type: 'withdrawn', approval: entry.approval, at: this.#options.clock.now() });
   }
 
