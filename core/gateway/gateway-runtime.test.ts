@@ -625,3 +625,58 @@ test('after a restart, an interrupted run that was resumed, and a message steere
   await assert.rejects(again.resume('run_A'), { code: 'PALYRA_CONFLICT', message: /resumed already, as run "run_R"/ });
   await reopened.close();
 });
+
+test('a run a clean stop cancelled stays out of the history, as after a crash: its resume tells the turn once, and it stays resumable beyond the ended runs kept', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, text: 'rested' },
+      { when: { lastUserStartsWith: 'nap' }, toolCalls: [{ name: 'sleep', arguments: { ms: 30000 } }] },
+      { when: {}, text: 'heard {{lastUser}}' },
+    ],
+  });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const { session } = await gateway.sessions.create({});
+  const { runId } = await gateway.admit(session.id, { text: 'nap' });
+  await new Promise<void>((resolve) => gateway.events(runId).subscribe(0, (e) => (e.type === 'tool_call_started' ? resolve() : undefined)));
+  await gateway.stop();
+  await store.close();
+  /** What the model was given at the start of a run. */
+  const sent = (journal: JournalStore, id: string) => {
+    const started = [...readRecords(join(journal.paths.dir, 'segments'))].find((l) => l.record.kind === 'run.started' && l.record.runId === id);
+    return (JSON.parse(started?.record.payloadJson ?? '{}') as { messages: { role: string; content: string }[] }).messages.map((m) => `${m.role}: ${m.content}`);
+  };
+
+  // Restarted, not resumed: a later message does not see a question left without an answer.
+  const second = await JournalStore.open(options);
+  const after = GatewayRuntimeState.open({ ...deps, journal: second });
+  await after.recover();
+  const other = await after.admit(session.id, { text: 'hello' });
+  assert.equal((await after.waitFor(other.runId)).state, 'completed');
+  assert.deepEqual(sent(second, other.runId), ['user: hello']);
+  await after.stop();
+  await second.close();
+
+  // Restarted again, keeping one ended run: the stopped run is still there, and resumable.
+  const third = await JournalStore.open(options);
+  const later = GatewayRuntimeState.open({ ...deps, journal: third, keepEndedRuns: 1 });
+  await later.recover();
+  assert.deepEqual([later.run(runId).state, later.run(runId).reason], ['cancelled', 'cancelled: the daemon stopped']);
+  const resumed = await later.resume(runId);
+  assert.equal((await later.waitFor(resumed.runId)).state, 'completed');
+  const next = await later.admit(session.id, { text: 'again' });
+  await later.waitFor(next.runId);
+  assert.deepEqual(sent(third, next.runId), ['user: hello', 'assistant: heard hello', 'user: nap', 'assistant: rested', 'user: again']);
+  await later.stop();
+  await third.close();
+
+  // And the history rebuilt from the journal is the same.
+  const fourth = await JournalStore.open(options);
+  const last = GatewayRuntimeState.open({ ...deps, journal: fourth });
+  await last.recover();
+  const final = await last.admit(session.id, { text: 'end' });
+  await last.waitFor(final.runId);
+  assert.deepEqual(sent(fourth, final.runId), ['user: hello', 'assistant: heard hello', 'user: nap', 'assistant: rested', 'user: again', 'assistant: heard again', 'user: end']);
+  await last.stop();
+  await fourth.close();
+});

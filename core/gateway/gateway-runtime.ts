@@ -224,12 +224,13 @@ export class GatewayRuntimeState {
       }
     }
     // Restored on open already when among the newest ended runs; older ones come back here,
-    // so every interrupted run stays resumable.
+    // so every run a stop cut off (a crash or a clean stop) stays resumable.
     for (const run of plan.interruptedBefore) {
       if (this.runs.has(run.runId)) continue;
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
       this.runs.set(run.runId, entry);
-      this.finish(entry, { state: 'failed', reason: INTERRUPTED_REASON, finalText: null, counters: null });
+      const end = run.end ?? { state: 'failed', reason: INTERRUPTED_REASON, counters: null };
+      this.finish(entry, { state: end.state as RunView['state'], reason: end.reason, finalText: null, counters: end.counters as RunView['counters'] });
     }
     const requeued: string[] = [];
     for (const run of plan.unstarted) {
@@ -609,21 +610,28 @@ export class GatewayRuntimeState {
     }
     await tape.settled().catch(() => undefined); // a journal failure is the journal's to report
     if (outcome.state === 'completed' && this.deps.memory) await this.learnFrom(view, outcome);
-    // Frozen: every later run of the session records these in its tape, and canonicalJson
-    // remembers the text of frozen values instead of writing them again each run.
-    if (!entry.withdrawn) lane.history.push(Object.freeze({ role: 'user', content: userText }));
-    for (const s of entry.steered) lane.history.push(Object.freeze({ role: 'user', content: s.texts.join('\n\n') }));
-    if (outcome.finalText !== null && !entry.withdrawn) lane.history.push(Object.freeze({ role: 'assistant', content: outcome.finalText }));
-    const keep = this.deps.historyMessages ?? 40;
-    if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
     // A run cancelled from here says why (by request, a newer message, a refused admission).
     const why = entry.abort.signal.reason;
     const reason = outcome.state === 'cancelled' && why instanceof PalyraError ? why.message : outcome.reason;
+    // Invariant: a run a stop cut off stays out of the history, as after a crash (and as
+    // JournalReplay rebuilds it): its resume, if any, tells the turn, so it is told once.
+    if (!(outcome.state === 'cancelled' && reason === STOPPED_REASON)) this.remember(lane, entry, userText, outcome.finalText);
     // The tape says only "cancelled by request" (the loop's word): the journal says it was the stop, so a restart shows it and may resume it.
     if (outcome.state === 'cancelled' && reason === STOPPED_REASON) {
       await this.deps.journal.append({ kind: RUN_STOPPED, runId: view.runId, sessionId: view.sessionId, actor: 'gateway', payload: { runId: view.runId, reason } }).catch(() => undefined);
     }
     this.finish(entry, { state: outcome.state, reason, finalText: outcome.finalText, counters: outcome.counters });
+  }
+
+  /** Adds an ended run's turn to its session's history: its messages, those it took in by steering, its answer. */
+  private remember(lane: SessionLane, entry: RunEntry, userText: string, finalText: string | null): void {
+    // Frozen: every later run of the session records these in its tape, and canonicalJson
+    // remembers the text of frozen values instead of writing them again each run.
+    if (!entry.withdrawn) lane.history.push(Object.freeze({ role: 'user', content: userText }));
+    for (const s of entry.steered) lane.history.push(Object.freeze({ role: 'user', content: s.texts.join('\n\n') }));
+    if (finalText !== null && !entry.withdrawn) lane.history.push(Object.freeze({ role: 'assistant', content: finalText }));
+    const keep = this.deps.historyMessages ?? 40;
+    if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
   }
 
   /** Post-run learning: stores the run's marks and journals which records it made. A failure is logged on the journal, never fails the run. */

@@ -38,6 +38,8 @@ export interface JournalRun {
   resumedFrom: string | null;
   /** Ended by a `run.interrupted` in an earlier start. */
   interrupted: boolean;
+  /** Cancelled by a clean stop of the daemon (`run.stopped`): resumable like an interrupted run. */
+  stopped: boolean;
   /** Cancelled by request before it started (`run.cancelled`): not run, not in the conversation. */
   cancelled: boolean;
   /** How it ended, as its `run.finished` (or `run.cancelled`) says; null while it has not. */
@@ -53,7 +55,10 @@ export interface JournalRun {
 /** What a restart must do, worked out while replaying the journal. */
 export interface RecoveryPlan {
   interrupted: JournalRun[];
-  /** Runs a `run.interrupted` of an earlier start ended and nothing resumed yet: still resumable. */
+  /**
+   * Runs a stop of the daemon cut off in an earlier start (a crash: `run.interrupted`; a clean
+   * stop: `run.stopped`) that nothing resumed yet: still resumable.
+   */
   interruptedBefore: JournalRun[];
   unstarted: JournalRun[];
   /** Each session's conversation so far: user messages and final answers, oldest first. */
@@ -70,7 +75,7 @@ export class JournalReplay {
     if (record.runId === null || record.sessionId === null) return;
     if (record.kind === MESSAGE_RECEIVED) {
       const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
-      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] };
+      const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, stopped: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] };
       run.messageIds.push(p.messageId);
       run.texts.push(p.text);
       this.runs.set(record.runId, run);
@@ -79,7 +84,7 @@ export class JournalReplay {
     if (record.kind === RUN_RESUMED) {
       const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
       const texts = from?.texts ?? [];
-      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] });
+      this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, stopped: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] });
       return;
     }
     const run = this.runs.get(record.runId);
@@ -106,7 +111,10 @@ export class JournalReplay {
       run.finished = run.interrupted = true;
       run.end = { state: 'failed', reason: INTERRUPTED_REASON, counters: null, at: record.ts };
     }
-    else if (record.kind === RUN_STOPPED && run.end !== null) run.end = { ...run.end, reason: STOPPED_REASON };
+    else if (record.kind === RUN_STOPPED && run.end !== null) {
+      run.stopped = true;
+      run.end = { ...run.end, reason: STOPPED_REASON };
+    }
     else if (record.kind === RUN_CANCELLED && !run.started) {
       run.started = run.finished = run.cancelled = true;
       run.end = { state: 'cancelled', reason: (JSON.parse(record.payloadJson) as { reason?: string }).reason ?? 'cancelled', counters: null, at: record.ts };
@@ -141,8 +149,9 @@ export class JournalReplay {
       if (run.cancelled) continue;
       if (!run.started) plan.unstarted.push(run);
       else if (!run.finished) plan.interrupted.push(run);
-      else if (run.interrupted) {
-        // Its resume (if any) tells the conversation; else it is kept resumable.
+      else if (run.interrupted || run.stopped) {
+        // Invariant: a run a stop cut off is not in the conversation; its resume (if any)
+        // tells its turn, else it is kept resumable. So the user's turn is told once.
         if (!resumed.has(run.runId)) plan.interruptedBefore.push(run);
       } else if (run.steeredInto === null) {
         // As the live run left it: its messages, those it took in by steering, its answer.
