@@ -48,3 +48,13 @@ test('a turn cut off while streaming is dropped, and a tape without run.started 
   assert.deepEqual(point.messages, (events[0]?.payload as { messages: unknown[] }).messages);
   assert.throws(() => resumePoint(events.slice(1)), /no run.started/);
 });
+
+test('a call the old run ended before running (source "stopped") is not counted as reused; the model is told it was not run', () => {
+  const events = parseTapeFile(readFileSync(join(import.meta.dirname, '../../fixtures/tapes/v2/cancelled.tape.jsonl'), 'utf8')).events;
+  const point = resumePoint(events);
+  assert.deepEqual([point.reused, point.notRepeated, point.turns], [0, [{ turn: 1, index: 0, callId: 'call_1_0', tool: 'note.write' }], 1]);
+  assert.deepEqual(point.messages.slice(1), [
+    { role: 'assistant', content: null, toolCalls: [{ id: 'call_1_0', name: 'note.write', arguments: { text: 'remember this' } }] },
+    { role: 'tool', toolCallId: 'call_1_0', name: 'note.write', content: `${NOT_REPEATED_CODE}: the run stopped before this call ran; it was not run. Call it again if it is still needed.`, isError: true },
+  ]);
+});

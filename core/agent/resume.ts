@@ -1,5 +1,5 @@
 /**
- * Resuming a run that was cut off (the daemon died while it went): the conversation is
+ * Resuming a run that was cut off (the daemon died or stopped while it went): the conversation is
  * rebuilt from its tape, so a new run goes on from where the old one stood without
  * running again any tool call whose result is on the tape. Pure: tape in, messages out.
  */
@@ -16,7 +16,10 @@ export interface ResumePoint {
   messages: ChatMessage[];
   /** Calls answered from the tape (not run again). */
   reused: number;
-  /** Calls whose results were not on the tape: the model is told they were not run again. */
+  /**
+   * Calls that have no result to feed back: none on the tape (a crash), or one saying the
+   * run ended before they ran (source `stopped`). The model is told they were not run.
+   */
   notRepeated: CallRef[];
   /** Model turns the old run completed. */
   turns: number;
@@ -28,6 +31,8 @@ export interface ResumePoint {
  * per call in the model's order. A call with no `tool.result` on the tape may or may not
  * have run (the result is written after the tool ends): it is not run again; its message
  * says so, and the model may call it again (through the policy gate) if it still needs it.
+ * A call whose result has source `stopped` never ran: it is told the same way, not as the
+ * old run's "cancelled by request", which would read as a human refusing it.
  * A turn cut off while streaming is dropped: the model is simply asked again.
  * @throws Error when the tape has no `run.started` (nothing to resume from).
  */
@@ -61,7 +66,11 @@ export function resumePoint(events: readonly { kind: string; payload: unknown }[
     messages.push({ role: 'assistant', content: turn.text === '' ? null : turn.text, toolCalls: turn.toolCalls });
     for (const [index, call] of turn.toolCalls.entries()) {
       const result = results.get(`${turn.turn}:${index}`);
-      if (result) {
+      if (result && result.source === 'stopped') {
+        notRepeated.push({ turn: turn.turn, index, callId: call.id, tool: call.name });
+        const content = `${NOT_REPEATED_CODE}: the run stopped before this call ran; it was not run. Call it again if it is still needed.`;
+        messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content, isError: true });
+      } else if (result) {
         reused++;
         const content = messageOf(result);
         messages.push(result.ok ? { role: 'tool', toolCallId: call.id, name: call.name, content } : { role: 'tool', toolCallId: call.id, name: call.name, content, isError: true });

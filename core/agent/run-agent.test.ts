@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { replayTape } from './replay.ts';
-import { resumePoint } from './resume.ts';
+import { NOT_REPEATED_CODE, resumePoint } from './resume.ts';
 import { runAgent } from './run-agent.ts';
 import type { TapeEvent } from './tape-events.ts';
 import { approvalsBy, decideBy, deferred, echoTool, failed, hangingProvider, harness, input, kinds, ok, payloads, scripted, tool, until } from './test-fakes.ts';
@@ -329,8 +329,10 @@ test('every proposed call gets one tool.result when the batch ends early (cancel
   assert.deepEqual(kinds(h.tape).slice(-7), ['approval.resolved', 'tool.result', 'tool.result', 'tool.result', 'tool.result', 'run.transition', 'run.finished']);
   await assertReplays(h.tape);
   const resumed = resumePoint(h.tape);
-  assert.deepEqual([resumed.reused, resumed.notRepeated], [4, []]);
-  assert.deepEqual(resumed.messages.at(-1), { role: 'tool', toolCallId: 'call_1_3', name: 'echo', content: `PALYRA_TOOL_NOT_RUN: ${notRun('echo').message}`, isError: true });
+  // Calls that never ran are not reused: the resumed run is told they were not run; the denial stays.
+  const ref = (index: number, tool: string) => ({ turn: 1, index, callId: `call_1_${index}`, tool });
+  assert.deepEqual([resumed.reused, resumed.notRepeated], [1, [ref(0, 'echo'), ref(2, 'w'), ref(3, 'echo')]]);
+  assert.deepEqual(resumed.messages.at(-1), { role: 'tool', toolCallId: 'call_1_3', name: 'echo', content: `${NOT_REPEATED_CODE}: the run stopped before this call ran; it was not run. Call it again if it is still needed.`, isError: true });
 });
 
 test('the tape bound ends the run failed; the closing steps still get recorded', async () => {

@@ -440,7 +440,8 @@ export class GatewayRuntimeState {
    * clean stop: ended `cancelled`, reason STOPPED_REASON) as a new
    * run of the same session. Its conversation is rebuilt from the old run's tape: tool
    * results on the tape are fed back, not run again; a call whose result never reached the
-   * tape is not repeated either (the model is told, and may call again through policy).
+   * tape, or that the old run ended before running (source `stopped`), is not run either
+   * (the model is told, and may call again through policy).
    * A run is resumed at most once.
    * @throws PalyraError PALYRA_CONFLICT for a run that was not interrupted or was resumed already.
    */
