@@ -79,3 +79,13 @@ test('a running store reads a tape through its index when it holds the whole run
   assert.throws(() => readRunTapeOf(store, 'run-none'), { code: 'PALYRA_NOT_FOUND' });
   await store.close();
 });
+
+test('tape list says who cancelled a run a clean stop cut off, as the API does; its tape itself stays as recorded', async () => {
+  const { store, options } = await freshJournal();
+  const port = journalTapePort(store, { runId: 'run-7', sessionId: 's' });
+  await port.record(event('run.finished', 1, { state: 'cancelled', reason: 'cancelled by request' }));
+  await store.append({ kind: 'run.stopped', runId: 'run-7', sessionId: 's', payload: { runId: 'run-7', reason: 'cancelled: the daemon stopped' } });
+  await store.close();
+  assert.deepEqual(listRuns(options.dir).map((r) => [r.runId, r.state, r.reason, r.steps]), [['run-7', 'cancelled', 'cancelled: the daemon stopped', 1]]);
+  assert.deepEqual(readRunTape(options.dir, 'run-7').events.map((e) => [e.kind, (e.payload as { reason: string }).reason]), [['run.finished', 'cancelled by request']]);
+});

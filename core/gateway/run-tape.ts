@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PalyraError, type JsonValue } from '../base/index.ts';
 import { TAPE_KINDS, type TapeFileEvent } from '../agent/index.ts';
 import { readRecords, type JournalStore } from '../journal/index.ts';
+import { RUN_STOPPED, STOPPED_REASON } from './journal-replay.ts';
 
 /**
  * Runs' tapes in the journal: the readers behind `palyrad tape …` (the port runs record
@@ -35,6 +36,12 @@ export function listRuns(journalDir: string, filter: { sessionId?: string } = {}
       // Written on restart for a run that was going at a crash (its tape stays unfinished).
       const run = runs.get(record.runId);
       if (run && run.state === null) [run.state, run.reason] = ['failed', 'interrupted'];
+      continue;
+    }
+    if (record.kind === RUN_STOPPED) {
+      // Written after the tape of a run a clean stop cancelled: its run.finished says only "cancelled by request".
+      const run = runs.get(record.runId);
+      if (run && run.state !== null) run.reason = STOPPED_REASON;
       continue;
     }
     if (!TAPE_KIND_SET.has(record.kind)) continue;
