@@ -595,6 +595,25 @@ test('after a restart, runs that ended before it are known: a retried key finds 
   await reopened.close();
 });
 
+test('after a restart, only the newest keepEndedRuns ended runs come back (none for 0)', async () => {
+  const { gateway, store, deps, options } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const ids: string[] = [];
+  for (const text of ['one', 'two']) {
+    const { runId } = await gateway.admit(session.id, { text });
+    await gateway.waitFor(runId);
+    ids.push(runId);
+  }
+  await store.close();
+  for (const [keep, expected] of [[0, []], [1, [ids[1]]], [5, [ids[1], ids[0]]]] as const) {
+    const reopened = await JournalStore.open(options);
+    const again = GatewayRuntimeState.open({ ...deps, journal: reopened, keepEndedRuns: keep });
+    await again.recover();
+    assert.deepEqual(again.listRuns().map((r) => r.runId), expected, `keepEndedRuns ${keep}`);
+    await reopened.close();
+  }
+});
+
 test('after a restart, an interrupted run that was resumed, and a message steered into a run the crash cut off, are known', async () => {
   const { gateway, store, deps, options } = await setup();
   const { session } = await gateway.sessions.create({});

@@ -178,7 +178,8 @@ export class GatewayRuntimeState {
    */
   private restoreEnded(ended: readonly JournalRun[]): void {
     const keep = this.deps.keepEndedRuns ?? 10_000;
-    for (const run of ended.slice(-keep)) {
+    // Not `slice(-keep)`: `slice(-0)` is the whole list, so keeping none restored every run.
+    for (const run of ended.slice(Math.max(0, ended.length - keep))) {
       const entry = this.newRunWithId(run.runId, run.sessionId, [...run.messageIds], [...run.texts]);
       const end = run.end as NonNullable<JournalRun['end']>;
       Object.assign(entry.view, {
