@@ -202,7 +202,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     } }, journal, gateway, approvals, lock, log) };
   } catch (error) {
     server?.close();
-    approvals?.close();
+    void approvals?.close();
     tokenSecrets?.close();
     await journal?.close().catch(() => undefined);
     lock.release();
@@ -228,7 +228,8 @@ function stopper(
       // WebSocket clients get their runs' `end` events, then close code 1001 (upgraded
       // sockets are not closed by server.closeAllConnections()).
       await websocket.close();
-      approvals.close();
+      // Before the journal closes: an `always` answer being written journals its policy.
+      await approvals.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -260,3 +260,17 @@ test('withdrawn while an always policy is written: a successful write stands', a
   assert.deepEqual(await outcome, expected);
   assert.deepEqual(registry.pending(), []);
 });
+
+test('close waits for an always policy being written, so its journal record is not cut off', async () => {
+  const { registry, writes } = heldWrites();
+  const { approval } = registry.open(sessionCall(), askAll);
+  const answer = registry.resolve(approval.id, { type: 'approve', scope: 'always', by: 'ann' });
+  let closed = false;
+  const closing = registry.close().then(() => (closed = true));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(closed, false, 'close waits for the write');
+  writes[0]!.resolve({ policyId: 'approved-A1', path: 'approved-A1.cedar', sha256: 'ab', text: 'permit', policySetHash: 'h2' });
+  await closing;
+  assert.equal((await answer).type, 'approved');
+  assert.deepEqual(registry.pending(), []);
+});

@@ -85,6 +85,8 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 export class ApprovalRegistry {
   readonly #pending = new Map<string, Pending>();
   readonly #sessions = new Map<string, Set<string>>();
+  /** The `always` policies being written now; `close()` waits for them. */
+  readonly #writing = new Set<Promise<PersistedPolicy>>();
   readonly #options: Required<Omit<ApprovalRegistryOptions, 'persistAlways'>> & Pick<ApprovalRegistryOptions, 'persistAlways'>;
 
   constructor(options: ApprovalRegistryOptions) {
@@ -139,14 +141,18 @@ export class ApprovalRegistry {
       const policy = approvalPolicy({ approvalId: id, request: approval.request, approvedBy: resolution.by, approvedAt: at, bindArgs: resolution.bindArgs ?? true });
       // Invariant: while the policy is written, neither the timer nor a second answer may settle it.
       entry.resolving = true;
+      const writing = startWrite(() => persist(policy, { approval, approvedBy: resolution.by }));
+      this.#writing.add(writing);
       try {
-        persisted = await persist(policy, { approval, approvedBy: resolution.by });
+        persisted = await writing;
       } catch (error) {
         entry.resolving = false;
         // Security: a run that stopped waiting meanwhile gets no second chance at a grant.
         if (entry.withdrawRequested) this.withdraw(id);
         else if (entry.deadlinePassed) this.#expire(id);
         throw error;
+      } finally {
+        this.#writing.delete(writing);
       }
       entry.resolving = false;
     }
@@ -189,9 +195,14 @@ export class ApprovalRegistry {
     this.#sessions.delete(sessionId);
   }
 
-  /** Expires every pending approval now (shutdown): each waiting call gets its deny. */
-  close(): void {
+  /**
+   * Expires every pending approval now (shutdown): each waiting call gets its deny. Resolves
+   * once the `always` policies being written have been written (or failed): their audit
+   * record goes to the journal, which must not close under them.
+   */
+  async close(): Promise<void> {
     for (const id of [...this.#pending.keys()]) this.#expire(id);
+    await Promise.allSettled([...this.#writing]);
   }
 
   #expire(id: string): void {
@@ -210,5 +221,14 @@ export class ApprovalRegistry {
     this.#pending.delete(entry.approval.id);
     entry.settle(outcome);
     return outcome;
+  }
+}
+
+/** `write()` as a promise, also when it throws at once: `resolving` must be undone then too. */
+function startWrite(write: () => Promise<PersistedPolicy>): Promise<PersistedPolicy> {
+  try {
+    return Promise.resolve(write());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
