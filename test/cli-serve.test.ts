@@ -7,18 +7,19 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import { runCli, startCli } from './helpers/cli.ts';
+import { fetchFresh } from './helpers/http.ts';
 import { exited, serve, waitFor } from './helpers/daemon-process.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 test('serve answers /healthz, refuses other writers, and stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
   const root = join(tempDir(), 'state');
   const { child, port, stderr } = await serve(root);
-  const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+  const health = await fetchFresh(`http://127.0.0.1:${port}/healthz`);
   assert.equal(health.status, 200);
   const body = (await health.json()) as { status: string; journal: { seq: number } };
   assert.equal(body.status, 'ok');
   assert.ok(body.journal.seq >= 2, 'genesis and daemon.started are journaled');
-  const missing = await fetch(`http://127.0.0.1:${port}/nope`);
+  const missing = await fetchFresh(`http://127.0.0.1:${port}/nope`);
   assert.deepEqual([missing.status, ((await missing.json()) as { error: { code: string } }).error.code], [404, 'PALYRA_NOT_FOUND']);
 
   const lock = JSON.parse(readFileSync(join(root, 'palyrad.lock'), 'utf8'));
@@ -97,7 +98,7 @@ test('the daemon answers a message over HTTP with its admin token, and SIGKILL t
   const first = await serve(root);
   const token = readFileSync(join(root, 'auth', 'admin.token'), 'utf8').trim();
   const api = (port: number, method: string, path: string, body?: unknown, bearer = token) =>
-    fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    fetchFresh(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   assert.equal((await api(first.port, 'GET', '/api/v1/sessions', undefined, 'wrong')).status, 401);
   const session = (await (await api(first.port, 'POST', '/api/v1/sessions', { key: 'ops' })).json()) as { id: string };
   const answer = (await (await api(first.port, 'POST', `/api/v1/sessions/${session.id}/messages?wait=true`, { text: 'echo hello daemon', idempotencyKey: 'once' })).json()) as {
@@ -123,8 +124,8 @@ test('the daemon answers a message over HTTP with its admin token, and SIGKILL t
   const metrics = await (await api(second.port, 'GET', '/metrics')).text();
   assert.match(metrics, /^# TYPE palyra_journal_head_seq gauge$/m);
   assert.match(metrics, /^palyra_runs\{state="completed"\} 2$/m, 'the run from before the crash and the CLI\'s');
-  assert.equal((await fetch(`http://127.0.0.1:${second.port}/metrics`)).status, 401, 'metrics need the token');
-  assert.equal((await fetch(`http://127.0.0.1:${second.port}/readyz`)).status, 200);
+  assert.equal((await fetchFresh(`http://127.0.0.1:${second.port}/metrics`)).status, 401, 'metrics need the token');
+  assert.equal((await fetchFresh(`http://127.0.0.1:${second.port}/readyz`)).status, 200);
   // The OpenAI-compatible surface is served by the daemon too.
   const completion = (await (await api(second.port, 'POST', '/v1/chat/completions', { model: 'any', user: 'ops-bot', messages: [{ role: 'user', content: 'echo openai' }] })).json()) as {
     choices: { message: { content: string } }[];
@@ -181,8 +182,8 @@ test('serve takes its providers from the configuration and refuses unsafe or bro
   const daemon = await serve(root);
   const token = readFileSync(join(root, 'auth', 'admin.token'), 'utf8').trim();
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const session = (await (await fetch(`http://127.0.0.1:${daemon.port}/api/v1/sessions`, { method: 'POST', headers, body: '{}' })).json()) as { id: string };
-  const sent = (await (await fetch(`http://127.0.0.1:${daemon.port}/api/v1/sessions/${session.id}/messages?wait=true`, { method: 'POST', headers, body: '{"text":"hi"}' })).json()) as { run: { finalText: string } };
+  const session = (await (await fetchFresh(`http://127.0.0.1:${daemon.port}/api/v1/sessions`, { method: 'POST', headers, body: '{}' })).json()) as { id: string };
+  const sent = (await (await fetchFresh(`http://127.0.0.1:${daemon.port}/api/v1/sessions/${session.id}/messages?wait=true`, { method: 'POST', headers, body: '{"text":"hi"}' })).json()) as { run: { finalText: string } };
   assert.equal(sent.run.finalText, 'configured script speaking');
   daemon.child.kill('SIGTERM');
   assert.equal(await exited(daemon.child), 0);

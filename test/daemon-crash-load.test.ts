@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readRecords } from '../core/journal/index.ts';
 import { runCli } from './helpers/cli.ts';
+import { fetchFresh } from './helpers/http.ts';
 import { exited, serve } from './helpers/daemon-process.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
@@ -15,7 +16,7 @@ test('kill -9 under load, then restart: the journal verifies and no acknowledged
   const first = await serve(root);
   const token = readFileSync(join(root, 'auth', 'admin.token'), 'utf8').trim();
   const post = (port: number, path: string, body: unknown) =>
-    fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetchFresh(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const sessions: string[] = [];
   for (let i = 0; i < SESSIONS; i++) sessions.push(((await (await post(first.port, '/api/v1/sessions', { key: `load-${i}` })).json()) as { id: string }).id);
 
@@ -57,7 +58,7 @@ test('kill -9 under load, then restart: the journal verifies and no acknowledged
   // Wait until every run the restart picked up has ended, then stop cleanly.
   const runIds = new Set([...acknowledged.values()].map((a) => a.runId));
   for (let i = 0; i < 500; i++) {
-    const runs = (await (await fetch(`http://127.0.0.1:${second.port}/api/v1/runs?limit=10000`, { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: { runId: string; state: string }[] };
+    const runs = (await (await fetchFresh(`http://127.0.0.1:${second.port}/api/v1/runs?limit=10000`, { headers: { authorization: `Bearer ${token}` } })).json()) as { runs: { runId: string; state: string }[] };
     const open = runs.runs.filter((r) => runIds.has(r.runId) && !['completed', 'failed', 'cancelled'].includes(r.state));
     if (open.length === 0) break;
     await new Promise((r) => setTimeout(r, 20));

@@ -7,6 +7,7 @@ import { loadConfig } from '../core/daemon/config.ts';
 import { startDaemon } from '../core/daemon/daemon.ts';
 import { createWorkerToken } from '../core/daemon/worker-tokens.ts';
 import { runCli, startCli } from './helpers/cli.ts';
+import { fetchFresh } from './helpers/http.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 /** A scripted model that calls the worker's echo for "remote <text>" and reports the result. */
@@ -44,7 +45,7 @@ test('a run calling a worker\'s tool waits for approval by policy, then complete
   after(() => daemon.stop('test over'));
   const admin = readFileSync(daemon.adminTokenPath, 'utf8').trim();
   const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${daemon.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetchFresh(`${daemon.url}${path}`, { method, headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
     return (await res.json()) as Record<string, unknown>;
   };
 
@@ -55,7 +56,7 @@ test('a run calling a worker\'s tool waits for approval by policy, then complete
   let workerLog = '';
   worker.stderr?.on('data', (c: Buffer) => (workerLog += c.toString()));
   await waitFor(() => (/registered as worker "gpu-1" with 1 tool\(s\): worker\.gpu-1\.echo/.test(workerLog) ? true : undefined), `registration (worker log: ${workerLog})`);
-  const metrics = await (await fetch(`${daemon.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+  const metrics = await (await fetchFresh(`${daemon.url}/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
   assert.match(metrics, /^palyra_workers_connected 1$/m);
 
   const session = (await api('POST', '/api/v1/sessions', { key: 'ops' })) as { id: string };
