@@ -2,7 +2,7 @@
 export { DEFAULT_LIMITS } from './tool.ts';
 export type { Capability, RiskLevel, ToolContext, ToolDefinition, ToolLimits, ToolResult } from './tool.ts';
 export { ToolRegistry } from './registry.ts';
-export type { ToolInfo, ToolRegistryOptions } from './registry.ts';
+export type { PreparedTool, ToolInfo, ToolRegistryOptions } from './registry.ts';
 export { describeViolation } from './input-validator.ts';
 export { failureReceipt, successReceipt } from './receipt.ts';
 

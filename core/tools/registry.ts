@@ -37,6 +37,12 @@ export interface ToolRegistryOptions {
 const TOOL_NAME = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
 const MAX_NAME_LENGTH = 64;
 
+/** A tool checked and compiled by `ToolRegistry.prepare`, ready for `add`. */
+export interface PreparedTool {
+  readonly name: string;
+  readonly entry: Entry;
+}
+
 interface Entry {
   tool: ToolDefinition<unknown>;
   validate: InputValidator;
@@ -65,11 +71,19 @@ export class ToolRegistry {
    *   limits, or a schema Ajv refuses (unknown keyword, bad `$ref`).
    */
   register(tool: ToolDefinition<never>): void {
+    this.add(this.prepare(tool));
+  }
+
+  /**
+   * Checks a tool and compiles its input schema without adding it: the name stays free,
+   * so a caller can prepare a whole set (a remote worker's tools) before changing anything.
+   * @throws PalyraError PALYRA_INVALID_ARGUMENT as `register` does, except for a taken name.
+   */
+  prepare(tool: ToolDefinition<never>): PreparedTool {
     const { name } = tool;
     if (!TOOL_NAME.test(name) || name.length > MAX_NAME_LENGTH) {
       throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": names are lowercase dotted words such as "fs.read"`);
     }
-    if (this.#tools.has(name)) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": a tool of that name is registered already`);
     const { timeoutMs, maxOutputBytes, maxInputBytes = this.#maxInputBytes } = tool.limits;
     for (const [key, value] of Object.entries({ timeoutMs, maxOutputBytes, maxInputBytes })) {
       if (!Number.isSafeInteger(value) || value <= 0) {
@@ -82,7 +96,17 @@ export class ToolRegistry {
     } catch (error) {
       throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": its input schema is invalid: ${messageOf(error)}`, { cause: error });
     }
-    this.#tools.set(name, { tool: tool as ToolDefinition<unknown>, validate, maxInputBytes });
+    return { name, entry: { tool: tool as ToolDefinition<unknown>, validate, maxInputBytes } };
+  }
+
+  /**
+   * Adds a tool `prepare` checked and compiled, without compiling it again.
+   * @throws PalyraError PALYRA_INVALID_ARGUMENT when a tool of that name is registered already.
+   */
+  add(prepared: PreparedTool): void {
+    const { name, entry } = prepared;
+    if (this.#tools.has(name)) throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": a tool of that name is registered already`);
+    this.#tools.set(name, entry);
     this.#revision++;
   }
 

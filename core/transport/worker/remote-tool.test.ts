@@ -3,7 +3,7 @@ import { EventEmitter, getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import type WebSocket from 'ws';
 import type { JsonValue } from '../../base/index.ts';
-import { withoutPatterns } from './remote-tool.ts';
+import { withoutCostlyKeywords } from './remote-tool.ts';
 import { WorkerConnection } from './worker-connection.ts';
 import { WORKER_LIMITS } from './worker-protocol.ts';
 
@@ -18,7 +18,7 @@ test('the daemon checks worker inputs without the worker\'s regular expressions 
     required: ['path'],
     additionalProperties: false,
   };
-  assert.deepEqual(withoutPatterns(schema), {
+  assert.deepEqual(withoutCostlyKeywords(schema), {
     type: 'object',
     properties: {
       path: { type: 'string', maxLength: 10 },
@@ -28,7 +28,7 @@ test('the daemon checks worker inputs without the worker\'s regular expressions 
     required: ['path'],
     additionalProperties: false,
   });
-  assert.deepEqual(withoutPatterns({ enum: ['pattern'], const: { pattern: 1 } }), { enum: ['pattern'], const: { pattern: 1 } }, 'only string patterns are schema keywords');
+  assert.deepEqual(withoutCostlyKeywords({ enum: ['pattern'], const: { pattern: 1 } }), { enum: ['pattern'], const: { pattern: 1 } }, 'only string patterns are schema keywords');
   // Names the author chose are not keywords: properties called "patternProperties" or
   // "pattern" keep their schemas, and data under const/enum is copied as it is.
   const named = {
@@ -36,8 +36,22 @@ test('the daemon checks worker inputs without the worker\'s regular expressions 
     properties: { patternProperties: { type: 'integer' }, pattern: { type: 'string', maxLength: 3 }, additionalProperties: { type: 'boolean' } },
     additionalProperties: false,
   };
-  assert.deepEqual(withoutPatterns(named), named);
-  assert.deepEqual(withoutPatterns({ const: { pattern: 'x' }, enum: [{ patternProperties: {} }] }), { const: { pattern: 'x' }, enum: [{ patternProperties: {} }] });
+  assert.deepEqual(withoutCostlyKeywords(named), named);
+  assert.deepEqual(withoutCostlyKeywords({ const: { pattern: 'x' }, enum: [{ patternProperties: {} }] }), { const: { pattern: 'x' }, enum: [{ patternProperties: {} }] });
+});
+
+test('the daemon checks worker inputs without unevaluatedProperties/unevaluatedItems, whose compile is superlinear', () => {
+  const schema = {
+    type: 'object',
+    properties: { list: { type: 'array', prefixItems: [{ type: 'string' }], unevaluatedItems: false }, unevaluatedProperties: { type: 'string' } },
+    allOf: [{ properties: { a: true } }],
+    unevaluatedProperties: false,
+  };
+  assert.deepEqual(withoutCostlyKeywords(schema), {
+    type: 'object',
+    properties: { list: { type: 'array', prefixItems: [{ type: 'string' }] }, unevaluatedProperties: { type: 'string' } },
+    allOf: [{ properties: { a: true } }],
+  });
 });
 
 test('input the protocol cannot carry fails just that call, before it is pending or sent', async () => {

@@ -20,7 +20,7 @@ export function remoteToolDefinition(connection: WorkerConnection, spec: WorkerT
   return {
     name: namespacedToolName(connection.worker, spec.name),
     description: `${spec.description} (runs on remote worker "${connection.worker}")`,
-    inputSchema: withoutPatterns(spec.inputSchema) as Record<string, JsonValue>,
+    inputSchema: withoutCostlyKeywords(spec.inputSchema) as Record<string, JsonValue>,
     capabilities,
     risk: spec.risk,
     parallelSafe: spec.parallelSafe,
@@ -30,25 +30,29 @@ export function remoteToolDefinition(connection: WorkerConnection, spec: WorkerT
 }
 
 /**
- * The schema the daemon checks inputs with: the worker's, without regular expressions.
+ * The schema the daemon checks inputs with: the worker's, without regular expressions
+ * and without `unevaluatedProperties`/`unevaluatedItems`.
  * Security: a `pattern` comes from the worker, and the daemon would run it on every call
- * (a pathological one could stall the daemon's event loop); the worker checks the full
- * schema itself before its tool runs, so dropping patterns here loses no check where the
- * tool runs. Everything else (types, lengths, required fields) is still checked here.
+ * (a pathological one could stall the daemon's event loop); the unevaluated keywords make
+ * Ajv's compile superlinear (a 1,800-property object with `unevaluatedProperties: false`
+ * took seconds, well inside the node budget). The worker checks the full schema itself
+ * before its tool runs, so dropping them here loses no check where the tool runs.
+ * Everything else (types, lengths, required fields) is still checked here.
  */
-export function withoutPatterns(schema: JsonValue): JsonValue {
-  if (Array.isArray(schema)) return schema.map(withoutPatterns);
+export function withoutCostlyKeywords(schema: JsonValue): JsonValue {
+  if (Array.isArray(schema)) return schema.map(withoutCostlyKeywords);
   if (schema === null || typeof schema !== 'object') return schema;
   const out: Record<string, JsonValue> = {};
   for (const [key, value] of Object.entries(schema)) {
     if (key === 'pattern' && typeof value === 'string') continue;
     // Its keys are regular expressions too: without them, other properties are let through here.
     if (key === 'patternProperties') continue;
+    if (UNEVALUATED_KEYWORDS.has(key)) continue;
     if (DATA_KEYWORDS.has(key)) out[key] = value as JsonValue;
     else if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
       // Names chosen by the schema's author (a property may be called "pattern"): only the values are schemas.
-      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutPatterns(sub as JsonValue)]));
-    } else out[key] = withoutPatterns(value as JsonValue);
+      out[key] = Object.fromEntries(Object.entries(value).map(([name, sub]) => [name, withoutCostlyKeywords(sub as JsonValue)]));
+    } else out[key] = withoutCostlyKeywords(value as JsonValue);
   }
   if ('patternProperties' in schema) delete out['additionalProperties'];
   return out;
@@ -56,5 +60,7 @@ export function withoutPatterns(schema: JsonValue): JsonValue {
 
 /** Keywords whose values are maps from names to schemas. */
 const SCHEMA_MAPS = new Set(['properties', '$defs', 'definitions', 'dependentSchemas']);
+/** Keywords Ajv tracks evaluated members for, at a compile cost that grows faster than the schema. */
+const UNEVALUATED_KEYWORDS = new Set(['unevaluatedProperties', 'unevaluatedItems']);
 /** Keywords whose values are data, never schemas: copied as they are. */
 const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples']);

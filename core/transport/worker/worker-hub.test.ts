@@ -224,6 +224,23 @@ test('a hello with a tool the registry cannot take is refused whole (4003) and r
   assert.deepEqual([registry.list(), events.map((e) => e.type)], [[], ['refused']]);
 });
 
+test('a refused hello from a newer connection leaves the registered worker with the same token alone', async () => {
+  const { registry, events, url } = await startHub();
+  const good = startWorker(url);
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  const raw = await rawWorker(url);
+  const echo = helloFor(registryWith(createEchoTool()), null).tools[0]!;
+  const broken = { ...echo, name: 'broken', inputSchema: { type: 'object', frobnicate: true } };
+  raw.ws.send(encodeFrame({ type: 'hello', protocol: 1, worker: null, tools: [echo, broken] } as Parameters<typeof encodeFrame>[0]));
+  assert.equal((await raw.closed).code, 4003);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(registry.list().map((t) => t.name), ['worker.gpu-1.echo', 'worker.gpu-1.sleep']);
+  assert.deepEqual(events.map((e) => e.type), ['connected', 'refused']);
+  assert.deepEqual(good.logs.filter((l) => /disconnected/.test(l)), []);
+  const still = await registry.invoke('worker.gpu-1.echo', { text: 'still here' }, context());
+  assert.equal(still.ok, true);
+});
+
 function registryWith(...tools: Parameters<ToolRegistry['register']>[0][]): ToolRegistry {
   const r = new ToolRegistry();
   for (const t of tools) r.register(t);
@@ -271,13 +288,13 @@ test('a hello whose schemas would take too long to compile is refused (4003) bef
     const closed = await raw.closed;
     return { closed, frames: raw.frames, ms: Date.now() - started };
   };
-  // 667 properties of 3 values each, plus 3: 2004 JSON values in one schema.
-  const one = await send([{ ...echo, name: 'big', inputSchema: flat(667) }]);
-  const tooBig = 'The input schema of tool "big" is too complex: 2004 JSON values; at most 2000 are allowed';
+  // 167 properties of 3 values each, plus 3: 504 JSON values in one schema.
+  const one = await send([{ ...echo, name: 'big', inputSchema: flat(167) }]);
+  const tooBig = 'The input schema of tool "big" is too complex: 504 JSON values; at most 500 are allowed';
   assert.deepEqual([one.closed, one.frames], [{ code: 4003, reason: tooBig }, [{ type: 'refused', code: 'PALYRA_INVALID_ARGUMENT', message: tooBig }]]);
-  // Six schemas of 1803 values each: every one allowed, together too many.
-  const many = await send(Array.from({ length: 6 }, (_, i) => ({ ...echo, name: `t${i}`, inputSchema: flat(600) })));
-  assert.deepEqual(many.closed, { code: 4003, reason: 'The tools\' input schemas are too complex together: 10818 JSON values; at most 10000 are allowed in one hello' });
+  // Nine schemas of 453 values each: every one allowed, together too many.
+  const many = await send(Array.from({ length: 9 }, (_, i) => ({ ...echo, name: `t${i}`, inputSchema: flat(150) })));
+  assert.deepEqual(many.closed, { code: 4003, reason: 'The tools\' input schemas are too complex together: 4077 JSON values; at most 4000 are allowed in one hello' });
   assert.ok(many.ms < 1_000, `refused without compiling (${many.ms} ms)`);
   assert.deepEqual([registry.list(), events.map((e) => e.type)], [[], ['refused', 'refused']]);
 });

@@ -8,8 +8,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { PalyraError } from '../../base/index.ts';
-import type { ToolDefinition, ToolRegistry } from '../../tools/index.ts';
+import { PalyraError, type JsonValue } from '../../base/index.ts';
+import type { PreparedTool, ToolDefinition, ToolRegistry } from '../../tools/index.ts';
 import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
 import { remoteToolDefinition } from './remote-tool.ts';
 import { schemaBudgetProblem } from './schema-budget.ts';
@@ -85,23 +85,37 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
     const tooComplex = schemaBudgetProblem(hello.tools);
     if (tooComplex !== null) return refuse(WORKER_CLOSE.refused, tooComplex);
     const definitions = hello.tools.map((spec) => remoteToolDefinition(c, spec, { networkGraceMs }));
-    // The previous connection goes first: its tools hold the names. Each schema compiles
-    // once, into the daemon's registry; a refused tool (bad name, a name taken by another
-    // tool, a schema Ajv refuses) undoes the others, so a worker is registered whole or
-    // not at all.
-    const previous = registered.get(c.worker);
-    previous?.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over');
-    const added: string[] = [];
-    try {
-      for (const d of definitions) {
-        options.registry.register(d as ToolDefinition<never>);
-        added.push(d.name);
-      }
-    } catch (error) {
-      for (const name of added) options.registry.unregister(name);
-      return refuse(WORKER_CLOSE.refused, (error as Error).message);
+    void prepareAll(definitions).then(
+      (prepared) => admit(c, prepared, refuse),
+      (error: unknown) => c.open && refuse(WORKER_CLOSE.refused, (error as Error).message),
+    );
+  };
+
+  // Security: each schema compiles in its own turn of the event loop, so a hello within
+  // the budget (schema-budget.ts) holds the daemon for one tool's compile at a time, not
+  // for all of them. Nothing is registered yet: the names stay with whoever holds them.
+  const prepareAll = async (definitions: readonly ToolDefinition<JsonValue>[]): Promise<PreparedTool[]> => {
+    const prepared: PreparedTool[] = [];
+    for (const d of definitions) {
+      await new Promise((resolve) => setImmediate(resolve));
+      prepared.push(options.registry.prepare(d as ToolDefinition<never>));
     }
-    c.tools = added;
+    return prepared;
+  };
+
+  // The whole set compiled: only now may it replace the worker's previous connection, so a
+  // refused hello leaves a healthy registered worker alone. Invariant: this runs in one
+  // turn, and every name is free or the previous connection's, so `add` cannot fail halfway.
+  const admit = (c: WorkerConnection, prepared: PreparedTool[], refuse: (code: number, message: string) => void): void => {
+    if (!c.open || closed) return;
+    const previous = registered.get(c.worker);
+    const names = prepared.map((p) => p.name);
+    const taken = names.find((name, i) => names.indexOf(name) !== i || (options.registry.get(name) !== undefined && !previous?.tools.includes(name)));
+    if (taken !== undefined) return refuse(WORKER_CLOSE.refused, `Cannot register tool "${taken}": a tool of that name is registered already`);
+    // The previous connection goes first: its tools hold the names.
+    previous?.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over');
+    for (const p of prepared) options.registry.add(p);
+    c.tools = names;
     registered.set(c.worker, c);
     c.send({ type: 'registered', worker: c.worker, tools: c.tools, heartbeatMs });
     emit({ type: 'connected', worker: c.worker, tools: c.tools, replaced: previous !== undefined });
@@ -145,9 +159,9 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
       if (worker === null) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid worker token is required (create one with: palyrad worker token create NAME)'));
       if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
       // Security: one token holds at most two slots, its registered connection and the
-      // newest one still before its hello; otherwise connections that never say hello
-      // could take every slot until their hello timeouts.
-      for (const c of [...connections]) if (c.worker === worker && !c.greeted) c.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over before hello');
+      // newest one not yet registered (before its hello, or compiling its tools); otherwise
+      // connections that never say hello could take every slot until their hello timeouts.
+      for (const c of [...connections]) if (c.worker === worker && registered.get(worker) !== c) c.drop(WORKER_CLOSE.replaced, 'a newer connection of this worker took over before hello');
       if (connections.size >= maxWorkers) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', `At most ${maxWorkers} worker connections at once`));
       const name = worker;
       wss.handleUpgrade(req, socket, head, (ws) => {
