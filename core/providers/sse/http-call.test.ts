@@ -140,6 +140,19 @@ test('a streaming request answered with a JSON body is mapped as JSON, not retri
   assert.deepEqual(whole, { text: 'whole', toolCalls: [], finish: 'stop', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 1 }, error: null, invalidArguments: [] });
 });
 
+test('a streaming request answered with an event stream labelled application/json (Foundry Local) is read as SSE', async () => {
+  const json = { 'content-type': 'application/json' };
+  next = { headers: json, chunks: [enc('\r\n'), enc(': hello\n'), CHUNK, enc('data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')] };
+  const commented = await collect(provider().stream(REQUEST));
+  next = { headers: json, chunks: [enc('da'), enc('ta: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')] };
+  const split = await collect(provider().stream(REQUEST));
+  next = { headers: json, chunks: [enc('not json')] };
+  const garbage = await collect(provider().stream(REQUEST));
+  const turn = (text: string) => ({ text, toolCalls: [], finish: 'stop', finishReason: 'stop', usage: null, error: null, invalidArguments: [] });
+  assert.deepEqual([commented, split], [turn('a'), turn('b')]);
+  assert.match(garbage.error?.message ?? '', /the body is not JSON/);
+});
+
 test('an API key with a line break is a non-retryable bad_request, not a network failure', async () => {
   const turn = await collect(provider(undefined, 'sk-proj-abcdefghijkl\n').stream(REQUEST));
   assert.deepEqual(turn.error, {

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ProviderEvent } from '../contract.ts';
 import { classifyHttpFailure, classifyTransportError, malformedFailure, oversizeFailure, redactSecrets } from '../http-errors.ts';
@@ -150,6 +151,46 @@ export function sseBody(mapper: SseMapper): BodyMapper {
     }
     yield* mapper.end();
   };
+}
+
+/**
+ * A `BodyMapper` that picks `json` or `sse` by the body's first bytes: after any
+ * whitespace, `{` or `[` is JSON and an SSE field (`data:`, `event:`, `id:`, `retry:`)
+ * or comment (`:`) is an event stream. Anything else goes to `json`, which reports it.
+ */
+export function sniffedBody(json: BodyMapper, sse: BodyMapper): BodyMapper {
+  return async function* (body, limits) {
+    const iterator = body[Symbol.asyncIterator]();
+    const head: Uint8Array[] = [];
+    let start = '';
+    let ended = false;
+    // Invariant: the sniff reads at most SNIFF_BYTES beyond the leading whitespace it skips,
+    // and gives up (JSON) after SNIFF_BYTES of whitespace, so it buffers little.
+    for (let seen = 0; seen < SNIFF_BYTES && !looksLike(start); ) {
+      const next = await iterator.next();
+      if (next.done === true) {
+        ended = true;
+        break;
+      }
+      head.push(next.value);
+      seen += next.value.byteLength;
+      start = new TextDecoder().decode(Buffer.concat(head).subarray(0, SNIFF_BYTES)).trimStart();
+    }
+    const replay = (async function* () {
+      yield* head;
+      if (!ended) yield* { [Symbol.asyncIterator]: () => iterator };
+    })();
+    yield* (looksLike(start) === 'sse' ? sse : json)(replay, limits);
+  };
+}
+
+const SNIFF_BYTES = 4096;
+const SSE_START = /^(?::|data:|event:|id:|retry:|data\r?\n|event\r?\n)/;
+
+/** What the start of a body shows: JSON, an event stream, or not yet enough to tell. */
+function looksLike(start: string): 'json' | 'sse' | null {
+  if (start.startsWith('{') || start.startsWith('[')) return 'json';
+  return SSE_START.test(start) ? 'sse' : null;
 }
 
 /** A `BodyMapper` for a whole JSON body (non-streaming mode); non-JSON is an upstream failure. */

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { ModelProvider, ProviderEvent, ProviderRequest } from '../contract.ts';
 import { headerSecrets } from '../credential-headers.ts';
 import { DEFAULT_RESPONSE_LIMITS, type ResponseLimits } from './response-caps.ts';
-import { agentFor, isJsonContentType, jsonBody, runHttpCall, sseBody, type BodyMapper, type HttpTimeouts, type SseMapper } from './http-call.ts';
+import { agentFor, isJsonContentType, jsonBody, runHttpCall, sniffedBody, sseBody, type BodyMapper, type HttpTimeouts, type SseMapper } from './http-call.ts';
 
 /** What distinguishes one HTTP provider from another: its endpoint, headers and wire mapping. */
 export interface HttpProviderSpec {
@@ -64,10 +64,14 @@ export function httpProvider(spec: HttpProviderSpec): ModelProvider {
 /**
  * The mapper for a 2xx body. A streaming request may still be answered with one JSON body
  * (an error object, or a whole completion from a server that ignores `stream`); read as
- * SSE it would look like a broken stream and be retried. Only a JSON content type switches:
- * some local servers send their event stream as text/plain or with no content type.
+ * SSE it would look like a broken stream and be retried. A JSON content type does not
+ * settle it: some servers (Foundry Local) label their event stream application/json, so
+ * the body's first bytes decide. Without one, the body is SSE: some local servers send
+ * their event stream as text/plain or with no content type.
  */
 function mapperFor(spec: HttpProviderSpec, contentType: string): BodyMapper {
-  if (spec.streaming && !isJsonContentType(contentType)) return sseBody(spec.streamMapper());
-  return jsonBody(spec.id, (json) => spec.mapJson(json));
+  const json = jsonBody(spec.id, (value) => spec.mapJson(value));
+  if (!spec.streaming) return json;
+  const sse = sseBody(spec.streamMapper());
+  return isJsonContentType(contentType) ? sniffedBody(json, sse) : sse;
 }
