@@ -57,6 +57,13 @@ test('more than maxEventBytes without a completed event throws ResponseCapError;
   });
 });
 
+test('keep-alive comments inside an event do not reset its byte count; between events they barely add to it', async () => {
+  const interleaved = Array.from({ length: 20 }, () => `data: ${'x'.repeat(16)}\n: keep-alive\n`);
+  await assert.rejects(parse([...interleaved, '\n'], { maxEventBytes: 128 }), { name: 'ResponseCapError', message: 'one SSE event exceeds the 128-byte event cap' });
+  const idle = await parse([...Array.from({ length: 30 }, () => ': keep-alive\n'), 'data: a\n\n'], { maxEventBytes: 128 });
+  assert.deepEqual(idle, [{ event: undefined, data: 'a', id: undefined }]);
+});
+
 test('a stream with bare CR line ends keeps its last event, whole or cut byte by byte', async () => {
   const text = 'data: a\r\rdata: b\r\r';
   const expected: SseEvent[] = [

@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { createParser } from 'eventsource-parser';
 import { ResponseCapError } from './response-caps.ts';
 
@@ -28,27 +29,32 @@ export interface SseEventsOptions {
  * Yields every event of an SSE byte stream, in order. Comments (`: keep-alive`) and empty
  * events are skipped: no adapter here needs them, and keep-alives still reset the caller's
  * idle timer because they arrive as bytes.
- * @throws ResponseCapError when more than `maxEventBytes` arrive without an event or a
- * comment being completed (an endless line, or an event that never ends).
+ * @throws ResponseCapError when more than `maxEventBytes` arrive without an event being
+ * dispatched (an endless line, or an event that never ends, keep-alives in it or not).
  */
 export async function* sseEvents(body: ByteSource, options: SseEventsOptions = {}): AsyncGenerator<SseEvent> {
   const maxEventBytes = options.maxEventBytes ?? Number.POSITIVE_INFINITY;
   const pending: SseEvent[] = [];
-  let completed = false;
+  let dispatched = false;
+  let commentBytes = 0;
   const parser = createParser({
     onEvent: (e) => {
-      completed = true;
+      dispatched = true;
       pending.push({ event: e.event, data: e.data, id: e.id });
     },
-    onComment: () => {
-      completed = true;
+    // A comment does not end the event it interrupts, so it must not reset the count (a
+    // keep-alive after every data line would let one event grow without bound); its text
+    // is not held by the parser, so it is not counted either, and idle keep-alives between
+    // events add only their colon and line end.
+    onComment: (comment) => {
+      commentBytes += Buffer.byteLength(comment) + 1; // and its colon
     },
   });
   // Why stream: true: a multi-byte UTF-8 character may be cut between two chunks.
   const decoder = new TextDecoder('utf-8');
-  // Bytes fed since a chunk last completed an event or comment: what the parser may hold.
-  // Invariant: it misses at most the part of one chunk after its last completed event, so
-  // the parser never holds more than `maxEventBytes` plus one chunk.
+  // Bytes fed since a chunk last dispatched an event, less comment text: what the parser may
+  // hold. Invariant: it misses at most the part of one chunk after its last dispatched event,
+  // so the parser never holds more than `maxEventBytes` plus one chunk.
   let buffered = 0;
   let endsWithCr = false;
   const feed = (text: string): void => {
@@ -57,9 +63,10 @@ export async function* sseEvents(body: ByteSource, options: SseEventsOptions = {
     parser.feed(text);
   };
   for await (const chunk of iterate(body)) {
-    completed = false;
+    dispatched = false;
+    commentBytes = 0;
     feed(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
-    buffered = completed ? 0 : buffered + chunk.length;
+    buffered = dispatched ? 0 : Math.max(0, buffered + chunk.length - commentBytes);
     while (pending.length > 0) yield pending.shift() as SseEvent;
     if (buffered > maxEventBytes) throw new ResponseCapError('event', maxEventBytes);
   }
