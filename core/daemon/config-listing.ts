@@ -84,12 +84,28 @@ function credentialNamed(name: string): boolean {
   return name.toLowerCase().split(/[^a-z0-9]+/).some((word) => CREDENTIAL_WORDS.has(word));
 }
 
-/** The URL with credential-named query parameters' values and a userinfo password redacted; otherwise as written. */
+/**
+ * The URL with credential-named query parameters' values and its userinfo redacted: the
+ * password, or a lone user name (often a token: `https://<token>@host`); otherwise as written.
+ */
 function redactUrl(url: string): string {
   const marker = redactionMarker('key');
-  return url
-    .replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*):[^/?#@]*@/i, `$1:${marker}@`)
+  return redactUserinfo(url, marker)
     .replace(/([?&;])([^=&;#]+)=([^&;#]*)/g, (whole, separator: string, name: string) => (credentialNamed(safeDecode(name)) ? `${separator}${name}=${marker}` : whole));
+}
+
+/**
+ * Security: WHATWG URL parsing ends the userinfo at the authority's last `@`, so a
+ * password may hold `@` (`https://u:p@ss@host`). This takes everything up to the last `@`
+ * before the first `/`, `?` or `#`: never less than a parser's userinfo (it may take more
+ * where a special scheme also ends the authority at `\`), and the URL stays as written.
+ */
+function redactUserinfo(url: string, marker: string): string {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)@/i.exec(url);
+  if (match === null) return url;
+  const [whole, scheme = '', userinfo = ''] = match;
+  const colon = userinfo.indexOf(':');
+  return `${scheme}${colon === -1 ? marker : `${userinfo.slice(0, colon)}:${marker}`}@${url.slice(whole.length)}`;
 }
 
 function safeDecode(text: string): string {

@@ -182,6 +182,17 @@ test('redactConfig removes credential-named headers and query parameters, and a 
   ]);
 });
 
+test('redactConfig redacts a URL password holding @ up to the last @, and a lone user name', () => {
+  const dir = stateWith(
+    '[[providers]]\ntype = "openai"\nid = "a"\nbaseUrl = "https://user:p@ss:w@rd@x.example/v1"\n' +
+      '[[providers]]\ntype = "openai"\nid = "b"\nbaseUrl = "http://tok3nvalue@x.example/v1"\n' +
+      '[[providers]]\ntype = "openai"\nid = "c"\nbaseUrl = "http://x.example/v1?q=a@b"\n',
+  );
+  const { config } = loadConfig({ stateDir: dir, env: {} });
+  const urls = redactConfig(config, {}).providers.map((p) => (p.type === 'openai' ? p.baseUrl : null));
+  assert.deepEqual(urls, ['https://user:[REDACTED:key]@x.example/v1', 'http://[REDACTED:key]@x.example/v1', 'http://x.example/v1?q=a@b']);
+});
+
 test('a secret-shaped key name is redacted from the message', () => {
   assert.equal(fileError('"sk-live-0123456789abcdefghij" = 1\n'), 'config.toml: [REDACTED:api_key_shape] is not a known key');
 });
