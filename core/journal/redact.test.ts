@@ -116,6 +116,7 @@ test('each value shape is redacted, and its near miss is not', () => {
     [`key:\n${PEM}\ndone`, `key:\n${R.pem}\ndone`],
     [`truncated ${PEM.slice(0, 60)}`, `truncated ${R.pem}`],
     [`postgres://app:${secret('hunter2pass')}@db:5432/x`, `postgres://app:${R.url}@db:5432/x`],
+    [`postgres://app:${secret('hun@ter2:p@ss')}@db:5432/x?to=a@b`, `postgres://app:${R.url}@db:5432/x?to=a@b`],
     [`GET /v1?api_key=${secret('q1w2e3r4')}&q=1`, `GET /v1?api_key=${R.assign}&q=1`],
     [`PASSWORD=${secret('pa55word')} npm start`, `PASSWORD=${R.assign} npm start`],
     [`X-Api-Key: ${secret('k3y-value')}`, `X-Api-Key: ${R.assign}`],

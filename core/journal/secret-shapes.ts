@@ -129,7 +129,9 @@ const SHAPES = new RegExp(
     String.raw`(\b(?:AKIA|ASIA)[0-9A-Z]{16}\b)`,
     String.raw`(\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}))`,
     String.raw`(\bxox[abposr]-[A-Za-z0-9-]{10,})`,
-    String.raw`((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@:]*:)((?!\[REDACTED:)[^\s/?#@]+)(?=@)`,
+    // The password runs to the last `@` before the path, as URL parsers split it (it may
+    // hold `@`). Linear: a scan cannot cross `/`, and every match attempt starts at `://`.
+    String.raw`((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/?#@:]*:)((?!\[REDACTED:)[^\s/?#]+)(?=@)`,
     // A token as the whole user part (`https://<token>@github.com`): long, no password.
     String.raw`((?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*:\/\/)([A-Za-z0-9_-]{20,})(?=@)`,
   ].join('|'),
