@@ -3,12 +3,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { childEnv } from './helpers/cli.ts';
 import { exited, waitFor } from './helpers/daemon-process.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 // npm must not look for its own updates (no network in tests).
-const ENV = { ...process.env, NO_COLOR: '1', PALYRA_STATE_DIR: '', npm_config_update_notifier: 'false', npm_config_offline: 'true' };
+const ENV = childEnv({ PALYRA_STATE_DIR: '', npm_config_update_notifier: 'false', npm_config_offline: 'true' });
 
 function alive(pid: number): boolean {
   try {

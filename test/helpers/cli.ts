@@ -4,6 +4,17 @@ import { join } from 'node:path';
 const MAIN = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 const TSX = import.meta.resolve('tsx');
 
+/**
+ * The environment a CLI child gets: this process's, without its PALYRA_* variables (an
+ * operator's PALYRA_PORT, or the CI's own PALYRA_REQUIRE_BROWSER, would change what the
+ * child does or prints), then NO_COLOR and `extra`. Tests name every PALYRA_* they mean.
+ */
+export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('PALYRA_')) env[name] = value;
+  return { ...env, NO_COLOR: '1', ...extra };
+}
+
 /** The result of one CLI run. */
 export interface CliResult {
   code: number | null;
@@ -15,7 +26,7 @@ export interface CliResult {
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): CliResult {
   const r = spawnSync(process.execPath, ['--import', TSX, MAIN, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', PALYRA_STATE_DIR: '', ...options.env },
+    env: childEnv({ PALYRA_STATE_DIR: '', ...options.env }),
     input: options.input,
     timeout: 60_000,
   });
@@ -25,7 +36,7 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; input
 /** Starts `palyrad ARGS` in the background (for `serve`). */
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    env: { ...process.env, NO_COLOR: '1', ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -33,7 +44,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}) {
 /** Runs `palyrad ARGS` with its stdout closed before it writes (a reader such as `head -1` that went away). */
 export function runCliStdoutClosed(args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-    env: { ...process.env, NO_COLOR: '1', PALYRA_STATE_DIR: '' },
+    env: childEnv({ PALYRA_STATE_DIR: '' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.destroy();
