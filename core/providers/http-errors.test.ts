@@ -87,4 +87,7 @@ test('transport errors: undici timeouts name their phase, others are network', (
 test('Security: the key is scrubbed from failure messages', () => {
   const failure = classifyHttpFailure('p', { status: 401, headers: {}, bodyText: '{"error":{"message":"Incorrect API key provided: sk-live-123456"}}' });
   assert.equal(redactSecrets(failure, ['sk-live-123456']).message, 'Provider "p" failed (HTTP 401): Incorrect API key provided: [redacted]');
+  const echoedCode = classifyHttpFailure('p', { status: 401, headers: {}, bodyText: '{"error":{"code":"bad_key_sk-live-123456","message":"no"}}' });
+  assert.equal(echoedCode.providerCode, 'bad_key_sk-live-123456');
+  assert.equal(redactSecrets(echoedCode, ['sk-live-123456']).providerCode, 'bad_key_[redacted]', 'the error code the upstream chose is scrubbed too');
 });

@@ -96,12 +96,19 @@ export function parseRetryAfter(headers: Record<string, string | string[] | unde
  * emit may contain a key. Longest first, so a secret that contains another goes whole.
  */
 export function redactSecrets(failure: ProviderFailure, secrets: readonly string[]): ProviderFailure {
-  let message = failure.message;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    // Why a floor: scrubbing a 1–3 character "secret" would shred ordinary words.
-    if (secret.length >= 4 && message.includes(secret)) message = message.split(secret).join('[redacted]');
-  }
-  return message === failure.message ? failure : { ...failure, message };
+  const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
+  const scrub = (text: string): string => {
+    for (const secret of longestFirst) {
+      // Why a floor: scrubbing a 1–3 character "secret" would shred ordinary words.
+      if (secret.length >= 4 && text.includes(secret)) text = text.split(secret).join('[redacted]');
+    }
+    return text;
+  };
+  // Both texts the upstream chose: an echoing server may put the key in its error code too.
+  const message = scrub(failure.message);
+  const providerCode = failure.providerCode === undefined ? undefined : scrub(failure.providerCode);
+  if (message === failure.message && providerCode === failure.providerCode) return failure;
+  return { ...failure, message, ...(providerCode === undefined ? {} : { providerCode }) };
 }
 
 function byStatus(status: number): { code: ProviderErrorCode; retryable: boolean } {
