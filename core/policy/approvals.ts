@@ -68,10 +68,11 @@ interface Pending {
   settle: (outcome: ApprovalOutcome) => void;
   timer: unknown;
   resolving: boolean;
-  /** The timer fired while an `always` policy was being written. */
-  deadlinePassed: boolean;
-  /** The run stopped waiting while an `always` policy was being written. */
-  withdrawRequested: boolean;
+  /**
+   * How the approval ends if the `always` policy being written fails: its deadline passed
+   * (`expired`) or its run stopped waiting (`withdrawn`, which wins) meanwhile.
+   */
+  endIfWriteFails: 'expired' | 'withdrawn' | null;
 }
 
 /** The default wait for a human: 5 minutes. */
@@ -104,7 +105,7 @@ export class ApprovalRegistry {
     let settle!: (outcome: ApprovalOutcome) => void;
     const outcome = new Promise<ApprovalOutcome>((resolve) => (settle = resolve));
     const timer = this.#options.timers.setTimeout(() => this.#expire(approval.id), this.#options.timeoutMs);
-    this.#pending.set(approval.id, { approval, settle, timer, resolving: false, deadlinePassed: false, withdrawRequested: false });
+    this.#pending.set(approval.id, { approval, settle, timer, resolving: false, endIfWriteFails: null });
     return { approval, outcome };
   }
 
@@ -148,8 +149,7 @@ export class ApprovalRegistry {
       } catch (error) {
         entry.resolving = false;
         // Security: a run that stopped waiting meanwhile gets no second chance at a grant.
-        if (entry.withdrawRequested) this.withdraw(id);
-        else if (entry.deadlinePassed) this.#expire(id);
+        if (entry.endIfWriteFails) this.#end(id, entry.endIfWriteFails);
         throw error;
       } finally {
         this.#writing.delete(writing);
@@ -181,13 +181,7 @@ export class ApprovalRegistry {
    * if the write succeeds; if it fails, the approval settles as `withdrawn` then.
    */
   withdraw(id: string): void {
-    const entry = this.#pending.get(id);
-    if (!entry) return;
-    if (entry.resolving) {
-      entry.withdrawRequested = true;
-      return;
-    }
-    this.#settle(entry, { type: 'withdrawn', approval: entry.approval, at: this.#options.clock.now() });
+    this.#end(id, 'withdrawn');
   }
 
   /** Forgets a session's approvals (the session ended). */
@@ -206,14 +200,22 @@ export class ApprovalRegistry {
   }
 
   #expire(id: string): void {
+    this.#end(id, 'expired');
+  }
+
+  /**
+   * Ends a pending approval without a grant. While an `always` policy is being written the
+   * human's answer came first: it stands if the write succeeds, and this end applies only
+   * if it fails (a withdraw over an expiry: the run is gone either way).
+   */
+  #end(id: string, type: 'expired' | 'withdrawn'): void {
     const entry = this.#pending.get(id);
-    // A deadline passing while an `always` policy is being written does not undo the human's answer.
     if (!entry) return;
     if (entry.resolving) {
-      entry.deadlinePassed = true;
+      if (entry.endIfWriteFails !== 'withdrawn') entry.endIfWriteFails = type;
       return;
     }
-    this.#settle(entry, { type: 'expired', approval: entry.approval, at: this.#options.clock.now() });
+    this.#settle(entry, { type, approval: entry.approval, at: this.#options.clock.now() });
   }
 
   #settle(entry: Pending, outcome: ApprovalOutcome): ApprovalOutcome {
