@@ -80,15 +80,8 @@ export class TokenSecrets {
 
   /** Reads the worker tokens again and registers the new ones. */
   refresh(): void {
-    let tokens: Map<string, string>;
-    try {
-      tokens = readWorkerTokens(this.#root, (name, error) => this.#warn(`worker token of "${name}" is not usable: ${(error as Error).message}`));
-    } catch (error) {
-      // A folder listed while a token is revoked, or unreadable: try again next time.
-      this.#warn(`cannot read the worker tokens: ${(error as Error).message}`);
-      return;
-    }
-    for (const token of tokens.values()) {
+    // A folder listed while a token is revoked, or unreadable: the next refresh tries again.
+    for (const token of workerTokenValues(this.#root, (m) => this.#warn(m))) {
       if (this.#known.has(token)) continue;
       this.#known.add(token);
       this.#redactor?.addSecret(token);
@@ -120,11 +113,16 @@ export function stateTokens(stateRoot: string, onWarning: (message: string) => v
   } catch (error) {
     onWarning(`the admin token is not usable: ${(error as Error).message}`);
   }
+  out.push(...workerTokenValues(stateRoot, onWarning));
+  return out;
+}
+
+/** Every usable worker token; a bad file, or an unreadable folder, is reported and skipped. */
+function workerTokenValues(stateRoot: string, onWarning: (message: string) => void): string[] {
   try {
-    const workers = readWorkerTokens(stateRoot, (name, error) => onWarning(`worker token of "${name}" is not usable: ${(error as Error).message}`));
-    out.push(...workers.values());
+    return [...readWorkerTokens(stateRoot, (name, error) => onWarning(`worker token of "${name}" is not usable: ${(error as Error).message}`)).values()];
   } catch (error) {
     onWarning(`cannot read the worker tokens: ${(error as Error).message}`);
+    return [];
   }
-  return out;
 }
