@@ -31,7 +31,7 @@ export async function judgeCall(ctx: RunContext, ref: CallRef, call: ToolCall, a
   if (!argsValid || typeof args !== 'object' || args === null || Array.isArray(args)) {
     return result(syntheticError('invalid', 'PALYRA_TOOL_INPUT_INVALID', `Arguments of tool "${call.name}" must be a JSON object`));
   }
-  const toolCallsLeft = ctx.state.budgets.maxToolCalls - ctx.state.toolCalls;
+  const toolCallsLeft = ctx.state.toolCallsLeft();
   const first = await decideRecorded(ctx, ref, tool, args, 'none', toolCallsLeft);
   switch (first.decision.decision) {
     case 'allow':

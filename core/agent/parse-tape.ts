@@ -66,6 +66,13 @@ function fits(value: unknown, type: FieldType): boolean {
   }
 }
 
+/** A resumed run's `carried`: five non-negative numbers. */
+function isCounters(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const c = value as Record<string, unknown>;
+  return ['turns', 'toolCalls', 'inputTokens', 'outputTokens', 'cost'].every((k) => typeof c[k] === 'number' && Number.isFinite(c[k]) && (c[k] as number) >= 0);
+}
+
 /**
  * Checks a tape (events in step order, as the journal returns them) and returns it typed.
  * A tape may end before `run.finished` (a run still going, or a daemon that stopped).
@@ -97,6 +104,9 @@ export function parseTape(events: readonly unknown[]): TapeEvent[] {
     if (finished) throw invalid(step, 'an event follows run.finished');
     for (const [field, type] of Object.entries(FIELDS[kind as TapeKind])) {
       if (!fits(payload[field], type)) throw invalid(step, `${kind}.${field} is ${JSON.stringify(payload[field]) ?? 'missing'}`);
+    }
+    if (kind === 'run.started' && 'carried' in payload && !isCounters(payload['carried'])) {
+      throw invalid(step, `run.started.carried is ${JSON.stringify(payload['carried'])}; it holds turns, toolCalls, inputTokens, outputTokens and cost, each a number ≥ 0`);
     }
     if (kind === 'run.transition') {
       if (payload['from'] !== machine.state) throw invalid(step, `transition from ${String(payload['from'])}, but the run is ${machine.state}`);

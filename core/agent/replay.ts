@@ -139,6 +139,7 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
       ...started.principal,
       policySetHash: started.policySetHash,
       budgets: started.budgets,
+      ...(started.carried === undefined ? {} : { carried: started.carried }),
     },
     ports,
     { signal: cancel.signal, tapeVersion: started.tapeVersion },

@@ -4,7 +4,7 @@
  * running again any tool call whose result is on the tape. Pure: tape in, messages out.
  */
 import type { ChatMessage } from '../providers/index.ts';
-import type { CallRef, ModelResponsePayload, RunStartedPayload, RunSteeredPayload, ToolResultPayload } from './tape-events.ts';
+import type { CallRef, ModelResponsePayload, RunCounters, RunStartedPayload, RunSteeredPayload, ToolResultPayload } from './tape-events.ts';
 import { messageOf } from './tool-batch.ts';
 
 /** The code a call gets when its result never reached the tape. */
@@ -23,6 +23,15 @@ export interface ResumePoint {
   notRepeated: CallRef[];
   /** Model turns the old run completed. */
   turns: number;
+  /**
+   * What the old run used, plus what it had carried itself: the resumed run starts with
+   * these counted against its budgets, so a crash or stop and a resume never buy a run fresh
+   * budgets. Turns count every model request, tool calls every proposed call (a call cut off
+   * while it was being judged counts: never fewer than the old run used), tokens every
+   * answered turn's usage, cost that usage at the old run's prices (0 when it had none).
+   * The wall clock is not carried: the time the daemon was down is nobody's run time.
+   */
+  spent: RunCounters;
 }
 
 /**
@@ -81,5 +90,23 @@ export function resumePoint(events: readonly { kind: string; payload: unknown }[
       }
     }
   }
-  return { messages, reused, notRepeated, turns };
+  return { messages, reused, notRepeated, turns, spent: spentBy(started, events) };
+}
+
+function spentBy(started: RunStartedPayload, events: readonly { kind: string; payload: unknown }[]): RunCounters {
+  const spent: RunCounters = { ...(started.carried ?? { turns: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cost: 0 }) };
+  const prices = started.budgets.cost;
+  for (const e of events) {
+    if (e.kind === 'model.request') spent.turns++;
+    else if (e.kind === 'tool.proposed') spent.toolCalls++;
+    else if (e.kind === 'model.response') {
+      const { usage, interrupted } = e.payload as ModelResponsePayload;
+      // The run counts a turn's usage only when the turn was not interrupted (run-agent.ts).
+      if (usage === null || interrupted !== null) continue;
+      spent.inputTokens += usage.inputTokens;
+      spent.outputTokens += usage.outputTokens;
+      if (prices) spent.cost += usage.inputTokens * prices.inputPerToken + usage.outputTokens * prices.outputPerToken;
+    }
+  }
+  return spent;
 }

@@ -281,6 +281,37 @@ test('each budget ends the run failed with a reason naming it', async () => {
   }
 });
 
+test('a resumed run counts what the run it goes on from used against its budgets; its own counters stay its own', async () => {
+  const prices = { inputPerToken: 0.5, outputPerToken: 1, ceiling: 1000 };
+  // The old run: two echo turns with usage, then the daemon died (the tape is cut before turn 3's answer).
+  const old = harness({ provider: endlessEcho() });
+  await runAgent(input({ budgets: { maxTurns: 3, cost: prices } }), old.ports);
+  const cut = old.tape.slice(0, old.tape.findIndex((e) => e.kind === 'model.response' && e.payload.turn === 3));
+  const point = resumePoint(cut);
+  assert.deepEqual(point.spent, { turns: 3, toolCalls: 2, inputTokens: 20, outputTokens: 10, cost: 20 }, 'turn 3 was asked for, its answer never recorded');
+
+  // [budget, what is left after the carried usage → turns this run gets, reason]
+  const cases: [string, Parameters<typeof input>[0], number, string][] = [
+    ['turns', { budgets: { maxTurns: 4 } }, 1, 'budget: max model turns 4 reached'],
+    ['tool calls', { budgets: { maxToolCalls: 3 } }, 2, 'budget: max tool calls 3 reached'],
+    ['tokens', { budgets: { maxTokens: 40 } }, 1, 'budget: max tokens 40 reached (used 45)'],
+    ['cost', { budgets: { cost: { ...prices, ceiling: 40 } } }, 2, 'budget: cost ceiling 40 reached (spent 40)'],
+  ];
+  for (const [name, overrides, turns, reason] of cases) {
+    const h = harness({ provider: endlessEcho() });
+    const outcome = await runAgent(input({ ...overrides, messages: point.messages, carried: point.spent }), h.ports);
+    assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason }, name);
+    assert.equal(outcome.counters.turns, turns, `${name}: the counters count only this run's turns`);
+    assert.deepEqual(payloads(h.tape, 'run.started')[0]?.carried, point.spent, `${name}: the tape says what was carried`);
+    await assertReplays(h.tape);
+    // Resuming the resumed run carries both runs' usage.
+    assert.equal(resumePoint(h.tape).spent.turns, point.spent.turns + turns, name);
+  }
+  // A fresh run records no carried field: tapes of runs that resume nothing are as before.
+  assert.equal('carried' in (payloads(old.tape, 'run.started')[0] as object), false);
+  await assert.rejects(runAgent(input({ carried: { ...point.spent, toolCalls: -1 } }), harness().ports), { code: 'PALYRA_INVALID_ARGUMENT', message: /Carried toolCalls must be a non-negative number/ });
+});
+
 test('the wall-clock budget aborts a hung model stream through the timers port', async () => {
   const h = harness({ provider: hangingProvider('thinking', new Promise<void>(() => undefined)) });
   h.ports.onEvent = (event) => {

@@ -3,7 +3,7 @@
  * until a final answer, a budget, an error or a cancel ends the run. Every step goes on the
  * tape through the injected port; everything non-deterministic comes through ports.
  */
-import { canonicalJson, PalyraError, sha256Hex, type JsonValue } from '../base/index.ts';
+import { canonicalJson, invalidArgument, PalyraError, sha256Hex, type JsonValue } from '../base/index.ts';
 import { DEFAULT_PRINCIPAL, type PolicyPrincipal } from '../policy/index.ts';
 import type { ChatMessage, ModelParameters, ProviderRequest } from '../providers/index.ts';
 import { resolveBudgets, type RunBudgetsInput } from './budgets.ts';
@@ -33,6 +33,8 @@ export interface RunInput {
   /** Hash of the policy set `decide` uses, recorded on `run.started`. */
   policySetHash: string;
   budgets?: RunBudgetsInput;
+  /** A resumed run: what the runs it goes on from used, counted against its budgets (see resumePoint). */
+  carried?: RunCounters;
 }
 
 /** How a run ended. */
@@ -65,6 +67,7 @@ const noop = (): void => undefined;
  */
 export async function runAgent(input: RunInput, ports: AgentPorts, options: RunAgentOptions = {}): Promise<RunOutcome> {
   const budgets = resolveBudgets(input.budgets);
+  if (input.carried !== undefined) checkCarried(input.carried);
   const recorder = new TapeRecorder(ports.tape, ports.clock, { maxEvents: budgets.tapeMaxEvents, maxBytes: budgets.tapeMaxBytes }, options.tapeVersion);
   // The machine hands each transition to the recorder before it commits the new state, so
   // a step the tape bound refuses (TapeLimitReached, thrown before anything is recorded)
@@ -89,7 +92,7 @@ export async function runAgent(input: RunInput, ports: AgentPorts, options: RunA
     emit({ type: 'state', from: t.from, to, reason });
     await step.recorded;
   };
-  const state = new AgentRunLoopState(budgets, input.messages);
+  const state = new AgentRunLoopState(budgets, input.messages, input.carried);
   let ending: Ending;
   try {
     const tools = [...ports.tools.list];
@@ -109,6 +112,7 @@ export async function runAgent(input: RunInput, ports: AgentPorts, options: RunA
       policySetHash: input.policySetHash,
       principal,
       budgets,
+      ...(input.carried === undefined ? {} : { carried: input.carried }),
     });
     state.startedAt = recorder.lastAt;
     const ctx: RunContext = { ports, recorder, state, interrupter, principal, policySetHash: input.policySetHash, tools: new Map(tools.map((t) => [t.name, t])), emit, transition };
@@ -164,6 +168,14 @@ async function loop(ctx: RunContext, input: RunInput): Promise<Ending> {
     if (noCalls !== null) return { to: 'failed', reason: noCalls, interrupt: null };
     const ended = await runToolBatch(ctx, turnNo, turn);
     if (ended !== null) return ended;
+  }
+}
+
+/** Carried counters are counts: finite and never negative. */
+function checkCarried(carried: RunCounters): void {
+  for (const key of ['turns', 'toolCalls', 'inputTokens', 'outputTokens', 'cost'] as const) {
+    const v = carried[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalidArgument(`Carried ${key} must be a non-negative number, not "${String(v)}"`);
   }
 }
 

@@ -7,6 +7,8 @@ import type { ChatMessage, ToolCall } from '../providers/index.ts';
 import { budgetReason, type RunBudgets } from './budgets.ts';
 import type { RunCounters } from './tape-events.ts';
 
+const NOTHING_CARRIED: Readonly<RunCounters> = Object.freeze({ turns: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
+
 export class AgentRunLoopState {
   readonly messages: ChatMessage[] = [];
   /**
@@ -24,9 +26,14 @@ export class AgentRunLoopState {
   /** The `at` of `run.started`; the wall clock counts from here. */
   startedAt = 0;
 
+  /**
+   * @param carried what earlier runs of a resumed run used; the budget checks count it, the
+   *   counters (`run.finished`) do not, so usage summed over runs counts every turn once.
+   */
   constructor(
     readonly budgets: RunBudgets,
     initial: readonly ChatMessage[],
+    readonly carried: Readonly<RunCounters> = NOTHING_CARRIED,
   ) {
     for (const m of initial) this.push(m);
   }
@@ -44,7 +51,7 @@ export class AgentRunLoopState {
   /** Why the next turn may not start, or null: wall clock (by the last step's time), then turns. */
   beforeTurn(now: number): string | null {
     if (now - this.startedAt >= this.budgets.wallClockMs) return budgetReason.wallClock(this.budgets.wallClockMs);
-    if (this.turns >= this.budgets.maxTurns) return budgetReason.turns(this.budgets.maxTurns);
+    if (this.carried.turns + this.turns >= this.budgets.maxTurns) return budgetReason.turns(this.budgets.maxTurns);
     return null;
   }
 
@@ -56,15 +63,21 @@ export class AgentRunLoopState {
       const cost = this.budgets.cost;
       if (cost !== null) this.cost += usage.inputTokens * cost.inputPerToken + usage.outputTokens * cost.outputPerToken;
     }
-    const used = this.inputTokens + this.outputTokens;
+    const used = this.carried.inputTokens + this.carried.outputTokens + this.inputTokens + this.outputTokens;
     if (this.budgets.maxTokens !== null && used >= this.budgets.maxTokens) return budgetReason.tokens(this.budgets.maxTokens, used);
-    if (this.budgets.cost !== null && this.cost >= this.budgets.cost.ceiling) return budgetReason.cost(this.budgets.cost.ceiling, this.cost);
+    const spent = this.carried.cost + this.cost;
+    if (this.budgets.cost !== null && spent >= this.budgets.cost.ceiling) return budgetReason.cost(this.budgets.cost.ceiling, spent);
     return null;
+  }
+
+  /** Tool calls the run may still judge: its budget less its own and the carried ones. */
+  toolCallsLeft(): number {
+    return this.budgets.maxToolCalls - this.carried.toolCalls - this.toolCalls;
   }
 
   /** Why a turn proposing `count` calls may not run them, or null. */
   beforeToolCalls(count: number): string | null {
-    return this.toolCalls + count > this.budgets.maxToolCalls ? budgetReason.toolCalls(this.budgets.maxToolCalls) : null;
+    return count > this.toolCallsLeft() ? budgetReason.toolCalls(this.budgets.maxToolCalls) : null;
   }
 
   /** Counts a proposal; returns the loop reason when the same call has now been proposed `loopThreshold` times. */

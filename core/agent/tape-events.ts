@@ -54,6 +54,11 @@ export type RunStartedPayload = TapeHeader & {
   policySetHash: string;
   principal: RunPrincipal;
   budgets: RunBudgets;
+  /**
+   * What the runs this one resumes had used (turns, tool calls, tokens, cost), counted against
+   * this run's budgets so a resume never hands a run fresh ones. Only on a resumed run.
+   */
+  carried?: RunCounters;
 };
 
 export type RunTransitionPayload = TapeHeader & { from: RunState; to: RunState; reason: string; interrupt: InterruptCause | null };

@@ -288,6 +288,37 @@ test('an interrupted run is resumed from its tape: recorded results are fed back
   await gateway.stop();
 });
 
+test('a resumed run does not get fresh budgets: what the interrupted run used counts against its own', async () => {
+  const script = parseScript({
+    version: 1,
+    turns: [
+      { when: { lastMessageRole: 'tool' }, toolCalls: [{ name: 'echo', arguments: { text: 'more' } }] },
+      { when: {}, toolCalls: [{ name: 'echo', arguments: { text: 'kept' } }, { name: 'sleep', arguments: { ms: 30000 } }] },
+    ],
+  });
+  const { gateway, store, deps, options } = await setup(createScriptedProvider(script));
+  const budgeted = { ...deps, budgets: { maxToolCalls: 2 } };
+  const first = GatewayRuntimeState.open({ ...budgeted, journal: store });
+  const { session } = await first.sessions.create({ key: 'budgeted' });
+  const { runId } = await first.admit(session.id, { text: 'go' });
+  await new Promise<void>((resolve) => first.events(runId).subscribe(0, (e) => (e.type === 'tool_call_started' && (e.data as { tool: string }).tool === 'sleep' ? resolve() : undefined)));
+  await new Promise((r) => setTimeout(r, 100));
+  await store.close(); // "crash" with both calls of the budget used
+
+  const reopened = await JournalStore.open(options);
+  const after = GatewayRuntimeState.open({ ...budgeted, journal: reopened });
+  await after.recover();
+  const resumed = await after.resume(runId);
+  const run = await after.waitFor(resumed.runId);
+  assert.deepEqual([run.state, run.reason], ['failed', 'budget: max tool calls 2 reached'], 'the model asked for a third call');
+  await reopened.close();
+  const newTape = [...readRecords(join(options.dir, 'segments'))].map((l) => l.record).filter((r) => r.runId === resumed.runId);
+  assert.ok(!newTape.some((r) => r.kind === 'tool.result' && JSON.parse(r.payloadJson).source === 'tool'), 'the resumed run ran no tool');
+  const started = JSON.parse(newTape.find((r) => r.kind === 'run.started')?.payloadJson ?? '{}') as { carried?: { turns: number; toolCalls: number } };
+  assert.deepEqual([started.carried?.turns, started.carried?.toolCalls], [1, 2]);
+  await gateway.stop();
+});
+
 test('a run a clean stop cancelled says so after a restart, and is resumable', async () => {
   const script = parseScript({ version: 1, turns: [{ when: { lastMessageRole: 'tool' }, text: 'ok {{lastToolResult}}' }, { when: {}, toolCalls: [{ name: 'sleep', arguments: { ms: 30000 } }] }] });
   const { gateway, store, deps, options } = await setup(createScriptedProvider(script));

@@ -1,5 +1,5 @@
 import { PalyraError, systemClock, newUlid, type Clock, type JsonValue } from '../base/index.ts';
-import { registryApprovals, registryTools, resumePoint, runAgent, type AgentEvent, type CallRef, type RunBudgetsInput, type RunOutcome } from '../agent/index.ts';
+import { registryApprovals, registryTools, resumePoint, runAgent, type AgentEvent, type CallRef, type RunBudgetsInput, type RunCounters, type RunOutcome } from '../agent/index.ts';
 import { readRunTapeOf } from './run-tape.ts';
 import { journalTapePort } from './journal-tape.ts';
 import { readRecords, type JournalStore, type StoredRecord } from '../journal/index.ts';
@@ -89,6 +89,8 @@ interface RunEntry {
   view: RunView;
   /** A resumed run starts from the old run's conversation, rebuilt from its tape, not from the session history. */
   resumeMessages: ChatMessage[] | null;
+  /** A resumed run: what the runs it goes on from used of their budgets, counted against its own. */
+  resumeCarried: RunCounters | null;
   /** Mode `steer`: the going run this message asks to join at its next model boundary. */
   steerInto: RunEntry | null;
   /** Runs this one took in by steering; they end when it ends. */
@@ -240,7 +242,9 @@ export class GatewayRuntimeState {
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
       if (run.resumedFrom !== null) {
         entry.view.resumedFrom = run.resumedFrom;
-        entry.resumeMessages = resumePoint(readRunTapeOf(this.deps.journal, run.resumedFrom).events).messages;
+        const point = resumePoint(readRunTapeOf(this.deps.journal, run.resumedFrom).events);
+        entry.resumeMessages = point.messages;
+        entry.resumeCarried = point.spent;
       }
       this.runs.set(run.runId, entry);
       this.lane(run.sessionId).queued.push(entry);
@@ -461,6 +465,7 @@ export class GatewayRuntimeState {
     const entry = this.newRun(session);
     entry.texts.push(...this.entry(runId).texts);
     entry.resumeMessages = point.messages;
+    entry.resumeCarried = point.spent;
     entry.view.resumedFrom = runId;
     this.resumedAs.set(runId, entry.view.runId);
     try {
@@ -521,6 +526,7 @@ export class GatewayRuntimeState {
     return {
       view: { runId, sessionId, state: 'queued', reason: null, messageIds, createdAt: this.clock.now(), finishedAt: null, finalText: null, counters: null, resumedFrom: null, steeredInto: null },
       resumeMessages: null,
+      resumeCarried: null,
       steerInto: null,
       steered: [],
       withdrawn: false,
@@ -590,6 +596,7 @@ export class GatewayRuntimeState {
           senderIsOwner: session.owner,
           policySetHash: set.hash,
           budgets: tightenedBudgets(this.deps.budgets, session.budgets),
+          ...(entry.resumeCarried === null ? {} : { carried: entry.resumeCarried }),
         },
         {
           clock: this.clock,
