@@ -8,6 +8,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error build.mjs is plain JavaScript without type declarations
 import { build } from '../build.mjs';
+import { DAEMON_WASM_TIERING_BUDGET } from '../core/base/v8-daemon-tuning.ts';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 200);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
@@ -46,6 +47,23 @@ function rssMiB(pid: number): number {
 /** RSS of a node process that only waits, 1 s after it started: what Node itself costs here. */
 async function bareNodeRssMiB(): Promise<number> {
   const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e9)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const rss = rssMiB(child.pid as number);
+  child.kill('SIGKILL');
+  return rss;
+}
+
+/**
+ * RSS of the fixed engines alone (scripts/rss-floor.mjs: sql.js, Cedar and one worker thread,
+ * loaded as the daemon loads them, with its wasm tiering budget), 1 s after they loaded:
+ * what no palyrad code can go below.
+ */
+async function engineFloorRssMiB(): Promise<number> {
+  const child = spawn(process.execPath, [`--wasm-tiering-budget=${DAEMON_WASM_TIERING_BUDGET}`, join(import.meta.dirname, 'rss-floor.mjs')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (c: Buffer) => (c.toString().includes('ready') ? resolve() : undefined));
+    child.on('exit', (code) => reject(new Error(`rss-floor.mjs exited (${code})`)));
+  });
   await new Promise((r) => setTimeout(r, 1000));
   const rss = rssMiB(child.pid as number);
   child.kill('SIGKILL');
@@ -99,6 +117,8 @@ const bareNodeRss = await bareNodeRssMiB();
 const idleRss = rssMiB(pid);
 row('daemon RSS, idle after start (target ≤ 80 MB)', `${idleRss.toFixed(1)} MiB`);
 row('  baseline: a bare node process, idle', `${bareNodeRss.toFixed(1)} MiB (daemon / bare ${(idleRss / bareNodeRss).toFixed(2)})`);
+const floorRss = await engineFloorRssMiB();
+row('  floor: node + sql.js + Cedar + one worker thread, idle', `${floorRss.toFixed(1)} MiB = ${((floorRss * 1048576) / 1e6).toFixed(1)} MB (daemon − floor ${(idleRss - floorRss).toFixed(1)} MiB)`);
 
 // Sessions first (their creation is not what is measured).
 const sessions: string[] = [];
