@@ -134,7 +134,11 @@ export function mapOpenAiResponse(provider: string, json: unknown): ProviderEven
   const events: ProviderEvent[] = [];
   const choice = body.choices?.find((c) => (c.index ?? 0) === 0);
   if (choice === undefined) return [{ type: 'error', error: malformedFailure(provider, 'no choice in the response') }];
-  mapper.pushChoice(choice, choice.message ?? {}, events);
+  const message = choice.message ?? {};
+  // A whole response lists whole calls: each entry is its own call even without `index` or
+  // `id` (some local servers send neither), never a continuation as in a stream.
+  const calls = Array.isArray(message.tool_calls) ? message.tool_calls.map((call, index) => ({ ...call, index: call.index ?? index })) : message.tool_calls;
+  mapper.pushChoice(choice, { ...message, tool_calls: calls }, events);
   if (body.usage !== undefined && body.usage !== null) events.push(usageEvent(body.usage));
   mapper.push('[DONE]');
   return [...events, ...mapper.end()];

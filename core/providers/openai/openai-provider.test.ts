@@ -94,6 +94,20 @@ for (const [file] of JSON_CASES) {
   });
 }
 
+test('a whole (non-streaming) response whose tool calls have neither index nor id gives one call per entry', async () => {
+  const body = {
+    choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [
+      { type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+      { type: 'function', function: { name: 'g', arguments: '{"b":2}' } },
+    ] } }],
+    usage: { prompt_tokens: 3, completion_tokens: 4 },
+  };
+  next = { headers: { 'content-type': 'application/json' }, chunks: [Buffer.from(JSON.stringify(body))] };
+  const turn = await collect(provider({ stream: false }).stream(REQUEST));
+  assert.deepEqual(turn.toolCalls.map((c) => [c.name, c.arguments]), [['f', { a: 1 }], ['g', { b: 2 }]]);
+  assert.deepEqual([turn.invalidArguments, turn.finish], [[], 'tool_calls']);
+});
+
 test('tool-call deltas without index and with an empty id continue the current call', async () => {
   const delta = (call: object, finish: string | null = null) => `data: ${JSON.stringify({ choices: [{ index: 0, delta: { tool_calls: [call] }, finish_reason: finish }] })}\n\n`;
   const body = [
