@@ -87,7 +87,7 @@ export function registerClientCommands(program: Command, run: CliRun): void {
     );
   runs
     .command('resume')
-    .description('resume a run a stop of the daemon interrupted, as a new run: tool results on its tape are fed back, no call is run twice')
+    .description('resume a run a stop of the daemon interrupted, as a new run: tool results on its tape are fed back, no call is run twice, and what the old run used of its budgets still counts')
     .argument('<run>', 'id of the interrupted run')
     .addOption(jsonOption())
     .action(
