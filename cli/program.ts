@@ -9,6 +9,7 @@ import { registerPolicyCommands } from './commands/policy.ts';
 import { registerConfigCommands } from './commands/config.ts';
 import { registerTapeCommands } from './commands/tape.ts';
 import { registerClientCommands } from './commands/client.ts';
+import { registerSessionCommands } from './commands/sessions.ts';
 import { registerWorkerCommands } from './commands/worker.ts';
 
 /** Exit codes shared by every command; printed in `--help`. */
@@ -46,6 +47,7 @@ export function buildProgram(): { program: Command; run: CliRun } {
   registerPolicyCommands(program, run);
   registerConfigCommands(program, run);
   registerTapeCommands(program, run);
+  registerSessionCommands(program, run);
   registerClientCommands(program, run);
   registerWorkerCommands(program, run);
   return { program, run };

@@ -237,3 +237,50 @@ test('with JSON logs, a failed start is one JSON log line on stderr, with the sa
     await exited(first.child);
   }
 });
+
+test('the sessions commands give a script a session to send to: create (by key, safe to retry), show, list, archive, with clear refusals', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  const { child, stderr } = await serve(root);
+  try {
+    const cli = (...args: string[]) => runCli(['--state', root, ...args]);
+    const missing = cli('send', 'ops', 'echo hi');
+    assert.equal(missing.code, 2);
+    assert.equal(missing.stderr, `palyrad: No session "ops" (looked for an id, key or label); create one with 'palyrad sessions create --key ops'\n`);
+
+    const created = cli('sessions', 'create', '--key', 'ops', '--label', 'Operations', '--owner', '--max-turns', '3', '--max-tokens', '500');
+    assert.equal(created.code, 0, created.stderr);
+    const id = created.stdout.trim();
+    assert.match(id, /^ses_[0-9A-Z]{26}$/);
+    assert.equal(cli('sessions', 'create', '--key', 'ops').stdout.trim(), id, 'a create with a live key returns that session');
+    const shown = JSON.parse(cli('sessions', 'show', 'Operations', '--json').stdout) as { id: string; key: string; owner: boolean; budgets: object; channel: string };
+    assert.deepEqual(shown, { ...shown, id, key: 'ops', owner: true, budgets: { maxTurns: 3, maxTokens: 500 }, channel: 'api' });
+    assert.match(cli('sessions', 'show', id).stdout, /^budgets {4}maxTurns 3, maxTokens 500$/m);
+
+    const sent = cli('send', 'ops', 'echo through a created session', '--wait');
+    assert.deepEqual([sent.code, sent.stdout.trim()], [0, 'The tool returned: {"text":"through a created session"}'], sent.stderr);
+
+    // Bad input is refused before or by the daemon, and creates nothing.
+    const zero = cli('sessions', 'create', '--key', 'other', '--max-turns', '0');
+    assert.deepEqual([zero.code, zero.stderr], [2, 'palyrad: --max-turns must be a positive integer, not "0"\n']);
+    const badKey = cli('sessions', 'create', '--key', 'two words', '--json');
+    assert.equal(badKey.code, 2);
+    assert.deepEqual(JSON.parse(badKey.stderr).error.code, 'PALYRA_INVALID_ARGUMENT');
+    assert.match(JSON.parse(badKey.stderr).error.message, /^Session key must be 1–128 letters/);
+    const listed = JSON.parse(cli('sessions', 'list', '--json').stdout) as { id: string }[];
+    assert.deepEqual(listed.map((s) => s.id), [id], 'the refused creates made no session');
+
+    assert.equal(cli('sessions', 'archive', 'ops').stdout.trim(), `archived ${id}`);
+    assert.equal(cli('sessions', 'list').stdout.trim(), 'no sessions');
+    assert.match(cli('sessions', 'list', '--archived').stdout, new RegExp(`^${id}  key ops, label Operations  api \\(owner\\)  archived$`, 'm'));
+    const toArchived = cli('send', id, 'echo late');
+    assert.equal(toArchived.code, 2);
+    assert.match(toArchived.stderr, /is archived/);
+    const unknown = cli('sessions', 'show', 'nope', '--json');
+    assert.deepEqual([unknown.code, JSON.parse(unknown.stderr).error.code], [2, 'PALYRA_NOT_FOUND']);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0, stderr());
+  }
+  const noDaemon = runCli(['--state', root, 'sessions', 'list']);
+  assert.deepEqual([noDaemon.code, /No daemon is serving/.test(noDaemon.stderr)], [2, true]);
+});

@@ -1,16 +1,8 @@
 import { Command, Option } from 'commander';
-import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { ioError, PalyraError } from '../../core/base/index.ts';
-import { adminTokenPath } from '../../core/daemon/admin-token.ts';
-import { statePaths } from '../../core/daemon/state-dir.ts';
-import { readStateLock } from '../../core/daemon/state-lock.ts';
-import { readTokenFile } from '../../core/daemon/token-file.ts';
+import { PalyraError } from '../../core/base/index.ts';
+import { daemonClient } from '../daemon-client.ts';
 import { printJson, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
-import { stateRoot } from '../state.ts';
 
 const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
@@ -36,6 +28,13 @@ export function registerClientCommands(program: Command, run: CliRun): void {
           text,
           idempotencyKey: opts.idempotencyKey,
           mode: opts.mode,
+        }).catch((error: unknown) => {
+          // The daemon's sentence says what was looked for; the CLI says how to make one (by key:
+          // an id cannot be chosen, and a key must be a session name).
+          if (error instanceof PalyraError && error.code === 'PALYRA_NOT_FOUND' && /^(?!ses_)[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/.test(session)) {
+            throw new PalyraError('PALYRA_NOT_FOUND', `${error.message}; create one with 'palyrad sessions create --key ${session}'`);
+          }
+          throw error;
         });
         if (opts.json) printJson(body);
         const runView = (body as { run?: { state: string; reason: string | null; finalText: string | null } }).run;
@@ -176,65 +175,4 @@ interface PendingApproval {
 
 function runLine(r: RunView): string {
   return `${r.runId}  ${r.sessionId}  ${r.state}${r.reason ? ` (${r.reason})` : ''}`;
-}
-
-type Api = ((method: string, path: string, body?: unknown) => Promise<unknown>) & { port: number; url: string };
-
-/**
- * A TLS connection to the daemon of this state directory: it must present the very
- * certificate the lock file names (self-signed ones included), whatever name the
- * certificate carries, since the client dials loopback. Any other certificate is refused,
- * even one that chains to a trusted authority: this is a pin, not a trust list.
- */
-function pinnedTlsAgent(certPath: string | undefined): Agent {
-  if (certPath === undefined) throw new PalyraError('PALYRA_UNAVAILABLE', 'The daemon serves HTTPS but its lock file names no certificate; restart it with this palyrad');
-  let pem: string;
-  try {
-    pem = readFileSync(certPath, 'utf8');
-  } catch (error) {
-    throw ioError(`read the daemon's certificate "${certPath}"`, error);
-  }
-  const pinned = new X509Certificate(pem).raw;
-  return new Agent({
-    connect: {
-      ca: [pem, ...rootCertificates],
-      checkServerIdentity: (_host, cert) => (cert.raw.equals(pinned) ? undefined : new Error(`the daemon presented a certificate other than ${certPath}`)),
-    },
-  });
-}
-
-/** A caller of the daemon's API for this state directory, or a usage error saying why there is none. */
-function daemonClient(cmd: Command): Api {
-  const root = stateRoot(cmd);
-  const lock = readStateLock(statePaths(root).lock);
-  if (!lock || !lock.alive || lock.owner.mode !== 'serve' || typeof lock.owner.port !== 'number') {
-    throw new PalyraError('PALYRA_UNAVAILABLE', `No daemon is serving "${root}": start one with 'palyrad serve'`);
-  }
-  const token = readTokenFile(adminTokenPath(root));
-  if (token === null) throw new PalyraError('PALYRA_UNAVAILABLE', `No admin token in "${adminTokenPath(root)}": has the daemon started once?`);
-  const port = lock.owner.port;
-  // Older daemons recorded only the port (plain HTTP on loopback).
-  const base = lock.owner.url ?? `http://127.0.0.1:${port}`;
-  const dispatcher = base.startsWith('https:') ? pinnedTlsAgent(lock.owner.tlsCert) : undefined;
-  const api = async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    let res: Awaited<ReturnType<typeof undiciFetch>>;
-    try {
-      res = await undiciFetch(`${base}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        ...(dispatcher ? { dispatcher } : {}),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: Error }).cause;
-      throw new PalyraError('PALYRA_UNAVAILABLE', `The daemon at ${base} does not answer: ${(error as Error).message}${cause ? ` (${cause.message})` : ''}`);
-    }
-    const value = (await res.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
-    if (!res.ok) {
-      const code = value?.error?.code ?? 'PALYRA_INTERNAL';
-      throw new PalyraError(code as 'PALYRA_INTERNAL', value?.error?.message ?? `The daemon answered ${res.status}`);
-    }
-    return value;
-  };
-  return Object.assign(api, { port, url: base });
 }
