@@ -20,3 +20,14 @@ test('when redaction changes the payload, the given canonical JSON is ignored: n
   assert.ok(!record.payloadJson.includes('sk-live'), record.payloadJson);
   assert.ok(record.redactions >= 1);
 });
+
+test('the payload limit counts UTF-8 bytes of the canonical JSON: at the limit is accepted, one byte over is refused', () => {
+  const payload = { text: 'é'.repeat(10) }; // {"text":"…"}: 11 + 20 bytes, 21 characters
+  const bytes = Buffer.byteLength(canonicalJson(payload));
+  assert.equal(bytes, 31);
+  assert.equal(prepareRecord({ kind: 'note.added', payload }, { ...context(), maxPayloadBytes: bytes }).payloadJson, '{"text":"éééééééééé"}');
+  assert.throws(() => prepareRecord({ kind: 'note.added', payload }, { ...context(), maxPayloadBytes: bytes - 1 }), {
+    code: 'PALYRA_PAYLOAD_TOO_LARGE',
+    message: 'Payload of "note.added" is 31 bytes, over the journal limit of 30 bytes',
+  });
+});
