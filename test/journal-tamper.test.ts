@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { GENESIS_HASH } from '../core/base/index.ts';
 import { loadOrCreateSigningKey, loadTrustedKey, signCheckpoint, type CheckpointRecord } from '../core/journal/checkpoints.ts';
 import { JournalStore, verifyJournal, type ProblemCode } from '../core/journal/index.ts';
-import { computeRecordHash } from '../core/journal/record.ts';
+import { computeRecordHash, type StoredRecord } from '../core/journal/record.ts';
 import { crc32 } from '../core/journal/crc32.ts';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { journalOptionsIn } from './helpers/journal-fixture.ts';
@@ -57,6 +57,7 @@ test('a changed payload with a recomputed checksum fails its hash', async () => 
   const report = await verify();
   assert.deepEqual(codes(report), ['HASH_MISMATCH']);
   assert.deepEqual(report.problems, [{ seq: 6, code: 'HASH_MISMATCH', message: 'event 6 does not match its hash: its content was changed' }]);
+  assert.deepEqual([report.ok, report.anchored], [false, false], 'a checkpoint over a damaged chain anchors nothing');
 });
 
 test('a field added to a record (outside its hash) with a correct checksum is refused', async () => {
@@ -192,4 +193,123 @@ test('verification on worker threads gives the same verdict as in-thread, damage
     damagedParallel.problems.map((p) => p.code),
     ['SEQ_GAP', 'SEGMENT_NAME_MISMATCH'],
   );
+});
+
+/** Frames for `records` with every prevHash and hash recomputed from `prevHash` on: a forger's consistent chain. */
+function rechain(records: readonly StoredRecord[], prevHash: string): Buffer[] {
+  return records.map((record) => {
+    const { hash: _old, ...fields } = { ...record, prevHash };
+    const hash = computeRecordHash(fields);
+    prevHash = hash;
+    return reencode({ ...fields, hash });
+  });
+}
+
+/** A closed journal of 91 events over many small segments, checkpointed at its head. */
+async function journalWithSegments() {
+  const root = tempDir('palyra-tamper-');
+  const options = journalOptionsIn(root, { maxSegmentBytes: 2048 });
+  const store = await JournalStore.open(options);
+  for (let i = 0; i < 6; i++) await Promise.all(Array.from({ length: 15 }, (_, j) => store.append({ kind: 'note.added', payload: { i, j, pad: 'y'.repeat(40) } })));
+  await store.close();
+  const dir = join(options.dir, 'segments');
+  const segments = readdirSync(dir).sort().map((name) => join(dir, name));
+  assert.ok(segments.length > 4, `expected many segments, got ${segments.length}`);
+  return { options, segments, verify: () => verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) }) };
+}
+
+test('an event changed with its hash recomputed breaks the link from the next event, and no writer extends it', async () => {
+  const { segment, verify, options } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const { hash: _old, ...fields } = { ...(frames[5]?.record as StoredRecord), payloadJson: '{"i":6,"text":"event NUMBER 6"}' };
+  writeFrames(segment, frames.map((f, i) => (i === 5 ? reencode({ ...fields, hash: computeRecordHash(fields) }) : f.bytes)));
+  const report = await verify();
+  assert.deepEqual(report.problems, [{ seq: 7, code: 'CHAIN_BROKEN', message: 'event 7 does not link to the hash of event 6' }]);
+  assert.deepEqual([report.ok, report.anchored], [false, false]);
+  const before = readFileSync(segment);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CHAIN_BROKEN', message: /breaks the chain at seq 7/ });
+  assert.ok(readFileSync(segment).equals(before), 'nothing was appended');
+});
+
+test('a chain rewritten from its first event must start from the genesis hash and the genesis event', async () => {
+  const root = tempDir('palyra-tamper-');
+  const options = journalOptionsIn(root);
+  const store = await JournalStore.open(options);
+  for (let i = 2; i <= 5; i++) await store.append({ kind: 'note.added', payload: { i } });
+  await store.close();
+  // Without checkpoints only the chain itself can tell.
+  rmSync(join(options.dir, 'checkpoints.jsonl'));
+  const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+  const records = readFrames(segment).map((f) => f.record);
+  const verify = () => verifyJournal(options.dir, { trustedKey: null });
+
+  writeFrames(segment, rechain(records, 'ab'.repeat(32)));
+  const report = await verify();
+  assert.deepEqual(report.problems, [{ seq: 1, code: 'CHAIN_BROKEN', message: 'event 1 does not start from the genesis hash' }]);
+  assert.equal(report.ok, false);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CHAIN_BROKEN', message: /breaks the chain at seq 1/ });
+
+  writeFrames(segment, rechain(records.map((r) => (r.seq === 1 ? { ...r, kind: 'note.added' } : r)), GENESIS_HASH));
+  const noGenesis = await verify();
+  assert.deepEqual(noGenesis.problems, [{ seq: 1, code: 'GENESIS_MISSING', message: 'event 1 is "note.added", not the "journal.genesis" event' }]);
+  assert.deepEqual([noGenesis.ok, noGenesis.origin], [false, null]);
+});
+
+test('a segment whose chain was recomputed from a forged start breaks the links at both of its ends', async () => {
+  const { segments, verify } = await journalWithSegments();
+  const third = segments[2] as string;
+  const records = readFrames(third).map((f) => f.record);
+  writeFrames(third, rechain(records, 'ab'.repeat(32)));
+  const first = (records[0] as StoredRecord).seq;
+  const next = (records[records.length - 1] as StoredRecord).seq + 1;
+  const report = await verify();
+  assert.deepEqual(report.problems, [
+    { seq: first, code: 'CHAIN_BROKEN', message: `event ${first} does not link to the hash of event ${first - 1}` },
+    { seq: next, code: 'CHAIN_BROKEN', message: `event ${next} does not link to the hash of event ${next - 1}` },
+  ]);
+  assert.deepEqual([report.ok, report.anchored], [false, false]);
+});
+
+test('a cut frame at the end of a segment that is not the newest is damage, not a torn tail', async () => {
+  const { segments, verify } = await journalWithSegments();
+  const second = segments[1] as string;
+  const lastSeq = (readFrames(second).pop()?.record as StoredRecord).seq;
+  const lastOffset = readFrames(second).pop()?.offset as number;
+  truncateSync(second, statSync(second).size - 3);
+  const report = await verify();
+  const name = second.split('/').pop();
+  assert.deepEqual(report.problems, [
+    { seq: null, code: 'FRAME_TORN', message: `segment "${name}" ends in a cut frame at byte ${lastOffset} but is not the newest segment` },
+    { seq: lastSeq + 1, code: 'SEQ_GAP', message: `event ${lastSeq} is missing before event ${lastSeq + 1}` },
+  ]);
+  assert.deepEqual([report.ok, report.tornTail], [false, null]);
+});
+
+test('a checkpoint signed by the journal key for another origin does not anchor this journal', async () => {
+  const { options, checkpoints, verify } = await journalWithCheckpoints();
+  const [, second] = readFileSync(checkpoints, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckpointRecord);
+  const key = loadOrCreateSigningKey(options.keyPath, options.pubPath);
+  const other = signCheckpoint({ origin: 'another-journal', size: 20, headHash: (second as CheckpointRecord).headHash, ts: (second as CheckpointRecord).ts }, null, key);
+  writeFileSync(checkpoints, `${JSON.stringify(other)}\n`);
+  const report = await verify();
+  assert.deepEqual(report.problems, [
+    { seq: 20, code: 'CHECKPOINT_ORIGIN', message: `checkpoint 1 (line 1, size 20): names origin "another-journal", not this journal's "${(second as CheckpointRecord).origin}"` },
+  ]);
+  assert.deepEqual([report.ok, report.anchored], [false, false]);
+});
+
+test('a deleted checkpoint line breaks the checkpoint chain', async () => {
+  const { checkpoints, verify } = await journalWithCheckpoints();
+  const second = readFileSync(checkpoints, 'utf8').split('\n')[1];
+  writeFileSync(checkpoints, `${second}\n`);
+  const report = await verify();
+  assert.deepEqual(report.problems, [{ seq: 20, code: 'CHECKPOINT_CHAIN_BROKEN', message: 'checkpoint 2 (line 1, size 20): does not start the checkpoint chain' }]);
+  assert.deepEqual([report.ok, report.anchored], [false, false]);
+});
+
+test('checkpoints are not trusted without a key to check them', async () => {
+  const { options } = await journalWithCheckpoints();
+  const report = await verifyJournal(options.dir, { trustedKey: null });
+  assert.deepEqual(report.problems, [{ seq: null, code: 'CHECKPOINT_NO_KEY', message: 'checkpoints exist but no public key was found to check them: pass --key' }]);
+  assert.deepEqual([report.ok, report.anchored, report.events], [false, false, 20]);
 });
