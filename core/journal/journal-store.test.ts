@@ -236,18 +236,43 @@ function readCheckpointLines(dir: string): { n: number; size: number }[] {
   return readFileSync(join(dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { n: number; size: number });
 }
 
-test('an index snapshot from another journal is detected as stale and rebuilt', async () => {
-  const a = await freshJournal();
-  await Promise.all(Array.from({ length: 30 }, (_, i) => a.store.append({ kind: 'note.added', payload: { i } })));
-  await a.store.close();
+test('an index snapshot from another journal is detected as stale and rebuilt, whether it holds more, as many or fewer events', async () => {
   const b = await freshJournal();
-  await b.store.append({ kind: 'note.added', payload: 'b' });
+  for (let i = 0; i < 4; i++) await b.store.append({ kind: 'note.added', payload: `b${i}`, runId: 'run-b' });
   await b.store.close();
-  copyFileSync(join(a.options.dir, 'index.sqlite'), join(b.options.dir, 'index.sqlite'));
-  const reopened = await JournalStore.open(b.options);
-  assert.deepEqual(reopened.index.stats(), { events: 2, oldestSeq: 1, lastSeq: 2 });
-  assert.equal(reopened.readEvent(2)?.payload, 'b');
-  await reopened.close();
+  for (const appends of [29, 4, 2]) {
+    const a = await freshJournal();
+    await Promise.all(Array.from({ length: appends }, (_, i) => a.store.append({ kind: 'note.added', payload: { i }, runId: 'run-a' })));
+    await a.store.close();
+    copyFileSync(join(a.options.dir, 'index.sqlite'), join(b.options.dir, 'index.sqlite'));
+    const reopened = await JournalStore.open(b.options);
+    const index = { stats: reopened.index.stats(), a: reopened.index.ofRun('run-a').length, b: reopened.index.ofRun('run-b').length };
+    assert.deepEqual(index, { stats: { events: 5, oldestSeq: 1, lastSeq: 5 }, a: 0, b: 4 }, `a snapshot of ${appends + 1} events`);
+    assert.equal(reopened.readEvent(2)?.payload, 'b0');
+    await reopened.close();
+  }
+});
+
+test('a frame damaged after it was indexed is refused when read, never returned changed', async () => {
+  const { store, options } = await freshJournal();
+  for (const text of ['first note', 'second note', 'third note']) await store.append({ kind: 'note.added', payload: { text } });
+  const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+  const bytes = readFileSync(segment);
+  bytes[bytes.indexOf('second note') as number] = 'S'.charCodeAt(0);
+  writeFileSync(segment, bytes);
+  assert.throws(() => store.readEvent(3), { code: 'PALYRA_JOURNAL_CORRUPT', message: /is damaged at byte \d+: frame fails its checksum/ });
+  assert.deepEqual(store.readEvent(4)?.payload, { text: 'third note' });
+  await store.close();
+});
+
+test('a checkpoint asked for when the last one covers the head is that one, not a new line', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 1 });
+  const first = await store.checkpoint();
+  const again = await store.checkpoint();
+  assert.deepEqual([first.created, again.created, again.checkpoint], [true, false, first.checkpoint]);
+  await store.close();
+  assert.equal(readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').length, 1, 'close signed nothing new either');
 });
 
 test('a damaged index snapshot, or one with another page size, is replaced by a correct index', async () => {
