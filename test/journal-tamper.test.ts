@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
@@ -312,4 +312,31 @@ test('checkpoints are not trusted without a key to check them', async () => {
   const report = await verifyJournal(options.dir, { trustedKey: null });
   assert.deepEqual(report.problems, [{ seq: null, code: 'CHECKPOINT_NO_KEY', message: 'checkpoints exist but no public key was found to check them: pass --key' }]);
   assert.deepEqual([report.ok, report.anchored, report.events], [false, false, 20]);
+});
+
+test('a segment overwritten by a copy of an older one is out of order, misnamed, and hides the events it replaced', async () => {
+  const { segments, verify } = await journalWithSegments();
+  const [second, third] = [segments[1] as string, segments[2] as string];
+  const seqs = (path: string) => readFrames(path).map((f) => f.record.seq);
+  const [older, replaced] = [seqs(second), seqs(third)];
+  const [olderFirst, olderLast, first, last] = [older[0], older[older.length - 1], replaced[0], replaced[replaced.length - 1]] as [number, number, number, number];
+  copyFileSync(second, third);
+  const report = await verify();
+  assert.deepEqual(report.problems, [
+    { seq: olderFirst, code: 'SEQ_OUT_OF_ORDER', message: `event ${olderFirst} comes after event ${olderLast}` },
+    { seq: olderFirst, code: 'SEGMENT_NAME_MISMATCH', message: `segment "${third.split('/').pop()}" is named for seq ${first} but starts at seq ${olderFirst}` },
+    { seq: last + 1, code: 'SEQ_GAP', message: `events ${first}–${last} are missing before event ${last + 1}` },
+  ]);
+  assert.equal(report.ok, false);
+});
+
+test('a segment of another format version is refused, not read as this one', async () => {
+  const { segments, verify } = await journalWithSegments();
+  const second = segments[1] as string;
+  const bytes = readFileSync(second);
+  bytes.writeUInt32BE(2, 8);
+  writeFileSync(second, bytes);
+  const report = await verify();
+  assert.deepEqual(report.problems[0], { seq: null, code: 'SEGMENT_HEADER', message: `segment "${second.split('/').pop()}" at byte 0: segment format version 2 is not supported` });
+  assert.equal(report.ok, false);
 });
