@@ -111,6 +111,8 @@ test('with the cookie and its token, reads and writes work; the cookie alone (wh
     const queryWrite = await call(api.url, 'POST', `/api/v1/sessions?csrf=${encodeURIComponent(csrf)}`, { cookie }, { key: 'b' });
     assert.equal(queryWrite.status, 403, 'a write takes the token from the header only');
     assert.equal((await call(api.url, 'GET', '/metrics', { cookie })).status, 401, 'the cookie opens /api/v1 only');
+    const openAi = await call(api.url, 'GET', '/v1/models', { cookie, 'x-csrf-token': csrf });
+    assert.deepEqual([openAi.status, openAi.body?.error.code], [401, 'PALYRA_UNAUTHORIZED'], 'the OpenAI surface stays bearer-only, even with the CSRF token');
     assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: 'palyra_console=forged' })).status, 401);
   } finally {
     await api.close();
@@ -183,4 +185,35 @@ test('logins sent in parallel, their bodies late, are limited as if one after an
 test('the cookie is Secure when served over TLS, and cleared with Max-Age=0', () => {
   assert.equal(sessionCookie('abc', 60, true), 'palyra_console=abc; HttpOnly; SameSite=Strict; Path=/; Max-Age=60; Secure');
   assert.equal(sessionCookie('', 0, false), 'palyra_console=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0');
+});
+
+test('an opaque origin ("null": sandboxed frames, file: pages) can neither log in nor write', async () => {
+  const { api } = await startConsole();
+  try {
+    const nullLogin = await login(api.url, FIXTURE_TOKEN, { origin: 'null' });
+    assert.deepEqual([nullLogin.status, nullLogin.cookie, nullLogin.body.error.code], [403, null, 'PALYRA_FORBIDDEN']);
+    const { cookie, csrf } = await session(api.url);
+    const nullWrite = await call(api.url, 'POST', '/api/v1/sessions', { cookie, 'x-csrf-token': csrf, origin: 'null' }, { key: 'n' });
+    assert.deepEqual([nullWrite.status, nullWrite.body?.error.code], [403, 'PALYRA_FORBIDDEN']);
+  } finally {
+    await api.close();
+  }
+});
+
+test('successful logins do not count toward the failed-login limit, and a new login ends the session it replaces', async () => {
+  const { api, sessions } = await startConsole({ maxFailures: 2 });
+  try {
+    const first = await session(api.url);
+    let previous = first;
+    for (let i = 0; i < 4; i++) {
+      const r = await login(api.url, FIXTURE_TOKEN, { cookie: previous.cookie });
+      assert.equal(r.status, 200, `login ${i + 2}`);
+      previous = { cookie: (r.cookie as string).split(';')[0] as string, csrf: r.body.csrfToken as string };
+    }
+    assert.equal(sessions.size(), 1, 'each login replaced the session whose cookie it carried');
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: first.cookie, 'x-csrf-token': first.csrf })).status, 401, 'the replaced session is gone');
+    assert.equal((await call(api.url, 'GET', '/api/v1/sessions', { cookie: previous.cookie, 'x-csrf-token': previous.csrf })).status, 200);
+  } finally {
+    await api.close();
+  }
 });
