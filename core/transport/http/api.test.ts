@@ -197,3 +197,25 @@ test('only an interrupted run can be resumed: others get 409, unknown runs 404',
     await api.close();
   }
 });
+
+test('the body cap holds for a chunked body that declares no length', async () => {
+  const api = await startApi();
+  try {
+    const { request } = await import('node:http');
+    const answer = await new Promise<{ status: number; body: Record<string, any> }>((resolve, reject) => {
+      const req = request(`${api.url}/api/v1/sessions`, { method: 'POST', headers: { ...auth, 'transfer-encoding': 'chunked' } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, any> }));
+      });
+      req.on('error', reject);
+      req.write('{"label":"');
+      for (let i = 0; i < 5; i++) req.write('x'.repeat(1000));
+      req.end('"}');
+    });
+    assert.deepEqual([answer.status, answer.body.error.code], [413, 'PALYRA_PAYLOAD_TOO_LARGE']);
+    assert.deepEqual((await call(api.url, 'GET', '/api/v1/sessions')).body?.sessions, [], 'nothing was created');
+  } finally {
+    await api.close();
+  }
+});
