@@ -275,6 +275,54 @@ test('a client that stops reading is told its cursors, closed with 4008, and res
   }
 });
 
+test('more queued events than maxQueuedEvents: the client is told its cursors and closed with 4008 at once, not silently dropped', async () => {
+  // The stall timer is far off: only the queue bound can call this client slow.
+  const h = await start({ maxBufferedBytes: 64 * 1024, slowTimeoutMs: 60_000, maxQueuedEvents: 50 });
+  try {
+    const { runId } = await h.gateway.admit(h.session, { text: 'big' });
+    await h.gateway.waitFor(runId);
+    const all = fullStream(h.gateway, runId);
+    const subs = Array.from({ length: 16 }, (_, i) => `q${i}`);
+    const c = await Client.open(h.url);
+    await c.until((f) => f.op === 'hello', 'hello');
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    for (const id of subs) c.send({ op: 'subscribe', id, run: runId });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    socket.resume();
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000).unref());
+    assert.equal(await Promise.race([c.closed(), timeout]), 4008);
+    const last = c.frames.at(-1) as Frame;
+    assert.equal(last.op, 'slow');
+    assert.deepEqual(c.frames.map((f) => f.seq), c.frames.map((_, i) => i + 1));
+    const cut = Object.entries(last.cursors as Record<string, { run: string; after: number }>);
+    assert.ok(cut.length > 0, 'some subscriptions were cut short');
+    for (const [id, cursor] of cut) assert.deepEqual(cursor, { run: runId, after: c.events(id).at(-1)?.seq ?? 0 }, `${id}'s cursor is its last event`);
+
+    const again = await Client.open(h.url);
+    for (const [id, cursor] of cut) again.send({ op: 'subscribe', id, run: cursor.run, after: cursor.after });
+    let ends = 0;
+    await again.until((f) => f.op === 'event' && f.event.type === 'end' && ++ends === cut.length, 'every resumed stream');
+    for (const [id] of cut) assert.deepEqual([...c.events(id), ...again.events(id)].map((e) => e.seq), all.map((e) => e.seq), id);
+    again.ws.close();
+  } finally {
+    await h.close();
+  }
+});
+
+test('connections are capped: one more is refused with 503 before upgrading', async () => {
+  const h = await start({ maxConnections: 1 });
+  try {
+    const first = await Client.open(h.url);
+    await first.until((f) => f.op === 'hello', 'hello');
+    const refused = await refusal(h.url, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.deepEqual([refused.status, JSON.parse(refused.body).error.code], [503, 'PALYRA_UNAVAILABLE']);
+    first.ws.close();
+  } finally {
+    await h.close();
+  }
+});
+
 test('subscriptions are capped per connection and ids are unique while active', async () => {
   const h = await start({ maxSubscriptions: 2 });
   try {
