@@ -83,8 +83,18 @@ class Client {
     }
   }
 
+  /** Waits for the close; a server that never closes fails the test after 20 s instead of hanging it. */
   async closed(): Promise<number> {
-    while (this.closeCode === null) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    const deadline = Date.now() + 20_000;
+    while (this.closeCode === null) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('timed out waiting for the server to close the connection')), Math.max(0, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     return this.closeCode;
   }
 
