@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { builtinTools } from './builtin-tools.ts';
+import type { CedarModule } from './cedar-runtime.ts';
 import { compilePolicySet, type CompiledPolicySet } from './compile.ts';
 import { decideToolCall } from './decide.ts';
 import { toCedarRequest } from './cedar-request.ts';
 import { toolCallRequest, type ToolCallRequestInput } from './request.ts';
-import { POLICY_SCHEMA } from './schema.ts';
+import { POLICY_CAPABILITIES, POLICY_SCHEMA } from './schema.ts';
 
 const READ_ONLY = 'builtin.read-only';
 const APPROVED = 'builtin.approved-sensitive';
@@ -51,6 +52,22 @@ test('the default set decides every built-in tool, for the owner and for anyone 
     assert.deepEqual(decide(set, { tool: { name }, senderIsOwner: true }), { decision: ownerDecision, policies: ownerPolicies }, `${name} (owner)`);
     assert.deepEqual(decide(set, { tool: { name }, senderIsOwner: false }), { decision: otherDecision, policies: otherPolicies }, `${name} (not owner)`);
   }
+});
+
+test('a low-risk tool with any sensitive capability still needs an approval; only reading capabilities pass', async () => {
+  const set = await compile();
+  const decisions = POLICY_CAPABILITIES.map((capability) => [capability, decide(set, { tool: { name: 'ext.tool', capabilities: [capability], risk: 'low' } }).decision]);
+  assert.deepEqual(Object.fromEntries(decisions), {
+    fs_read: 'allow',
+    memory: 'allow',
+    fs_write: 'ask',
+    process: 'ask',
+    network: 'ask',
+    secrets: 'ask',
+    plugin: 'ask',
+    remote: 'ask',
+  });
+  assert.deepEqual(decide(set, { tool: { name: 'ext.tool', capabilities: ['fs_read', 'network'], risk: 'low' } }), { decision: 'ask', policies: [APPROVED] });
 });
 
 test('an approval allows what was ask, but never what a forbid denies', async () => {
@@ -169,4 +186,24 @@ test('a host is matched without its trailing dot: a fully qualified spelling doe
   }
   assert.deepEqual(fetch('https://good.example./x'), { decision: 'allow', policies: ['ops.fetch-ok'] });
   assert.deepEqual(toCedarRequest(toolCallRequest({ tool: { name: 'http.fetch' }, args: { url: 'https://EVIL.example./x' } })).context.args, { url: 'https://EVIL.example./x', host: 'evil.example' });
+});
+
+test('an engine failure is a deny naming it (fail closed), and is not remembered', async () => {
+  // As the daemon compiles: without request validation, so decisions are memoized.
+  const compiled = await compilePolicySet([]);
+  if (compiled.type !== 'ok') throw new Error(JSON.stringify(compiled.problems));
+  const set = compiled.set;
+  const failing = { statefulIsAuthorized: () => ({ type: 'failure', errors: [{ message: 'wasm trapped', help: null }] }) } as unknown as CedarModule;
+  // The same set, memo included, whose engine fails on every call.
+  const broken: CompiledPolicySet = { ...set, engine: { ...set.engine, cedar: failing } };
+  const request = toolCallRequest({ tool: { name: 'echo' }, args: { text: 'hi' } });
+  assert.deepEqual(decideToolCall(request, broken), {
+    decision: 'deny',
+    policies: [],
+    reasons: ['No policy permits tool "echo" for Agent::"main" (deny by default)', 'Cedar could not evaluate the request: wasm trapped'],
+    policySetHash: set.hash,
+  });
+  // A failure may come from anything in the request; once the engine answers again, so does the decision.
+  assert.equal(set.engine.memo.size, 0);
+  assert.deepEqual(decideToolCall(request, set).decision, 'allow');
 });
