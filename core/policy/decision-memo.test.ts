@@ -87,3 +87,39 @@ test('a slice whose policies use context whole is never memoized', async () => {
   decideToolCall(toolCallRequest({ tool: { name: 'echo' }, args: { text: 'x' } }), set);
   assert.equal(set.engine.memo.size, 1);
 });
+
+test('requests that differ only in the principal, or in the tool\'s capabilities or risk, never share a remembered decision', async () => {
+  const set = await compile(`
+@id("alice-writes") permit (principal == Agent::"alice", action, resource == Tool::"fs.write");
+@id("plain-plugin") permit (principal, action, resource == Tool::"plug") when { resource.capabilities.isEmpty() && resource.risk == "low" };
+`);
+  const inputs: ToolCallRequestInput[] = [
+    { tool: { name: 'fs.write' }, args: { path: 'a' }, principal: { type: 'Agent', id: 'alice' } },
+    { tool: { name: 'fs.write' }, args: { path: 'a' }, principal: { type: 'Agent', id: 'bob' } },
+    { tool: { name: 'plug', capabilities: [], risk: 'low' } },
+    { tool: { name: 'plug', capabilities: ['process'], risk: 'low' } },
+    { tool: { name: 'plug', capabilities: [], risk: 'high' } },
+  ];
+  // Each request right after the one it must not be confused with: a shared entry would answer it.
+  const got = inputs.map((input) => decideToolCall(toolCallRequest(input), set).decision);
+  assert.deepEqual(got, ['allow', 'ask', 'allow', 'ask', 'ask']);
+  for (const input of inputs) {
+    const request = toolCallRequest(input);
+    assert.deepEqual(decideToolCall(request, set), decideToolCall(request, set, { memo: false }), JSON.stringify(input));
+  }
+});
+
+test('a decision names the set that made it, also when an earlier set held the same slice', async () => {
+  const echoOnly = '@id("echo-ok") permit (principal, action, resource == Tool::"echo");';
+  const first = await compile(echoOnly);
+  const second = await compile(`${echoOnly}\n@id("fetch-ok") permit (principal, action, resource == Tool::"http.fetch");`);
+  assert.notEqual(first.hash, second.hash);
+  const request = toolCallRequest({ tool: { name: 'echo' }, args: { text: 'hi' } });
+  assert.equal(decideToolCall(request, first).policySetHash, first.hash);
+  assert.deepEqual(decideToolCall(request, second), {
+    decision: 'allow',
+    policies: ['builtin.read-only', 'echo-ok'],
+    reasons: ['Low-risk tools that only read files or memory are allowed', 'Permitted by policy "echo-ok"'],
+    policySetHash: second.hash,
+  });
+});
