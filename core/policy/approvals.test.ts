@@ -274,3 +274,35 @@ test('close waits for an always policy being written, so its journal record is n
   assert.equal((await answer).type, 'approved');
   assert.deepEqual(registry.pending(), []);
 });
+
+test('while an always policy is written, no second answer is taken, and a withdraw outranks a later deadline', async () => {
+  const { time, registry, writes } = heldWrites();
+  const call = sessionCall();
+  const { approval, outcome } = registry.open(call, askAll);
+  const answer = registry.resolve(approval.id, { type: 'approve', scope: 'always', by: 'ann' });
+  for (const second of [{ type: 'approve', scope: 'session', by: 'bob' }, { type: 'approve', scope: 'once', by: 'bob' }, { type: 'deny', by: 'bob' }] as const) {
+    await assert.rejects(registry.resolve(approval.id, second), { code: 'PALYRA_APPROVAL_NOT_FOUND' }, JSON.stringify(second));
+  }
+  assert.equal(registry.approvalState(call), 'none', 'no session grant from a second answer');
+  time.advance(5);
+  registry.withdraw(approval.id);
+  time.advance(300_000);
+  writes[0]!.reject(new Error('disk full'));
+  await assert.rejects(answer, { message: 'disk full' });
+  assert.deepEqual(await outcome, { type: 'withdrawn', approval, at: T0 + 300_005 });
+  assert.equal(writes.length, 1, 'one write only');
+});
+
+test('close expires every pending approval: each waiting call gets its deny', async () => {
+  const { time, store, registry } = await setup();
+  const first = registry.open(sessionCall(), askAll);
+  const second = registry.open(sessionCall({ path: 'b.md', content: 'b' }), askAll);
+  time.advance(7, false);
+  await registry.close();
+  assert.deepEqual(await first.outcome, { type: 'expired', approval: first.approval, at: T0 + 7 });
+  assert.deepEqual(await second.outcome, { type: 'expired', approval: second.approval, at: T0 + 7 });
+  assert.deepEqual(registry.pending(), []);
+  assert.equal(time.armed(), 0);
+  await assert.rejects(registry.resolve(first.approval.id, { type: 'approve', scope: 'session', by: 'ann' }), { code: 'PALYRA_APPROVAL_NOT_FOUND' });
+  assert.deepEqual(readPolicyDir(store.dir), []);
+});
