@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { PalyraError } from '../../base/index.ts';
 import { toolContext } from '../../../test/helpers/tool-context.ts';
-import { isInside, resolveWorkspacePath } from './workspace-path.ts';
+import { assertOpenedInside, isInside, resolveWorkspacePath } from './workspace-path.ts';
 
 function setUp() {
   const { workspace, outside } = toolContext();
@@ -69,4 +70,21 @@ test('isInside compares whole segments', () => {
     [isInside('/w', '/w'), isInside('/w', '/w/a'), isInside('/w', '/wx'), isInside('/w', '/'), isInside('/w', '/w/..a')],
     [true, true, false, false, true],
   );
+});
+
+test('a descriptor that was opened outside is refused, one opened inside passes', { skip: process.platform !== 'linux' && 'checks /proc/self/fd' }, async () => {
+  const { workspace } = setUp();
+  // What a swap between check and open leaves behind: a descriptor whose real file lies outside.
+  const escaped = await open(join(workspace, 'dir-link', 'secret.txt'), 'r');
+  const inside = await open(join(workspace, 'src-link', 'a.txt'), 'r');
+  try {
+    await assert.rejects(
+      assertOpenedInside(workspace, escaped.fd, 'dir-link/secret.txt'),
+      refused('Path "dir-link/secret.txt" is refused: it moved outside the workspace while being opened'),
+    );
+    await assertOpenedInside(workspace, inside.fd, 'src-link/a.txt');
+  } finally {
+    await escaped.close();
+    await inside.close();
+  }
 });
