@@ -77,6 +77,20 @@ test('bad or forbidden input is refused and nothing is spawned', async () => {
   assert.equal(existsSync(pidDir(context.stateDir)), false, 'no process was ever spawned');
 });
 
+test('stdin is capped in bytes, not characters: multi-byte input past the cap is refused and nothing runs', async () => {
+  const { context, ws, run } = setUp({ maxStdinBytes: 8 });
+  // Five two-byte characters: within the schema's 8 characters, but 10 bytes.
+  assert.deepEqual(outputOf(await run({ argv: ['touch', 'ran.txt'], stdin: 'ééééé' })), {
+    code: 'PALYRA_TOOL_INPUT_INVALID',
+    message: 'Invalid input for "process.run": /stdin is longer than 8 bytes',
+  });
+  assert.equal(existsSync(join(ws, 'ran.txt')), false);
+  assert.equal(existsSync(pidDir(context.stateDir)), false, 'no process was ever spawned');
+  const exact = await run({ argv: ['cat'], stdin: 'éééé' });
+  assert.ok(exact.ok);
+  assert.equal((exact.output as Record<string, unknown>)['stdout'], 'éééé');
+});
+
 test('a program planted inside the workspace never runs, even when the search path reaches it', async () => {
   const context = toolContext();
   mkdirSync(join(context.workspace, 'bin'));
