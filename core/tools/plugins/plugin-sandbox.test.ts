@@ -105,6 +105,22 @@ test('unbounded or oversized memory is refused before running', async () => {
   assert.equal(pluginWorkerCounts().started, started);
 });
 
+test('the host\'s memory cap holds even when a manifest asks for more', async () => {
+  const started = pluginWorkerCounts().started;
+  await installPlugin(dir, 'greedy', { wat: watModule('(func (export "run") (param i32 i32) (result i64) i64.const 0)', { memory: '1 512' }), manifest: { limits: { memoryPages: 1024 } } });
+  await assert.rejects(loadPlugin(dir, 'greedy'), (e: unknown) =>
+    e instanceof PalyraError && e.code === 'PALYRA_TOOL_FORBIDDEN' && e.message === 'Plugin "greedy" declares a memory maximum of 512 pages, above its limit of 256 pages',
+  );
+  assert.equal((await loadPlugin(dir, 'greedy', { maxMemoryPages: 600 })).memoryMaxPages, 512);
+  // The tool passes its own, lower cap on.
+  await installPlugin(dir, 'modest', { wat: watModule('(func (export "run") (param i32 i32) (result i64) i64.const 0)', { memory: '1 12' }) });
+  const small = createPluginRunTool({ pluginsDir: dir, maxMemoryPages: 8 });
+  await assert.rejects(small.run({ plugin: 'modest', input: {} }, toolContext(dir)), (e: unknown) =>
+    e instanceof PalyraError && e.code === 'PALYRA_TOOL_FORBIDDEN' && e.message === 'Plugin "modest" declares a memory maximum of 12 pages, above its limit of 8 pages',
+  );
+  assert.equal(pluginWorkerCounts().started, started);
+});
+
 test('many tables, or tables too large in total, are refused before running', async () => {
   const started = pluginWorkerCounts().started;
   const run = '(func (export "run") (param i32 i32) (result i64) i64.const 0)';
