@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const ROOTS = ['core', 'cli', 'test'];
 
+// A net under every test: one that hangs fails after this long instead of holding CI (the
+// slowest, the crash tests, take about a minute; tests may set their own, shorter, limits).
+const PER_TEST_TIMEOUT_MS = 300_000;
+
 const args = process.argv.slice(2);
 const nodeFlags = args.filter((a) => a.startsWith('-'));
 const prefixes = args.filter((a) => !a.startsWith('-')).map((p) => p.replace(/^\.\//, '').split(sep).join('/'));
@@ -26,7 +30,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...nodeFlags, ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', `--test-timeout=${PER_TEST_TIMEOUT_MS}`, ...nodeFlags, ...files], {
   cwd: root,
   stdio: 'inherit',
 });

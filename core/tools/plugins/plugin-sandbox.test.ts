@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
 import { PalyraError, type JsonValue } from '../../base/index.ts';
 import { loadPlugin } from './plugin-loader.ts';
@@ -28,7 +28,19 @@ async function refused(plugin: string, options: { signal?: AbortSignal; input?: 
 
 const LOOP = watModule('(func (export "run") (param i32 i32) (result i64) (loop $l (br $l)) unreachable)');
 
-test('an infinite loop is stopped at the time limit and its worker is gone', async () => {
+/** Tests of code that never ends on its own: a broken limit must fail them, not hang the run. */
+const LOOP_TEST_TIMEOUT_MS = 30_000;
+
+// A plugin worker still spinning after the last test (a broken limit or terminate) would keep
+// this file's process alive for ever; a healthy run exits on its own before this fires.
+after(() => {
+  setTimeout(() => {
+    process.stderr.write('plugin-sandbox: a plugin worker outlived the tests; exiting\n');
+    process.exit(1);
+  }, 2_000).unref();
+});
+
+test('an infinite loop is stopped at the time limit and its worker is gone', { timeout: LOOP_TEST_TIMEOUT_MS }, async () => {
   await installPlugin(dir, 'spin', { wat: LOOP, manifest: { limits: { memoryPages: 16, timeoutMs: 300 } } });
   const { code, message, ms } = await refused('spin');
   assert.deepEqual({ code, message }, { code: 'PALYRA_TOOL_TIMEOUT', message: 'Plugin "spin" exceeded its time limit of 300 ms and was stopped' });
@@ -37,7 +49,7 @@ test('an infinite loop is stopped at the time limit and its worker is gone', asy
   assert.equal(pluginWorkerCounts().live, 0);
 });
 
-test("the manifest's time limit is capped by the tool's", async () => {
+test("the manifest's time limit is capped by the tool's", { timeout: LOOP_TEST_TIMEOUT_MS }, async () => {
   const capped = createPluginRunTool({ pluginsDir: dir, timeoutMs: 200 });
   await installPlugin(dir, 'spin-long', { wat: LOOP, manifest: { limits: { memoryPages: 16, timeoutMs: 600_000 } } });
   await assert.rejects(capped.run({ plugin: 'spin-long', input: null }, toolContext(dir)), {
@@ -47,7 +59,7 @@ test("the manifest's time limit is capped by the tool's", async () => {
   assert.equal(pluginWorkerCounts().live, 0);
 });
 
-test('cancelling through the AbortSignal terminates the worker', async () => {
+test('cancelling through the AbortSignal terminates the worker', { timeout: LOOP_TEST_TIMEOUT_MS }, async () => {
   await installPlugin(dir, 'spin-cancel', { wat: LOOP });
   const controller = new AbortController();
   // Abort once the worker is really running (a fixed delay can fire before it starts on a loaded machine).
@@ -78,7 +90,7 @@ test('a memory bomb that traps when growth fails is reported as a limit', async 
   assert.match(message, /^Plugin "bomb" trapped after growing its memory to the limit of 16 pages: /);
 });
 
-test('a memory bomb that keeps growing after failure never passes the cap and is stopped by the clock', async () => {
+test('a memory bomb that keeps growing after failure never passes the cap and is stopped by the clock', { timeout: LOOP_TEST_TIMEOUT_MS }, async () => {
   const bomb = watModule('(func (export "run") (param i32 i32) (result i64) (loop $l (drop (memory.grow (i32.const 1))) (br $l)) unreachable)');
   await installPlugin(dir, 'bomb-spin', { wat: bomb, manifest: { limits: { memoryPages: 16, timeoutMs: 300 } } });
   assert.equal((await refused('bomb-spin')).code, 'PALYRA_TOOL_TIMEOUT');
@@ -198,7 +210,7 @@ test('a trap is a failure with the reason, and the worker still ends', async () 
   assert.equal(pluginWorkerCounts().live, 0);
 });
 
-test('unbounded recursion is stopped at the stack limit', async () => {
+test('unbounded recursion is stopped at the stack limit', { timeout: LOOP_TEST_TIMEOUT_MS }, async () => {
   await installPlugin(dir, 'deep', { wat: watModule('(func $run (export "run") (param i32 i32) (result i64) (call $run (local.get 0) (local.get 1)))') });
   const { code, message } = await refusedData('deep');
   assert.deepEqual({ code, message: message.replace(/: .*/, ': …') }, { code: 'PALYRA_TOOL_LIMIT_EXCEEDED', message: 'Plugin "deep" exceeded the stack limit: …' });
