@@ -56,6 +56,22 @@ test('abort before the request and mid-stream end with cancelled and nothing aft
   ]);
 });
 
+test('events parsed from the same chunk are not passed on after an abort', async () => {
+  // One network chunk holding three events, then the server holds the stream open.
+  const three = new Uint8Array([...CHUNK, ...CHUNK, ...CHUNK]);
+  next = { chunks: [three, CHUNK], stallAfter: 1 };
+  const controller = new AbortController();
+  const events: ProviderEvent[] = [];
+  for await (const event of provider({ connectMs: 1000, firstByteMs: 5000, idleMs: 5000 }).stream({ ...REQUEST, signal: controller.signal })) {
+    events.push(event);
+    if (event.type === 'text_delta') controller.abort();
+  }
+  assert.deepEqual(events, [
+    { type: 'text_delta', text: 'a' },
+    { type: 'error', error: { code: 'cancelled', message: 'Request to provider "openai" was cancelled', retryable: false } },
+  ]);
+});
+
 test('HTTP 429 through the adapter carries Retry-After; the key never appears', async () => {
   next = { status: 429, headers: { 'content-type': 'application/json', 'retry-after': '2' }, chunks: [enc('{"error":{"message":"Slow down, sk-test-999999","type":"requests","code":"rate_limit_exceeded"}}')] };
   const turn = await collect(provider(undefined, 'sk-test-999999').stream(REQUEST));
@@ -80,7 +96,11 @@ test('a refused connection is a retryable network failure', async () => {
 test('a body cut before [DONE] or a finish reason is an upstream failure, not a silent success', async () => {
   next = { chunks: [CHUNK] };
   const turn = await collect(provider().stream(REQUEST));
-  assert.deepEqual([turn.text, turn.error?.code, turn.finish], ['a', 'upstream', null]);
+  assert.deepEqual([turn.text, turn.error, turn.finish], [
+    'a',
+    { code: 'upstream', message: 'Provider "openai" sent a malformed response: the stream ended before a finish reason or [DONE]', retryable: true },
+    null,
+  ]);
 });
 
 test('the key is scrubbed from an in-stream error object and from a 200 JSON error body', async () => {
