@@ -36,6 +36,16 @@ test('collect orders tool calls by index, keeps first id and name, parses argume
   });
 });
 
+test('a continuation delta naming another id or tool does not rename the call', async () => {
+  const turn = await collect(
+    events([
+      { type: 'tool_call_delta', index: 0, id: 'call_a', name: 'fs.read', argumentsFragment: '{"path":' },
+      { type: 'tool_call_delta', index: 0, id: 'call_b', name: 'fs.write', argumentsFragment: '"a.txt"}' },
+    ]),
+  );
+  assert.deepEqual(turn.toolCalls, [{ id: 'call_a', name: 'fs.read', arguments: { path: 'a.txt' } }]);
+});
+
 test('collect of an error-only stream', async () => {
   const error = { code: 'cancelled' as const, message: 'x', retryable: false };
   const turn = await collect(events([{ type: 'error', error }]));
