@@ -91,3 +91,17 @@ test('Security: the key is scrubbed from failure messages', () => {
   assert.equal(echoedCode.providerCode, 'bad_key_sk-live-123456');
   assert.equal(redactSecrets(echoedCode, ['sk-live-123456']).providerCode, 'bad_key_[redacted]', 'the error code the upstream chose is scrubbed too');
 });
+
+test('an over-long prompt is context_length and not retryable, also when it came as a 5xx or an untyped in-stream error', () => {
+  const http = classifyHttpFailure('p', { status: 500, headers: {}, bodyText: '{"error":"the request exceeds the available context size, try increasing the context window"}' });
+  assert.deepEqual([http.code, http.retryable], ['context_length', false]);
+  const inStream = classifyErrorObject('p', { type: 'server_error', message: "This model's maximum context length is 8192 tokens" });
+  assert.deepEqual([inStream.code, inStream.retryable], ['context_length', false]);
+});
+
+test('Security: a secret that contains another is scrubbed whole, whatever order the secrets come in', () => {
+  const failure = classifyHttpFailure('p', { status: 401, headers: {}, bodyText: '{"error":{"message":"bad credential sk-proj-abcdef-0123456789"}}' });
+  const expected = 'Provider "p" failed (HTTP 401): bad credential [redacted]';
+  assert.equal(redactSecrets(failure, ['sk-proj-abcdef', 'sk-proj-abcdef-0123456789']).message, expected);
+  assert.equal(redactSecrets(failure, ['sk-proj-abcdef-0123456789', 'sk-proj-abcdef']).message, expected);
+});
