@@ -161,3 +161,12 @@ test('a tool call whose arguments are not an object is sent back with input {}',
     { type: 'tool_use', id: 'toolu_3', name: 'g', input: { ok: true } },
   ]);
 });
+
+test('a request without maxTokens is sent with max_tokens 4096, which the Messages API requires', () => {
+  assert.deepEqual(toAnthropicBody(REQUEST, { model: 'claude-test', stream: false }), {
+    model: 'claude-test',
+    max_tokens: 4096,
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: false,
+  });
+});
