@@ -76,3 +76,12 @@ test('an API key variable holding a control character is refused, naming the var
     message: 'Provider "anthropic" reads its API key from KEY, which contains a control character (a trailing newline?); HTTP headers cannot carry it',
   });
 });
+
+test('an anthropic entry whose key variable is unset or empty is refused at start, naming the variable', async () => {
+  for (const env of [{}, { KEY: '' }]) {
+    await assert.rejects(providerFromConfig([anthropic({ model: 'claude-x' })], env, systemClock), {
+      code: 'PALYRA_INVALID_ARGUMENT',
+      message: 'Provider "anthropic" needs its API key in the environment variable KEY, which is not set',
+    });
+  }
+});
