@@ -464,3 +464,95 @@ test('steering: messages that arrive during a tool call join at the next model b
   assert.ok(events.some((e) => e.type === 'steered'));
   await assertReplays(tape);
 });
+
+test('budgets are reached at their limit: tokens used equal to the ceiling, and the wall clock by the last step before a turn', async () => {
+  const tokens = harness({ provider: endlessEcho() });
+  const byTokens = await runAgent(input({ budgets: { maxTokens: 30 } }), tokens.ports);
+  assert.deepEqual({ state: byTokens.state, reason: byTokens.reason, turns: byTokens.counters.turns }, { state: 'failed', reason: 'budget: max tokens 30 reached (used 30)', turns: 2 });
+  await assertReplays(tokens.tape);
+
+  // The fake clock moves 5 ms per reading: the step before turn 1 is 5 ms after run.started.
+  // No timer fires (nobody advances them), so only the check before the turn can end the run.
+  const clock = harness({ provider: endlessEcho() });
+  const byClock = await runAgent(input({ budgets: { wallClockMs: 5 } }), clock.ports);
+  assert.deepEqual({ state: byClock.state, reason: byClock.reason }, { state: 'failed', reason: 'budget: wall clock 5 ms reached' });
+  assert.deepEqual(kinds(clock.tape), ['run.started', 'run.transition', 'run.transition', 'run.finished'], 'no turn starts');
+  assert.deepEqual(payloads(clock.tape, 'run.transition').map((t) => [t.from, t.to, t.interrupt]), [['queued', 'running', null], ['running', 'failed', null]]);
+  await assertReplays(clock.tape);
+});
+
+test('a final answer completes the run even when its own turn crosses the token or cost ceiling', async () => {
+  const budgets = [{ maxTokens: 10 }, { cost: { inputPerToken: 1, outputPerToken: 1, ceiling: 10 } }];
+  for (const b of budgets) {
+    const h = harness({ provider: scripted([{ text: 'all done', usage: { inputTokens: 50, outputTokens: 50 } }]) });
+    const outcome = await runAgent(input({ budgets: b }), h.ports);
+    assert.deepEqual({ state: outcome.state, reason: outcome.reason, finalText: outcome.finalText }, { state: 'completed', reason: 'final answer', finalText: 'all done' }, JSON.stringify(b));
+    await assertReplays(h.tape);
+  }
+});
+
+test('the usage of a turn cut off by an interrupt is not counted, by the run nor by a resume', async () => {
+  const controller = new AbortController();
+  const h = harness({
+    provider: {
+      id: 'hanging',
+      async *stream(): AsyncGenerator<ProviderEvent> {
+        yield { type: 'usage', inputTokens: 7, outputTokens: 3 };
+        yield { type: 'text_delta', text: 'Hel' };
+        await new Promise<void>(() => undefined);
+      },
+    },
+    onEvent: (event) => {
+      if (event.type === 'text_delta') controller.abort();
+    },
+  });
+  const outcome = await runAgent(input({ budgets: { cost: { inputPerToken: 1, outputPerToken: 1, ceiling: 100 } } }), h.ports, { signal: controller.signal });
+  assert.equal(outcome.state, 'cancelled');
+  assert.deepEqual(payloads(h.tape, 'model.response').map((r) => [r.usage, r.interrupted]), [[{ inputTokens: 7, outputTokens: 3 }, 'cancelled']], 'the tape keeps what the stream said');
+  assert.deepEqual(outcome.counters, { turns: 1, toolCalls: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
+  assert.deepEqual(payloads(h.tape, 'run.finished')[0]?.counters, outcome.counters);
+  assert.deepEqual(resumePoint(h.tape).spent, { turns: 1, toolCalls: 0, inputTokens: 0, outputTokens: 0, cost: 0 });
+  await assertReplays(h.tape);
+});
+
+test('an approved call that the second decision does not allow is not run; the model is told why', async () => {
+  const invoked: string[] = [];
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'fs.write', arguments: { path: 'x' } }] }, { text: 'not written' }]),
+    tools: { list: [tool('fs.write', false, ['fs_write'], 'medium')], invoke: (name) => (invoked.push(name), Promise.resolve(ok(name, null))) },
+    // Asks first; once approved, policy still forbids it (e.g. a forbid that approval does not lift).
+    decide: (request) => ({
+      decision: request.approval === 'approved' ? 'deny' : 'ask',
+      policies: ['test'],
+      reasons: [request.approval === 'approved' ? 'Forbidden even when approved' : 'Needs a human'],
+      policySetHash: 'test-set',
+    }),
+    approvals: approvalsBy([{ type: 'approved', by: 'operator', scope: 'once' }]),
+  });
+  const outcome = await runAgent(input(), ports);
+  assert.equal(outcome.state, 'completed');
+  assert.deepEqual(invoked, []);
+  assert.deepEqual(payloads(tape, 'tool.decision').map((d) => [d.approval, d.decision]), [['none', 'ask'], ['approved', 'deny']]);
+  assert.deepEqual(payloads(tape, 'tool.result').map((r) => [r.source, r.ok, r.error]), [
+    ['approval', false, { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Not allowed even when approved: Forbidden even when approved' }],
+  ]);
+  await assertReplays(tape);
+});
+
+test('each policy request carries the tool calls left: the budget less the calls judged before it, this run\'s and carried ones', async () => {
+  for (const [carried, expected] of [[undefined, [5, 4, 3]], [{ turns: 1, toolCalls: 2, inputTokens: 0, outputTokens: 0, cost: 0 }, [3, 2, 1]]] as const) {
+    const left: number[] = [];
+    const h = harness({
+      provider: scripted([
+        { toolCalls: [{ name: 'echo', arguments: { text: 'a' } }, { name: 'echo', arguments: { text: 'b' } }] },
+        { toolCalls: [{ name: 'echo', arguments: { text: 'c' } }] },
+        { text: 'done' },
+      ]),
+      decide: (request) => (left.push(request.toolCallsLeft), decideBy()(request)),
+    });
+    const outcome = await runAgent(input({ budgets: { maxToolCalls: 5 }, ...(carried === undefined ? {} : { carried }) }), h.ports);
+    assert.equal(outcome.state, 'completed');
+    assert.deepEqual(left, expected);
+    await assertReplays(h.tape);
+  }
+});
