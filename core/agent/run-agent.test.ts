@@ -556,3 +556,60 @@ test('each policy request carries the tool calls left: the budget less the calls
     await assertReplays(h.tape);
   }
 });
+
+/** Lets every pending callback run a few macrotask turns, for asserting that something did not happen. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+test('a call that is not parallel-safe starts only once every call before it has ended, and nothing after it starts until it ends', async () => {
+  const started: string[] = [];
+  const gates = new Map(['1', '2'].map((t) => [t, deferred<void>()]));
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: '1' } }, { name: 'write', arguments: { text: '2' } }, { name: 'echo', arguments: { text: '3' } }] }, { text: 'done' }]),
+    tools: {
+      list: [echoTool, tool('write', false)],
+      invoke: async (name, args) => {
+        const text = (args as { text: string }).text;
+        started.push(text);
+        await gates.get(text)?.promise;
+        return ok(name, text);
+      },
+    },
+  });
+  const running = runAgent(input(), ports);
+  await until(() => started.length === 1);
+  await settle();
+  assert.deepEqual(started, ['1'], 'the write waits for the echo before it');
+  gates.get('1')?.resolve();
+  await until(() => started.length === 2);
+  await settle();
+  assert.deepEqual(started, ['1', '2'], 'the echo after the write waits for it');
+  gates.get('2')?.resolve();
+  assert.equal((await running).state, 'completed');
+  assert.deepEqual(started, ['1', '2', '3']);
+  await assertReplays(tape);
+});
+
+test('once recording a result fails (the tape bound), no call of the batch that has not started yet starts', async () => {
+  const invoked: string[] = [];
+  const h = harness({
+    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: 'a' } }, { name: 'echo', arguments: { text: 'b' } }, { name: 'write', arguments: { text: 'c' } }] }, { text: 'done' }]),
+    tools: {
+      list: [echoTool, tool('write', false)],
+      invoke: (name, args, signal) => {
+        const text = (args as { text: string }).text;
+        invoked.push(text);
+        // b runs until the batch is stopped; the write waits for it.
+        if (text !== 'b') return Promise.resolve(ok(name, text));
+        return new Promise<ToolResult>((resolve) => signal.addEventListener('abort', () => resolve(failed(name, 'PALYRA_TOOL_CANCELLED', 'stopped')), { once: true }));
+      },
+    },
+  });
+  // Steps 1–10: start, transition, request, response, 3 proposals, 3 decisions; a's result would be step 11.
+  const outcome = await runAgent(input({ budgets: { tapeMaxEvents: 10 } }), h.ports);
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'failed', reason: 'tape limit: 10 events reached' });
+  assert.deepEqual(invoked, ['a', 'b'], 'the write never starts');
+  assert.deepEqual(kinds(h.tape).slice(-3), ['tool.decision', 'run.transition', 'run.finished']);
+  await assertReplays(h.tape);
+});
