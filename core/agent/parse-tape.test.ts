@@ -35,6 +35,7 @@ test('a newer tapeVersion and a malformed tape are refused with the step and the
     [tape.slice(1), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 1: a tape starts with run.started, not run.transition'],
     [[...tape, tape[5]], 'PALYRA_TAPE_INVALID', 'Cannot read tape step 7: step is 6; steps count from 1 without gaps'],
     [edit(tape, 6, (p) => (p['state'] = 'failed')), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 6: run.finished says failed, but the run is completed'],
+    [[...tape, { kind: 'model.response', payload: { ...tape[3]?.payload, step: 7 } }], 'PALYRA_TAPE_INVALID', 'Cannot read tape step 7: an event follows run.finished'],
     [
       edit(tape, 1, (p) => (p['carried'] = { turns: 1, toolCalls: -2, inputTokens: 0, outputTokens: 0, cost: 0 })),
       'PALYRA_TAPE_INVALID',
