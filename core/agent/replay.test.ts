@@ -125,3 +125,47 @@ test('a synthetic tape of many echo turns replays identically', async () => {
   const report = await replayTape(tape);
   assert.deepEqual({ identical: report.identical, steps: report.steps, state: report.outcome.state }, { identical: true, steps: tape.length, state: 'completed' });
 });
+
+test('a replayed run that ends before the recording, or goes on past it, diverges at every step it lacks or adds', async () => {
+  const tape = await recordEchoRun(await compile());
+  // Turn 1 edited into a final answer: the replay completes after it; the recording went on.
+  const firstResponse = stepOf(tape, 'model.response', 0);
+  const short = tamper(tape, firstResponse, (p) => {
+    p['toolCalls'] = [];
+    p['finish'] = 'stop';
+    p['finishReason'] = 'stop';
+  });
+  const ended = await replayTape(short);
+  const lacking = tape.slice(firstResponse + 2).map((e) => [e.payload.step, e.kind, null]);
+  assert.deepEqual(
+    { identical: ended.identical, steps: ended.steps, recordedSteps: ended.recordedSteps, divergenceCount: ended.divergenceCount },
+    { identical: false, steps: firstResponse + 2, recordedSteps: tape.length, divergenceCount: tape.length - firstResponse },
+  );
+  assert.deepEqual(ended.divergences.map((d) => [d.step, d.expected?.kind ?? null, d.actual?.kind ?? null]), [
+    [firstResponse + 1, 'tool.proposed', 'run.transition'],
+    [firstResponse + 2, 'tool.proposed', 'run.finished'],
+    ...lacking,
+  ]);
+  // Only the first divergences are kept; all are counted, and none kept still is not identical.
+  const capped = await replayTape(short, { maxDivergences: 2 });
+  assert.deepEqual([capped.divergences.length, capped.divergenceCount], [2, tape.length - firstResponse]);
+  const none = await replayTape(short, { maxDivergences: 0 });
+  assert.deepEqual([none.identical, none.divergences, none.divergenceCount], [false, [], tape.length - firstResponse]);
+
+  // The final answer edited into a tool call: the replay goes on past the recording's end.
+  const lastResponse = stepOf(tape, 'model.response', 2);
+  const long = tamper(tape, lastResponse, (p) => {
+    p['toolCalls'] = [{ id: 'call_x', name: 'echo', arguments: { text: 'more' } }];
+    p['finish'] = 'tool_calls';
+    p['finishReason'] = 'tool_calls';
+  });
+  const went = await replayTape(long);
+  assert.equal(went.identical, false);
+  assert.ok(went.steps > tape.length, 'the replayed run recorded more steps than the tape has');
+  assert.equal(went.divergenceCount, went.steps - lastResponse, 'every step after the edit diverges');
+  assert.deepEqual(
+    went.divergences.filter((d) => d.expected === null).map((d) => d.step),
+    Array.from({ length: went.steps - tape.length }, (_, i) => tape.length + 1 + i),
+    'each step past the recording is a divergence with nothing expected',
+  );
+});
