@@ -94,6 +94,9 @@ function standingApproval(ctx: RunContext, request: ToolCallRequest): ApprovalSt
   }
 }
 
+/** How the result of a call whose approval could not be requested begins; replay reads the port's error back from it. */
+export const APPROVAL_NOT_REQUESTED = 'Approval could not be requested: ';
+
 /** `ask`: the run waits for a human; an approved call is decided again as approved before it runs. */
 async function askHuman(ctx: RunContext, ref: CallRef, tool: AgentTool, args: { [key: string]: JsonValue }, asked: Decided, toolCallsLeft: number): Promise<Judgement> {
   await ctx.transition('waiting', `approval needed for tool "${tool.name}"`);
@@ -103,7 +106,7 @@ async function askHuman(ctx: RunContext, ref: CallRef, tool: AgentTool, args: { 
   } catch (error) {
     await ctx.transition('running', 'approval could not be requested');
     const message = error instanceof Error ? error.message : String(error);
-    return result(syntheticError('approval', 'PALYRA_TOOL_FORBIDDEN', `Approval could not be requested: ${message}`));
+    return result(syntheticError('approval', 'PALYRA_TOOL_FORBIDDEN', `${APPROVAL_NOT_REQUESTED}${message}`));
   }
   const { approvalId } = handle;
   let waited: Waited | undefined;

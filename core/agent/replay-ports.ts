@@ -7,6 +7,7 @@ import { canonicalJson, type JsonValue } from '../base/index.ts';
 import type { ToolCallDecision, ToolCallRequest } from '../policy/index.ts';
 import type { ModelProvider, ProviderEvent } from '../providers/index.ts';
 import { failureReceipt, successReceipt, type ToolResult } from '../tools/index.ts';
+import { APPROVAL_NOT_REQUESTED } from './judge-call.ts';
 import type { AgentApprovalOutcome, AgentPorts, AgentTool, ApprovalHandle } from './ports.ts';
 import type {
   ApprovalRequestedPayload,
@@ -80,7 +81,12 @@ export function tapePorts(events: readonly TapeEvent[], driver: ReplayDriver, op
     // A standing approval the live run found is on its recorded decision: the same request is decided again.
     approvalState: () => nextDecision(events, driver.position)?.approval ?? 'none',
     approvals: {
-      requestApproval: () => approvalFromTape(requested[approvalAt], resolved[approvalAt++]),
+      requestApproval: () => {
+        // The live run's port threw: no request was recorded, the run went back to running.
+        const next = events[driver.position];
+        if (next?.kind === 'run.transition' && next.payload.from === 'waiting' && next.payload.to === 'running') throw new Error(notRequestedMessage(events, driver.position));
+        return approvalFromTape(requested[approvalAt], resolved[approvalAt++]);
+      },
     },
     // What the live run took in at this boundary is the tape's next step, when it is run.steered.
     steering: {
@@ -153,6 +159,23 @@ function decideFromTape(
     }
   }
   return recorded;
+}
+
+/** The port's error message of an approval that could not be requested, read back from the call's recorded result. */
+function notRequestedMessage(events: readonly TapeEvent[], position: number): string {
+  let asked: ToolDecisionPayload | undefined;
+  for (let i = position - 1; i >= 0 && asked === undefined; i--) {
+    const e = events[i] as TapeEvent;
+    if (e.kind === 'tool.decision') asked = e.payload;
+  }
+  for (let i = position; asked !== undefined && i < events.length; i++) {
+    const e = events[i] as TapeEvent;
+    if (e.kind === 'tool.result' && e.payload.turn === asked.turn && e.payload.index === asked.index) {
+      const message = e.payload.error?.message ?? '';
+      return message.startsWith(APPROVAL_NOT_REQUESTED) ? message.slice(APPROVAL_NOT_REQUESTED.length) : message;
+    }
+  }
+  return '';
 }
 
 function approvalFromTape(requested: ApprovalRequestedPayload | undefined, resolved: ApprovalResolvedPayload | undefined): ApprovalHandle {

@@ -613,3 +613,29 @@ test('once recording a result fails (the tape bound), no call of the batch that 
   assert.deepEqual(kinds(h.tape).slice(-3), ['tool.decision', 'run.transition', 'run.finished']);
   await assertReplays(h.tape);
 });
+
+test('an approval that cannot be requested is fed back as a tool error, the run goes back to running, and the tape replays', async () => {
+  const invoked: string[] = [];
+  const { ports, tape } = harness({
+    provider: scripted([{ toolCalls: [{ name: 'w', arguments: { x: 1 } }] }, { text: 'done' }]),
+    tools: { list: [tool('w', false, ['fs_write'], 'medium')], invoke: (name) => (invoked.push(name), Promise.resolve(ok(name, null))) },
+    decide: decideBy({ w: 'ask' }),
+    approvals: {
+      requestApproval: () => {
+        throw new Error('registry closed');
+      },
+    },
+  });
+  const outcome = await runAgent(input(), ports);
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'completed', reason: 'final answer' });
+  assert.deepEqual(invoked, []);
+  assert.deepEqual(transitions(tape), [
+    'queued→running: started',
+    'running→waiting: approval needed for tool "w"',
+    'waiting→running: approval could not be requested',
+    'running→completed: final answer',
+  ]);
+  assert.deepEqual(payloads(tape, 'approval.requested'), []);
+  assert.deepEqual(payloads(tape, 'tool.result').map((r) => [r.source, r.error]), [['approval', { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Approval could not be requested: registry closed' }]]);
+  await assertReplays(tape);
+});
