@@ -463,6 +463,10 @@ test('steering: messages that arrive during a tool call join at the next model b
   assert.deepEqual(outcome.messages[3], { role: 'user', content: 'actually, use y' });
   assert.ok(events.some((e) => e.type === 'steered'));
   await assertReplays(tape);
+  // Resuming puts the steer back in place: the same conversation, at any cut after it.
+  assert.deepEqual(resumePoint(tape).messages, outcome.messages);
+  const beforeAnswer = tape.slice(0, kinds(tape).lastIndexOf('model.response'));
+  assert.deepEqual(resumePoint(beforeAnswer).messages, outcome.messages.slice(0, -1));
 });
 
 test('budgets are reached at their limit: tokens used equal to the ceiling, and the wall clock by the last step before a turn', async () => {
@@ -638,4 +642,20 @@ test('an approval that cannot be requested is fed back as a tool error, the run 
   assert.deepEqual(payloads(tape, 'approval.requested'), []);
   assert.deepEqual(payloads(tape, 'tool.result').map((r) => [r.source, r.error]), [['approval', { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Approval could not be requested: registry closed' }]]);
   await assertReplays(tape);
+});
+
+test('the first interrupt wins: a cancel stays a cancel when the wall clock runs out before the loop looks', async () => {
+  const controller = new AbortController();
+  const h = harness({
+    provider: hangingProvider('thinking', new Promise<void>(() => undefined)),
+    onEvent: (event) => {
+      if (event.type !== 'text_delta') return;
+      controller.abort();
+      h.timers.advance(1000);
+    },
+  });
+  const outcome = await runAgent(input({ budgets: { wallClockMs: 1000 } }), h.ports, { signal: controller.signal });
+  assert.deepEqual({ state: outcome.state, reason: outcome.reason }, { state: 'cancelled', reason: 'cancelled by request' });
+  assert.deepEqual(payloads(h.tape, 'model.response').map((r) => r.interrupted), ['cancelled']);
+  await assertReplays(h.tape);
 });
