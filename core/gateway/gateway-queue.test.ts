@@ -176,3 +176,29 @@ test('after a crash, the admitted messages of a session archived since are not r
   assert.equal(startOrder(options.dir).length, startedBefore, 'no run started');
   await gateway.stop();
 });
+
+test('historyMessages bounds the history a run sees, the same after a restart (0: none)', async () => {
+  const { store, deps, options } = await setup();
+  const sent = (dir: string, runId: string) => {
+    const started = [...readRecords(join(dir, 'segments'))].find((l) => l.record.kind === 'run.started' && l.record.runId === runId);
+    return (JSON.parse(started?.record.payloadJson ?? '{}') as { messages: { role: string; content: string }[] }).messages.map((m) => `${m.role}: ${m.content}`);
+  };
+  const gateway = GatewayRuntimeState.open({ ...deps, historyMessages: 0 });
+  const { session } = await gateway.sessions.create({});
+  await ended(gateway, (await gateway.admit(session.id, { text: 'one' })).runId);
+  const two = await gateway.admit(session.id, { text: 'two' });
+  await ended(gateway, two.runId);
+  await gateway.stop();
+  await store.close();
+  assert.deepEqual(sent(options.dir, two.runId), ['user: two']);
+  for (const [keep, expected] of [[2, ['user: two', 'assistant: answered two', 'user: three']], [0, ['user: three']]] as const) {
+    const reopened = await JournalStore.open(options);
+    const after = GatewayRuntimeState.open({ ...deps, journal: reopened, historyMessages: keep });
+    await after.recover();
+    const three = await after.admit(session.id, { text: 'three' });
+    await ended(after, three.runId);
+    await after.stop();
+    await reopened.close();
+    assert.deepEqual(sent(options.dir, three.runId), expected, `historyMessages ${keep}`);
+  }
+});

@@ -170,7 +170,9 @@ export class GatewayRuntimeState {
     gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);
     gateway.restoreEnded(replay.ended());
     for (const run of replay.resumed()) gateway.resumedAs.set(run.resumedFrom as string, run.runId);
-    for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = history.slice(-(deps.historyMessages ?? 40));
+    const keepHistory = deps.historyMessages ?? 40;
+    // Not `slice(-keep)`: `slice(-0)` is the whole list, so a restart gave runs every earlier message.
+    for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = history.slice(Math.max(0, history.length - keepHistory));
     return gateway;
   }
 
