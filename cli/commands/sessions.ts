@@ -89,7 +89,7 @@ export function registerSessionCommands(program: Command, run: CliRun): void {
     );
   sessions
     .command('archive')
-    .description('archive a session: it takes no more messages and frees its key (its runs and journal stay)')
+    .description('archive a session: it takes no more messages (admitted ones still run) and frees its key; its runs and journal stay')
     .argument('<session>', 'session id, key or label')
     .addOption(jsonOption())
     .action(

@@ -238,9 +238,10 @@ export class GatewayRuntimeState {
       this.finish(entry, { state: end.state as RunView['state'], reason: end.reason, finalText: null, counters: end.counters as RunView['counters'] });
     }
     const requeued: string[] = [];
+    // Every admitted message that had no run yet is run, also when its session was archived
+    // since: it was acknowledged before the archive, and a daemon that had not stopped would
+    // have run it (archiving refuses new messages; `cancel` is what stops admitted ones).
     for (const run of plan.unstarted) {
-      const session = this.sessions.resolve(run.sessionId);
-      if (session.archivedAt !== null) continue;
       const entry = this.newRunWithId(run.runId, run.sessionId, run.messageIds, run.texts);
       if (run.resumedFrom !== null) {
         entry.view.resumedFrom = run.resumedFrom;
