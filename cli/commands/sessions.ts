@@ -1,22 +1,10 @@
 import { Command, Option } from 'commander';
+// The daemon's API returns sessions as the gateway keeps them (type only: nothing of core/gateway is bundled for this).
+import type { Session } from '../../core/gateway/sessions.ts';
 import { daemonClient } from '../daemon-client.ts';
 import { printJson, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { positiveInt } from '../state.ts';
-
-/** A session as the daemon's API returns it (core/gateway/sessions.ts). */
-interface SessionView {
-  id: string;
-  key: string | null;
-  label: string | null;
-  principal: string;
-  channel: string;
-  owner: boolean;
-  workspace: string;
-  budgets: Record<string, number>;
-  createdAt: number;
-  archivedAt: number | null;
-}
 
 interface CreateOptions {
   key?: string;
@@ -48,7 +36,7 @@ export function registerSessionCommands(program: Command, run: CliRun): void {
     .addOption(jsonOption())
     .action(
       action(run, async (opts: { archived?: boolean; json?: boolean }, cmd: Command) => {
-        const body = (await daemonClient(cmd)('GET', `/api/v1/sessions${opts.archived ? '?archived=true' : ''}`)) as { sessions: SessionView[] };
+        const body = (await daemonClient(cmd)('GET', `/api/v1/sessions${opts.archived ? '?archived=true' : ''}`)) as { sessions: Session[] };
         if (opts.json) printJson(body.sessions);
         else printText(body.sessions.length === 0 ? 'no sessions' : body.sessions.map(sessionLine).join('\n'));
       }),
@@ -70,7 +58,7 @@ export function registerSessionCommands(program: Command, run: CliRun): void {
     .addHelpText('after', '\nPrints the session id (with --json, the session). Exit codes: 0 created or found by key, 2 refused (bad input) or no daemon.')
     .action(
       action(run, async (opts: CreateOptions, cmd: Command) => {
-        const body = (await daemonClient(cmd)('POST', '/api/v1/sessions', createBody(opts))) as { id: string; session: SessionView };
+        const body = (await daemonClient(cmd)('POST', '/api/v1/sessions', createBody(opts))) as { id: string; session: Session };
         if (opts.json) printJson(body.session);
         else printText(body.id);
       }),
@@ -82,7 +70,7 @@ export function registerSessionCommands(program: Command, run: CliRun): void {
     .addOption(jsonOption())
     .action(
       action(run, async (session: string, opts: { json?: boolean }, cmd: Command) => {
-        const body = (await daemonClient(cmd)('GET', `/api/v1/sessions/${encodeURIComponent(session)}`)) as { session: SessionView };
+        const body = (await daemonClient(cmd)('GET', `/api/v1/sessions/${encodeURIComponent(session)}`)) as { session: Session };
         if (opts.json) printJson(body.session);
         else printText(sessionDetails(body.session));
       }),
@@ -94,7 +82,7 @@ export function registerSessionCommands(program: Command, run: CliRun): void {
     .addOption(jsonOption())
     .action(
       action(run, async (session: string, opts: { json?: boolean }, cmd: Command) => {
-        const body = (await daemonClient(cmd)('POST', `/api/v1/sessions/${encodeURIComponent(session)}/archive`)) as { session: SessionView };
+        const body = (await daemonClient(cmd)('POST', `/api/v1/sessions/${encodeURIComponent(session)}/archive`)) as { session: Session };
         if (opts.json) printJson(body.session);
         else printText(`archived ${body.session.id}`);
       }),
@@ -114,12 +102,12 @@ function createBody(opts: CreateOptions): Record<string, unknown> {
   return body;
 }
 
-function sessionLine(s: SessionView): string {
+function sessionLine(s: Session): string {
   const names = [s.key === null ? null : `key ${s.key}`, s.label === null ? null : `label ${s.label}`].filter((n) => n !== null);
   return `${s.id}  ${names.length > 0 ? names.join(', ') : '-'}  ${s.channel}${s.owner ? ' (owner)' : ''}${s.archivedAt === null ? '' : '  archived'}`;
 }
 
-function sessionDetails(s: SessionView): string {
+function sessionDetails(s: Session): string {
   const budgets = Object.entries(s.budgets).map(([k, v]) => `${k} ${v}`);
   return [
     `id         ${s.id}`,

@@ -37,6 +37,23 @@ test('a server that stops mid-stream ends with an idle timeout after the text so
   assert.equal(turn.finish, null);
 });
 
+/** Streams the next response, aborting as soon as the first text arrives; returns every event seen. */
+async function eventsAbortingAtFirstText(): Promise<ProviderEvent[]> {
+  const controller = new AbortController();
+  const events: ProviderEvent[] = [];
+  for await (const event of provider({ connectMs: 1000, firstByteMs: 5000, idleMs: 5000 }).stream({ ...REQUEST, signal: controller.signal })) {
+    events.push(event);
+    if (event.type === 'text_delta') controller.abort();
+  }
+  return events;
+}
+
+/** The first text, then only the cancellation: nothing the stream held after the abort is passed on. */
+const CANCELLED_AFTER_FIRST_TEXT: ProviderEvent[] = [
+  { type: 'text_delta', text: 'a' },
+  { type: 'error', error: { code: 'cancelled', message: 'Request to provider "openai" was cancelled', retryable: false } },
+];
+
 test('abort before the request and mid-stream end with cancelled and nothing after it', async () => {
   const early = new AbortController();
   early.abort();
@@ -44,32 +61,14 @@ test('abort before the request and mid-stream end with cancelled and nothing aft
   assert.deepEqual([before.error?.code, before.error?.retryable], ['cancelled', false]);
 
   next = { chunks: [CHUNK, CHUNK, CHUNK], stallAfter: 1 };
-  const controller = new AbortController();
-  const events: ProviderEvent[] = [];
-  for await (const event of provider({ connectMs: 1000, firstByteMs: 5000, idleMs: 5000 }).stream({ ...REQUEST, signal: controller.signal })) {
-    events.push(event);
-    if (event.type === 'text_delta') controller.abort();
-  }
-  assert.deepEqual(events, [
-    { type: 'text_delta', text: 'a' },
-    { type: 'error', error: { code: 'cancelled', message: 'Request to provider "openai" was cancelled', retryable: false } },
-  ]);
+  assert.deepEqual(await eventsAbortingAtFirstText(), CANCELLED_AFTER_FIRST_TEXT);
 });
 
 test('events parsed from the same chunk are not passed on after an abort', async () => {
   // One network chunk holding three events, then the server holds the stream open.
   const three = new Uint8Array([...CHUNK, ...CHUNK, ...CHUNK]);
   next = { chunks: [three, CHUNK], stallAfter: 1 };
-  const controller = new AbortController();
-  const events: ProviderEvent[] = [];
-  for await (const event of provider({ connectMs: 1000, firstByteMs: 5000, idleMs: 5000 }).stream({ ...REQUEST, signal: controller.signal })) {
-    events.push(event);
-    if (event.type === 'text_delta') controller.abort();
-  }
-  assert.deepEqual(events, [
-    { type: 'text_delta', text: 'a' },
-    { type: 'error', error: { code: 'cancelled', message: 'Request to provider "openai" was cancelled', retryable: false } },
-  ]);
+  assert.deepEqual(await eventsAbortingAtFirstText(), CANCELLED_AFTER_FIRST_TEXT);
 });
 
 test('HTTP 429 through the adapter carries Retry-After; the key never appears', async () => {
