@@ -1,18 +1,13 @@
 import { Command, Option } from 'commander';
 // The daemon's API returns sessions as the gateway keeps them (type only: nothing of core/gateway is bundled for this).
-import type { Session } from '../../core/gateway/sessions.ts';
+import type { Session, SessionInput } from '../../core/gateway/sessions.ts';
 import { daemonClient } from '../daemon-client.ts';
 import { printJson, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { positiveInt } from '../state.ts';
 
-interface CreateOptions {
-  key?: string;
-  label?: string;
-  principal?: string;
-  channel?: string;
-  owner?: boolean;
-  workspace?: string;
+/** `sessions create`'s flags: the session's own fields as the API takes them, budgets as flag text. */
+interface CreateOptions extends Omit<SessionInput, 'budgets'> {
   maxTurns?: string;
   maxToolCalls?: string;
   maxTokens?: string;
