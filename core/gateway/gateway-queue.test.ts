@@ -159,10 +159,12 @@ test('after a crash, a message admitted before its session was archived still ru
   const gateway = GatewayRuntimeState.open(deps);
   const { session } = await gateway.sessions.create({});
   const going = await gateway.admit(session.id, { text: 'nap' });
-  const left = await gateway.admit(session.id, { text: 'left behind', mode: 'followup' });
+  const retried = { text: 'left behind', mode: 'followup', idempotencyKey: 'left-1' };
+  const left = await gateway.admit(session.id, retried);
   await until(() => gateway.run(going.runId).state === 'running', 'the first run is going');
   await gateway.sessions.archive(session.id);
-  await assert.rejects(gateway.admit(session.id, { text: 'more' }), { code: 'PALYRA_CONFLICT' });
+  await assert.rejects(gateway.admit(session.id, { text: 'more' }), { code: 'PALYRA_CONFLICT', message: `Session "${session.id}" is archived` });
+  assert.deepEqual(await gateway.admit(session.id, retried), { ...left, duplicate: true }, 'a retry of a message admitted before the archive gets its admission');
   await store.close(); // "crash"
 
   const reopened = await JournalStore.open(options);
@@ -170,8 +172,9 @@ test('after a crash, a message admitted before its session was archived still ru
   const after = GatewayRuntimeState.open({ ...deps, journal: reopened });
   assert.deepEqual(await after.recover(), { interrupted: [going.runId], requeued: [left.runId] });
   assert.equal((await ended(after, left.runId)).finalText, 'answered left behind');
-  // The archived session still takes nothing new.
+  // The archived session still takes nothing new; a retry still finds its admission.
   await assert.rejects(after.admit(session.id, { text: 'more' }), { code: 'PALYRA_CONFLICT' });
+  assert.deepEqual(await after.admit(session.id, retried), { ...left, duplicate: true });
   await after.stop();
   await reopened.close();
   assert.deepEqual(startOrder(options.dir).slice(startedBefore), [left.runId], 'it started once');

@@ -263,7 +263,9 @@ export class GatewayRuntimeState {
    */
   async admit(sessionRef: string, message: { text: unknown; idempotencyKey?: unknown; mode?: unknown }): Promise<Admission> {
     if (this.stopping) throw new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping and admits no new messages');
-    const session = this.sessions.live(sessionRef);
+    // Live is checked after the duplicate lookup below: a retry of a message admitted before
+    // its session was archived gets its admission back, not a refusal.
+    const session = this.sessions.resolve(sessionRef);
     const text = message.text;
     if (typeof text !== 'string' || text.trim() === '') throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'Message text must be a non-empty string');
     if (Buffer.byteLength(text) > MAX_TEXT_BYTES) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Message text is over ${MAX_TEXT_BYTES} bytes`);
@@ -287,6 +289,7 @@ export class GatewayRuntimeState {
       const seen = this.idempotency.get(dedupeKey);
       if (seen) return { ...seen, duplicate: true };
     }
+    this.sessions.live(session.id);
     const lane = this.lane(session.id);
     const waiting = lane.queued[lane.queued.length - 1];
     const now = this.clock.now();
