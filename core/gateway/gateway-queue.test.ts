@@ -63,7 +63,7 @@ test('an idempotency key dedupes within its session only: the same key in anothe
   await store.close();
 });
 
-test('queue modes: followup runs each message on its own; collect joins the waiting run however late; a message after a command is not coalesced into it', async () => {
+test('queue modes: followup runs each message on its own; collect joins the waiting run however late; a command is never merged, in any mode', async () => {
   const { store, deps } = await setup(300);
   let now = 1_000_000;
   const gateway = GatewayRuntimeState.open({ ...deps, clock: { now: () => now }, coalesceDebounceMs: 500 });
@@ -81,16 +81,20 @@ test('queue modes: followup runs each message on its own; collect joins the wait
   now += 10;
   const after = await gateway.admit(session.id, { text: 'right after' });
   assert.notEqual(after.runId, command.runId, 'a message does not join a waiting command');
+  const collectedCommand = await gateway.admit(session.id, { text: '/help', mode: 'collect' });
+  assert.notEqual(collectedCommand.runId, after.runId, 'collect does not merge a command into the waiting run');
+  const intoCommand = await gateway.admit(session.id, { text: 'not an argument', mode: 'collect' });
+  assert.notEqual(intoCommand.runId, collectedCommand.runId, 'nor text into a waiting command');
   now += 501;
   const late = await gateway.admit(session.id, { text: 'late' });
   assert.notEqual(late.runId, after.runId, 'past the debounce period a message waits as its own run');
   now += 500;
   const burst = await gateway.admit(session.id, { text: 'burst' });
   assert.equal(burst.runId, late.runId, 'within it, it joins the waiting run');
-  const views = await Promise.all([busy, f1, f2, command, after, late].map((a) => ended(gateway, a.runId)));
+  const views = await Promise.all([busy, f1, f2, command, after, collectedCommand, intoCommand, late].map((a) => ended(gateway, a.runId)));
   assert.deepEqual(
     views.map((v) => [v.state, v.messageIds.length]),
-    [['completed', 1], ['completed', 1], ['completed', 2], ['completed', 1], ['completed', 1], ['completed', 2]],
+    [['completed', 1], ['completed', 1], ['completed', 2], ['completed', 1], ['completed', 1], ['completed', 1], ['completed', 1], ['completed', 2]],
   );
   await gateway.stop();
   await store.close();

@@ -296,10 +296,14 @@ export class GatewayRuntimeState {
     // Never joined: a resumed run (its conversation is the old run's tape) or a steer
     // waiting to be taken into the going run (it would stop being one).
     const joinable = waiting !== undefined && waiting.resumeMessages === null && waiting.steerInto === null;
+    // A command ("/…") is always a run of its own, whatever the mode: merged with text it would
+    // stop being one, and text merged into it would be taken for its arguments.
     const joins =
       mode !== 'steer' &&
       joinable &&
-      (mode === 'collect' || (mode === 'coalesce' && !text.startsWith('/') && !waiting.texts[0]?.startsWith('/') && now - waiting.lastMessageAt <= (this.deps.coalesceDebounceMs ?? 500)));
+      !text.startsWith('/') &&
+      !waiting.texts[0]?.startsWith('/') &&
+      (mode === 'collect' || (mode === 'coalesce' && now - waiting.lastMessageAt <= (this.deps.coalesceDebounceMs ?? 500)));
     const collectInto = joins ? waiting : undefined;
     const entry = collectInto ?? this.newRun(session);
     // Steer: the message waits as its own run, which the going run takes in at its next
