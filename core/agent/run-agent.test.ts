@@ -87,20 +87,27 @@ test('parallel-safe calls run at most 4 at once, and results are fed back in the
   await assertReplays(tape);
 });
 
-test('a call that is not parallel-safe waits for the calls before it and runs alone', async () => {
-  const log: string[] = [];
-  const { ports, tape } = harness({
+/** One turn proposing echo 1, a write 2 that is not parallel-safe, echo 3; `invoke` runs each by its text. */
+function serialBatch(invoke: (text: string) => Promise<void>) {
+  return harness({
     provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: '1' } }, { name: 'write', arguments: { text: '2' } }, { name: 'echo', arguments: { text: '3' } }] }, { text: 'done' }]),
     tools: {
       list: [echoTool, tool('write', false)],
       invoke: async (name, args) => {
         const text = (args as { text: string }).text;
-        log.push(`start ${text}`);
-        await Promise.resolve();
-        log.push(`end ${text}`);
+        await invoke(text);
         return ok(name, text);
       },
     },
+  });
+}
+
+test('a call that is not parallel-safe waits for the calls before it and runs alone', async () => {
+  const log: string[] = [];
+  const { ports, tape } = serialBatch(async (text) => {
+    log.push(`start ${text}`);
+    await Promise.resolve();
+    log.push(`end ${text}`);
   });
   assert.equal((await runAgent(input(), ports)).state, 'completed');
   assert.deepEqual(log, ['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
@@ -569,17 +576,9 @@ async function settle(): Promise<void> {
 test('a call that is not parallel-safe starts only once every call before it has ended, and nothing after it starts until it ends', async () => {
   const started: string[] = [];
   const gates = new Map(['1', '2'].map((t) => [t, deferred<void>()]));
-  const { ports, tape } = harness({
-    provider: scripted([{ toolCalls: [{ name: 'echo', arguments: { text: '1' } }, { name: 'write', arguments: { text: '2' } }, { name: 'echo', arguments: { text: '3' } }] }, { text: 'done' }]),
-    tools: {
-      list: [echoTool, tool('write', false)],
-      invoke: async (name, args) => {
-        const text = (args as { text: string }).text;
-        started.push(text);
-        await gates.get(text)?.promise;
-        return ok(name, text);
-      },
-    },
+  const { ports, tape } = serialBatch(async (text) => {
+    started.push(text);
+    await gates.get(text)?.promise;
   });
   const running = runAgent(input(), ports);
   await until(() => started.length === 1);

@@ -123,6 +123,11 @@ export interface Admission {
 
 const MAX_TEXT_BYTES = 256 * 1024;
 
+/** The last `n` items of a list. Not `slice(-n)`: `slice(-0)` is the whole list, so keeping none kept all. */
+function newest<T>(list: readonly T[], n: number): T[] {
+  return list.slice(Math.max(0, list.length - n));
+}
+
 /**
  * GatewayRuntimeState: sessions, durable admission, one run per session, and the runs'
  * live streams. A message is journaled (durable) before it is acknowledged; a duplicate
@@ -170,9 +175,7 @@ export class GatewayRuntimeState {
     gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);
     gateway.restoreEnded(replay.ended());
     for (const run of replay.resumed()) gateway.resumedAs.set(run.resumedFrom as string, run.runId);
-    const keepHistory = deps.historyMessages ?? 40;
-    // Not `slice(-keep)`: `slice(-0)` is the whole list, so a restart gave runs every earlier message.
-    for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = history.slice(Math.max(0, history.length - keepHistory));
+    for (const [sessionId, history] of gateway.pendingRecovery.histories) gateway.lane(sessionId).history = newest(history, gateway.historyMessages);
     return gateway;
   }
 
@@ -181,9 +184,7 @@ export class GatewayRuntimeState {
    * retried idempotency key, `GET /api/v1/runs/{id}` and `?wait=true` find them.
    */
   private restoreEnded(ended: readonly JournalRun[]): void {
-    const keep = this.deps.keepEndedRuns ?? 10_000;
-    // Not `slice(-keep)`: `slice(-0)` is the whole list, so keeping none restored every run.
-    for (const run of ended.slice(Math.max(0, ended.length - keep))) {
+    for (const run of newest(ended, this.deps.keepEndedRuns ?? 10_000)) {
       const entry = this.newRunWithId(run.runId, run.sessionId, [...run.messageIds], [...run.texts]);
       const end = run.end as NonNullable<JournalRun['end']>;
       Object.assign(entry.view, {
@@ -649,8 +650,13 @@ export class GatewayRuntimeState {
     if (!entry.withdrawn) lane.history.push(Object.freeze({ role: 'user', content: userText }));
     for (const s of entry.steered) lane.history.push(Object.freeze({ role: 'user', content: s.texts.join('\n\n') }));
     if (finalText !== null && !entry.withdrawn) lane.history.push(Object.freeze({ role: 'assistant', content: finalText }));
-    const keep = this.deps.historyMessages ?? 40;
+    const keep = this.historyMessages;
     if (lane.history.length > keep) lane.history.splice(0, lane.history.length - keep);
+  }
+
+  /** How many of a session's newest messages its next run sees. */
+  private get historyMessages(): number {
+    return this.deps.historyMessages ?? 40;
   }
 
   /** Post-run learning: stores the run's marks and journals which records it made. A failure is logged on the journal, never fails the run. */
