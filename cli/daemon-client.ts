@@ -1,3 +1,5 @@
+// How client commands reach the daemon serving a state directory: its address from the
+// lock file, the admin token from `<state>/auth/admin.token`.
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
@@ -10,11 +12,7 @@ import { readStateLock } from '../core/daemon/state-lock.ts';
 import { readTokenFile } from '../core/daemon/token-file.ts';
 import { stateRoot } from './state.ts';
 
-/**
- * How client commands reach the daemon serving a state directory: its address from the
- * lock file, the admin token from `<state>/auth/admin.token`.
- */
-
+/** A call of the daemon's API: JSON in, JSON out; a refusal throws its error code and sentence. */
 export type Api = ((method: string, path: string, body?: unknown) => Promise<unknown>) & { port: number; url: string };
 
 /**

@@ -1,3 +1,4 @@
+import { Option } from 'commander';
 import { errorBody, exitCodeOf, PalyraError } from '../core/base/index.ts';
 
 /** Options every command shares, resolved from the global flags. */
@@ -46,4 +47,9 @@ export function reportError(error: unknown, json: boolean): 1 | 2 {
     }
   }
   return exitCodeOf(error);
+}
+
+/** The `--json` flag every command that prints data takes. */
+export function jsonOption(): Option {
+  return new Option('--json', 'print machine-readable JSON');
 }

@@ -1,10 +1,9 @@
 import { Command, Option } from 'commander';
 import { PalyraError } from '../../core/base/index.ts';
 import { daemonClient } from '../daemon-client.ts';
-import { printJson, printText } from '../output.ts';
+import { jsonOption, printJson, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
 /**
  * Client commands for scripts: they talk to the daemon serving this state directory (its

@@ -17,13 +17,12 @@ import {
   verifyJournal,
   type TrustedKey,
 } from '../../core/journal/index.ts';
-import { printJson, printJsonLine, printText } from '../output.ts';
+import { jsonOption, printJson, printJsonLine, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { journalLimits, positiveInt, readableState, stateRoot, withOfflineWriter } from '../state.ts';
 import { eventDetail, eventLine, progressBar, verifySummary } from '../journal-render.ts';
 import { followJournal } from '../journal-follow.ts';
 
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
 /** Registers `palyrad journal ...`. */
 export function registerJournalCommands(program: Command, run: CliRun): void {

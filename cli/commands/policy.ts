@@ -1,11 +1,10 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { PalyraError } from '../../core/base/index.ts';
 import type { CompiledPolicySet, PolicySourceFile } from '../../core/policy/index.ts';
-import { printJson, printText, reportError } from '../output.ts';
+import { jsonOption, printJson, printText, reportError } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { readableState } from '../state.ts';
 
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
 type PolicyEngine = typeof import('../../core/policy/index.ts');
 let engine: PolicyEngine | undefined;

@@ -1,8 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 // The daemon's API returns sessions as the gateway keeps them (type only: nothing of core/gateway is bundled for this).
 import type { Session, SessionInput } from '../../core/gateway/sessions.ts';
 import { daemonClient } from '../daemon-client.ts';
-import { printJson, printText } from '../output.ts';
+import { jsonOption, printJson, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { positiveInt } from '../state.ts';
 
@@ -15,7 +15,6 @@ interface CreateOptions extends Omit<SessionInput, 'budgets'> {
   json?: boolean;
 }
 
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
 /**
  * `palyrad sessions …`: what a script needs before `palyrad send` — a session to send to.

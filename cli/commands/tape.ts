@@ -1,16 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { ioError, PalyraError, writeFileAtomic } from '../../core/base/index.ts';
 import type { ReplayOptions, TapeFileEvent } from '../../core/agent/index.ts';
 import type { StatePaths } from '../../core/daemon/state-dir.ts';
 import { journalPaths, readOrigin } from '../../core/journal/index.ts';
-import { printJson, printText, reportError } from '../output.ts';
+import { jsonOption, printJson, printText, reportError } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { readableState } from '../state.ts';
 import { replaySummary, runTable, timeline } from '../tape-render.ts';
 
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
 // Loaded on use: the agent machinery pulls in the providers and the tool runtime (undici,
 // Ajv), and replay with --policies the Cedar engine; other commands should not pay for them.

@@ -1,13 +1,12 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PalyraError } from '../../core/base/index.ts';
-import { printJson, printText } from '../output.ts';
+import { jsonOption, printJson, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { stateRoot } from '../state.ts';
 
-const jsonOption = () => new Option('--json', 'print machine-readable JSON');
 
 interface WorkerFlags {
   connect?: string;
