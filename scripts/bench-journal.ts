@@ -62,12 +62,25 @@ async function drive(writers: number, appendOne: (i: number) => Promise<unknown>
   return done / ((performance.now() - started) / 1000);
 }
 
-async function storeRate(writers: number, writerThread: boolean): Promise<{ rate: number; avgBatch: number }> {
+/** A round's rate, its average batch, and where each batch's time went: the write itself, and everything between two writes. */
+interface StoreRound {
+  rate: number;
+  avgBatch: number;
+  writeMicros: number;
+  betweenMicros: number;
+}
+
+async function storeRate(writers: number, writerThread: boolean): Promise<StoreRound> {
   const store = await JournalStore.open(options({ checkpointEveryEvents: 10_000, writerThread }));
+  const before = store.stats();
+  const started = performance.now();
   const rate = await drive(writers, (i) => store.append({ kind: 'tool.result', payload: payload(i), runId: 'run-bench', sessionId: 'session-bench' }));
+  const elapsedMicros = (performance.now() - started) * 1000;
   const stats = store.stats();
   await store.close();
-  return { rate, avgBatch: stats.appends / stats.batches };
+  const batches = stats.batches - before.batches;
+  const writeMicros = ((stats.writeSeconds - before.writeSeconds) * 1e6) / batches;
+  return { rate, avgBatch: (stats.appends - before.appends) / batches, writeMicros, betweenMicros: elapsedMicros / batches - writeMicros };
 }
 
 /** The frames the baseline writes: real journal frames of the benchmark's events. */
@@ -86,18 +99,23 @@ async function framesForBaseline(): Promise<Buffer[]> {
  * else. `preallocate`: over zeroed space kept ahead (zeroed between writes), as the
  * daemon's writer thread writes; without it, every write grows the file.
  */
-async function bareRate(writers: number, preallocate: boolean): Promise<number> {
+async function bareRate(writers: number, preallocate: boolean): Promise<{ rate: number; writeMicros: number }> {
   const frames = await framesForBaseline();
   const o = options();
   const log = SegmentLog.create(join(o.dir, 'segments'), 64 * 1024 * 1024, { preallocate });
   let pending: { frame: Buffer; resolve: () => void }[] = [];
   let flushing = false;
   let seq = 1;
+  let writes = 0;
+  let writeMs = 0;
   const flush = async () => {
     while (pending.length) {
       const batch = pending;
       pending = [];
+      const started = performance.now();
       await log.appendBatch(batch.map((p) => p.frame), seq);
+      writeMs += performance.now() - started;
+      writes++;
       seq += batch.length;
       for (const p of batch) p.resolve();
       while (log.zeroAhead()); // between writes, as the writer thread does when idle
@@ -112,7 +130,7 @@ async function bareRate(writers: number, preallocate: boolean): Promise<number> 
     }
   }));
   log.close();
-  return rate;
+  return { rate, writeMicros: (writeMs * 1000) / writes };
 }
 
 async function fill(o: JournalStoreOptions, count: number): Promise<void> {
@@ -144,12 +162,19 @@ for (const writers of [1, 64]) {
   const thread: number[] = [];
   const inline: number[] = [];
   const batches: number[] = [];
+  const journalWrite: number[] = [];
+  const journalBetween: number[] = [];
+  const bareWrite: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await bareRate(writers, true));
-    plain.push(await bareRate(writers, false));
+    bare.push((await bareRate(writers, true)).rate);
+    const growing = await bareRate(writers, false);
+    plain.push(growing.rate);
+    bareWrite.push(growing.writeMicros);
     const t = await storeRate(writers, true);
     thread.push(t.rate);
     batches.push(t.avgBatch);
+    journalWrite.push(t.writeMicros);
+    journalBetween.push(t.betweenMicros);
     inline.push((await storeRate(writers, false)).rate);
   }
   const list = (xs: number[]) => xs.map((x) => Math.round(x)).join(' / ');
@@ -167,6 +192,12 @@ for (const writers of [1, 64]) {
     `${(median(thread) / median(best)).toFixed(2)}; per round ${thread.map((t, i) => (t / (best[i] as number)).toFixed(2)).join(' / ')}`,
   );
   row('  ratio against each baseline (zeroed / growing)', `${(median(thread) / median(bare)).toFixed(2)} / ${(median(thread) / median(plain)).toFixed(2)}`);
+  // Where a batch's time goes: the write (the disk's mood) against the work between two
+  // writes (this process: acknowledging, preparing the next events, chaining, handing over).
+  row(
+    '  µs per write: journal / bare growing; journal between writes',
+    `${Math.round(median(journalWrite))} / ${Math.round(median(bareWrite))}; ${Math.round(median(journalBetween))}`,
+  );
 }
 
 const big = options({ checkpointEveryEvents: 100_000 });

@@ -123,6 +123,11 @@ test('the daemon answers a message over HTTP with its admin token, and SIGKILL t
   assert.deepEqual([status.serving, status.port, status.sessions], [true, second.port, 1]);
   const metrics = await (await api(second.port, 'GET', '/metrics')).text();
   assert.match(metrics, /^# TYPE palyra_journal_head_seq gauge$/m);
+  // The writes since this daemon started took disk time, and less than the daemon has lived.
+  const writes = Number(/^palyra_journal_writes_total (\d+)$/m.exec(metrics)?.[1]);
+  const writeSeconds = Number(/^palyra_journal_write_seconds_total ([\d.e-]+)$/m.exec(metrics)?.[1]);
+  const uptime = Number(/^palyra_uptime_seconds (\d+)$/m.exec(metrics)?.[1]);
+  assert.ok(writes > 0 && writeSeconds > 0 && writeSeconds <= uptime + 1, metrics);
   assert.match(metrics, /^palyra_runs\{state="completed"\} 2$/m, 'the run from before the crash and the CLI\'s');
   assert.equal((await fetchFresh(`http://127.0.0.1:${second.port}/metrics`)).status, 401, 'metrics need the token');
   assert.equal((await fetchFresh(`http://127.0.0.1:${second.port}/readyz`)).status, 200);

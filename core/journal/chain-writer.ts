@@ -114,7 +114,7 @@ export class ChainWriter {
     }
     const last = (batch[batch.length - 1] as CommitEntry).record;
     this.durableHead = { seq: last.seq, hash: last.hash };
-    this.reply({ type: 'written', firstSeq: (batch[0] as CommitEntry).record.seq, hashes, frameBytes, segmentFirstSeq: where.segmentFirstSeq, offset: where.offset });
+    this.reply({ type: 'written', firstSeq: (batch[0] as CommitEntry).record.seq, hashes, frameBytes, segmentFirstSeq: where.segmentFirstSeq, offset: where.offset, writeMicros: where.writeMicros });
   }
 
   private failed(error: unknown): unknown {

@@ -13,6 +13,8 @@ export interface CommitEntry {
 export interface WrittenAt {
   segmentFirstSeq: number;
   offset: number;
+  /** How long the durable write took, in microseconds (what the disk cost, for stats). */
+  writeMicros: number;
 }
 
 /** What the owner of the chain hears about writes. */
@@ -87,8 +89,9 @@ export class GroupCommit {
     this.pending = [];
     this.writing = true;
     const firstSeq = (batch[0] as CommitEntry).record.seq;
+    const started = performance.now();
     this.log.appendBatch(batch.map((e) => e.frame), firstSeq).then(
-      (where) => this.written(batch, where),
+      (where) => this.written(batch, { ...where, writeMicros: microsSince(started) }),
       (error: unknown) => this.failed(batch, error),
     );
   }
@@ -131,4 +134,9 @@ export class GroupCommit {
     }
     this.waiters = still;
   }
+}
+
+/** Whole microseconds since `start` (a `performance.now()` reading). */
+export function microsSince(start: number): number {
+  return Math.round((performance.now() - start) * 1000);
 }

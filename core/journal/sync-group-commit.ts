@@ -1,4 +1,4 @@
-import type { CommitEntry, CommitHooks } from './group-commit.ts';
+import { microsSince, type CommitEntry, type CommitHooks, type WrittenAt } from './group-commit.ts';
 import type { SegmentLog } from './segment-log.ts';
 
 /**
@@ -37,9 +37,11 @@ export class SyncGroupCommit {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    let where: { segmentFirstSeq: number; offset: number };
+    let where: WrittenAt;
+    const started = performance.now();
     try {
-      where = this.log.appendBatchSync(batch.map((e) => e.frame), (batch[0] as CommitEntry).record.seq);
+      // Properties are evaluated in order: the duration is read after the write returned.
+      where = { ...this.log.appendBatchSync(batch.map((e) => e.frame), (batch[0] as CommitEntry).record.seq), writeMicros: microsSince(started) };
     } catch (error) {
       this.hooks.onFailed(batch, [], error);
       return;

@@ -33,8 +33,8 @@ export type WriterRequest =
 /** Writer → store. */
 export type WriterReply =
   | { type: 'ready' }
-  /** Events firstSeq.. are durable; `hashes` is their hashes concatenated (64 hex digits each). */
-  | { type: 'written'; firstSeq: number; hashes: string; frameBytes: number[]; segmentFirstSeq: number; offset: number }
+  /** Events firstSeq.. are durable; `hashes` is their hashes concatenated (64 hex digits each); the write took `writeMicros`. */
+  | { type: 'written'; firstSeq: number; hashes: string; frameBytes: number[]; segmentFirstSeq: number; offset: number; writeMicros: number }
   /** A write failed; everything not yet written is dropped. `fatal`: the log must not be used again. */
   | { type: 'failed'; code: string; message: string; fatal: boolean }
   | { type: 'closed' };

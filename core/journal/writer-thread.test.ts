@@ -39,6 +39,7 @@ test('a journal written by the writer thread verifies, reopens inline and contin
   assert.deepEqual(store.durable, { seq: 301, hash: acked[299]?.hash });
   assert.deepEqual(store.readEvent(150)?.payload, { i: 148 }, 'the index was fed from the writer thread\'s replies');
   assert.ok(store.stats().batches < 300, 'concurrent appends shared writes');
+  assert.ok(store.stats().writeSeconds > 0, 'the writer thread reports its writes\' disk time');
   await store.close();
   const reopened = await JournalStore.open(options);
   const next = await reopened.append({ kind: 'note.added', payload: 'after' });
