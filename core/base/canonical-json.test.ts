@@ -8,6 +8,23 @@ test('sorts keys by UTF-16 code units at every depth and adds no whitespace', ()
   assert.equal(canonicalJson({ é: 1, z: 2, '\u{1F600}': 3, '\uFFFF': 4 }), '{"z":2,"é":1,"\u{1F600}":3,"\uFFFF":4}');
 });
 
+test('key order is the code-unit order for any number of keys, whatever order they were added in', () => {
+  // Small objects take an insertion sort, large ones Array.prototype.sort: both must agree
+  // with a plain code-unit sort, including integer-like keys (which objects list first, in
+  // numeric order) and keys that share a prefix.
+  const pool = ['10', '9', '2', 'a', 'A', 'aa', 'a0', '_', 'é', 'z', '\u{1F600}', '\uFFFF', '', ' ', 'b', 'ab', 'Z', '-1', '1e3', 'key'];
+  let seed = 7;
+  const random = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  for (let round = 0; round < 200; round++) {
+    const count = 1 + random(pool.length);
+    const keys = [...pool].sort(() => random(3) - 1).slice(0, count);
+    const obj: Record<string, number> = {};
+    keys.forEach((k, i) => (obj[k] = i));
+    const expected = '{' + [...keys].sort().map((k) => `${JSON.stringify(k)}:${obj[k]}`).join(',') + '}';
+    assert.equal(canonicalJson(obj), expected, `keys added as ${JSON.stringify(keys)}`);
+  }
+});
+
 test('numbers use the ECMAScript shortest form; -0 is 0', () => {
   assert.equal(canonicalJson([1, 1.5, -0, 1e21, 1e-7, 0.1 + 0.2]), '[1,1.5,0,1e+21,1e-7,0.30000000000000004]');
 });
