@@ -4,10 +4,11 @@
 import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, posix } from 'node:path';
 import { PalyraError, type JsonValue } from '../../base/index.ts';
 import { fsFailure, fsRefusal } from '../fs/fs-failure.ts';
+import { openWorkspaceDir, type DirAccess } from '../fs/pinned-dir.ts';
 import { assertOpenedInside, resolveWorkspacePath, type WorkspacePath } from '../fs/workspace-path.ts';
 import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
 import { jsonBudget } from './capped-text.ts';
@@ -64,10 +65,16 @@ export function createFsWriteTool(options: FsWriteOptions = {}): ToolDefinition<
       // Security: a link inside the workspace may point anywhere later; never write through one.
       if (target.isSymlink) throw fsRefusal('write', input.path, 'it is a symbolic link, and fs.write never writes through one', 'PALYRA_TOOL_FORBIDDEN');
       try {
-        if (!target.exists) await makeParents(target.real);
-        const created = input.mode === 'overwrite' ? await replaceAtomically(target, data, input.path) : await writeInPlace(target, data, input);
-        const output: Record<string, JsonValue> = { path: target.relative, mode: input.mode, bytes: data.length, created };
-        return output;
+        // Everything is created through the pinned parent directory: a directory on the
+        // way swapped for a symlink after the path was resolved cannot redirect it.
+        const dir = await openWorkspaceDir(target.root, posix.dirname(target.relative), { create: !target.exists, requested: input.path });
+        try {
+          const created = input.mode === 'overwrite' ? await replaceAtomically(dir, target, data, input.path) : await writeInPlace(dir, target, data, input);
+          const output: Record<string, JsonValue> = { path: target.relative, mode: input.mode, bytes: data.length, created };
+          return output;
+        } finally {
+          await dir.close();
+        }
       } catch (error) {
         if (error instanceof PalyraError) throw error;
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
@@ -80,24 +87,10 @@ export function createFsWriteTool(options: FsWriteOptions = {}): ToolDefinition<
   };
 }
 
-/**
- * Creates the missing parent directories of `real`. mkdir says EEXIST when the parent
- * itself is an existing file (`f.txt/x`), which the caller would take for "the target
- * exists"; it is reported as ENOTDIR, as mkdir reports a file further up (`f.txt/sub/x`).
- */
-async function makeParents(real: string): Promise<void> {
-  try {
-    await mkdir(dirname(real), { recursive: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    throw Object.assign(new Error('ENOTDIR: not a directory, mkdir'), { code: 'ENOTDIR', cause: error });
-  }
-}
-
 /** `create` (O_EXCL) and `append`; returns whether the file was created. */
-async function writeInPlace(target: WorkspacePath, data: Buffer, input: FsWriteInput): Promise<boolean> {
+async function writeInPlace(dir: DirAccess, target: WorkspacePath, data: Buffer, input: FsWriteInput): Promise<boolean> {
   const flags = input.mode === 'create' ? O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW : O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK;
-  const handle = await open(target.real, flags, 0o644);
+  const handle = await open(dir.entry(basename(target.real)), flags, 0o644);
   try {
     await checkRegularInside(handle, target, input.path);
     await handle.writeFile(data);
@@ -112,11 +105,12 @@ async function writeInPlace(target: WorkspacePath, data: Buffer, input: FsWriteI
  * the target, so a reader (or a crash) sees the old content or the new, never half.
  * rename replaces a symlink rather than following it, so this path cannot write through one.
  */
-async function replaceAtomically(target: WorkspacePath, data: Buffer, requested: string): Promise<boolean> {
-  const tmp = join(dirname(target.real), `.${basename(target.real)}.${randomBytes(6).toString('hex')}.tmp`);
+async function replaceAtomically(dir: DirAccess, target: WorkspacePath, data: Buffer, requested: string): Promise<boolean> {
+  const name = basename(target.real);
+  const tmp = dir.entry(`.${name}.${randomBytes(6).toString('hex')}.tmp`);
   let mode = 0o644;
   if (target.exists) {
-    const existing = await open(target.real, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    const existing = await open(dir.entry(name), constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
     try {
       const stat = await existing.stat();
       if (stat.isDirectory()) throw fsRefusal('write', requested, 'it is a directory');
@@ -135,7 +129,7 @@ async function replaceAtomically(target: WorkspacePath, data: Buffer, requested:
     } finally {
       await handle.close();
     }
-    await rename(tmp, target.real);
+    await rename(tmp, dir.entry(name));
   } catch (error) {
     await rm(tmp, { force: true });
     throw error;
