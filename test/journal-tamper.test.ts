@@ -134,6 +134,40 @@ test('an old checkpoint replayed after newer ones is detected', async () => {
   assert.deepEqual(codes(report), ['CHECKPOINT_REPLAYED']);
 });
 
+test('a newer checkpoint that signs a smaller size or an older time is a replay, even correctly numbered and signed', async () => {
+  // Whoever holds the key (a rolled-back machine, a buggy writer) could sign checkpoint 3
+  // over the head of checkpoint 1: numbered and chained right, but it goes backwards.
+  const { options, checkpoints, verify } = await journalWithCheckpoints();
+  const original = readFileSync(checkpoints, 'utf8');
+  const [first, second] = original.trim().split('\n').map((l) => JSON.parse(l) as CheckpointRecord) as [CheckpointRecord, CheckpointRecord];
+  const key = loadOrCreateSigningKey(options.keyPath, options.pubPath);
+  const smaller = signCheckpoint({ origin: second.origin, size: first.size, headHash: first.headHash, ts: second.ts + 1 }, second, key);
+  appendFileSync(checkpoints, `${JSON.stringify(smaller)}\n`);
+  let report = await verify();
+  assert.deepEqual(report.problems, [
+    { seq: 10, code: 'CHECKPOINT_REPLAYED', message: 'checkpoint 3 (line 3, size 10): comes after checkpoint 2 (size 20) but is older: an old checkpoint was replayed' },
+  ]);
+  assert.equal(report.ok, false);
+
+  writeFileSync(checkpoints, original);
+  const earlier = signCheckpoint({ origin: second.origin, size: second.size, headHash: second.headHash, ts: second.ts - 1 }, second, key);
+  appendFileSync(checkpoints, `${JSON.stringify(earlier)}\n`);
+  report = await verify();
+  assert.deepEqual(codes(report), ['CHECKPOINT_REPLAYED']);
+  assert.equal(report.problems[0]?.message.startsWith('checkpoint 3 (line 3, size 20): '), true);
+});
+
+test('a checkpoint of a negative size is malformed, even signed by the journal key', async () => {
+  const { options, checkpoints, verify } = await journalWithCheckpoints();
+  const second = JSON.parse(readFileSync(checkpoints, 'utf8').trim().split('\n')[1] as string) as CheckpointRecord;
+  const key = loadOrCreateSigningKey(options.keyPath, options.pubPath);
+  const negative = signCheckpoint({ origin: second.origin, size: -1, headHash: second.headHash, ts: second.ts + 1 }, second, key);
+  appendFileSync(checkpoints, `${JSON.stringify(negative)}\n`);
+  const report = await verify();
+  assert.deepEqual(report.problems, [{ seq: null, code: 'CHECKPOINT_INVALID', message: 'checkpoint line 3: size is not a count' }]);
+  assert.deepEqual([report.ok, report.anchored], [false, false], 'a journal with any problem is not anchored');
+});
+
 test('a checkpoint signed by another key is refused, whatever key id it claims', async () => {
   const { root, options, checkpoints, verify } = await journalWithCheckpoints();
   const lines = readFileSync(checkpoints, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CheckpointRecord);
