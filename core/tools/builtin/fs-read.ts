@@ -3,8 +3,10 @@
  */
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { JsonValue } from '../../base/index.ts';
+import { posix } from 'node:path';
+import { PalyraError, type JsonValue } from '../../base/index.ts';
 import { fsFailure, fsRefusal } from '../fs/fs-failure.ts';
+import { openWorkspaceDir } from '../fs/pinned-dir.ts';
 import { assertOpenedInside, resolveWorkspacePath } from '../fs/workspace-path.ts';
 import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
 import { decodeForModel, jsonBudget } from './capped-text.ts';
@@ -54,10 +56,18 @@ export function createFsReadTool(options: FsReadOptions = {}): ToolDefinition<Fs
       const limit = input.maxBytes ?? maxReadBytes;
       let handle;
       try {
-        // Security: O_NOFOLLOW refuses a symlink swapped in after the check; O_NONBLOCK
-        // keeps a FIFO planted in the workspace from hanging the open.
-        handle = await open(target.real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        // Security: opened in its pinned parent directory, so a directory on the way
+        // swapped for a symlink after the check cannot make this open a file (a device)
+        // elsewhere; O_NOFOLLOW refuses a symlink swapped in for the file itself;
+        // O_NONBLOCK keeps a FIFO planted in the workspace from hanging the open.
+        const dir = await openWorkspaceDir(target.root, posix.dirname(target.relative), { create: false, requested: input.path });
+        try {
+          handle = await open(dir.entry(posix.basename(target.relative)), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+        } finally {
+          await dir.close();
+        }
       } catch (error) {
+        if (error instanceof PalyraError) throw error;
         throw fsFailure('read', input.path, error);
       }
       try {
