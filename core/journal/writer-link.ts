@@ -3,7 +3,7 @@ import { PalyraError } from '../base/index.ts';
 import { ChainWriter } from './chain-writer.ts';
 import type { SegmentLog } from './segment-log.ts';
 import { writerWorkerSource } from './writer-worker-source.ts';
-import type { UnsealedRecord, WriterReply, WriterRequest, WriterStart } from './writer-protocol.ts';
+import { packRecord, type PackedRecords, type UnsealedRecord, type WriterReply, type WriterRequest, type WriterStart } from './writer-protocol.ts';
 
 /** How the store reaches its chain writer, wherever that runs. Replies arrive through the callback given at creation. */
 export interface WriterLink {
@@ -55,7 +55,9 @@ export function threadWriter(
 ): Promise<WriterLink> {
   const source = writerWorkerSource();
   const worker = 'code' in source ? new Worker(source.code, { eval: true, workerData: start }) : new Worker(source.url, { workerData: start });
-  let outbox: UnsealedRecord[] = [];
+  let outbox: PackedRecords = [];
+  /** Records in the outbox. */
+  let outboxCount = 0;
   let outboxEpoch = 0;
   let flushScheduled = false;
   let stopped = false;
@@ -66,6 +68,7 @@ export function threadWriter(
   const post = (flush: boolean): void => {
     const request: WriterRequest = { type: 'append', epoch: outboxEpoch, records: outbox, flush };
     outbox = [];
+    outboxCount = 0;
     unwritten = !flush;
     worker.postMessage(request);
   };
@@ -75,13 +78,14 @@ export function threadWriter(
   };
   const flushAtEndOfTurn = (): void => {
     flushScheduled = false;
-    if (unwritten || outbox.length > 0) askForWrite();
+    if (unwritten || outboxCount > 0) askForWrite();
   };
   const link: WriterLink = {
     send(epoch, record, writeNow) {
-      if (epoch !== outboxEpoch && outbox.length > 0) post(false);
+      if (epoch !== outboxEpoch && outboxCount > 0) post(false);
       outboxEpoch = epoch;
-      outbox.push(record);
+      packRecord(outbox, record);
+      outboxCount++;
       if (writeNow) {
         askForWrite();
       } else if (!flushScheduled) {
@@ -90,7 +94,7 @@ export function threadWriter(
         post(false);
         flushScheduled = true;
         setImmediate(flushAtEndOfTurn);
-      } else if (outbox.length >= POST_PART) {
+      } else if (outboxCount >= POST_PART) {
         post(false);
       }
     },
@@ -101,7 +105,7 @@ export function threadWriter(
     close() {
       closing ??= new Promise<void>((resolve) => {
         if (stopped) return resolve();
-        if (outbox.length > 0) post(true);
+        if (outboxCount > 0) post(true);
         worker.ref();
         worker.once('exit', () => resolve());
         closed = () => void worker.terminate();

@@ -3,7 +3,7 @@
 // single executable can only start eval'd workers).
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { ChainWriter } from './chain-writer.ts';
-import type { WriterReply, WriterRequest, WriterStart } from './writer-protocol.ts';
+import { unpackRecords, type WriterReply, type WriterRequest, type WriterStart } from './writer-protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('writer-worker must run in a worker thread');
@@ -98,7 +98,7 @@ function serve(first: WriterRequest): 'wrote' | 'queued' | 'closing' {
 /** Handles one request; true when what is queued should be written now. */
 function handle(request: WriterRequest): boolean {
   if (request.type === 'append') {
-    writer.append(request.epoch, request.records);
+    writer.append(request.epoch, unpackRecords(request.records));
     return request.flush;
   }
   writer.flush();
