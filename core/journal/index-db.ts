@@ -125,25 +125,34 @@ export class JournalIndex {
     return this.lastHashCache;
   }
 
-  /** Adds entries (in seq order) in one transaction and trims to the retention bound. */
-  apply(entries: readonly IndexEntry[]): void {
-    const last = entries[entries.length - 1];
-    if (!last) return;
+  /**
+   * Adds entries (in seq order) in one transaction and trims to the retention bound.
+   * With `until` (a `performance.now()` time), stops adding once it has passed, checked
+   * every ROWS_PER_INSERT rows; returns how many entries (a prefix) were added.
+   */
+  apply(entries: readonly IndexEntry[], until = Infinity): number {
+    if (entries.length === 0) return 0;
     const db = this.db;
+    let added = 0;
     db.exec('BEGIN');
     try {
-      let i = 0;
       const values: (string | number | null)[] = [];
-      for (; i + ROWS_PER_INSERT <= entries.length; i += ROWS_PER_INSERT) {
+      // Whole groups first, the rest row by row; the first group or rows always go in.
+      while (added < entries.length && (added === 0 || performance.now() < until)) {
         values.length = 0;
-        for (let j = i; j < i + ROWS_PER_INSERT; j++) pushRow(values, entries[j] as IndexEntry);
-        this.insertMany.run(values);
+        if (entries.length - added >= ROWS_PER_INSERT) {
+          for (let j = added; j < added + ROWS_PER_INSERT; j++) pushRow(values, entries[j] as IndexEntry);
+          this.insertMany.run(values);
+          added += ROWS_PER_INSERT;
+        } else {
+          for (; added < entries.length; added++) {
+            values.length = 0;
+            pushRow(values, entries[added] as IndexEntry);
+            this.insertOne.run(values);
+          }
+        }
       }
-      for (; i < entries.length; i++) {
-        values.length = 0;
-        pushRow(values, entries[i] as IndexEntry);
-        this.insertOne.run(values);
-      }
+      const last = entries[added - 1] as IndexEntry;
       this.upsertMeta.run(['last_seq', String(last.seq), 'last_hash', last.hash]);
       this.oldestCache ??= (entries[0] as IndexEntry).seq;
       // Trim in steps of a tenth of the bound, so deletes are rare and large.
@@ -157,9 +166,11 @@ export class JournalIndex {
       db.exec('ROLLBACK');
       throw error;
     }
+    const last = entries[added - 1] as IndexEntry;
     this.lastSeqCache = last.seq;
     this.lastHashCache = last.hash;
-    this.sinceSnapshot += entries.length;
+    this.sinceSnapshot += added;
+    return added;
   }
 
   /** Drops every event (before a rebuild). */

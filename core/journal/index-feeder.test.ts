@@ -6,7 +6,11 @@ import { IndexFeeder } from './index-feeder.ts';
 /** A stand-in index that records each transaction's size. */
 function recordingIndex(): { index: JournalIndex; applied: number[] } {
   const applied: number[] = [];
-  return { index: { apply: (entries: readonly IndexEntry[]) => void applied.push(entries.length) } as unknown as JournalIndex, applied };
+  const apply = (entries: readonly IndexEntry[]): number => {
+    applied.push(entries.length);
+    return entries.length;
+  };
+  return { index: { apply } as unknown as JournalIndex, applied };
 }
 
 const entry = (seq: number): IndexEntry => ({ seq, ts: 1, kind: 'note.added', sessionId: null, runId: null, segment: 1, offset: seq * 100, hash: 'a'.repeat(64) });
@@ -33,4 +37,23 @@ test('a reader gets every event added so far, whatever waits for the timer', () 
   feeder.batchDone();
   assert.equal(feeder.index, index);
   assert.deepEqual(applied, [1], 'reading drains the backlog first');
+});
+
+test('an update cut short by its deadline leaves the rest for later, and a reader still gets every event', () => {
+  const seen: { count: number; until: number }[] = [];
+  // Applies one group of 16 when the deadline has passed, as the real index does.
+  const apply = (entries: readonly IndexEntry[], until = Infinity): number => {
+    const added = performance.now() >= until ? Math.min(16, entries.length) : entries.length;
+    seen.push({ count: added, until });
+    return added;
+  };
+  const feeder = new IndexFeeder({ apply } as unknown as JournalIndex, () => undefined);
+  for (let seq = 1; seq <= 100; seq++) feeder.add(entry(seq));
+  feeder.drainWhileWriting(performance.now() - 1);
+  assert.deepEqual(seen.map((s) => s.count), [16]);
+  feeder.drainWhileWriting(performance.now() - 1);
+  assert.deepEqual(seen.map((s) => s.count), [16, 16], 'the rest waited for the next write');
+  void feeder.index;
+  assert.deepEqual(seen.map((s) => s.count), [16, 16, 68], 'reading applies all that is left, without a deadline');
+  assert.equal(seen[2]?.until, Infinity);
 });

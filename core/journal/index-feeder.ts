@@ -54,20 +54,29 @@ export class IndexFeeder {
     else this.timer ??= setTimeout(() => this.drain(), INDEX_DELAY_MS).unref();
   }
 
-  /** Time on this thread is free (a write is on the disk): applies the backlog if it is large enough to be worth a transaction. */
-  drainWhileWriting(): void {
-    if (this.backlog.length >= DRAIN_WHILE_WRITING_MIN) this.drain();
+  /**
+   * Time on this thread is free (a write is on the disk): applies the backlog if it is
+   * large enough to be worth a transaction, stopping at `until` (`performance.now()`
+   * time; what is left waits for the next write) so that the write's reply is not kept
+   * waiting behind the index.
+   */
+  drainWhileWriting(until = Infinity): void {
+    if (this.backlog.length >= DRAIN_WHILE_WRITING_MIN) this.drain(until);
   }
 
-  /** Applies the backlog now. */
-  drain(): void {
+  /** Applies the backlog now (up to `until`, see drainWhileWriting). */
+  drain(until = Infinity): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.backlog.length === 0 || this.brokenFlag) return;
     const entries = this.backlog;
     this.backlog = [];
     try {
-      this.db.apply(entries);
+      const added = this.db.apply(entries, until);
+      if (added < entries.length) {
+        this.backlog = entries.slice(added);
+        this.timer = setTimeout(() => this.drain(), INDEX_DELAY_MS).unref();
+      }
     } catch (error) {
       this.brokenFlag = true;
       this.warn(`index update failed, it will be rebuilt on restart: ${(error as Error).message}`);
