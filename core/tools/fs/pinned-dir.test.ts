@@ -24,6 +24,18 @@ async function createIn(entry: string, text: string): Promise<void> {
   await handle.close();
 }
 
+// First in this file on purpose: the first call decides, once per process, whether
+// descriptors can be pinned; a workspace missing at that moment must not turn pinning off
+// for the calls after it (the swap tests below fail if it does).
+test('a missing workspace is an error of its own and leaves pinning on', linuxOnly, async () => {
+  const { ws, done } = setup();
+  try {
+    await assert.rejects(openWorkspaceDir(join(ws, 'not-there'), 'a', { create: true, requested: 'a/x' }), { code: 'ENOENT' });
+  } finally {
+    done();
+  }
+});
+
 test('creates the missing directories and reaches names in the directory it opened', linuxOnly, async () => {
   const { ws, done } = setup();
   try {

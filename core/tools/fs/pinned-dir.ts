@@ -26,14 +26,18 @@ export interface DirAccess {
 
 let pinningWorks: boolean | undefined;
 
-/** True when descriptors can be reached as /proc/self/fd/N here (Linux with /proc mounted, under Node or Deno). */
-async function canPin(root: string): Promise<boolean> {
+/**
+ * True when descriptors can be reached as /proc/self/fd/N here (Linux with /proc mounted,
+ * under Node or Deno). Probed once on `/`, which always exists: a probe on a workspace
+ * that is missing or unreadable at that moment must not turn pinning off for good.
+ */
+async function canPin(): Promise<boolean> {
   if (pinningWorks !== undefined) return pinningWorks;
   if (process.platform !== 'linux' || O_DIRECTORY === 0 || O_NOFOLLOW === 0) return (pinningWorks = false);
   let handle: FileHandle | undefined;
   try {
-    handle = await open(root, O_RDONLY | O_DIRECTORY);
-    pinningWorks = (await readlink(`/proc/self/fd/${handle.fd}`)) === root;
+    handle = await open('/', O_RDONLY | O_DIRECTORY);
+    pinningWorks = (await readlink(`/proc/self/fd/${handle.fd}`)) === '/';
   } catch {
     pinningWorks = false;
   } finally {
@@ -52,7 +56,7 @@ async function canPin(root: string): Promise<boolean> {
  */
 export async function openWorkspaceDir(root: string, relativeDir: string, options: { create: boolean; requested: string }): Promise<DirAccess> {
   const parts = relativeDir === '.' || relativeDir === '' ? [] : relativeDir.split('/');
-  if (!(await canPin(root))) {
+  if (!(await canPin())) {
     const dir = join(root, ...parts);
     if (options.create && parts.length > 0) await mkdirPlain(dir);
     return { entry: (name) => join(dir, name), close: async () => undefined };
