@@ -11,7 +11,6 @@ import type { StoredRecord } from './record.ts';
 
 const KEYS = ['v', 'seq', 'id', 'ts', 'kind', 'sessionId', 'runId', 'actor', 'principal', 'channel', 'payloadJson', 'redactions', 'prevHash', 'hash'] as const;
 type Key = (typeof KEYS)[number];
-const INT_KEYS = new Set<Key>(['v', 'seq', 'ts', 'redactions']);
 const KEY_BYTES = KEYS.map((k) => Buffer.from(k, 'utf8'));
 const KEYS_TOTAL = KEY_BYTES.reduce((n, b) => n + 1 + b.length, 0);
 
@@ -27,39 +26,75 @@ function intSize(n: number): number {
 }
 
 /**
+ * Each key as it is written: its fixstr header byte and its bytes. Copied by a plain loop
+ * (a Buffer#copy per key cost ~1 µs of a ~3 µs encode, measured).
+ */
+const KEY_HEADERS: readonly Uint8Array[] = KEY_BYTES.map((b) => Uint8Array.from([0xa0 | b.length, ...b]));
+
+function writeKey(buf: Buffer, p: number, index: number): number {
+  const bytes = KEY_HEADERS[index] as Uint8Array;
+  for (let i = 0; i < bytes.length; i++) buf[p + i] = bytes[i] as number;
+  return p + bytes.length;
+}
+
+/** UTF-8 length of a nullable string field, -1 for null. */
+function byteLengthOf(value: string | null): number {
+  return value === null ? -1 : Buffer.byteLength(value, 'utf8');
+}
+
+/** Bytes a nullable string takes: nil, or a string of `byteLength` bytes. */
+function fieldSize(byteLength: number): number {
+  return byteLength < 0 ? 1 : strSize(byteLength);
+}
+
+function writeField(buf: Buffer, p: number, value: string | null, byteLength: number): number {
+  if (value === null) {
+    buf[p] = 0xc0;
+    return p + 1;
+  }
+  return writeStr(buf, p, value, byteLength);
+}
+
+/**
  * Encodes `record` as a frame body written into a new buffer at `headerBytes`, leaving
  * room in front for the frame header. Returns the buffer and the body's length.
+ * Straight-line over the fixed fields (in KEYS order): every frame written goes through
+ * here, on the writer thread's critical path, and a loop over the keys with dynamic
+ * property reads cost three times as much.
  */
-// Reused by every call (encoding is synchronous), so encoding allocates only the frame.
-const lengths = new Array<number>(KEYS.length).fill(0);
-
 export function encodeRecordInto(record: StoredRecord, headerBytes: number): { buffer: Buffer; bodyLength: number } {
-  let size = 1 + KEYS_TOTAL;
-  for (let i = 0; i < KEYS.length; i++) {
-    const key = KEYS[i] as Key;
-    const value = record[key];
-    if (INT_KEYS.has(key)) size += intSize(value as number);
-    else if (value === null) size += 1;
-    else {
-      const len = Buffer.byteLength(value as string, 'utf8');
-      lengths[i] = len;
-      size += strSize(len);
-    }
-  }
+  const r = record;
+  const id = byteLengthOf(r.id);
+  const kind = byteLengthOf(r.kind);
+  const sessionId = byteLengthOf(r.sessionId);
+  const runId = byteLengthOf(r.runId);
+  const actor = byteLengthOf(r.actor);
+  const principal = byteLengthOf(r.principal);
+  const channel = byteLengthOf(r.channel);
+  const payloadJson = byteLengthOf(r.payloadJson);
+  const prevHash = byteLengthOf(r.prevHash);
+  const hash = byteLengthOf(r.hash);
+  const size =
+    1 + KEYS_TOTAL + intSize(r.v) + intSize(r.seq) + fieldSize(id) + intSize(r.ts) + fieldSize(kind) + fieldSize(sessionId) +
+    fieldSize(runId) + fieldSize(actor) + fieldSize(principal) + fieldSize(channel) + fieldSize(payloadJson) +
+    intSize(r.redactions) + fieldSize(prevHash) + fieldSize(hash);
   const buf = Buffer.allocUnsafe(headerBytes + size);
   let p = headerBytes;
   buf[p++] = 0x80 | KEYS.length; // fixmap
-  for (let i = 0; i < KEYS.length; i++) {
-    const keyBytes = KEY_BYTES[i] as Buffer;
-    buf[p++] = 0xa0 | keyBytes.length; // fixstr
-    keyBytes.copy(buf, p);
-    p += keyBytes.length;
-    const key = KEYS[i] as Key;
-    const value = record[key];
-    if (INT_KEYS.has(key)) p = writeInt(buf, p, value as number);
-    else if (value === null) buf[p++] = 0xc0;
-    else p = writeStr(buf, p, value as string, lengths[i] as number);
-  }
+  p = writeInt(buf, writeKey(buf, p, 0), r.v);
+  p = writeInt(buf, writeKey(buf, p, 1), r.seq);
+  p = writeField(buf, writeKey(buf, p, 2), r.id, id);
+  p = writeInt(buf, writeKey(buf, p, 3), r.ts);
+  p = writeField(buf, writeKey(buf, p, 4), r.kind, kind);
+  p = writeField(buf, writeKey(buf, p, 5), r.sessionId, sessionId);
+  p = writeField(buf, writeKey(buf, p, 6), r.runId, runId);
+  p = writeField(buf, writeKey(buf, p, 7), r.actor, actor);
+  p = writeField(buf, writeKey(buf, p, 8), r.principal, principal);
+  p = writeField(buf, writeKey(buf, p, 9), r.channel, channel);
+  p = writeField(buf, writeKey(buf, p, 10), r.payloadJson, payloadJson);
+  p = writeInt(buf, writeKey(buf, p, 11), r.redactions);
+  p = writeField(buf, writeKey(buf, p, 12), r.prevHash, prevHash);
+  p = writeField(buf, writeKey(buf, p, 13), r.hash, hash);
   return { buffer: buf, bodyLength: p - headerBytes };
 }
 
@@ -101,8 +136,10 @@ function writeInt(buf: Buffer, p: number, n: number): number {
       buf.writeUInt32BE(n, p);
       p += 4;
     } else {
+      // A safe integer (< 2^53): two 32-bit halves, no BigInt.
       buf[p++] = 0xcf;
-      buf.writeBigUInt64BE(BigInt(n), p);
+      buf.writeUInt32BE(Math.floor(n / 0x100000000), p);
+      buf.writeUInt32BE(n >>> 0, p + 4);
       p += 8;
     }
     return p;
