@@ -1,7 +1,7 @@
 import { PalyraError } from '../base/index.ts';
 import { encodeFrame } from './frame.ts';
 import { GroupCommit, type CommitEntry, type WrittenAt } from './group-commit.ts';
-import { chainedHash, type StoredRecord } from './record.ts';
+import { computeRecordHash, type StoredRecord } from './record.ts';
 import { SegmentLog } from './segment-log.ts';
 import { SyncGroupCommit } from './sync-group-commit.ts';
 import type { UnsealedRecord, WriterReply, WriterStart } from './writer-protocol.ts';
@@ -65,9 +65,10 @@ export class ChainWriter {
         this.fail(new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Journal writer expected seq ${this.head.seq + 1} but got ${unsealed.seq}; restart to recover`), true);
         return;
       }
-      const record = unsealed as unknown as StoredRecord;
+      const record = unsealed as StoredRecord;
       record.prevHash = this.head.hash;
-      record.hash = chainedHash(unsealed.hashHead, record.prevHash, unsealed.hashTail);
+      // The hash covers every field but itself (hashInput never reads `hash`).
+      record.hash = computeRecordHash(record);
       this.head = { seq: record.seq, hash: record.hash };
       this.commit.enqueue({ record, frame: encodeFrame(record), resolve: settleNothing, reject: settleNothing });
     }

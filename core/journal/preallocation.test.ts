@@ -13,7 +13,7 @@ import { PREALLOCATE_TARGET, SegmentLog } from './segment-log.ts';
 import { scanSegment } from './segments.ts';
 import { verifyJournal } from './verify.ts';
 import type { StoredRecord } from './record.ts';
-import { unsealedRecord, type UnsealedRecord } from './writer-protocol.ts';
+import type { UnsealedRecord } from './writer-protocol.ts';
 
 const frame = (seq: number): Buffer =>
   encodeFrame({ v: 1, seq, id: `id-${seq}`, ts: 1, kind: 'note.added', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '{}', redactions: 0, prevHash: '0'.repeat(64), hash: '1'.repeat(64) } as StoredRecord);
@@ -154,7 +154,7 @@ test('the chain writer zeroes ahead after small writes and stops while group com
   const replies: string[] = [];
   const writer = new ChainWriter(log, { seq: 0, hash: '0'.repeat(64) }, (m) => void replies.push(m.type), true);
   let seq = 0;
-  const unsealed = (): UnsealedRecord => unsealedRecord({ v: 1, seq: ++seq, id: `id-${seq}`, ts: 1, kind: 'note.added', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '{}', redactions: 0 });
+  const unsealed = (): UnsealedRecord => ({ v: 1, seq: ++seq, id: `id-${seq}`, ts: 1, kind: 'note.added', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '{}', redactions: 0 });
   const write = (events: number): void => {
     writer.append(1, Array.from({ length: events }, unsealed));
     writer.flush();

@@ -1,5 +1,5 @@
 import { canonicalJson, newUlid, PalyraError, type JsonValue } from '../base/index.ts';
-import { assertKind, assertName, hashInputAround, JOURNAL_FORMAT_VERSION } from './record.ts';
+import { assertKind, assertName, JOURNAL_FORMAT_VERSION } from './record.ts';
 import type { Redactor } from './redact.ts';
 import type { UnsealedRecord } from './writer-protocol.ts';
 
@@ -24,7 +24,7 @@ export interface AppendInput {
 /**
  * Turns an append request into the record to write as event `seq`: validates every
  * field, redacts the payload, serializes it canonically and checks its size. The chain
- * writer adds prevHash and hash (from the hash input built here around prevHash). Pure but for the id it mints; throws a clear
+ * writer adds prevHash and hash. Pure but for the id it mints; throws a clear
  * PalyraError for bad input, before anything is written.
  */
 export function prepareRecord(
@@ -51,7 +51,7 @@ export function prepareRecord(
   if (bytes > context.maxPayloadBytes) {
     throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Payload of "${input.kind}" is ${bytes} bytes, over the journal limit of ${context.maxPayloadBytes} bytes`);
   }
-  const record: UnsealedRecord = {
+  return {
     v: JOURNAL_FORMAT_VERSION,
     seq: context.seq,
     id: input.id ?? newUlid(context.now),
@@ -64,11 +64,5 @@ export function prepareRecord(
     channel: input.channel ?? null,
     payloadJson,
     redactions,
-    hashHead: '',
-    hashTail: '',
   };
-  const around = hashInputAround(record);
-  record.hashHead = around.head;
-  record.hashTail = around.tail;
-  return record;
 }

@@ -53,28 +53,6 @@ export function hashInput(r: HashedFields): string {
   );
 }
 
-/**
- * `hashInput` without `prevHash`'s value, in the two pieces around it: `head` ends with
- * `"prevHash":`, `tail` holds everything after the value. All of it is known when the
- * store numbers an event, so the store builds the pieces and the chain writer, which
- * learns `prevHash` only when it chains, joins them (`chainedHash`). With 64 writers the
- * writer thread was the slower half of a batch: its chaining ran p50 ~100–250 µs past the
- * moment the store asked for the write, while the store's own part of a batch took ~300.
- * Building the pieces here moves ~1.5 µs per event to the store; measured, three A/B runs
- * of 8–12 interleaved rounds: time between writes −3 to −4 % (785 → 761, 1,038 → 1,009,
- * 763 → 734 µs).
- */
-export function hashInputAround(r: Omit<HashedFields, 'prevHash'>): { head: string; tail: string } {
-  return {
-    head:
-      `{"actor":${JSON.stringify(r.actor)},"channel":${str(r.channel)},"id":${JSON.stringify(r.id)},` +
-      `"kind":${JSON.stringify(r.kind)},"payloadJson":${JSON.stringify(r.payloadJson)},"prevHash":`,
-    tail:
-      `,"principal":${str(r.principal)},"redactions":${int(r.redactions)},"runId":${str(r.runId)},` +
-      `"seq":${int(r.seq)},"sessionId":${str(r.sessionId)},"ts":${int(r.ts)},"v":${int(r.v)}}`,
-  };
-}
-
 const str = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s));
 // Record integers are safe integers (checked on read and assigned on write), whose
 // canonical form is their decimal digits.
@@ -90,11 +68,6 @@ const sha256: HashFn =
 /** The record's hash: lowercase hex SHA-256 of its canonical JSON without `hash`. */
 export function computeRecordHash(r: HashedFields): string {
   return sha256(hashInput(r));
-}
-
-/** The hash of a record whose `hashInputAround` pieces are `head` and `tail`, chained onto `prevHash`. */
-export function chainedHash(head: string, prevHash: string, tail: string): string {
-  return sha256(head + JSON.stringify(prevHash) + tail);
 }
 
 /** Parses a stored record's payload into the reader's view. */

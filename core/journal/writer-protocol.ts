@@ -1,4 +1,4 @@
-import { hashInputAround, type StoredRecord } from './record.ts';
+import type { StoredRecord } from './record.ts';
 
 /**
  * Messages between the journal store (on the caller's thread) and its chain writer
@@ -7,18 +7,8 @@ import { hashInputAround, type StoredRecord } from './record.ts';
  * batch. Only plain data crosses, so the same messages serve both placements.
  */
 
-/**
- * An event the store has numbered but not chained: the writer fills `prevHash` and `hash`.
- * `hashHead` and `hashTail` are its hash input around `prevHash` (`hashInputAround`);
- * they are not stored.
- */
-export type UnsealedRecord = Omit<StoredRecord, 'prevHash' | 'hash'> & { hashHead: string; hashTail: string };
-
-/** `fields` with the pieces of their hash input, ready for a chain writer (prepareRecord builds them in place). */
-export function unsealedRecord(fields: Omit<UnsealedRecord, 'hashHead' | 'hashTail'>): UnsealedRecord {
-  const { head, tail } = hashInputAround(fields);
-  return { ...fields, hashHead: head, hashTail: tail };
-}
+/** An event the store has numbered but not chained: the writer fills `prevHash` and `hash`. */
+export type UnsealedRecord = Omit<StoredRecord, 'prevHash' | 'hash'>;
 
 /**
  * Records cross to the writer thread as one flat array of their fields, in this order,
@@ -26,12 +16,12 @@ export function unsealedRecord(fields: Omit<UnsealedRecord, 'hashHead' | 'hashTa
  * with 16 records of the benchmark's shape: 1.0–1.4 → 0.5–0.7 µs per record to
  * serialize (the store's thread), 1.35 → 0.85 µs to deserialize (the writer's).
  */
-const PACKED_FIELDS = 14;
+const PACKED_FIELDS = 12;
 export type PackedRecords = (string | number | null)[];
 
 /** Appends `record`'s fields to `packed` (see PACKED_FIELDS). */
 export function packRecord(packed: PackedRecords, r: UnsealedRecord): void {
-  packed.push(r.v, r.seq, r.id, r.ts, r.kind, r.sessionId, r.runId, r.actor, r.principal, r.channel, r.payloadJson, r.redactions, r.hashHead, r.hashTail);
+  packed.push(r.v, r.seq, r.id, r.ts, r.kind, r.sessionId, r.runId, r.actor, r.principal, r.channel, r.payloadJson, r.redactions);
 }
 
 /** The records `packRecord` packed, as objects of one shape. */
@@ -52,8 +42,6 @@ export function unpackRecords(packed: PackedRecords): UnsealedRecord[] {
       channel: packed[p + 9] as string | null,
       payloadJson: packed[p + 10] as string,
       redactions: packed[p + 11] as number,
-      hashHead: packed[p + 12] as string,
-      hashTail: packed[p + 13] as string,
     };
   }
   return records;

@@ -12,7 +12,7 @@ import { readRecords } from './log-reader.ts';
 import { SegmentLog } from './segment-log.ts';
 import { verifyJournal } from './verify.ts';
 import { partSize, threadWriter } from './writer-link.ts';
-import { unsealedRecord, type WriterReply } from './writer-protocol.ts';
+import type { WriterReply } from './writer-protocol.ts';
 
 test('the writer thread acknowledges exactly what it wrote: the seqs and hashes on disk, in order', async () => {
   const { store, options } = await freshJournal({ writerThread: true });
@@ -101,7 +101,7 @@ test('the chain writer stops rather than write a chain with a gap', () => {
   const dir = join(tempDir('palyra-chain-'), 'segments');
   const replies: WriterReply[] = [];
   const writer = new ChainWriter(SegmentLog.create(dir, 1 << 20), { seq: 0, hash: GENESIS_HASH }, (r) => replies.push(r));
-  writer.append(0, [unsealedRecord({ v: 1, seq: 2, id: 'x', ts: 0, kind: 'a.b', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '1', redactions: 0 })]);
+  writer.append(0, [{ v: 1, seq: 2, id: 'x', ts: 0, kind: 'a.b', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: '1', redactions: 0 }]);
   assert.deepEqual(replies, [{ type: 'failed', code: 'PALYRA_JOURNAL_WRITE_FAILED', message: 'Journal writer expected seq 1 but got 2; restart to recover', fatal: true }]);
 });
 
