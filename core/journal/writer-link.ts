@@ -35,29 +35,12 @@ export function inlineWriter(log: SegmentLog, head: { seq: number; hash: string 
 
 /**
  * Events prepared in one go (one turn of the event loop) are written together. They are
- * posted in parts of at most this many, so the writer chains and frames the first parts
- * while the rest are being prepared; the last part asks for the write. Measured here,
- * writing each part as it arrives was slower: a write that overlaps busy CPUs on this VM
- * takes several times as long.
+ * posted in parts of this many, so the writer chains and frames the first parts while
+ * the rest are being prepared; the last part asks for the write. Measured here, writing
+ * each part as it arrives was slower: a write that overlaps busy CPUs on this VM takes
+ * several times as long.
  */
 const POST_PART = 16;
-/** Parts never get smaller than this: each post costs this thread a few microseconds. */
-const MIN_PART = 4;
-
-/**
- * How many queued events make a part worth posting now. Whatever is queued when the turn
- * ends is chained after the write was asked for, so the writer's work then delays the
- * write; parts therefore halve as the turn nears the size of the one before (a steady
- * load repeats its turn size): for turns of 64, the first event at once, then parts of 16,
- * 16, 16, 8 and 4, leaving 3 for the end instead of 15. Measured with 64 writers, two A/B runs of 8 rounds:
- * the time between writes ~770 → ~735 µs, 48.2k → 49.6k and 49.5k → 52.0k appends/s.
- */
-export function partSize(lastTurnEvents: number, sentThisTurn: number): number {
-  const expectedLeft = lastTurnEvents - sentThisTurn;
-  // Past the guess, this turn is larger than the last: no telling where it ends.
-  if (expectedLeft <= 0) return POST_PART;
-  return Math.max(MIN_PART, Math.min(POST_PART, Math.ceil(expectedLeft / 2)));
-}
 
 /**
  * The writer on a thread of its own, so hashing, framing and writing use the second core
@@ -82,18 +65,13 @@ export function threadWriter(
   let closed: (() => void) | null = null;
   /** Events were posted since the last write request. */
   let unwritten = false;
-  /** Events sent in this turn so far, and in the turn before (the guess for this one's size). */
-  let sentThisTurn = 0;
-  let lastTurnEvents = 0;
   const post = (flush: boolean): void => {
     const request: WriterRequest = { type: 'append', epoch: outboxEpoch, records: outbox, flush };
-    sentThisTurn += outboxCount;
     outbox = [];
     outboxCount = 0;
     unwritten = !flush;
     worker.postMessage(request);
   };
-
   const askForWrite = (): void => {
     post(true);
     onWriteAsked();
@@ -101,8 +79,6 @@ export function threadWriter(
   const flushAtEndOfTurn = (): void => {
     flushScheduled = false;
     if (unwritten || outboxCount > 0) askForWrite();
-    lastTurnEvents = sentThisTurn;
-    sentThisTurn = 0;
   };
   const link: WriterLink = {
     send(epoch, record, writeNow) {
@@ -118,7 +94,7 @@ export function threadWriter(
         post(false);
         flushScheduled = true;
         setImmediate(flushAtEndOfTurn);
-      } else if (outboxCount >= partSize(lastTurnEvents, sentThisTurn)) {
+      } else if (outboxCount >= POST_PART) {
         post(false);
       }
     },

@@ -11,7 +11,7 @@ import { JournalStore } from './journal-store.ts';
 import { readRecords } from './log-reader.ts';
 import { SegmentLog } from './segment-log.ts';
 import { verifyJournal } from './verify.ts';
-import { partSize, threadWriter } from './writer-link.ts';
+import { threadWriter } from './writer-link.ts';
 import type { WriterReply } from './writer-protocol.ts';
 
 test('the writer thread acknowledges exactly what it wrote: the seqs and hashes on disk, in order', async () => {
@@ -135,27 +135,4 @@ test('writeNow starts the write within the caller\'s turn of the event loop; a p
   await later;
   assert.equal(onDisk('note.later'), true);
   await store.close();
-});
-
-test('parts posted to the writer thread shrink towards the previous turn\'s size, leaving little for the end', () => {
-  // What send() does in one turn: the first event goes at once, then a part whenever the outbox reaches partSize.
-  const schedule = (lastTurn: number, events: number): number[] => {
-    const parts = [1];
-    let sent = 1;
-    let outbox = 0;
-    for (let i = 1; i < events; i++) {
-      outbox++;
-      if (outbox >= partSize(lastTurn, sent)) {
-        parts.push(outbox);
-        sent += outbox;
-        outbox = 0;
-      }
-    }
-    if (outbox > 0) parts.push(outbox);
-    return parts;
-  };
-  assert.deepEqual(schedule(64, 64), [1, 16, 16, 16, 8, 4, 3], 'a steady 64: the write waits on 3 events, not 15');
-  assert.deepEqual(schedule(64, 80), [1, 16, 16, 16, 8, 4, 4, 15], 'a larger turn goes back to full parts past the guess');
-  assert.deepEqual(schedule(0, 40), [1, 16, 16, 7], 'no history: full parts');
-  assert.deepEqual(schedule(1, 3), [1, 2], 'a turn of single events after another');
 });
