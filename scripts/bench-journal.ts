@@ -13,11 +13,26 @@ import { SegmentLog } from '../core/journal/segment-log.ts';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
 /**
- * Throughput is measured in rounds that interleave the journal and the baseline, and the
+ * Throughput is measured in rounds that interleave the journal and the baselines, and the
  * medians are compared: this VM's disk latency drifts by 2–4× within a minute, so runs
- * taken minutes apart would compare the disk's moods, not the code.
+ * taken minutes apart would compare the disk's moods, not the code. The order changes
+ * from round to round (ROUND_ORDERS): whatever runs right after a bare baseline runs
+ * slower here (an A/A test, one configuration run three times per round in a fixed order:
+ * the one right after the baseline 8–12 % below the other two), and a fixed order put the
+ * journal there in every round.
  */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+/**
+ * The four measurements of a round, in the orders of a Williams square: over four rounds
+ * each runs once in each position and right after each of the others exactly once, so a
+ * carry-over from one measurement to the next weighs on all alike.
+ */
+const ROUND_ORDERS = [
+  [0, 1, 3, 2],
+  [1, 2, 0, 3],
+  [2, 3, 1, 0],
+  [3, 0, 2, 1],
+] as const;
 const VERIFY_EVENTS = Number(process.env.BENCH_VERIFY_EVENTS ?? 1_000_000);
 const SNAPSHOT_EVENTS = 100_000;
 
@@ -155,7 +170,11 @@ const row = (name: string, value: string) => {
 process.stdout.write(`palyrad journal benchmark — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, ${ROUNDS} interleaved rounds of ${DURATION_MS} ms per throughput figure\n\n`);
 
 // The daemon writes on its writer thread; offline commands (journal append) write inline.
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
 for (const writers of [1, 64]) {
   const bare: number[] = [];
   const plain: number[] = [];
@@ -165,17 +184,24 @@ for (const writers of [1, 64]) {
   const journalWrite: number[] = [];
   const journalBetween: number[] = [];
   const bareWrite: number[] = [];
+  const measurements: (() => Promise<void>)[] = [
+    async () => void bare.push((await bareRate(writers, true)).rate),
+    async () => {
+      const growing = await bareRate(writers, false);
+      plain.push(growing.rate);
+      bareWrite.push(growing.writeMicros);
+    },
+    async () => {
+      const t = await storeRate(writers, true);
+      thread.push(t.rate);
+      batches.push(t.avgBatch);
+      journalWrite.push(t.writeMicros);
+      journalBetween.push(t.betweenMicros);
+    },
+    async () => void inline.push((await storeRate(writers, false)).rate),
+  ];
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push((await bareRate(writers, true)).rate);
-    const growing = await bareRate(writers, false);
-    plain.push(growing.rate);
-    bareWrite.push(growing.writeMicros);
-    const t = await storeRate(writers, true);
-    thread.push(t.rate);
-    batches.push(t.avgBatch);
-    journalWrite.push(t.writeMicros);
-    journalBetween.push(t.betweenMicros);
-    inline.push((await storeRate(writers, false)).rate);
+    for (const which of ROUND_ORDERS[round % ROUND_ORDERS.length] as readonly number[]) await (measurements[which] as () => Promise<void>)();
   }
   const list = (xs: number[]) => xs.map((x) => Math.round(x)).join(' / ');
   const w = writers === 1 ? '1 writer' : `${writers} writers`;
