@@ -156,6 +156,28 @@ test('failed logins are rate-limited with 429 and Retry-After', async () => {
   }
 });
 
+test('failed logins from one address do not lock out the operator at another', async () => {
+  const { api } = await startConsole({ maxFailures: 2 });
+  try {
+    const { request } = await import('node:http');
+    // Any address of 127.0.0.0/8 reaches the loopback listener: a second client on this host.
+    const loginFrom = (localAddress: string, token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(new URL('/console/login', api.url), { method: 'POST', localAddress, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(JSON.stringify({ token }));
+      });
+    assert.deepEqual([await loginFrom('127.0.0.2', 'guess'), await loginFrom('127.0.0.2', 'guess'), await loginFrom('127.0.0.2', FIXTURE_TOKEN)], [401, 401, 429]);
+    assert.equal(await loginFrom('127.0.0.1', FIXTURE_TOKEN), 200, 'another address logs in');
+    assert.equal(await loginFrom('127.0.0.2', FIXTURE_TOKEN), 429, 'the failing one is still held');
+  } finally {
+    await api.close();
+  }
+});
+
 test('logins sent in parallel, their bodies late, are limited as if one after another', async () => {
   const { api } = await startConsole({ maxFailures: 3 });
   try {

@@ -3,7 +3,7 @@ import { PalyraError } from '../../base/index.ts';
 import { readJson, sendJson, type Router } from '../http/http-kit.ts';
 import { consoleAssets, type ConsoleAssetFiles } from './console-assets.ts';
 import { authorizeConsoleRequest, consoleCookie, CONSOLE_COOKIE, consoleSessionOf, sameOrigin } from './console-auth.ts';
-import type { ConsoleSession, ConsoleSessions } from './console-sessions.ts';
+import { loginClientKey, type ConsoleSession, type ConsoleSessions } from './console-sessions.ts';
 
 /** What the console's routes need. */
 export interface ConsoleRoutesDeps {
@@ -67,8 +67,9 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleRoutesDeps): 
     .add('POST', '/console/login', async ({ req, res }) => {
       // Security: only this page may log in (a cross-site form could otherwise plant a session).
       if (!sameOrigin(req)) throw new PalyraError('PALYRA_FORBIDDEN', 'A console login from another origin is refused');
+      const client = loginClientKey(req.socket.remoteAddress);
       try {
-        deps.sessions.checkLoginAllowed();
+        deps.sessions.checkLoginAllowed(client);
       } catch (error) {
         const retryAfterS = (error as PalyraError).details?.retryAfterS;
         if (typeof retryAfterS === 'number') res.setHeader('retry-after', String(retryAfterS));
@@ -76,7 +77,7 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleRoutesDeps): 
       }
       // Counted as failed before the body is read, taken back on success: logins sent in
       // parallel would otherwise all pass the check before the first failure counts.
-      const attempt = deps.sessions.recordFailure();
+      const attempt = deps.sessions.recordFailure(client);
       const body = await readJson(req, LOGIN_BODY_LIMIT);
       if (!deps.authenticate(typeof body.token === 'string' ? body.token.trim() : null)) {
         throw new PalyraError('PALYRA_UNAUTHORIZED', 'That is not the admin token (it is in the state directory: auth/admin.token)');
