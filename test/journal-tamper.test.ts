@@ -106,6 +106,43 @@ test('a tail truncated below a checkpoint is detected', async () => {
   assert.equal(report.anchored, false);
 });
 
+test('a truncated tail below several checkpoints is one problem, naming the newest and counting the rest', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  truncateSync(segment, readFrames(segment)[5]?.offset ?? 0); // keep events 1..5: both checkpoints (10, 20) lie past the end
+  const report = await verify();
+  assert.deepEqual(report.problems, [
+    {
+      seq: 20,
+      code: 'TRUNCATED_BELOW_CHECKPOINT',
+      message: 'checkpoint 2 (size 20): covers 20 events but the journal ends at 5: events were removed or cannot be read (1 older checkpoint also covers events past the end)',
+    },
+  ]);
+});
+
+test('a frame length damaged mid-segment is damage with intact frames after it, not a torn tail', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const target = frames[11] as (typeof frames)[number]; // event 12; events 13..20 stay intact after it
+  const original = readFileSync(segment);
+  const bytes = Buffer.from(original);
+  bytes.writeUInt32BE(0x00ffffff, target.offset); // a length running past the end of the file
+  writeFileSync(segment, bytes);
+  const report = await verify();
+  assert.equal(report.tornTail, null, 'not reported as a torn write');
+  assert.deepEqual(codes(report), ['FRAME_LENGTH', 'TRUNCATED_BELOW_CHECKPOINT']);
+  const damage = report.problems.find((p) => p.code === 'FRAME_LENGTH');
+  assert.deepEqual(damage, {
+    seq: 12,
+    code: 'FRAME_LENGTH',
+    message: `segment "${segment.split('/').pop()}" at byte ${target.offset}: the frame there (frame body cut short) is damaged, yet whole frames follow from byte ${frames[12]?.offset}: the events from there on cannot be read in order`,
+  });
+  assert.equal(report.problems.filter((p) => p.code === 'TRUNCATED_BELOW_CHECKPOINT').length, 1);
+  // A frame cut short at the very end, with nothing whole after it, is a torn tail.
+  writeFileSync(segment, original.subarray(0, (frames[19]?.offset ?? 0) + 20));
+  const torn = await verify();
+  assert.deepEqual(torn.tornTail, { segment: segment.split('/').pop(), offset: frames[19]?.offset });
+});
+
 test('a whole chain recomputed without the signing key contradicts the checkpoints, and no writer extends it', async () => {
   const { segment, verify, options } = await journalWithCheckpoints();
   let prevHash = GENESIS_HASH;

@@ -169,3 +169,40 @@ function isZeroTail(fd: number, from: number, size: number): boolean {
   }
   return true;
 }
+
+/**
+ * The offset of the first whole frame (plausible length, matching checksum) that starts
+ * after `from` in the segment at `path`, or null when there is none. A torn write leaves
+ * nothing whole after the cut; a frame header damaged in the middle of a segment (its
+ * length now pointing past the end) leaves the frames after it intact, and this tells the
+ * two apart for `journal verify`. It reads the rest of the segment once; only positions
+ * that look like a frame (a length that fits, a body starting as a map) are checksummed.
+ */
+export function findWholeFrameAfter(path: string, from: number): number | null {
+  let data: Buffer;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    data = Buffer.alloc(Math.max(0, size - from));
+    for (let filled = 0; filled < data.length; ) {
+      const n = readSync(fd, data, filled, data.length - filled, from + filled);
+      if (n === 0) break;
+      filled += n;
+    }
+  } catch (error) {
+    throw ioError(`read journal segment "${path}"`, error);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  for (let at = 1; at + FRAME_HEADER_BYTES < data.length; at++) {
+    const length = data.readUInt32BE(at);
+    if (length === 0 || length > MAX_FRAME_BODY_BYTES || at + FRAME_HEADER_BYTES + length > data.length) continue;
+    // Every record is a MessagePack map; palyrad writes a fixmap, other encoders may not.
+    const first = data[at + FRAME_HEADER_BYTES] as number;
+    if ((first & 0xf0) !== 0x80 && first !== 0xde && first !== 0xdf) continue;
+    const body = data.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
+    if (crc32(body) === data.readUInt32BE(at + 4)) return from + at;
+  }
+  return null;
+}

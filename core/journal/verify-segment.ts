@@ -1,7 +1,7 @@
 import { GENESIS_HASH } from '../base/index.ts';
 import { decodeFrameBody } from './frame.ts';
 import { computeRecordHash, GENESIS_KIND, recordShapeProblem, type StoredRecord } from './record.ts';
-import { scanSegment, type SegmentFile } from './segments.ts';
+import { findWholeFrameAfter, scanSegment, type SegmentFile } from './segments.ts';
 
 /** Stable codes for everything `journal verify` can find wrong. */
 export type ProblemCode =
@@ -86,7 +86,15 @@ export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) =>
   let nextProgress = 8 * 1024 * 1024;
   for (const item of scanSegment(segment.path)) {
     if (item.type === 'torn') {
-      if (task.isLast) report.tornAt = item.offset;
+      // A cut frame with whole frames after it is damage, not a write a crash cut short.
+      const intactAt = findWholeFrameAfter(segment.path, item.offset);
+      if (intactAt !== null) {
+        problem(
+          head ? head.seq + 1 : null,
+          'FRAME_LENGTH',
+          `segment "${segment.name}" at byte ${item.offset}: the frame there (${item.reason}) is damaged, yet whole frames follow from byte ${intactAt}: the events from there on cannot be read in order`,
+        );
+      } else if (task.isLast) report.tornAt = item.offset;
       else problem(null, 'FRAME_TORN', `segment "${segment.name}" ends in a cut frame at byte ${item.offset} but is not the newest segment`);
       break;
     }

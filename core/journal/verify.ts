@@ -179,6 +179,7 @@ function checkCheckpoints(
     problems.push({ seq: null, code: 'CHECKPOINT_NO_KEY', message: 'checkpoints exist but no public key was found to check them: pass --key' });
     return { anchored: false, last: null };
   }
+  const beyondEnd: CheckpointRecord[] = [];
   for (const line of lines) {
     if (!('record' in line)) {
       problems.push({ seq: null, code: 'CHECKPOINT_INVALID', message: `checkpoint line ${line.line}: ${line.problem}` });
@@ -200,12 +201,26 @@ function checkCheckpoints(
       fail('CHECKPOINT_CHAIN_BROKEN', previous ? `does not follow checkpoint ${previous.n}` : 'does not start the checkpoint chain');
     }
     if (cp.size > headSeq) {
-      fail('TRUNCATED_BELOW_CHECKPOINT', `covers ${cp.size} events but the journal ends at ${headSeq}: events were removed`);
+      // Reported once, for the newest such checkpoint (below): every older one past the
+      // end says the same thing.
+      valid = false;
+      beyondEnd.push(cp);
     } else if (cp.size > 0 && chain.hashAt.get(cp.size) !== cp.headHash) {
       fail('CHECKPOINT_MISMATCH', `the hash of event ${cp.size} differs from the signed one: the journal was rewritten`);
     }
     if (valid && chain.head && cp.size === headSeq && cp.headHash === chain.head.hash) anchored = true;
     if (!previous || cp.n > previous.n) previous = cp;
+  }
+  const newest = beyondEnd.reduce<CheckpointRecord | null>((a, cp) => (a === null || cp.size > a.size ? cp : a), null);
+  if (newest) {
+    const others = beyondEnd.length - 1;
+    problems.push({
+      seq: newest.size,
+      code: 'TRUNCATED_BELOW_CHECKPOINT',
+      message:
+        `checkpoint ${newest.n} (size ${newest.size}): covers ${newest.size} events but the journal ends at ${headSeq}: events were removed or cannot be read` +
+        (others > 0 ? ` (${others} older checkpoint${others === 1 ? '' : 's'} also cover${others === 1 ? 's' : ''} events past the end)` : ''),
+    });
   }
   return { anchored, last: previous };
 }
