@@ -309,6 +309,34 @@ function pushRow(values: (string | number | null)[], e: IndexEntry): void {
 }
 
 /**
+ * The newest seq the index snapshot at `path` holds, or null when there is no readable
+ * snapshot of this schema. The index is fed only with durable events, so this is a lower
+ * bound on what the log once held: recovery checks it before cutting a damaged tail.
+ */
+export async function snapshotLastSeq(path: string): Promise<number | null> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch {
+    return null;
+  }
+  const SQL = await loadSqlJs();
+  let snapshot: Database | null = null;
+  try {
+    snapshot = new SQL.Database(bytes);
+    const rows = snapshot.exec("SELECT key, value FROM index_meta WHERE key IN ('schema_version', 'last_seq')")[0]?.values ?? [];
+    const meta = new Map(rows.map(([key, value]) => [String(key), String(value)]));
+    if (meta.get('schema_version') !== String(INDEX_SCHEMA_VERSION)) return null;
+    const lastSeq = Number(meta.get('last_seq'));
+    return Number.isSafeInteger(lastSeq) && lastSeq > 0 ? lastSeq : null;
+  } catch {
+    return null;
+  } finally {
+    snapshot?.close();
+  }
+}
+
+/**
  * Loads the snapshot at `path` into `db`'s live schema. False when it is missing,
  * unreadable, of another schema version or cannot be copied: the caller then starts empty
  * and rebuilds from the log (the snapshot is only a cache).

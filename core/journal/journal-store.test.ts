@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
@@ -152,6 +152,38 @@ test('a torn tail is cut on open, kept in quarantine, and recorded', async () =>
   assert.equal(last?.kind, 'journal.recovered');
   await again.close();
   assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
+});
+
+test('a damaged tail holding events the index snapshot already has is refused, not cut: they were acknowledged', async () => {
+  const { store, options } = await freshJournal();
+  for (let i = 0; i < 10; i++) await store.append({ kind: 'note.added', payload: { i } });
+  await store.close(); // signs a checkpoint over the first events
+  const again = await JournalStore.open(options);
+  for (let i = 10; i < 20; i++) await again.append({ kind: 'note.added', payload: { i } });
+  const written = again.durable.seq;
+  await again.close(); // its index snapshot holds every event
+  // The last checkpoint line goes (no checkpoint covers the second session now), and a
+  // frame header in the middle of the second session is damaged: its length runs past
+  // the end of the file, which on its own looks like a write a crash cut short.
+  const checkpoints = readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8').trimEnd().split('\n');
+  writeFileSync(join(options.dir, 'checkpoints.jsonl'), `${checkpoints.slice(0, -1).join('\n')}\n`);
+  const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+  const bytes = readFileSync(segment);
+  const at = frameOffsetOf(bytes, written - 5);
+  bytes.writeUInt32BE(0x00ffffff, at);
+  writeFileSync(segment, bytes);
+  await assert.rejects(JournalStore.open(options), {
+    code: 'PALYRA_JOURNAL_CORRUPT',
+    message: new RegExp(`damaged at byte ${at} \\(frame body cut short\\), but the index snapshot shows events up to seq ${written} were written: cutting there would drop acknowledged events, so nothing was changed`),
+  });
+  assert.deepEqual(readFileSync(segment), bytes, 'the log is untouched');
+  assert.equal(existsSync(join(options.dir, 'quarantine')), false);
+  // The way out the message names: without the snapshot, the tail is cut (and kept in quarantine).
+  renameSync(join(options.dir, 'index.sqlite'), join(options.dir, 'index.sqlite.moved'));
+  const accepted = await JournalStore.open(options);
+  assert.equal(accepted.recovery?.reason, 'frame body cut short');
+  assert.equal(accepted.durable.seq, written - 5, 'the cut event is followed by the recovery event');
+  await accepted.close();
 });
 
 test('a log that ends before its last signed checkpoint is refused, not silently extended', async () => {
@@ -329,3 +361,11 @@ test('the index is snapshotted in the background', async () => {
   assert.deepEqual(readdirSync(options.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary file is left behind');
   await store.close();
 });
+
+/** Where the frame of event `seq` starts in a segment's bytes (frames are walked from the header). */
+function frameOffsetOf(segment: Buffer, seq: number): number {
+  const firstSeq = 1;
+  let offset = 16;
+  for (let s = firstSeq; s < seq; s++) offset += 8 + segment.readUInt32BE(offset);
+  return offset;
+}

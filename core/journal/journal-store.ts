@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { GENESIS_HASH, ioError, newUlid, PalyraError, systemClock, type Clock } from '../base/index.ts';
 import { appendCheckpoint, loadOrCreateSigningKey, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
-import { JournalIndex } from './index-db.ts';
+import { JournalIndex, snapshotLastSeq } from './index-db.ts';
 import { journalPaths, type JournalPaths } from './journal-paths.ts';
 import { readRecords } from './log-reader.ts';
 import {
@@ -217,6 +217,16 @@ export class JournalStore {
     }
     let recovery: JournalStore['recovery'] = null;
     if (plan.cut) {
+      // A torn write was never acknowledged, so no index snapshot can know its events. One
+      // that does means the cut would drop acknowledged events: damage in the log, not a
+      // crash (checkpoints guard only what they cover; the snapshot is up to 30 s newer).
+      const indexedUpTo = await snapshotLastSeq(paths.index);
+      if (indexedUpTo !== null && indexedUpTo > headSeq) {
+        throw new PalyraError(
+          'PALYRA_JOURNAL_CORRUPT',
+          `Journal segment "${plan.cut.segment.name}" is damaged at byte ${plan.cut.offset} (${plan.cut.reason}), but the index snapshot shows events up to seq ${indexedUpTo} were written: cutting there would drop acknowledged events, so nothing was changed; run 'palyrad journal verify' (to accept the cut after all, move "${paths.index}" away and open the journal again)`,
+        );
+      }
       const quarantinedTo = applyCut(plan.cut, paths.quarantine);
       recovery = { cutBytes: plan.cut.bytes, quarantinedTo, reason: plan.cut.reason };
     }
