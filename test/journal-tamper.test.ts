@@ -143,6 +143,52 @@ test('a frame length damaged mid-segment is damage with intact frames after it, 
   assert.deepEqual(torn.tornTail, { segment: segment.split('/').pop(), offset: frames[19]?.offset });
 });
 
+/**
+ * journalWithCheckpoints, then its last checkpoint line dropped: events 11–20 are covered
+ * by no checkpoint, only by the index snapshot the clean close wrote.
+ */
+async function journalPastItsCheckpoint() {
+  const j = await journalWithCheckpoints();
+  const lines = readFileSync(j.checkpoints, 'utf8').trimEnd().split('\n');
+  writeFileSync(j.checkpoints, `${lines.slice(0, -1).join('\n')}\n`);
+  return j;
+}
+
+test('a tail cut at a frame boundary past the last checkpoint is refused by a writer: the index snapshot holds those events', async () => {
+  const { segment, options } = await journalPastItsCheckpoint();
+  const frames = readFrames(segment);
+  truncateSync(segment, frames[15]?.offset ?? 0); // a clean cut: events 1..15 remain, no torn frame
+  const before = readFileSync(segment);
+  await assert.rejects(JournalStore.open(options), {
+    code: 'PALYRA_JOURNAL_CORRUPT',
+    message: /^The journal ends at seq 15, but its index snapshot shows events up to seq 20 were written: acknowledged events are missing, so nothing was changed; run 'palyrad journal verify' \(to go on from the log as it is, move ".*index\.sqlite" away and open the journal again\)$/,
+  });
+  assert.deepEqual(readFileSync(segment), before, 'nothing appended or cut');
+});
+
+test('a tail rewritten past the last checkpoint, its chain recomputed, is refused by a writer: the index snapshot recorded another event', async () => {
+  const { segment, options, verify } = await journalPastItsCheckpoint();
+  const frames = readFrames(segment);
+  const forged: Buffer[] = [];
+  let prevHash = (frames[14]?.record as StoredRecord).hash;
+  for (const [i, f] of frames.entries()) {
+    if (i < 15) {
+      forged.push(f.bytes);
+      continue;
+    }
+    const record = { ...f.record, prevHash, payloadJson: i === 15 ? '{"i":16,"text":"history, rewritten"}' : f.record.payloadJson };
+    record.hash = computeRecordHash(record);
+    prevHash = record.hash;
+    forged.push(reencode(record));
+  }
+  writeFrames(segment, forged);
+  assert.equal((await verify()).ok, true, 'the forged tail is consistent, and no remaining checkpoint covers it');
+  await assert.rejects(JournalStore.open(options), {
+    code: 'PALYRA_JOURNAL_CORRUPT',
+    message: /^Journal event 20 is not the one its index snapshot recorded: the log was rewritten, so nothing was changed/,
+  });
+});
+
 test('a whole chain recomputed without the signing key contradicts the checkpoints, and no writer extends it', async () => {
   const { segment, verify, options } = await journalWithCheckpoints();
   let prevHash = GENESIS_HASH;

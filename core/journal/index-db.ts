@@ -126,6 +126,23 @@ export class JournalIndex {
   }
 
   /**
+   * The origin of the journal this index was built for (its genesis event's), or null for
+   * a snapshot written before indexes recorded it. Tells a snapshot of this journal, whose
+   * newer events are evidence of what the log held, from one of another journal (a stale
+   * cache, rebuilt).
+   */
+  get origin(): string | null {
+    return this.meta('origin');
+  }
+
+  /** Records the journal's origin (kept in snapshots from now on). */
+  recordOrigin(origin: string): void {
+    if (this.meta('origin') === origin) return;
+    this.setMeta('origin', origin);
+    this.sinceSnapshot += 1;
+  }
+
+  /**
    * Adds entries (in seq order) in one transaction and trims to the retention bound.
    * With `until` (a `performance.now()` time), stops adding once it has passed, checked
    * every ROWS_PER_INSERT rows; returns how many entries (a prefix) were added.
@@ -306,34 +323,6 @@ export class JournalIndex {
 
 function pushRow(values: (string | number | null)[], e: IndexEntry): void {
   values.push(e.seq, e.ts, e.kind, e.sessionId, e.runId, e.segment, e.offset);
-}
-
-/**
- * The newest seq the index snapshot at `path` holds, or null when there is no readable
- * snapshot of this schema. The index is fed only with durable events, so this is a lower
- * bound on what the log once held: recovery checks it before cutting a damaged tail.
- */
-export async function snapshotLastSeq(path: string): Promise<number | null> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    return null;
-  }
-  const SQL = await loadSqlJs();
-  let snapshot: Database | null = null;
-  try {
-    snapshot = new SQL.Database(bytes);
-    const rows = snapshot.exec("SELECT key, value FROM index_meta WHERE key IN ('schema_version', 'last_seq')")[0]?.values ?? [];
-    const meta = new Map(rows.map(([key, value]) => [String(key), String(value)]));
-    if (meta.get('schema_version') !== String(INDEX_SCHEMA_VERSION)) return null;
-    const lastSeq = Number(meta.get('last_seq'));
-    return Number.isSafeInteger(lastSeq) && lastSeq > 0 ? lastSeq : null;
-  } catch {
-    return null;
-  } finally {
-    snapshot?.close();
-  }
 }
 
 /**

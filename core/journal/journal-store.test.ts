@@ -174,7 +174,7 @@ test('a damaged tail holding events the index snapshot already has is refused, n
   writeFileSync(segment, bytes);
   await assert.rejects(JournalStore.open(options), {
     code: 'PALYRA_JOURNAL_CORRUPT',
-    message: new RegExp(`damaged at byte ${at} \\(frame body cut short\\), but the index snapshot shows events up to seq ${written} were written: cutting there would drop acknowledged events, so nothing was changed`),
+    message: new RegExp(`is damaged at byte ${at} \\(frame body cut short\\); without its tail it ends at seq ${written - 6}, but its index snapshot shows events up to seq ${written} were written: acknowledged events are missing, so nothing was changed`),
   });
   assert.deepEqual(readFileSync(segment), bytes, 'the log is untouched');
   assert.equal(existsSync(join(options.dir, 'quarantine')), false);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { GENESIS_HASH, ioError, newUlid, PalyraError, systemClock, type Clock } from '../base/index.ts';
 import { appendCheckpoint, loadOrCreateSigningKey, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
-import { JournalIndex, snapshotLastSeq } from './index-db.ts';
+import { JournalIndex } from './index-db.ts';
 import { journalPaths, type JournalPaths } from './journal-paths.ts';
 import { readRecords } from './log-reader.ts';
 import {
@@ -13,7 +13,7 @@ import {
   type StoredRecord,
 } from './record.ts';
 import { readFrameAt } from './frame-reader.ts';
-import { applyCut, hashAtSeq, lastWellFormed, planRecovery, readOrigin } from './recover.ts';
+import { applyCut, hashAtSeq, lastWellFormed, planRecovery, readOrigin, type RecoveryPlan } from './recover.ts';
 import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
@@ -215,31 +215,29 @@ export class JournalStore {
         );
       }
     }
-    let recovery: JournalStore['recovery'] = null;
-    if (plan.cut) {
-      // A torn write was never acknowledged, so no index snapshot can know its events. One
-      // that does means the cut would drop acknowledged events: damage in the log, not a
-      // crash (checkpoints guard only what they cover; the snapshot is up to 30 s newer).
-      const indexedUpTo = await snapshotLastSeq(paths.index);
-      if (indexedUpTo !== null && indexedUpTo > headSeq) {
-        throw new PalyraError(
-          'PALYRA_JOURNAL_CORRUPT',
-          `Journal segment "${plan.cut.segment.name}" is damaged at byte ${plan.cut.offset} (${plan.cut.reason}), but the index snapshot shows events up to seq ${indexedUpTo} were written: cutting there would drop acknowledged events, so nothing was changed; run 'palyrad journal verify' (to accept the cut after all, move "${paths.index}" away and open the journal again)`,
-        );
-      }
-      const quarantinedTo = applyCut(plan.cut, paths.quarantine);
-      recovery = { cutBytes: plan.cut.bytes, quarantinedTo, reason: plan.cut.reason };
-    }
+    const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
+    const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
     const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
-    const log = plan.position ? SegmentLog.openExisting(paths.segments, maxSegmentBytes, plan.position) : SegmentLog.create(paths.segments, maxSegmentBytes);
+    // Opened before anything is changed: its snapshot is evidence of what the log held.
+    const index = await JournalIndex.open(paths.index, { retention });
+    let recovery: JournalStore['recovery'] = null;
+    let log: SegmentLog;
+    try {
+      refuseLostEvents(index, plan, paths, origin);
+      if (plan.cut) {
+        const quarantinedTo = applyCut(plan.cut, paths.quarantine);
+        recovery = { cutBytes: plan.cut.bytes, quarantinedTo, reason: plan.cut.reason };
+      }
+      log = plan.position ? SegmentLog.openExisting(paths.segments, maxSegmentBytes, plan.position) : SegmentLog.create(paths.segments, maxSegmentBytes);
+    } catch (error) {
+      index.close();
+      throw error;
+    }
     const head = plan.head ? { seq: plan.head.seq, hash: plan.head.hash } : { seq: 0, hash: GENESIS_HASH };
-    let index: JournalIndex | undefined;
     let link: WriterLink | undefined;
     try {
-      const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
-      const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
-      index = await JournalIndex.open(paths.index, { retention });
       syncIndex(index, paths.segments, head, retention);
+      index.recordOrigin(origin);
       const store = new JournalStore({ paths, origin, index, head, lastCheckpoint, recovery, options });
       // Replies cannot arrive before the store exists but for a writer thread that dies at once; keep those.
       const early: WriterReply[] = [];
@@ -272,7 +270,7 @@ export class JournalStore {
       store.startTimers();
       return store;
     } catch (error) {
-      index?.close();
+      index.close();
       if (link) await link.close();
       else log.close();
       throw error;
@@ -595,5 +593,36 @@ export class JournalStore {
 
   private warn(message: string): void {
     (this.options.onWarning ?? ((m: string) => process.stderr.write(`palyrad: warning: ${m}\n`)))(message);
+  }
+}
+
+/**
+ * Refuses to open a log that lost events its index snapshot holds. The index is fed only
+ * with acknowledged (durable) events and snapshotted every 30 s, so the snapshot is
+ * evidence of what the log held, newer than the last signed checkpoint: a log that now
+ * ends before the snapshot's newest event (a damaged tail that would be cut as if a crash
+ * had torn it, a deleted or truncated segment), or holds another event at that seq (a
+ * rewritten tail), has lost acknowledged events. A torn write never reaches the index,
+ * so a crash never trips this. Nothing has been changed when it throws. Only a snapshot
+ * of this journal (the origin it recorded) counts.
+ */
+function refuseLostEvents(index: JournalIndex, plan: RecoveryPlan, paths: JournalPaths, origin: string): void {
+  // A snapshot of another journal (or one older than this check) is only a stale cache.
+  if (index.lastSeq === 0 || index.origin !== origin) return;
+  const headSeq = plan.head?.seq ?? 0;
+  const wayOut = `run 'palyrad journal verify' (to go on from the log as it is, move "${paths.index}" away and open the journal again)`;
+  if (index.lastSeq > headSeq) {
+    const damage = plan.cut ? `'s newest segment "${plan.cut.segment.name}" is damaged at byte ${plan.cut.offset} (${plan.cut.reason}); without its tail it` : '';
+    throw new PalyraError(
+      'PALYRA_JOURNAL_CORRUPT',
+      `The journal${damage} ends at seq ${headSeq}, but its index snapshot shows events up to seq ${index.lastSeq} were written: acknowledged events are missing, so nothing was changed; ${wayOut}`,
+    );
+  }
+  const hash = index.lastSeq === headSeq ? plan.head?.hash : hashAtSeq(paths.segments, index.lastSeq);
+  if (hash !== index.lastHash) {
+    throw new PalyraError(
+      'PALYRA_JOURNAL_CORRUPT',
+      `Journal event ${index.lastSeq} is not the one its index snapshot recorded: the log was rewritten, so nothing was changed; ${wayOut}`,
+    );
   }
 }
