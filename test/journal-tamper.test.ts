@@ -161,7 +161,7 @@ test('a tail cut at a frame boundary past the last checkpoint is refused by a wr
   const before = readFileSync(segment);
   await assert.rejects(JournalStore.open(options), {
     code: 'PALYRA_JOURNAL_CORRUPT',
-    message: /^The journal ends at seq 15, but its index snapshot shows events up to seq 20 were written: acknowledged events are missing, so nothing was changed; run 'palyrad journal verify' \(to go on from the log as it is, move ".*index\.sqlite" away and open the journal again\)$/,
+    message: /^The journal ends at seq 15, but its index snapshot shows events up to seq 20 were written: acknowledged events are missing, so nothing was changed; 'palyrad journal verify' shows what the log holds against its signed checkpoints; to go on from the log as it is, move ".*index\.sqlite" away and open the journal again$/,
   });
   assert.deepEqual(readFileSync(segment), before, 'nothing appended or cut');
 });

@@ -610,7 +610,8 @@ function refuseLostEvents(index: JournalIndex, plan: RecoveryPlan, paths: Journa
   // A snapshot of another journal (or one older than this check) is only a stale cache.
   if (index.lastSeq === 0 || index.origin !== origin) return;
   const headSeq = plan.head?.seq ?? 0;
-  const wayOut = `run 'palyrad journal verify' (to go on from the log as it is, move "${paths.index}" away and open the journal again)`;
+  // verify checks the signed checkpoints, not this unsigned snapshot: it may well say ok.
+  const wayOut = `'palyrad journal verify' shows what the log holds against its signed checkpoints; to go on from the log as it is, move "${paths.index}" away and open the journal again`;
   if (index.lastSeq > headSeq) {
     const damage = plan.cut ? `'s newest segment "${plan.cut.segment.name}" is damaged at byte ${plan.cut.offset} (${plan.cut.reason}); without its tail it` : '';
     throw new PalyraError(
