@@ -1,5 +1,6 @@
 import type { IndexEntry, JournalIndex } from './index-db.ts';
 import { readRecords } from './log-reader.ts';
+import { hashAtSeq } from './recover.ts';
 
 const BATCH = 5_000;
 
@@ -13,11 +14,13 @@ export function syncIndex(
   segmentsDir: string,
   head: { seq: number; hash: string },
   retention: number,
+  /** The caller already checked that the log holds the index's newest event (skips reading it again). */
+  lastEventChecked = false,
 ): 'current' | 'replayed' | 'rebuilt' {
   if (index.lastSeq === head.seq && index.lastHash === (head.seq === 0 ? null : head.hash)) return 'current';
   let fromSeq: number;
   let mode: 'replayed' | 'rebuilt';
-  if (index.lastSeq > 0 && index.lastSeq < head.seq && head.seq - index.lastSeq <= retention && hashAt(segmentsDir, index.lastSeq) === index.lastHash) {
+  if (index.lastSeq > 0 && index.lastSeq < head.seq && head.seq - index.lastSeq <= retention && (lastEventChecked || hashAtSeq(segmentsDir, index.lastSeq) === index.lastHash)) {
     fromSeq = index.lastSeq + 1;
     mode = 'replayed';
   } else {
@@ -36,9 +39,4 @@ export function syncIndex(
   }
   index.apply(batch);
   return mode;
-}
-
-function hashAt(segmentsDir: string, seq: number): string | null {
-  for (const { record } of readRecords(segmentsDir, { fromSeq: seq })) return record.seq === seq ? record.hash : null;
-  return null;
 }

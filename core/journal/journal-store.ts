@@ -222,8 +222,9 @@ export class JournalStore {
     const index = await JournalIndex.open(paths.index, { retention });
     let recovery: JournalStore['recovery'] = null;
     let log: SegmentLog;
+    let lastEventChecked: boolean;
     try {
-      refuseLostEvents(index, plan, paths, origin);
+      lastEventChecked = refuseLostEvents(index, plan, paths, origin);
       if (plan.cut) {
         const quarantinedTo = applyCut(plan.cut, paths.quarantine);
         recovery = { cutBytes: plan.cut.bytes, quarantinedTo, reason: plan.cut.reason };
@@ -236,7 +237,7 @@ export class JournalStore {
     const head = plan.head ? { seq: plan.head.seq, hash: plan.head.hash } : { seq: 0, hash: GENESIS_HASH };
     let link: WriterLink | undefined;
     try {
-      syncIndex(index, paths.segments, head, retention);
+      syncIndex(index, paths.segments, head, retention, lastEventChecked);
       index.recordOrigin(origin);
       const store = new JournalStore({ paths, origin, index, head, lastCheckpoint, recovery, options });
       // Replies cannot arrive before the store exists but for a writer thread that dies at once; keep those.
@@ -604,11 +605,12 @@ export class JournalStore {
  * had torn it, a deleted or truncated segment), or holds another event at that seq (a
  * rewritten tail), has lost acknowledged events. A torn write never reaches the index,
  * so a crash never trips this. Nothing has been changed when it throws. Only a snapshot
- * of this journal (the origin it recorded) counts.
+ * of this journal (the origin it recorded) counts. Returns true when it found the
+ * snapshot's newest event in the log (syncIndex then need not read it again).
  */
-function refuseLostEvents(index: JournalIndex, plan: RecoveryPlan, paths: JournalPaths, origin: string): void {
+function refuseLostEvents(index: JournalIndex, plan: RecoveryPlan, paths: JournalPaths, origin: string): boolean {
   // A snapshot of another journal (or one older than this check) is only a stale cache.
-  if (index.lastSeq === 0 || index.origin !== origin) return;
+  if (index.lastSeq === 0 || index.origin !== origin) return false;
   const headSeq = plan.head?.seq ?? 0;
   // verify checks the signed checkpoints, not this unsigned snapshot: it may well say ok.
   const wayOut = `'palyrad journal verify' shows what the log holds against its signed checkpoints; to go on from the log as it is, move "${paths.index}" away and open the journal again`;
@@ -626,4 +628,5 @@ function refuseLostEvents(index: JournalIndex, plan: RecoveryPlan, paths: Journa
       `Journal event ${index.lastSeq} is not the one its index snapshot recorded: the log was rewritten, so nothing was changed; ${wayOut}`,
     );
   }
+  return true;
 }
