@@ -54,3 +54,36 @@ function bench(name: string, payload: JsonValue): void {
 
 bench('nothing', clean);
 bench('two secrets', withSecrets);
+
+/**
+ * Text built to make the rules scan again and again (the redactor runs on the daemon's
+ * event loop, over caller data). Linear rules take about twice as long for twice the text;
+ * a quadratic one four times. The baseline is one regex pass over the same text.
+ */
+const adversarial: Record<string, string> = {
+  'password="a" ': 'password="a" ',
+  'password="\\" ': 'password="\\" ',
+  'token="a ': 'token="a ',
+  'password: (no newline)': 'password: ',
+  '--token x ': '--token x ',
+  'mysql -pX ': 'mysql -pX ',
+  '[[[… (deep JSON)': '[',
+  'keykeykey': 'key',
+};
+const MIB = 1024 * 1024;
+console.log('\nadversarial text: ms for 1 MiB / 4 MiB (ratio; 4 = linear), baseline regex pass ms for 4 MiB');
+for (const [name, unit] of Object.entries(adversarial)) {
+  const time = (bytes: number): [number, number] => {
+    let text = unit.repeat(Math.ceil(bytes / unit.length));
+    if (unit === '[') text = '['.repeat(bytes / 2) + ']'.repeat(bytes / 2);
+    const start = performance.now();
+    redactor.redact({ text });
+    const took = performance.now() - start;
+    const baseStart = performance.now();
+    /[^\s]{1000}/.test(text);
+    return [took, performance.now() - baseStart];
+  };
+  const [one] = time(MIB);
+  const [four, baseline] = time(4 * MIB);
+  console.log(`${name.padEnd(24)} ${one.toFixed(0).padStart(5)} / ${four.toFixed(0).padStart(5)} ms (${(four / one).toFixed(1)}), baseline ${baseline.toFixed(0)} ms`);
+}

@@ -2,9 +2,10 @@ import { isSensitiveKey } from './redact.ts';
 
 /**
  * The shell's working directories: `pwd` is a sensitive word (`DB_PWD`), but these hold
- * the current directory, and taking it for a secret erased every path under it.
+ * the current directory, and taking it for a secret erased every path under it. Likewise
+ * the ssh agent's socket path (`auth` is a sensitive word).
  */
-const NOT_SECRET_VARIABLES = new Set(['PWD', 'OLDPWD']);
+const NOT_SECRET_VARIABLES = new Set(['PWD', 'OLDPWD', 'SSH_AUTH_SOCK']);
 
 /** Secrets shorter than this are ignored: they would redact ordinary words. */
 const MIN_SECRET_LENGTH = 8;

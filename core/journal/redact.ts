@@ -13,6 +13,7 @@ import {
   redactionMarker,
 } from './secret-shapes.ts';
 import type { Tally } from './secret-shapes.ts';
+import { hiddenItems, type HiddenItem } from './secret-argv.ts';
 
 export { isSensitiveKey, redactionMarker } from './secret-shapes.ts';
 export type { RedactionKind } from './secret-shapes.ts';
@@ -32,6 +33,7 @@ const MIN_SECRET_LENGTH = 8;
 const MIN_SUSPICIOUS_LENGTH = 5;
 const KEY_MARKER = redactionMarker('key');
 const KNOWN_MARKER = redactionMarker('known_secret');
+const ASSIGNMENT_MARKER = redactionMarker('assignment');
 
 /** Private so that embedded JSON can tell its own depth overflow from any other error. */
 class NestingTooDeep extends TypeError {
@@ -48,12 +50,23 @@ interface KnownMatcher {
 
 interface Pass extends Tally {
   readonly known: KnownMatcher | null;
+  /** Keys already seen to need nothing (see redactKey). */
+  readonly cleanKeys: Set<string>;
 }
+
+/**
+ * Object keys repeat from event to event (`prompt_tokens`, `exitCode`), so the ones the
+ * text rules left alone are remembered, up to these limits; registering a secret forgets
+ * them all.
+ */
+const CLEAN_KEY_LIMIT = 4096;
+const CLEAN_KEY_MAX_LENGTH = 64;
 
 /** Redacts journal payloads by key name, value shape and the secrets the process knows. */
 export class Redactor {
   readonly #secrets = new Set<string>();
   #matcher: KnownMatcher | null = null;
+  readonly #cleanKeys = new Set<string>();
 
   constructor(options?: { knownSecrets?: Iterable<string> }) {
     for (const secret of options?.knownSecrets ?? []) this.addSecret(secret);
@@ -71,11 +84,9 @@ export class Redactor {
     if (secret.length < MIN_SECRET_LENGTH) {
       throw new TypeError(`Cannot register secret: shorter than ${MIN_SECRET_LENGTH} characters`);
     }
-    // Also the forms it takes in a query string and in unparsed JSON text.
-    for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) {
-      this.#secrets.add(form);
-    }
+    for (const form of secretForms(secret)) this.#secrets.add(form);
     this.#matcher = null;
+    this.#cleanKeys.clear();
   }
 
   /**
@@ -84,7 +95,7 @@ export class Redactor {
    * Throws a TypeError for payloads nested deeper than 256 levels.
    */
   redact(value: JsonValue): RedactionResult {
-    const pass: Pass = { count: 0, known: this.#knownMatcher() };
+    const pass: Pass = { count: 0, known: this.#knownMatcher(), cleanKeys: this.#cleanKeys };
     const redacted = walk(value, 0, 0, pass);
     return { value: redacted, count: pass.count };
   }
@@ -103,6 +114,27 @@ export class Redactor {
   }
 }
 
+/**
+ * The forms a secret takes when written down: as it is, in a query string (either case of
+ * percent-escapes, `+` for spaces), in unparsed JSON text, and in base64 (standard and
+ * URL-safe, at each of the three byte alignments it can start at: `Basic base64(user:P)`
+ * holds P's base64 shifted by the user name). Each form shorter than a secret is dropped.
+ */
+function secretForms(secret: string): Set<string> {
+  const escaped = encodeURIComponent(secret);
+  const forms = new Set([secret, escaped, escaped.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()), escaped.replace(/%20/g, '+'), JSON.stringify(secret).slice(1, -1)]);
+  const bytes = Buffer.from(secret, 'utf8');
+  for (let shift = 0; shift < 3; shift++) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64');
+    // Only the characters whose six bits all come from the secret itself.
+    const inner = encoded.slice(Math.ceil((shift * 8) / 6), Math.floor(((shift + bytes.length) * 8) / 6));
+    if (inner.length < MIN_SECRET_LENGTH) continue;
+    forms.add(inner);
+    forms.add(inner.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return forms;
+}
+
 // Invariant for every function below: the result is the input reference exactly when
 // nothing was counted, which is what lets `redact` return the input when clean.
 function walk(value: JsonValue, depth: number, embedded: number, pass: Pass): JsonValue {
@@ -113,23 +145,48 @@ function walk(value: JsonValue, depth: number, embedded: number, pass: Pass): Js
   return walkObject(value, depth, embedded, pass);
 }
 
-/** `--password`, `-token`, `--api-key`: a command-line flag whose name says its value is secret. */
-const FLAG = /^--?([A-Za-z][\w.-]*)$/;
-
 function walkArray(array: JsonValue[], depth: number, embedded: number, pass: Pass): JsonValue {
   let out: JsonValue[] | undefined;
+  // Names and values in separate items (an argv, a key split into lines, a pair).
+  const hidden = hiddenItems(array);
   for (let i = 0; i < array.length; i++) {
     const item = array[i] as JsonValue;
-    // An argv split in two (`["mysql", "--password", "hunter2"]`): the word after a
-    // sensitive flag is its value (`--password=hunter2` is caught as an assignment).
-    const previous = i > 0 ? array[i - 1] : undefined;
-    const word = typeof item === 'string' && item !== '' && !item.startsWith('-') ? item : null;
-    const flag = typeof previous === 'string' && word !== null ? FLAG.exec(previous) : null;
-    const next = flag !== null && isSensitiveKey(flag[1] as string) ? redactWhole(item, pass) : walk(item, depth + 1, embedded, pass);
+    const rule = hidden?.get(i);
+    const next = rule !== undefined ? redactItem(item, rule, pass) : walk(item, depth + 1, embedded, pass);
     if (out === undefined && next !== item) out = array.slice(0, i);
     out?.push(next);
   }
   return out ?? array;
+}
+
+function redactItem(item: JsonValue, rule: HiddenItem, pass: Pass): JsonValue {
+  if (rule.whole || typeof item !== 'string') return redactWhole(item, pass);
+  const rest = item.slice(rule.keep);
+  if (rest === '' || rest === ASSIGNMENT_MARKER || rest === KEY_MARKER) return item;
+  pass.count++;
+  return item.slice(0, rule.keep) + ASSIGNMENT_MARKER;
+}
+
+/** Fields that hold the value of a `{name, value}` pair (HAR headers, Kubernetes env). */
+const PAIR_NAMES = ['name', 'Name', 'key', 'Key'] as const;
+const PAIR_VALUES = new Set(['value', 'Value', 'val', 'data']);
+/** A JSON Schema under `properties`: its keys are parameter names, not secrets. */
+const SCHEMA_KEYWORDS = ['type', 'description', '$ref', 'anyOf', 'oneOf', 'allOf', 'items', 'properties', 'format', 'title'];
+/** Values a schema of a secret parameter may carry: hidden like the parameter's own value would be. */
+const SCHEMA_VALUES = new Set(['default', 'const', 'example', 'examples', 'enum']);
+
+function isSchema(value: JsonValue): value is { [key: string]: JsonValue } {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  return SCHEMA_KEYWORDS.some((k) => Object.hasOwn(value, k));
+}
+
+/** Whether `object` is a `{name: "password", value: ...}` pair whose name says its value is secret. */
+function namesSecretPair(object: { [key: string]: JsonValue }): boolean {
+  for (const field of PAIR_NAMES) {
+    const name = object[field];
+    if (typeof name === 'string' && Object.hasOwn(object, field) && isSensitiveKey(name)) return true;
+  }
+  return false;
 }
 
 function walkObject(
@@ -137,15 +194,20 @@ function walkObject(
   depth: number,
   embedded: number,
   pass: Pass,
+  /** `schemaProperties`: the properties of a JSON Schema; `secretSchema`: the schema of a secret parameter. */
+  within: 'schemaProperties' | 'secretSchema' | null = null,
 ): JsonValue {
   let out: { [key: string]: JsonValue } | undefined;
   const keys = Object.keys(object);
+  // Whether this is a `{name: "password", value: ...}` pair: asked only when a value field comes.
+  let secretPair: boolean | undefined;
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i] as string;
     const item = object[key] as JsonValue;
-    const next = isSensitiveKey(key) ? redactWhole(item, pass) : walk(item, depth + 1, embedded, pass);
+    if (secretPair === undefined && PAIR_VALUES.has(key)) secretPair = namesSecretPair(object);
+    const next = walkField(key, item, depth, embedded, pass, within, secretPair === true);
     // Keys are data too: a known secret or token used as a key must not reach disk.
-    const nextKey = key.length < MIN_SUSPICIOUS_LENGTH ? key : redactPlain(key, pass);
+    const nextKey = redactKey(key, pass);
     if (out === undefined) {
       if (next === item && nextKey === key) continue;
       out = {};
@@ -156,9 +218,41 @@ function walkObject(
   return out ?? object;
 }
 
+function walkField(
+  key: string,
+  item: JsonValue,
+  depth: number,
+  embedded: number,
+  pass: Pass,
+  within: 'schemaProperties' | 'secretSchema' | null,
+  secretPair: boolean,
+): JsonValue {
+  if (within === 'secretSchema' && SCHEMA_VALUES.has(key)) return redactWhole(item, pass);
+  if (secretPair && PAIR_VALUES.has(key)) return redactWhole(item, pass);
+  const sensitive = isSensitiveKey(key);
+  if (within === 'schemaProperties' && isSchema(item)) {
+    if (depth + 1 >= MAX_DEPTH) throw new NestingTooDeep();
+    return walkObject(item, depth + 1, embedded, pass, sensitive ? 'secretSchema' : null);
+  }
+  if (sensitive) return redactWhole(item, pass);
+  if (key === 'properties' && item !== null && typeof item === 'object' && !Array.isArray(item)) {
+    if (depth + 1 >= MAX_DEPTH) throw new NestingTooDeep();
+    return walkObject(item, depth + 1, embedded, pass, 'schemaProperties');
+  }
+  return walk(item, depth + 1, embedded, pass);
+}
+
+function redactKey(key: string, pass: Pass): string {
+  if (key.length < MIN_SUSPICIOUS_LENGTH || pass.cleanKeys.has(key)) return key;
+  const next = redactPlain(key, pass);
+  if (next === key && key.length <= CLEAN_KEY_MAX_LENGTH && pass.cleanKeys.size < CLEAN_KEY_LIMIT) pass.cleanKeys.add(key);
+  return next;
+}
+
 function redactWhole(value: JsonValue, pass: Pass): JsonValue {
   // Already a marker (a payload redacted twice): nothing is removed, so nothing counts.
-  if (value === KEY_MARKER) return value;
+  // true, false and null hold no secret (`"auth": false`); they stay as data.
+  if (value === KEY_MARKER || value === null || typeof value === 'boolean') return value;
   pass.count++;
   return KEY_MARKER;
 }
@@ -230,6 +324,8 @@ function redactEmbeddedJson(
   embedded: number,
   pass: Pass,
 ): string | undefined {
+  // Security: parsing a megabyte of `[[[[…` only to refuse its depth costs ~0.5 s.
+  if (nestsDeeperThan(text, MAX_DEPTH - depth)) return undefined;
   let parsed: JsonValue;
   try {
     parsed = JSON.parse(text) as JsonValue;
@@ -237,7 +333,7 @@ function redactEmbeddedJson(
     return undefined;
   }
   // A separate tally: a walk abandoned half-way must not leave counts behind.
-  const inner: Pass = { count: 0, known: pass.known };
+  const inner: Pass = { count: 0, known: pass.known, cleanKeys: pass.cleanKeys };
   let redacted: JsonValue;
   try {
     redacted = walk(parsed, depth, embedded + 1, inner);
@@ -251,4 +347,20 @@ function redactEmbeddedJson(
   if (inner.count === 0) return undefined;
   pass.count += inner.count;
   return JSON.stringify(redacted);
+}
+
+/** Whether JSON text nests brackets deeper than `limit` (strings skipped); stops at the first level too deep. */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 34) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+    } else if (code === 123 || code === 91) {
+      if (++depth > limit) return true;
+    } else if (code === 125 || code === 93) {
+      depth--;
+    }
+  }
+  return false;
 }
