@@ -14,10 +14,11 @@ export interface FramePointer {
 }
 
 /**
- * Reads one frame by its position (as the index records it), checking its checksum.
- * Random access for readers that found an event through the index.
+ * Reads one frame by its position (as the index records it), checking its checksum and,
+ * when the pointer names one, that the frame holds that seq (a damaged index must not
+ * serve one event for another). Random access for readers that found an event through the index.
  */
-export function readFrameAt(segmentsDir: string, pointer: FramePointer): StoredRecord {
+export function readFrameAt(segmentsDir: string, pointer: FramePointer & { seq?: number }): StoredRecord {
   const name = segmentName(pointer.segment);
   const path = join(segmentsDir, name);
   let fd: number;
@@ -34,7 +35,14 @@ export function readFrameAt(segmentsDir: string, pointer: FramePointer): StoredR
     const body = Buffer.alloc(length);
     if (readSync(fd, body, 0, length, pointer.offset + FRAME_HEADER_BYTES) !== length) throw damaged(name, pointer.offset, 'frame cut short');
     if (crc32(body) !== header.readUInt32BE(4)) throw damaged(name, pointer.offset, 'frame fails its checksum');
-    return decodeRecord(body, { path, name, firstSeq: pointer.segment }, pointer.offset);
+    const record = decodeRecord(body, { path, name, firstSeq: pointer.segment }, pointer.offset);
+    if (pointer.seq !== undefined && record.seq !== pointer.seq) {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_CORRUPT',
+        `The journal index points at event ${record.seq} for event ${pointer.seq} (segment "${name}", byte ${pointer.offset}): the index is damaged; stop the daemon and run 'palyrad journal reindex'`,
+      );
+    }
+    return record;
   } finally {
     closeSync(fd);
   }

@@ -3,7 +3,7 @@ import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, re
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
-import { GENESIS_HASH } from '../base/index.ts';
+import { GENESIS_HASH, type JsonValue } from '../base/index.ts';
 import { loadSqlJs } from '../base/sqljs.ts';
 import { loadTrustedKey } from './checkpoints.ts';
 import { JournalStore } from './journal-store.ts';
@@ -154,37 +154,73 @@ test('a torn tail is cut on open, kept in quarantine, and recorded', async () =>
   assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
 
-test('a damaged tail holding events the index snapshot already has is refused, not cut: they were acknowledged', async () => {
+test('a frame header damaged in the middle of the newest segment is refused, not cut, snapshot or not: the events after it were written', async () => {
   const { store, options } = await freshJournal();
   for (let i = 0; i < 10; i++) await store.append({ kind: 'note.added', payload: { i } });
   await store.close(); // signs a checkpoint over the first events
   const again = await JournalStore.open(options);
   for (let i = 10; i < 20; i++) await again.append({ kind: 'note.added', payload: { i } });
   const written = again.durable.seq;
-  await again.close(); // its index snapshot holds every event
+  await again.close();
   // The last checkpoint line goes (no checkpoint covers the second session now), and a
   // frame header in the middle of the second session is damaged: its length runs past
-  // the end of the file, which on its own looks like a write a crash cut short.
+  // the end of the file, which on its own looks like a write a crash cut short; but the
+  // whole frames after it were written (and acknowledged) after it.
   const checkpoints = readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8').trimEnd().split('\n');
   writeFileSync(join(options.dir, 'checkpoints.jsonl'), `${checkpoints.slice(0, -1).join('\n')}\n`);
   const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
   const bytes = readFileSync(segment);
   const at = frameOffsetOf(bytes, written - 5);
+  const next = frameOffsetOf(bytes, written - 4);
   bytes.writeUInt32BE(0x00ffffff, at);
   writeFileSync(segment, bytes);
-  await assert.rejects(JournalStore.open(options), {
+  const refusal = {
     code: 'PALYRA_JOURNAL_CORRUPT',
-    message: new RegExp(`is damaged at byte ${at} \\(frame body cut short\\); without its tail it ends at seq ${written - 6}, but its index snapshot shows events up to seq ${written} were written: acknowledged events are missing, so nothing was changed`),
-  });
+    message: new RegExp(`is damaged at byte ${at} \\(frame body cut short; whole frames follow from byte ${next}\\): nothing was changed, .*truncate it to ${at} bytes$`),
+  };
+  await assert.rejects(JournalStore.open(options), refusal);
+  // Without the index snapshot too: the damage itself says events were written after it.
+  renameSync(join(options.dir, 'index.sqlite'), join(options.dir, 'index.sqlite.moved'));
+  await assert.rejects(JournalStore.open(options), refusal);
   assert.deepEqual(readFileSync(segment), bytes, 'the log is untouched');
   assert.equal(existsSync(join(options.dir, 'quarantine')), false);
-  // The way out the message names: without the snapshot, the tail is cut (and kept in quarantine).
-  renameSync(join(options.dir, 'index.sqlite'), join(options.dir, 'index.sqlite.moved'));
-  const accepted = await JournalStore.open(options);
-  assert.equal(accepted.recovery?.reason, 'frame body cut short');
-  assert.equal(accepted.durable.seq, written - 5, 'the cut event is followed by the recovery event');
-  await accepted.close();
 });
+
+test('a last write the disk kept out of order (a page of zeros, then whole frames) is cut as torn, by the writer and in verify', async () => {
+  for (const damage of ['zeroed header', 'zeroed body'] as const) {
+    const { store, options } = await freshJournal();
+    await store.append({ kind: 'note.added', payload: { text: 'acknowledged' } });
+    const kept = store.durable.seq;
+    await store.close();
+    const segment = join(options.dir, 'segments', readdirSync(join(options.dir, 'segments'))[0] as string);
+    const good = statSync(segment).size;
+    // The last batch: three frames, of which the first never reached the disk whole.
+    const batch = await framesOf([{ n: 1, text: 'x'.repeat(300) }, { n: 2 }, { n: 3 }], kept);
+    const first = batch[0] as Buffer;
+    if (damage === 'zeroed header') first.fill(0);
+    else first.fill(0, 8 + 100); // the body from byte 100 on: a page the disk did not write
+    appendFileSync(segment, Buffer.concat([...batch, Buffer.alloc(4096)]));
+    const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+    assert.equal(report.ok, true, `${damage}: ${JSON.stringify(report.problems)}`);
+    assert.deepEqual(report.tornTail, { segment: segment.split('/').pop(), offset: good });
+    const reopened = await JournalStore.open(options);
+    assert.equal(reopened.recovery?.cutBytes, statSync(join(reopened.recovery?.quarantinedTo ?? '')).size + 4096, damage);
+    assert.equal(reopened.durable.seq, kept + 1, 'the recovery event follows the last acknowledged one');
+    await reopened.close();
+    assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
+  }
+});
+
+/** Frames that would follow event `afterSeq` of a journal (their chain does not matter here: none is read back). */
+async function framesOf(payloads: JsonValue[], afterSeq: number): Promise<Buffer[]> {
+  const { encodeFrame } = await import('./frame.ts');
+  const { computeRecordHash } = await import('./record.ts');
+  return payloads.map((payload, i) => {
+    const record = { v: 1, seq: afterSeq + 1 + i, id: `01J${i}`, ts: 0, kind: 'note.added', sessionId: null, runId: null, actor: 'system', principal: null, channel: null, payloadJson: JSON.stringify(payload), redactions: 0, prevHash: GENESIS_HASH, hash: '' };
+    record.hash = computeRecordHash(record);
+    return encodeFrame(record);
+  });
+}
 
 test('a log that ends before its last signed checkpoint is refused, not silently extended', async () => {
   const { store, options } = await freshJournal();
@@ -369,3 +405,39 @@ function frameOffsetOf(segment: Buffer, seq: number): number {
   for (let s = firstSeq; s < seq; s++) offset += 8 + segment.readUInt32BE(offset);
   return offset;
 }
+
+test('an empty log beside an index snapshot of events is refused: no new journal is started over them', async () => {
+  const { store, options } = await freshJournal();
+  for (let i = 0; i < 5; i++) await store.append({ kind: 'note.added', payload: { i } });
+  await store.close();
+  rmSync(join(options.dir, 'segments'), { recursive: true });
+  rmSync(join(options.dir, 'checkpoints.jsonl'));
+  const snapshot = readFileSync(join(options.dir, 'index.sqlite'));
+  await assert.rejects(JournalStore.open(options), {
+    code: 'PALYRA_JOURNAL_CORRUPT',
+    message: /^The journal's log holds no events, but its index snapshot shows events up to seq 6 were written: nothing was changed, and no new journal was started over them; .*move ".*index\.sqlite" away/,
+  });
+  assert.equal(existsSync(join(options.dir, 'segments')), false, 'no genesis written');
+  assert.deepEqual(readFileSync(join(options.dir, 'index.sqlite')), snapshot, 'the snapshot is kept as evidence');
+  renameSync(join(options.dir, 'index.sqlite'), join(options.dir, 'index.sqlite.moved'));
+  const fresh = await JournalStore.open(options);
+  assert.equal(fresh.durable.seq, 1, 'the way out the message names starts a new journal');
+  await fresh.close();
+});
+
+test('an index that points at the wrong frame is reported as damaged, never served as another event', async () => {
+  const { store, options } = await freshJournal();
+  for (let i = 0; i < 6; i++) await store.append({ kind: 'note.added', payload: { i } });
+  await store.close();
+  const snapshotPath = join(options.dir, 'index.sqlite');
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database(readFileSync(snapshotPath));
+  db.exec('UPDATE events SET offset = (SELECT offset FROM events WHERE seq = 6) WHERE seq = 5');
+  writeFileSync(snapshotPath, db.export());
+  db.close();
+  const again = await JournalStore.open(options);
+  assert.equal(again.readEvent(4)?.seq, 4);
+  assert.throws(() => again.readEvent(5), { code: 'PALYRA_JOURNAL_CORRUPT', message: /index points at event 6 for event 5 .*run 'palyrad journal reindex'/ });
+  assert.throws(() => again.eventsAfter(3, 3), { code: 'PALYRA_JOURNAL_CORRUPT' });
+  await again.close();
+});

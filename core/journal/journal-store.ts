@@ -609,11 +609,19 @@ export class JournalStore {
  * snapshot's newest event in the log (syncIndex then need not read it again).
  */
 function refuseLostEvents(index: JournalIndex, plan: RecoveryPlan, paths: JournalPaths, origin: string): boolean {
+  // verify checks the signed checkpoints, not this unsigned snapshot: it may well say ok.
+  const wayOut = `'palyrad journal verify' shows what the log holds against its signed checkpoints; to go on from the log as it is, move "${paths.index}" away and open the journal again`;
+  // An empty log has no origin yet to tell a stale cache by: a snapshot of any journal
+  // with events says a log was here (a lost segments folder, a restore without it).
+  if (!plan.head && index.lastSeq > 0) {
+    throw new PalyraError(
+      'PALYRA_JOURNAL_CORRUPT',
+      `The journal's log holds no events, but its index snapshot shows events up to seq ${index.lastSeq} were written: nothing was changed, and no new journal was started over them; ${wayOut}`,
+    );
+  }
   // A snapshot of another journal (or one older than this check) is only a stale cache.
   if (index.lastSeq === 0 || index.origin !== origin) return false;
   const headSeq = plan.head?.seq ?? 0;
-  // verify checks the signed checkpoints, not this unsigned snapshot: it may well say ok.
-  const wayOut = `'palyrad journal verify' shows what the log holds against its signed checkpoints; to go on from the log as it is, move "${paths.index}" away and open the journal again`;
   if (index.lastSeq > headSeq) {
     const damage = plan.cut ? `'s newest segment "${plan.cut.segment.name}" is damaged at byte ${plan.cut.offset} (${plan.cut.reason}); without its tail it` : '';
     throw new PalyraError(

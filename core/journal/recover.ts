@@ -7,7 +7,7 @@ import type { JournalPaths } from './journal-paths.ts';
 import { decodeRecord, readRecords } from './log-reader.ts';
 import { GENESIS_KIND, type StoredRecord } from './record.ts';
 import { type LogPosition } from './segment-log.ts';
-import { listSegments, scanSegment, type SegmentFile } from './segments.ts';
+import { classifyStop, listSegments, scanSegment, type SegmentFile } from './segments.ts';
 
 /** The state of the log found on open, and the repair (if any) a crash left to do. */
 export interface RecoveryPlan {
@@ -62,18 +62,21 @@ function scanLast(segment: SegmentFile, isLast: boolean, watch: { seq: number; h
   let head: StoredRecord | null = null;
   let goodEnd = SEGMENT_HEADER_BYTES;
   for (const item of scanSegment(segment.path)) {
-    if (item.type === 'corrupt') {
-      throw new PalyraError(
-        'PALYRA_JOURNAL_CORRUPT',
-        `Journal segment "${segment.name}" is damaged at byte ${item.offset} (${item.reason}): refusing to append; run 'palyrad journal verify'`,
-      );
-    }
-    if (item.type === 'torn') {
+    if (item.type === 'corrupt' || item.type === 'torn') {
+      const verdict = classifyStop(segment.path, item);
+      if (!verdict.torn) {
+        const resumes = verdict.resumesAt === null ? '' : `; whole frames follow from byte ${verdict.resumesAt}`;
+        throw new PalyraError(
+          'PALYRA_JOURNAL_CORRUPT',
+          `Journal segment "${segment.name}" is damaged at byte ${item.offset} (${verdict.reason}${resumes}): nothing was changed, since cutting it would drop events that were written after it; ` +
+            `'palyrad journal verify' shows what the log holds; to give them up and go on, keep a copy of the segment and truncate it to ${item.offset} bytes`,
+        );
+      }
       if (!isLast) {
         throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Journal segment "${segment.name}" ends in a cut frame but is not the newest segment`);
       }
       const size = statSync(segment.path).size;
-      return { head, goodEnd: Math.max(item.offset, SEGMENT_HEADER_BYTES), cut: { segment, offset: item.offset, bytes: size - item.offset, reason: item.reason } };
+      return { head, goodEnd: Math.max(item.offset, SEGMENT_HEADER_BYTES), cut: { segment, offset: item.offset, bytes: size - item.offset, reason: verdict.reason } };
     }
     const record = decodeRecord(item.body, segment, item.offset);
     const expectedSeq = head ? head.seq + 1 : segment.firstSeq;

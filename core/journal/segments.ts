@@ -206,3 +206,64 @@ export function findWholeFrameAfter(path: string, from: number): number | null {
   }
   return null;
 }
+
+/** How a scan's torn or corrupt item reads once the bytes around it are looked at. */
+export type TailVerdict =
+  /** A write a crash cut short (the disk may have kept its pages out of order): cutting it loses no acknowledged event. */
+  | { torn: true; reason: string }
+  /** Damage to bytes that were once whole: the events in and after them were written, maybe acknowledged. */
+  | { torn: false; code: 'FRAME_LENGTH' | 'FRAME_CHECKSUM' | 'SEGMENT_HEADER'; reason: string; resumesAt: number | null };
+
+/**
+ * A run of zero bytes this long inside a frame is a page the disk never wrote: a record's
+ * MessagePack holds zero bytes only in small integers, and its JSON text none at all.
+ */
+const UNWRITTEN_RUN = 64;
+
+/**
+ * Tells a write a crash cut short from damage, for the item a scan stopped at. A crash in
+ * the middle of one `pwrite` leaves each page of the batch either written or not (zeros:
+ * preallocated space, or a hole the file grew over), in any order; so zeros where a frame
+ * header should be, or a long run of zeros inside a failing frame, mean an unfinished write,
+ * whatever whole frames of the same batch made it to disk after it (none of them was
+ * acknowledged). Other bytes that fail their length or checksum, with whole frames after
+ * them, were written whole once: damage. A frame cut off by the end of the file, with
+ * nothing whole after it, is a torn write.
+ */
+export function classifyStop(path: string, item: Extract<ScanItem, { type: 'torn' | 'corrupt' }>): TailVerdict {
+  if (item.type === 'corrupt' && item.code === 'SEGMENT_HEADER') return { torn: false, code: item.code, reason: item.reason, resumesAt: null };
+  if (looksUnwritten(path, item.offset)) {
+    return { torn: true, reason: item.type === 'torn' ? item.reason : `${item.reason}, zeros of a write that did not reach the disk whole` };
+  }
+  const resumesAt = findWholeFrameAfter(path, item.offset);
+  if (item.type === 'torn' && resumesAt === null) return { torn: true, reason: item.reason };
+  const code = item.type === 'corrupt' ? item.code : 'FRAME_LENGTH';
+  return { torn: false, code, reason: item.reason, resumesAt };
+}
+
+/** Whether the frame at `offset` shows a page never written: a zeroed header, or a long zero run in its body. */
+function looksUnwritten(path: string, offset: number): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const header = Buffer.alloc(FRAME_HEADER_BYTES);
+    const got = readSync(fd, header, 0, FRAME_HEADER_BYTES, offset);
+    if (got < FRAME_HEADER_BYTES) return false;
+    if (header.readUInt32BE(0) === 0 && header.readUInt32BE(4) === 0) return true;
+    const length = header.readUInt32BE(0);
+    if (length > MAX_FRAME_BODY_BYTES) return false;
+    const body = Buffer.alloc(Math.min(length, Math.max(0, size - offset - FRAME_HEADER_BYTES)));
+    const read = readSync(fd, body, 0, body.length, offset + FRAME_HEADER_BYTES);
+    let run = 0;
+    for (let i = 0; i < read; i++) {
+      run = body[i] === 0 ? run + 1 : 0;
+      if (run >= UNWRITTEN_RUN) return true;
+    }
+    return false;
+  } catch (error) {
+    throw ioError(`read journal segment "${path}"`, error);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}

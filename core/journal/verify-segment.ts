@@ -1,7 +1,7 @@
 import { GENESIS_HASH } from '../base/index.ts';
 import { decodeFrameBody } from './frame.ts';
 import { computeRecordHash, GENESIS_KIND, recordShapeProblem, type StoredRecord } from './record.ts';
-import { findWholeFrameAfter, scanSegment, type SegmentFile } from './segments.ts';
+import { classifyStop, scanSegment, type SegmentFile } from './segments.ts';
 
 /** Stable codes for everything `journal verify` can find wrong. */
 export type ProblemCode =
@@ -85,21 +85,19 @@ export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) =>
   let head: StoredRecord | null = null;
   let nextProgress = 8 * 1024 * 1024;
   for (const item of scanSegment(segment.path)) {
-    if (item.type === 'torn') {
-      // A cut frame with whole frames after it is damage, not a write a crash cut short.
-      const intactAt = findWholeFrameAfter(segment.path, item.offset);
-      if (intactAt !== null) {
-        problem(
-          head ? head.seq + 1 : null,
-          'FRAME_LENGTH',
-          `segment "${segment.name}" at byte ${item.offset}: the frame there (${item.reason}) is damaged, yet whole frames follow from byte ${intactAt}: the events from there on cannot be read in order`,
-        );
+    if (item.type === 'torn' || item.type === 'corrupt') {
+      // The same reading as the writer's (classifyStop): a write a crash cut short is a
+      // torn tail the next writer cuts; bytes that were whole once are damage.
+      const verdict = classifyStop(segment.path, item);
+      if (!verdict.torn) {
+        const where = `segment "${segment.name}" at byte ${item.offset}`;
+        const message =
+          item.type === 'corrupt' || verdict.resumesAt === null
+            ? `${where}: ${verdict.reason}`
+            : `${where}: the frame there (${verdict.reason}) is damaged, yet whole frames follow from byte ${verdict.resumesAt}: the events from there on cannot be read in order`;
+        problem(item.type === 'torn' && head ? head.seq + 1 : null, verdict.code, message);
       } else if (task.isLast) report.tornAt = item.offset;
       else problem(null, 'FRAME_TORN', `segment "${segment.name}" ends in a cut frame at byte ${item.offset} but is not the newest segment`);
-      break;
-    }
-    if (item.type === 'corrupt') {
-      problem(null, item.code, `segment "${segment.name}" at byte ${item.offset}: ${item.reason}`);
       break;
     }
     report.bytes = item.end;
