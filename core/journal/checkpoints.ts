@@ -48,13 +48,29 @@ export function keyIdOf(publicKey: KeyObject): string {
  * folder; the public key beside it).
  * Security: refuses a private key file that other users can read.
  */
-export function loadOrCreateSigningKey(keyPath: string, pubPath: string): SigningKey {
+export function loadOrCreateSigningKey(
+  keyPath: string,
+  pubPath: string,
+  /**
+   * The key that signed the journal's newest checkpoint, when it has one: no other key
+   * is created or used, and the public key file is left as it is (signing on with another
+   * key would leave every earlier checkpoint unverifiable by the key `verify` trusts).
+   */
+  signedBy?: { keyId: string; checkpoint: number },
+): SigningKey {
   let pem: string;
   try {
     pem = readFileSync(keyPath, 'utf8');
     checkPrivateMode(keyPath);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw asKeyError(keyPath, error);
+    if (signedBy) {
+      throw new PalyraError(
+        'PALYRA_KEY_INVALID',
+        `Checkpoint key "${keyPath}" is missing, but the journal's checkpoints were signed with key ${signedBy.keyId} (checkpoint ${signedBy.checkpoint}): restore that key file; ` +
+          `a new key would sign checkpoints that do not chain to what 'palyrad journal verify' trusts (to start a new checkpoint chain anyway, move checkpoints.jsonl aside)`,
+      );
+    }
     pem = createKeyFile(keyPath);
   }
   let privateKey: KeyObject;
@@ -68,8 +84,16 @@ export function loadOrCreateSigningKey(keyPath: string, pubPath: string): Signin
   }
   const publicKey = createPublicKey(privateKey);
   const publicPem = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const keyId = keyIdOf(publicKey);
+  if (signedBy && signedBy.keyId !== keyId) {
+    throw new PalyraError(
+      'PALYRA_KEY_INVALID',
+      `Checkpoint key "${keyPath}" is key ${keyId}, but the journal's checkpoints were signed with key ${signedBy.keyId} (checkpoint ${signedBy.checkpoint}): restore that key file ` +
+        `(to start a new checkpoint chain with this key anyway, move checkpoints.jsonl aside)`,
+    );
+  }
   writePublicIfChanged(pubPath, publicPem);
-  return { privateKey, publicKey, keyId: keyIdOf(publicKey), publicPem };
+  return { privateKey, publicKey, keyId, publicPem };
 }
 
 /** Loads a public key (PEM SPKI) that verification trusts. */

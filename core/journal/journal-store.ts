@@ -215,6 +215,9 @@ export class JournalStore {
         );
       }
     }
+    // The key is checked before anything changes: a writer that could not sign what it
+    // adds (a restore without keys/) is refused now, not found out at the next checkpoint.
+    const signingKey = lastCheckpoint ? loadOrCreateSigningKey(options.keyPath, options.pubPath, { keyId: lastCheckpoint.keyId, checkpoint: lastCheckpoint.n }) : null;
     const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
     const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
     const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
@@ -240,6 +243,7 @@ export class JournalStore {
       syncIndex(index, paths.segments, head, retention, lastEventChecked);
       index.recordOrigin(origin);
       const store = new JournalStore({ paths, origin, index, head, lastCheckpoint, recovery, options });
+      store.signingKey = signingKey;
       // Replies cannot arrive before the store exists but for a writer thread that dies at once; keep those.
       const early: WriterReply[] = [];
       let deliver = (reply: WriterReply): void => void early.push(reply);
@@ -433,7 +437,7 @@ export class JournalStore {
       if (this.lastCheckpoint && this.lastCheckpoint.size === size && this.lastCheckpoint.headHash === this.durableHead.hash) {
         return { checkpoint: this.lastCheckpoint, created: false };
       }
-      this.signingKey ??= loadOrCreateSigningKey(this.options.keyPath, this.options.pubPath);
+      this.signingKey ??= this.loadSigningKey();
       const cp = signCheckpoint({ origin: this.origin, size, headHash: this.durableHead.hash, ts: this.clock.now() }, this.lastCheckpoint, this.signingKey);
       appendCheckpoint(this.paths.checkpoints, cp);
       this.lastCheckpoint = cp;
@@ -441,6 +445,12 @@ export class JournalStore {
     });
     this.checkpointing = run.catch(() => undefined);
     return run;
+  }
+
+  /** The checkpoint key: the one that signed the newest checkpoint, or a new one for a journal that has none. */
+  private loadSigningKey(): SigningKey {
+    const last = this.lastCheckpoint;
+    return loadOrCreateSigningKey(this.options.keyPath, this.options.pubPath, last ? { keyId: last.keyId, checkpoint: last.n } : undefined);
   }
 
   /**
