@@ -135,6 +135,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       approvals,
       memory,
       journalReaders: [(record) => memory.replay(record)],
+      warn: (m) => log(m, { warning: m }),
       budgets: config.budgets,
       maxConcurrentRuns: config.gateway.maxConcurrentRuns,
       coalesceDebounceMs: config.gateway.coalesceDebounceMs,

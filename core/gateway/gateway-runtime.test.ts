@@ -7,7 +7,7 @@ import { JournalStore, readRecords } from '../journal/index.ts';
 import { ApprovalRegistry, builtinPolicySet, type CompiledPolicySet } from '../policy/index.ts';
 import { createScriptedProvider, DEFAULT_SCRIPT, parseScript, type ModelProvider } from '../providers/index.ts';
 import { createEchoTool, createFsWriteTool, createMemoryRememberTool, createSleepTool, ToolRegistry } from '../tools/index.ts';
-import { GatewayRuntimeState, openJournalMemoryStore, type Admission, type GatewayDeps } from './index.ts';
+import { createJournalMemoryStore, GatewayRuntimeState, openJournalMemoryStore, type Admission, type GatewayDeps } from './index.ts';
 
 async function setup(provider: ModelProvider = createScriptedProvider(DEFAULT_SCRIPT)) {
   const { store, root, options } = await freshJournal();
@@ -729,4 +729,32 @@ test('a run a clean stop cancelled stays out of the history, as after a crash: i
   assert.deepEqual(sent(fourth, final.runId), ['user: hello', 'assistant: heard hello', 'user: nap', 'assistant: rested', 'user: again', 'assistant: heard again', 'user: end']);
   await last.stop();
   await fourth.close();
+});
+
+test('events of an unexpected shape in the journal are skipped and reported on start, never keep the daemon from starting', async () => {
+  const { gateway, store, deps, options } = await setup();
+  const { session } = await gateway.sessions.create({ key: 'kept' });
+  const done = await gateway.admit(session.id, { text: 'echo kept', idempotencyKey: 'k-kept' });
+  await gateway.waitFor(done.runId);
+  // What an older or other writer could have left (the log can never drop them).
+  const odd: [string, unknown][] = [
+    ['session.created', 42], ['session.created', null], ['session.created', { id: 7 }], ['memory.stored', 42], ['memory.deleted', null],
+    ['message.received', 42], ['run.resumed', {}], ['run.steered', { steers: 'x' }], ['run.finished', []],
+  ];
+  for (const [kind, payload] of odd) await store.append({ kind, payload: payload as never, sessionId: session.id, runId: 'run-odd' });
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const warnings: string[] = [];
+  const memory = createJournalMemoryStore(reopened);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened, memory, journalReaders: [(r) => memory.replay(r)], warn: (m) => void warnings.push(m) });
+  // run.steered and run.finished of a run that never started are ignored as before (nothing to apply them to).
+  assert.deepEqual(
+    warnings.map((w) => /^journal event \d+ \((\S+)\) could not be read back and was skipped: /.exec(w)?.[1]),
+    ['session.created', 'session.created', 'session.created', 'memory.stored', 'memory.deleted', 'message.received', 'run.resumed'],
+  );
+  assert.equal(again.sessions.resolve('kept').id, session.id, 'the good events are all there');
+  assert.equal((await again.admit(session.id, { text: 'echo kept', idempotencyKey: 'k-kept' })).duplicate, true);
+  const next = await again.admit(session.id, { text: 'echo after' });
+  assert.equal((await again.waitFor(next.runId)).state, 'completed', 'the daemon works on');
+  await reopened.close();
 });

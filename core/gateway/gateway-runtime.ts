@@ -41,6 +41,8 @@ export interface GatewayDeps {
   memory?: MemoryStore;
   /** More readers of the journal's records on open, fed in the same pass as the gateway's (one read of the log at start). */
   journalReaders?: ((record: StoredRecord) => void)[];
+  /** Told of each journal event that could not be read back on open (it is skipped: the log cannot be changed). */
+  warn?: (message: string) => void;
   budgets?: RunBudgetsInput;
   /** Runs going at once across all sessions (default 64); more wait their turn. */
   maxConcurrentRuns?: number;
@@ -164,12 +166,21 @@ export class GatewayRuntimeState {
     const replay = new JournalReplay();
     const readers = deps.journalReaders ?? [];
     for (const { record } of readRecords(join(deps.journal.paths.dir, 'segments'))) {
-      for (const read of readers) read(record);
-      gateway.sessions.replay(record);
-      replay.add(record);
-      if (record.kind === MESSAGE_RECEIVED && record.sessionId) {
-        const p = JSON.parse(record.payloadJson) as { messageId: string; runId: string; idempotencyKey: string | null };
-        if (p.idempotencyKey) gateway.rememberKey(`${record.sessionId}\u0000${p.idempotencyKey}`, { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true });
+      // One event of an unexpected shape (written by an older or other writer) must not keep
+      // the daemon from starting, ever: the append-only log can never drop it. It is skipped
+      // and reported; `journal verify` still vouches for it as a record.
+      try {
+        for (const read of readers) read(record);
+        gateway.sessions.replay(record);
+        replay.add(record);
+        if (record.kind === MESSAGE_RECEIVED && record.sessionId) {
+          const p = JSON.parse(record.payloadJson) as { messageId: string; runId: string; idempotencyKey: string | null };
+          if (typeof p.idempotencyKey === 'string' && p.idempotencyKey !== '') {
+            gateway.rememberKey(`${record.sessionId}\u0000${p.idempotencyKey}`, { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true });
+          }
+        }
+      } catch (error) {
+        deps.warn?.(`journal event ${record.seq} (${record.kind}) could not be read back and was skipped: ${(error as Error).message}`);
       }
     }
     gateway.pendingRecovery = replay.finish(deps.maxPendingPerConversation ?? 20);

@@ -16,6 +16,8 @@ export interface JournalMemoryStoreOptions {
   newId?: () => string;
   /** Most records kept searchable; the oldest go first beyond it (default 10,000). */
   maxRecords?: number;
+  /** Told of each memory event that could not be read back (it is skipped). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -31,6 +33,18 @@ type StoredNote = {
   createdAt: number;
 };
 
+/** A `memory.stored` payload as replay needs it; throws for any other shape (an event written by something else). */
+function storedNote(value: unknown): StoredNote {
+  const note = value as Partial<StoredNote> | null;
+  if (
+    note === null || typeof note !== 'object' || typeof note.id !== 'string' || typeof note.text !== 'string' ||
+    !Array.isArray(note.tags) || !note.tags.every((t) => typeof t === 'string') || typeof note.createdAt !== 'number'
+  ) {
+    throw new Error('a memory.stored event does not hold a note (id, text, tags, createdAt)');
+  }
+  return note as StoredNote;
+}
+
 /** The store, and how it takes in the journal's records on start. */
 export type JournalMemoryStore = MemoryStore & {
   /** Applies one record of the journal (its memory events; others are ignored), in log order. */
@@ -44,7 +58,14 @@ export type JournalMemoryStore = MemoryStore & {
  */
 export function openJournalMemoryStore(journal: JournalStore, options: JournalMemoryStoreOptions = {}): JournalMemoryStore {
   const store = createJournalMemoryStore(journal, options);
-  for (const { record } of readRecords(journal.paths.segments)) store.replay(record);
+  for (const { record } of readRecords(journal.paths.segments)) {
+    try {
+      store.replay(record);
+    } catch (error) {
+      // As the gateway does on start: an event of another shape is skipped, never fatal.
+      options.warn?.(`journal event ${record.seq} (${record.kind}) could not be read back and was skipped: ${(error as Error).message}`);
+    }
+  }
   return store;
 }
 
@@ -72,10 +93,14 @@ export function createJournalMemoryStore(journal: JournalStore, options: Journal
   };
   return {
     replay(record: StoredRecord) {
-      if (record.kind === MEMORY_STORED) void apply(JSON.parse(record.payloadJson) as StoredNote, record.sessionId);
-      else if (record.kind === MEMORY_DELETED) {
-        const { id } = JSON.parse(record.payloadJson) as { id: string };
-        void memory.delete(id);
+      if (record.kind === MEMORY_STORED) {
+        const note = storedNote(JSON.parse(record.payloadJson));
+        // Checked above: what the store could refuse is refused here, synchronously, by the caller's catch.
+        apply(note, record.sessionId).catch(() => undefined);
+      } else if (record.kind === MEMORY_DELETED) {
+        const deleted = JSON.parse(record.payloadJson) as { id?: unknown } | null;
+        if (typeof deleted?.id !== 'string') throw new Error('a memory.deleted event names no note id');
+        void memory.delete(deleted.id);
       }
     },
     async put(entry: MemoryEntry) {

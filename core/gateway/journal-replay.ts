@@ -75,6 +75,7 @@ export class JournalReplay {
     if (record.runId === null || record.sessionId === null) return;
     if (record.kind === MESSAGE_RECEIVED) {
       const p = JSON.parse(record.payloadJson) as { messageId: string; text: string };
+      if (typeof p?.messageId !== 'string' || typeof p.text !== 'string') throw new Error('a message.received event holds no message id and text');
       const run = this.runs.get(record.runId) ?? { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts: [], started: false, finished: false, finalText: null, resumedFrom: null, interrupted: false, stopped: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] };
       run.messageIds.push(p.messageId);
       run.texts.push(p.text);
@@ -82,7 +83,9 @@ export class JournalReplay {
       return;
     }
     if (record.kind === RUN_RESUMED) {
-      const from = this.runs.get((JSON.parse(record.payloadJson) as { fromRunId: string }).fromRunId);
+      const { fromRunId } = JSON.parse(record.payloadJson) as { fromRunId?: unknown };
+      if (typeof fromRunId !== 'string') throw new Error('a run.resumed event names no run it resumes');
+      const from = this.runs.get(fromRunId);
       const texts = from?.texts ?? [];
       this.runs.set(record.runId, { runId: record.runId, sessionId: record.sessionId, messageIds: [], texts, started: false, finished: false, finalText: null, resumedFrom: from?.runId ?? null, interrupted: false, stopped: false, cancelled: false, end: null, createdAt: record.ts, steeredInto: null, steeredIn: [] });
       return;
@@ -91,7 +94,9 @@ export class JournalReplay {
     if (!run) return;
     if (record.kind === 'run.steered') {
       // Messages a going run took in: done with that run, never run on their own.
-      for (const { id } of (JSON.parse(record.payloadJson) as { steers: { id: string }[] }).steers) {
+      const { steers } = JSON.parse(record.payloadJson) as { steers?: { id?: unknown }[] };
+      if (!Array.isArray(steers) || !steers.every((st) => typeof st?.id === 'string')) throw new Error('a run.steered event lists no steered messages');
+      for (const { id } of steers as { id: string }[]) {
         const steered = this.runs.get(id);
         if (steered) {
           steered.started = steered.finished = true;
@@ -104,8 +109,11 @@ export class JournalReplay {
     if (record.kind === 'run.started') run.started = true;
     else if (record.kind === 'run.finished') {
       const p = JSON.parse(record.payloadJson) as { finalText: string | null; state: string; reason: string | null; counters: unknown };
+      if (typeof p?.state !== 'string' || !(p.finalText === null || p.finalText === undefined || typeof p.finalText === 'string')) {
+        throw new Error('a run.finished event holds no final state');
+      }
       run.finished = true;
-      run.finalText = p.finalText;
+      run.finalText = p.finalText ?? null;
       run.end = { state: p.state, reason: p.reason, counters: p.counters ?? null, at: record.ts };
     } else if (record.kind === RUN_INTERRUPTED) {
       run.finished = run.interrupted = true;

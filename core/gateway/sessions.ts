@@ -39,6 +39,20 @@ export const SESSION_ARCHIVED = 'session.archived';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$/;
 
+/** A `session.created` payload as replay needs it; throws for any other shape (an event written by something else). */
+function replayedSession(value: unknown): Session {
+  const s = value as Partial<Session> | null;
+  const nullableString = (v: unknown): boolean => v === null || v === undefined || typeof v === 'string';
+  if (
+    s === null || typeof s !== 'object' || Array.isArray(s) || typeof s.id !== 'string' || s.id === '' || typeof s.principal !== 'string' ||
+    typeof s.channel !== 'string' || typeof s.owner !== 'boolean' || typeof s.workspace !== 'string' || typeof s.createdAt !== 'number' ||
+    !nullableString(s.key) || !nullableString(s.label) || (s.budgets !== undefined && (typeof s.budgets !== 'object' || s.budgets === null))
+  ) {
+    throw new Error('a session.created event does not hold a session');
+  }
+  return { ...s, key: s.key ?? null, label: s.label ?? null } as Session;
+}
+
 /**
  * Sessions, durable in the journal (`session.created`, `session.archived`) and rebuilt
  * from it on start. A create with the key of a live session returns that session, so a
@@ -57,7 +71,7 @@ export class SessionRegistry {
   /** Applies one journal record (replay on start); ignores other kinds. */
   replay(record: StoredRecord): void {
     if (record.kind === SESSION_CREATED) {
-      const s = JSON.parse(record.payloadJson) as Session;
+      const s = replayedSession(JSON.parse(record.payloadJson));
       this.#add({ ...s, budgets: s.budgets ?? {}, archivedAt: null });
     } else if (record.kind === SESSION_ARCHIVED && record.sessionId) {
       const s = this.#sessions.get(record.sessionId);
