@@ -41,6 +41,38 @@ test('bad input is refused before anything is created', () => {
   assert.equal(existsSync(root), false, 'nothing was created for a payload that cannot be written');
 });
 
+test('kinds and actors palyrad writes itself, a payload too large once redacted, and JSON errors quoting the payload are refused before anything is created', () => {
+  const root = join(tempDir(), 'state');
+  for (const kind of ['memory.stored', 'journal.recovered', 'session.created', 'run.finished']) {
+    const r = runCli(['--state', root, 'journal', 'append', '--kind', kind, '--payload', '42', '--json']);
+    assert.equal(r.code, 2, kind);
+    assert.match(JSON.parse(r.stderr).error.message, new RegExp(`^Kind "${kind.replace('.', '\\.')}" is one palyrad writes itself .*: use a kind of your own, such as "note.added"$`));
+  }
+  const actor = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{}', '--actor', 'system']);
+  assert.equal(actor.code, 2);
+  assert.match(actor.stderr, /^palyrad: Actor "system" is one palyrad writes as/);
+  // Four secret names become markers longer than their values: over the cap only then.
+  const payload = JSON.stringify({ k: 'x'.repeat(4030), api_key: 'a', password: 'b', secret: 'c', token: 'd' });
+  const big = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', payload], { env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '4096' } });
+  assert.equal(big.code, 2);
+  assert.match(big.stderr, /^palyrad: Payload of "note\.added" is \d+ bytes once redacted, over the journal limit of 4096 bytes\n$/);
+  const leaky = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"password":hunter2secret}']);
+  assert.equal(leaky.code, 2);
+  assert.equal(leaky.stderr, 'palyrad: --payload is not valid JSON\n', 'the text around the error (a secret, here) is not quoted');
+  assert.equal(existsSync(root), false, 'nothing was created');
+});
+
+test('verify refuses an empty --key instead of trusting the state directory\'s own key; export takes --json', () => {
+  const root = join(tempDir(), 'state');
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{}']).code, 0);
+  assert.equal(runCli(['--state', root, 'journal', 'checkpoint']).code, 0);
+  const empty = runCli(['--state', root, 'journal', 'verify', '--key', '', '--json']);
+  assert.deepEqual([empty.code, JSON.parse(empty.stderr).error], [2, { code: 'PALYRA_USAGE', message: '--key needs a public key file' }]);
+  const exported = runCli(['--state', root, 'journal', 'export', '--json']);
+  assert.equal(exported.code, 0);
+  assert.deepEqual(exported.stdout.trim().split('\n').map((l) => JSON.parse(l).kind), ['journal.genesis', 'note.added']);
+});
+
 test('a path that is not a state directory is refused', () => {
   const dir = tempDir();
   const file = join(dir, 'a-file');

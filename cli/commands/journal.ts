@@ -1,6 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { PalyraError, type JsonValue } from '../../core/base/index.ts';
+import { canonicalJson, PalyraError, type JsonValue } from '../../core/base/index.ts';
 import { initStateDir, statePaths, type StatePaths } from '../../core/daemon/state-dir.ts';
 import {
   assertKind,
@@ -68,15 +68,22 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
         // Validate everything before touching the state directory: bad input changes nothing.
         const payload = parsePayload(opts.payload, (await journalLimits(cmd)).maxPayloadBytes);
         assertKind(opts.kind);
+        assertScriptKind(opts.kind, opts.actor);
         assertName('session id', opts.session);
         assertName('run id', opts.run);
         assertName('actor', opts.actor);
-        // What the payload itself can get wrong (nesting too deep for the redactor), also
-        // before the state directory is created or locked.
+        // What the payload itself can get wrong (nesting too deep for the redactor, too
+        // large once redaction markers replaced secrets), also before the state directory
+        // is created or locked. The store checks the same again with every secret it knows.
+        let redactedBytes: number;
         try {
-          new Redactor().redact(payload);
+          redactedBytes = Buffer.byteLength(canonicalJson(new Redactor().redact(payload).value));
         } catch (error) {
           throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Invalid payload for "${opts.kind}": ${(error as Error).message}`);
+        }
+        const cap = (await journalLimits(cmd)).maxPayloadBytes;
+        if (redactedBytes > cap) {
+          throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Payload of "${opts.kind}" is ${redactedBytes} bytes once redacted, over the journal limit of ${cap} bytes`);
         }
         const result = await withOfflineWriter(cmd, 'palyrad journal append', (store) =>
           store.append({ kind: opts.kind, payload, sessionId: opts.session, runId: opts.run, actor: opts.actor }),
@@ -134,6 +141,7 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .description('print stored records as JSON lines: sha256(canonical JSON of a line without "hash") equals its "hash"')
     .option('--from <seq>', 'first seq to export', '1')
     .option('--to <seq>', 'last seq to export (default: the head)')
+    .addOption(new Option('--json', 'accepted for symmetry: the output is always JSON lines (errors then go to stderr as JSON)'))
     .action(
       action(run, (opts: { from: string; to?: string }, cmd: Command) => {
         const from = positiveInt('--from', opts.from);
@@ -204,18 +212,46 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     );
 }
 
+/**
+ * Kinds palyrad writes itself and reads back when it starts (sessions, memory, messages,
+ * runs, the journal's own events), and the actors it writes as: an event a script wrote
+ * there would pass for the daemon's own (a forged `journal.recovered`), or be read back as
+ * one. Scripts write their own kinds (`note.added`, `deploy.finished`).
+ */
+const DAEMON_KIND_PREFIXES = ['journal', 'session', 'memory', 'message', 'run', 'model', 'tool', 'policy', 'approval', 'worker'];
+const DAEMON_ACTORS = new Set(['system', 'gateway', 'memory', 'agent']);
+
+function assertScriptKind(kind: string, actor: string): void {
+  const namespace = kind.split('.')[0] as string;
+  if (DAEMON_KIND_PREFIXES.includes(namespace)) {
+    throw new PalyraError(
+      'PALYRA_INVALID_ARGUMENT',
+      `Kind "${kind}" is one palyrad writes itself (${DAEMON_KIND_PREFIXES.map((p) => `${p}.*`).join(', ')}): use a kind of your own, such as "note.added"`,
+    );
+  }
+  if (DAEMON_ACTORS.has(actor)) {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Actor "${actor}" is one palyrad writes as (${[...DAEMON_ACTORS].join(', ')}): use another, such as "operator" (the default)`);
+  }
+}
+
 function parsePayload(text: string, cap: number): JsonValue {
   const bytes = Buffer.byteLength(text);
   if (bytes > cap) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `--payload is ${bytes} bytes, over the journal limit of ${cap} bytes`);
   try {
     return JSON.parse(text) as JsonValue;
   } catch (error) {
-    throw new PalyraError('PALYRA_INVALID_JSON', `--payload is not valid JSON: ${(error as Error).message}`);
+    // Security: V8's message quotes the text around the error, which may be a secret the
+    // redactor never got to see; only where it failed is said.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new PalyraError('PALYRA_INVALID_JSON', `--payload is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`);
   }
 }
 
 function trustedKeyFor(paths: StatePaths, keyFlag: string | undefined): TrustedKey | null {
-  if (keyFlag) return loadTrustedKey(keyFlag);
+  // An empty --key (an unset variable: --key "$KEY") must not fall back to the state
+  // directory's own key, which whoever can write the state directory can replace.
+  if (keyFlag === '') throw new PalyraError('PALYRA_USAGE', '--key needs a public key file');
+  if (keyFlag !== undefined) return loadTrustedKey(keyFlag);
   if (existsSync(paths.checkpointPub)) return loadTrustedKey(paths.checkpointPub);
   return null;
 }

@@ -441,3 +441,26 @@ test('an index that points at the wrong frame is reported as damaged, never serv
   assert.throws(() => again.eventsAfter(3, 3), { code: 'PALYRA_JOURNAL_CORRUPT' });
   await again.close();
 });
+
+test('a writer signs only with the key that signed the journal: a missing or other key is refused at open, and the public key is left as it is', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 1 });
+  await store.close(); // signs a checkpoint
+  const pub = readFileSync(options.pubPath, 'utf8');
+  const key = readFileSync(options.keyPath);
+  rmSync(options.keyPath);
+  await assert.rejects(JournalStore.open(options), {
+    code: 'PALYRA_KEY_INVALID',
+    message: /^Checkpoint key ".*" is missing, but the journal's checkpoints were signed with key [0-9a-f]{16} \(checkpoint 1\): restore that key file; .*move checkpoints\.jsonl aside/,
+  });
+  assert.equal(existsSync(options.keyPath), false, 'no new key was made');
+  const { generateKeyPairSync } = await import('node:crypto');
+  writeFileSync(options.keyPath, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_KEY_INVALID', message: /is key [0-9a-f]{16}, but the journal's checkpoints were signed with key [0-9a-f]{16}/ });
+  assert.equal(readFileSync(options.pubPath, 'utf8'), pub, 'the trusted public key was not overwritten');
+  writeFileSync(options.keyPath, key, { mode: 0o600 });
+  const restored = await JournalStore.open(options);
+  await restored.append({ kind: 'note.added', payload: 2 });
+  await restored.close();
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
+});
