@@ -457,3 +457,46 @@ test('a segment of another format version is refused, not read as this one', asy
   assert.deepEqual(report.problems[0], { seq: null, code: 'SEGMENT_HEADER', message: `segment "${second.split('/').pop()}" at byte 0: segment format version 2 is not supported` });
   assert.equal(report.ok, false);
 });
+
+test('a writer recomputes the hashes from the newest checkpoint on: content changed there (its CRC fixed) is refused, not chained onto and signed', async () => {
+  for (const target of [19, 17]) {
+    // Event 20 is the one checkpoint 2 signs; 18 lies after checkpoint 2's line is dropped.
+    const { segment, options, checkpoints } = await journalWithCheckpoints();
+    if (target === 17) writeFileSync(checkpoints, `${readFileSync(checkpoints, 'utf8').trimEnd().split('\n').slice(0, -1).join('\n')}\n`);
+    const frames = readFrames(segment);
+    const edited = frames.map((f, i) => (i === target ? reencode({ ...f.record, payloadJson: '{"i":0,"text":"changed later"}' }) : f.bytes));
+    writeFrames(segment, edited);
+    await assert.rejects(JournalStore.open(options), {
+      code: 'PALYRA_JOURNAL_CORRUPT',
+      message: `Journal event ${target + 1} does not match its hash: its content was changed after it was written; refusing to append; run 'palyrad journal verify'`,
+    });
+  }
+});
+
+test('a checkpoint file ending with a replayed older line, or with a line the key did not sign, is refused by a writer', async () => {
+  const { options, checkpoints } = await journalWithCheckpoints();
+  const original = readFileSync(checkpoints, 'utf8');
+  const lines = original.trimEnd().split('\n');
+  writeFileSync(checkpoints, `${original}${lines[0]}\n`);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT', message: /ends with checkpoint 1, after checkpoint 2: it was altered/ });
+  const forged = { ...(JSON.parse(lines[1] as string) as CheckpointRecord), n: 3, size: 50 };
+  writeFileSync(checkpoints, `${original}${JSON.stringify(forged)}\n`);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT', message: /^Checkpoint 3 in ".*" does not carry a valid signature of the journal's key/ });
+  writeFileSync(checkpoints, original);
+  const store = await JournalStore.open(options);
+  await store.close();
+});
+
+test('a stray empty segment named past the head is refused, not appended into', async () => {
+  const { segment, options } = await journalWithCheckpoints();
+  const stray = join(segment, '..', 'seg-00000000000000000500.log');
+  writeFileSync(stray, readFileSync(segment).subarray(0, 16));
+  await assert.rejects(JournalStore.open(options), {
+    code: 'PALYRA_JOURNAL_CORRUPT',
+    message: /seg-00000000000000000500\.log" holds no event and is named for seq 500, but the log ends at seq 20: a stray segment file/,
+  });
+  assert.equal(statSync(stray).size, 16);
+  rmSync(stray);
+  const store = await JournalStore.open(options);
+  await store.close();
+});

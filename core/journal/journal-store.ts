@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { GENESIS_HASH, ioError, newUlid, PalyraError, systemClock, type Clock } from '../base/index.ts';
-import { appendCheckpoint, loadOrCreateSigningKey, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
+import { appendCheckpoint, checkpointSignatureValid, loadOrCreateSigningKey, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
 import { JournalIndex } from './index-db.ts';
 import { journalPaths, type JournalPaths } from './journal-paths.ts';
 import { readRecords } from './log-reader.ts';
@@ -13,7 +13,7 @@ import {
   type StoredRecord,
 } from './record.ts';
 import { readFrameAt } from './frame-reader.ts';
-import { applyCut, hashAtSeq, lastWellFormed, planRecovery, readOrigin, type RecoveryPlan } from './recover.ts';
+import { applyCut, hashAtSeq, newestCheckpoint, planRecovery, readOrigin, refuseAlteredTail, type RecoveryPlan } from './recover.ts';
 import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
@@ -195,7 +195,17 @@ export class JournalStore {
     } catch (error) {
       throw ioError(`create journal folder "${paths.dir}"`, error);
     }
-    const lastCheckpoint = lastWellFormed(paths.checkpoints);
+    const lastCheckpoint = newestCheckpoint(paths.checkpoints);
+    // The key is checked before anything changes: a writer that could not sign what it
+    // adds (a restore without keys/) is refused now, not found out at the next checkpoint.
+    // With it, the newest checkpoint's signature: the checks below trust what it says.
+    const signingKey = lastCheckpoint ? loadOrCreateSigningKey(options.keyPath, options.pubPath, { keyId: lastCheckpoint.keyId, checkpoint: lastCheckpoint.n }) : null;
+    if (lastCheckpoint && signingKey && !checkpointSignatureValid(lastCheckpoint, signingKey)) {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_CORRUPT',
+        `Checkpoint ${lastCheckpoint.n} in "${paths.checkpoints}" does not carry a valid signature of the journal's key: the checkpoint file was altered; refusing to append; run 'palyrad journal verify'`,
+      );
+    }
     const plan = planRecovery(paths.segments, lastCheckpoint ? { watchSeq: lastCheckpoint.size } : {});
     const headSeq = plan.head?.seq ?? 0;
     if (lastCheckpoint && headSeq < lastCheckpoint.size) {
@@ -215,9 +225,7 @@ export class JournalStore {
         );
       }
     }
-    // The key is checked before anything changes: a writer that could not sign what it
-    // adds (a restore without keys/) is refused now, not found out at the next checkpoint.
-    const signingKey = lastCheckpoint ? loadOrCreateSigningKey(options.keyPath, options.pubPath, { keyId: lastCheckpoint.keyId, checkpoint: lastCheckpoint.n }) : null;
+    refuseAlteredTail(paths.segments, lastCheckpoint, plan);
     const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
     const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
     const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;

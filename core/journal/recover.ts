@@ -5,7 +5,7 @@ import { SEGMENT_HEADER_BYTES } from './frame.ts';
 import { readCheckpoints, type CheckpointRecord } from './checkpoints.ts';
 import type { JournalPaths } from './journal-paths.ts';
 import { decodeRecord, readRecords } from './log-reader.ts';
-import { GENESIS_KIND, type StoredRecord } from './record.ts';
+import { computeRecordHash, GENESIS_KIND, type StoredRecord } from './record.ts';
 import { type LogPosition } from './segment-log.ts';
 import { classifyStop, listSegments, scanSegment, type SegmentFile } from './segments.ts';
 
@@ -38,12 +38,48 @@ export function planRecovery(segmentsDir: string, options: { watchSeq?: number }
   // then the head is the last record of the segment before it.
   const previousScan = (scan.head === null || headerTorn) && previous ? scanLast(previous, false, watch) : null;
   const head = scan.head ?? previousScan?.head ?? null;
+  if (scan.head === null && !headerTorn && head !== null && last.firstSeq !== head.seq + 1) {
+    // A newest segment with no frame yet is normal after a crash right after a roll-over,
+    // but only named for the next seq: appending into another would misnumber the log.
+    throw new PalyraError(
+      'PALYRA_JOURNAL_CORRUPT',
+      `Journal segment "${last.name}" holds no event and is named for seq ${last.firstSeq}, but the log ends at seq ${head.seq}: a stray segment file; refusing to append; move it away and open the journal again`,
+    );
+  }
   if (headerTorn) {
     // applyCut removes the unusable file; appending resumes at the end of the one before.
     const position = previous && previousScan ? atEnd(previous, previousScan.goodEnd) : null;
     return { head, position, cut: scan.cut, hashAtWatched: watch.hash };
   }
   return { head, position: atEnd(last, scan.goodEnd), cut: scan.cut, hashAtWatched: watch.hash };
+}
+
+/**
+ * The most events after the newest checkpoint whose hashes a writer recomputes on open
+ * (a journal whose checkpoints keep failing can run far past its last one).
+ */
+const MAX_TAIL_REHASH = 100_000;
+
+/**
+ * Recomputes the hash of every event from the newest checkpoint's (which it signed) to the
+ * head, refusing a log whose content there no longer matches its hashes: a writer would
+ * otherwise chain onto it and sign it. Older events are the checkpoints' and `journal
+ * verify`'s to vouch for (re-hashing a whole journal on every open would take seconds).
+ */
+export function refuseAlteredTail(segmentsDir: string, checkpoint: CheckpointRecord | null, plan: RecoveryPlan): void {
+  const head = plan.head;
+  if (!head) return;
+  const from = Math.max(checkpoint?.size ?? 1, head.seq - MAX_TAIL_REHASH, 1);
+  for (const { record } of readRecords(segmentsDir, { fromSeq: from })) {
+    if (record.seq > head.seq) break;
+    if (computeRecordHash(record) !== record.hash) {
+      throw new PalyraError(
+        'PALYRA_JOURNAL_CORRUPT',
+        `Journal event ${record.seq} does not match its hash: its content was changed after it was written; refusing to append; run 'palyrad journal verify'`,
+      );
+    }
+    if (record.seq === head.seq) break;
+  }
 }
 
 /** The hash of the record at `seq`, read from the log (null when it holds no such record). */
@@ -143,14 +179,27 @@ function unusedPath(base: string, suffix: string): string {
   }
 }
 
-/** The newest well-formed checkpoint in the checkpoint file, if any. */
-export function lastWellFormed(checkpointsPath: string): CheckpointRecord | null {
-  const lines = readCheckpoints(checkpointsPath);
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const line = lines[i];
-    if (line && 'record' in line) return line.record;
+/**
+ * The newest checkpoint of the checkpoint file, if any: its last well-formed line, which
+ * must also be its highest-numbered one (an older line copied to the end would make a
+ * writer check the log against a replayed, smaller checkpoint). Its signature is the
+ * caller's to check (it holds the key).
+ */
+export function newestCheckpoint(checkpointsPath: string): CheckpointRecord | null {
+  let last: CheckpointRecord | null = null;
+  let highest: CheckpointRecord | null = null;
+  for (const line of readCheckpoints(checkpointsPath)) {
+    if (!('record' in line)) continue;
+    last = line.record;
+    if (highest === null || line.record.n > highest.n) highest = line.record;
   }
-  return null;
+  if (last !== null && highest !== null && last !== highest) {
+    throw new PalyraError(
+      'PALYRA_JOURNAL_CORRUPT',
+      `The checkpoint file "${checkpointsPath}" ends with checkpoint ${last.n}, after checkpoint ${highest.n}: it was altered (an old line replayed); refusing to append; run 'palyrad journal verify'`,
+    );
+  }
+  return last;
 }
 
 /** Reads the journal's origin from its genesis event. */
