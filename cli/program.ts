@@ -65,7 +65,8 @@ export async function runProgram(built: { program: Command; run: CliRun }, argv:
       // Help shown because no subcommand was given: a usage error, after the help itself.
       // Asked for with `palyrad help [command]`, it is the command's answer: success.
       if (error.code === 'commander.help') return argv.slice(2).includes('help') ? 0 : 2;
-      const message = error.message.replace(/^error: /, '').replace(/\.?$/, '.');
+      // One sentence, one line: commander puts its "(Did you mean ...?)" on a line of its own.
+      const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.?$/, '.');
       const sentence = message.charAt(0).toUpperCase() + message.slice(1);
       return reportError(new PalyraError('PALYRA_USAGE', `${sentence} See 'palyrad --help'.`), wantsJson);
     }

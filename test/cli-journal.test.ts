@@ -272,3 +272,23 @@ test('offline writers still work when the config file has errors outside [journa
   assert.equal(reindex.code, 0, reindex.stderr);
   assert.equal(runCli(['--state', root, 'journal', 'verify']).code, 0);
 });
+
+test('a payload too large for one command-line argument is read from @FILE or from stdin (-); a missing file is a clear error', () => {
+  const root = join(tempDir(), 'state');
+  const file = join(tempDir(), 'payload.json');
+  const text = JSON.stringify({ text: 'x'.repeat(300 * 1024) }); // over Linux's 128 KiB per argument
+  writeFileSync(file, text);
+  const fromFile = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', `@${file}`, '--json']);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  const fromStdin = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '-', '--json'], { input: '{"from":"stdin"}' });
+  assert.equal(fromStdin.code, 0, fromStdin.stderr);
+  const shown = runCli(['--state', root, 'journal', 'show', String(JSON.parse(fromStdin.stdout).seq), '--json']);
+  assert.deepEqual(JSON.parse(shown.stdout).payload, { from: 'stdin' });
+  assert.equal(JSON.parse(runCli(['--state', root, 'journal', 'show', String(JSON.parse(fromFile.stdout).seq), '--json']).stdout).payload.text.length, 300 * 1024);
+  const missing = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '@/nonexistent/p.json']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /^palyrad: Cannot read --payload from "\/nonexistent\/p\.json"/);
+  const typo = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{}', '--sesion', 'x', '--json']);
+  assert.equal(typo.code, 2);
+  assert.doesNotMatch(JSON.parse(typo.stderr).error.message, /\n/, 'one sentence on one line');
+});

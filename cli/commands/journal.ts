@@ -1,6 +1,6 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { canonicalJson, PalyraError, type JsonValue } from '../../core/base/index.ts';
+import { canonicalJson, ioError, PalyraError, type JsonValue } from '../../core/base/index.ts';
 import { initStateDir, statePaths, type StatePaths } from '../../core/daemon/state-dir.ts';
 import {
   assertKind,
@@ -58,7 +58,7 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .command('append')
     .description('append one event (for scripts and tests; refused while a daemon holds the state lock)')
     .requiredOption('--kind <kind>', 'event kind, lowercase dotted words such as "note.added"')
-    .requiredOption('--payload <json>', 'payload as JSON text (secrets in it are redacted before it is written)')
+    .requiredOption('--payload <json>', 'payload as JSON text, @FILE to read it from a file, or - for stdin (secrets in it are redacted before it is written)')
     .option('--session <id>', 'session id the event belongs to')
     .option('--run <id>', 'run id the event belongs to')
     .option('--actor <name>', 'who caused the event', 'operator')
@@ -66,7 +66,8 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .action(
       action(run, async (opts: { kind: string; payload: string; session?: string; run?: string; actor: string; json?: boolean }, cmd: Command) => {
         // Validate everything before touching the state directory: bad input changes nothing.
-        const payload = parsePayload(opts.payload, (await journalLimits(cmd)).maxPayloadBytes);
+        const cap = (await journalLimits(cmd)).maxPayloadBytes;
+        const payload = parsePayload(readPayloadText(opts.payload, cap), cap);
         assertKind(opts.kind);
         assertScriptKind(opts.kind, opts.actor);
         assertName('session id', opts.session);
@@ -81,7 +82,6 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
         } catch (error) {
           throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Invalid payload for "${opts.kind}": ${(error as Error).message}`);
         }
-        const cap = (await journalLimits(cmd)).maxPayloadBytes;
         if (redactedBytes > cap) {
           throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `Payload of "${opts.kind}" is ${redactedBytes} bytes once redacted, over the journal limit of ${cap} bytes`);
         }
@@ -232,6 +232,27 @@ function assertScriptKind(kind: string, actor: string): void {
   if (DAEMON_ACTORS.has(actor)) {
     throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Actor "${actor}" is one palyrad writes as (${[...DAEMON_ACTORS].join(', ')}): use another, such as "operator" (the default)`);
   }
+}
+
+/**
+ * The payload's text: the flag's value, or a file's (`@FILE`) or stdin's (`-`) content,
+ * since one command-line argument holds at most 128 KiB on Linux while the journal takes
+ * 1 MiB. Neither form is ambiguous: no JSON text starts with `@` or is a lone `-`.
+ */
+function readPayloadText(value: string, cap: number): string {
+  if (value !== '-' && !value.startsWith('@')) return value;
+  const source = value === '-' ? 'stdin' : `"${value.slice(1)}"`;
+  let bytes: Buffer;
+  try {
+    if (value !== '-' && statSync(value.slice(1)).size > cap) {
+      throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `--payload ${source} is over the journal limit of ${cap} bytes`);
+    }
+    bytes = readFileSync(value === '-' ? 0 : value.slice(1));
+  } catch (error) {
+    if (error instanceof PalyraError) throw error;
+    throw ioError(`read --payload from ${source}`, error);
+  }
+  return bytes.toString('utf8');
 }
 
 function parsePayload(text: string, cap: number): JsonValue {
