@@ -13,7 +13,7 @@ import {
   type StoredRecord,
 } from './record.ts';
 import { readFrameAt } from './frame-reader.ts';
-import { applyCut, hashAtSeq, newestCheckpoint, planRecovery, readOrigin, refuseAlteredTail, type RecoveryPlan } from './recover.ts';
+import { applyCut, hashAtSeq, newestCheckpoint, planRecovery, readOrigin, refuseAlteredTail, rehashFrom, type RecoveryPlan } from './recover.ts';
 import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
@@ -206,7 +206,10 @@ export class JournalStore {
         `Checkpoint ${lastCheckpoint.n} in "${paths.checkpoints}" does not carry a valid signature of the journal's key: the checkpoint file was altered; refusing to append; run 'palyrad journal verify'`,
       );
     }
-    const plan = planRecovery(paths.segments, lastCheckpoint ? { watchSeq: lastCheckpoint.size } : {});
+    // Re-hashing starts at the checkpoint's event (or at the newest segment's first, with no
+    // checkpoint); refuseAlteredTail covers what the scan did not read (at most 100,000 back).
+    const firstRehashed = lastCheckpoint ? lastCheckpoint.size : 1;
+    const plan = planRecovery(paths.segments, { watchSeq: lastCheckpoint?.size, rehashFrom: firstRehashed });
     const headSeq = plan.head?.seq ?? 0;
     if (lastCheckpoint && headSeq < lastCheckpoint.size) {
       throw new PalyraError(
@@ -225,7 +228,7 @@ export class JournalStore {
         );
       }
     }
-    refuseAlteredTail(paths.segments, lastCheckpoint, plan);
+    refuseAlteredTail(paths.segments, rehashFrom(lastCheckpoint, plan.head?.seq ?? 0), plan);
     const origin = plan.head ? readOrigin(paths) : `palyra:journal:${newUlid()}`;
     const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
     const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;

@@ -19,6 +19,18 @@ export interface RecoveryPlan {
   cut: { segment: SegmentFile; offset: number; bytes: number; reason: string } | null;
   /** The hash of the record at the seq asked for, when the scan passed it (null otherwise). */
   hashAtWatched: string | null;
+  /** The first seq the scan read (and re-hashed from `rehashFrom` on); null when it read none. */
+  firstScannedSeq: number | null;
+}
+
+/** What the scan of the newest segment(s) looks out for besides the head. */
+interface Watch {
+  /** The seq whose stored hash to report (the newest checkpoint's). */
+  seq: number;
+  hash: string | null;
+  /** Records from this seq on get their hash recomputed (see refuseAlteredTail). */
+  rehashFrom: number;
+  firstSeq: number | null;
 }
 
 /**
@@ -26,12 +38,12 @@ export interface RecoveryPlan {
  * there links to the one before it. Changes nothing; `applyCut` does the repair once the
  * caller has checked the plan against the signed checkpoints.
  */
-export function planRecovery(segmentsDir: string, options: { watchSeq?: number } = {}): RecoveryPlan {
+export function planRecovery(segmentsDir: string, options: { watchSeq?: number; rehashFrom?: number } = {}): RecoveryPlan {
   const segments = listSegments(segmentsDir);
   const last = segments[segments.length - 1];
-  if (!last) return { head: null, position: null, cut: null, hashAtWatched: null };
+  if (!last) return { head: null, position: null, cut: null, hashAtWatched: null, firstScannedSeq: null };
   const previous = segments[segments.length - 2];
-  const watch = { seq: options.watchSeq ?? -1, hash: null as string | null };
+  const watch: Watch = { seq: options.watchSeq ?? -1, hash: null, rehashFrom: options.rehashFrom ?? Infinity, firstSeq: null };
   const scan = scanLast(last, true, watch);
   const headerTorn = scan.cut !== null && scan.cut.offset < SEGMENT_HEADER_BYTES;
   // The newest segment may hold no complete frame (a crash right after rolling over);
@@ -49,9 +61,9 @@ export function planRecovery(segmentsDir: string, options: { watchSeq?: number }
   if (headerTorn) {
     // applyCut removes the unusable file; appending resumes at the end of the one before.
     const position = previous && previousScan ? atEnd(previous, previousScan.goodEnd) : null;
-    return { head, position, cut: scan.cut, hashAtWatched: watch.hash };
+    return { head, position, cut: scan.cut, hashAtWatched: watch.hash, firstScannedSeq: watch.firstSeq };
   }
-  return { head, position: atEnd(last, scan.goodEnd), cut: scan.cut, hashAtWatched: watch.hash };
+  return { head, position: atEnd(last, scan.goodEnd), cut: scan.cut, hashAtWatched: watch.hash, firstScannedSeq: watch.firstSeq };
 }
 
 /**
@@ -61,25 +73,36 @@ export function planRecovery(segmentsDir: string, options: { watchSeq?: number }
 const MAX_TAIL_REHASH = 100_000;
 
 /**
- * Recomputes the hash of every event from the newest checkpoint's (which it signed) to the
- * head, refusing a log whose content there no longer matches its hashes: a writer would
- * otherwise chain onto it and sign it. Older events are the checkpoints' and `journal
- * verify`'s to vouch for (re-hashing a whole journal on every open would take seconds).
+ * Where a writer starts recomputing hashes on open: the newest checkpoint's event (which
+ * it signed), so a log whose content from there to the head no longer matches its hashes
+ * is refused instead of chained onto and signed again. Older events are the checkpoints'
+ * and `journal verify`'s to vouch for (re-hashing a whole journal on every open would take
+ * seconds).
  */
-export function refuseAlteredTail(segmentsDir: string, checkpoint: CheckpointRecord | null, plan: RecoveryPlan): void {
+export function rehashFrom(checkpoint: CheckpointRecord | null, headSeq: number): number {
+  return Math.max(checkpoint?.size ?? 1, headSeq - MAX_TAIL_REHASH, 1);
+}
+
+/**
+ * Re-hashes the events from `from` that the recovery scan did not read (those before the
+ * newest segment, when the checkpoint is older than it); the scan re-hashed the rest.
+ */
+export function refuseAlteredTail(segmentsDir: string, from: number, plan: RecoveryPlan): void {
   const head = plan.head;
   if (!head) return;
-  const from = Math.max(checkpoint?.size ?? 1, head.seq - MAX_TAIL_REHASH, 1);
+  const until = plan.firstScannedSeq ?? head.seq + 1;
+  if (from >= until) return;
   for (const { record } of readRecords(segmentsDir, { fromSeq: from })) {
-    if (record.seq > head.seq) break;
-    if (computeRecordHash(record) !== record.hash) {
-      throw new PalyraError(
-        'PALYRA_JOURNAL_CORRUPT',
-        `Journal event ${record.seq} does not match its hash: its content was changed after it was written; refusing to append; run 'palyrad journal verify'`,
-      );
-    }
-    if (record.seq === head.seq) break;
+    if (record.seq >= until) break;
+    if (computeRecordHash(record) !== record.hash) throw alteredEvent(record.seq);
   }
+}
+
+function alteredEvent(seq: number): PalyraError {
+  return new PalyraError(
+    'PALYRA_JOURNAL_CORRUPT',
+    `Journal event ${seq} does not match its hash: its content was changed after it was written; refusing to append; run 'palyrad journal verify'`,
+  );
 }
 
 /** The hash of the record at `seq`, read from the log (null when it holds no such record). */
@@ -94,7 +117,7 @@ const atEnd = (segment: SegmentFile, size: number): LogPosition => ({
   size,
 });
 
-function scanLast(segment: SegmentFile, isLast: boolean, watch: { seq: number; hash: string | null }): { head: StoredRecord | null; goodEnd: number; cut: RecoveryPlan['cut'] } {
+function scanLast(segment: SegmentFile, isLast: boolean, watch: Watch): { head: StoredRecord | null; goodEnd: number; cut: RecoveryPlan['cut'] } {
   let head: StoredRecord | null = null;
   let goodEnd = SEGMENT_HEADER_BYTES;
   for (const item of scanSegment(segment.path)) {
@@ -123,6 +146,8 @@ function scanLast(segment: SegmentFile, isLast: boolean, watch: { seq: number; h
       );
     }
     if (record.seq === watch.seq) watch.hash = record.hash;
+    if (watch.firstSeq === null || record.seq < watch.firstSeq) watch.firstSeq = record.seq;
+    if (record.seq >= watch.rehashFrom && computeRecordHash(record) !== record.hash) throw alteredEvent(record.seq);
     head = record;
     goodEnd = item.end;
   }
