@@ -52,7 +52,8 @@ export function verifySummary(r: VerifyReport): string {
       lines.push(`anchored: checkpoint ${r.lastCheckpoint?.n} signed ${new Date(r.lastCheckpoint?.ts ?? 0).toISOString()} covers the head`);
     } else {
       const last = r.lastCheckpoint ? `the last checkpoint covers ${r.lastCheckpoint.size}` : 'there is no checkpoint';
-      lines.push(c.yellow(`unanchored: no signed checkpoint covers the head (${last}); run 'palyrad journal checkpoint'`));
+      // `journal checkpoint` is refused beside a running daemon, which signs one itself.
+      lines.push(c.yellow(`unanchored: no signed checkpoint covers the head (${last}); a running daemon signs one within 60 s and when it stops, else run 'palyrad journal checkpoint'`));
     }
   } else {
     lines.push(`${c.red('journal FAILED')}: ${r.problems.length} problem(s) in ${r.events} events, ${head}`);

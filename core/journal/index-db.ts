@@ -1,6 +1,6 @@
 import { open as openFile, rename, rm } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import { fsyncDir, ioError } from '../base/index.ts';
 import { loadSqlJs } from '../base/sqljs.ts';
@@ -388,4 +388,22 @@ function copyDatabase(SQL: SqlJsStatic, to: { db: Database; name: string }, from
   const stepped = step(backup, -1);
   const finished = finish(backup);
   if (stepped !== SQLITE_DONE || finished !== 0) throw new Error(`copying the index database failed (SQLite codes ${stepped}, ${finished})`);
+}
+
+/**
+ * Removes the temporary snapshot files (`index.sqlite.tmp-<pid>`) a writer killed
+ * mid-snapshot left behind; each can be as large as the index. Only for a writer holding
+ * the state lock: a reader beside a daemon would delete the daemon's file in the making.
+ */
+export function removeStaleSnapshotTemporaries(snapshotPath: string): void {
+  const prefix = `${basename(snapshotPath)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(snapshotPath));
+  } catch {
+    return; // no folder yet: nothing left behind
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length))) rmSync(join(dirname(snapshotPath), name), { force: true });
+  }
 }

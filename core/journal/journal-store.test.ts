@@ -464,3 +464,16 @@ test('a writer signs only with the key that signed the journal: a missing or oth
   await restored.close();
   assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
 });
+
+test('temporary snapshot files a killed writer left behind are removed by the next writer, nothing else', async () => {
+  const { store, options } = await freshJournal();
+  await store.close();
+  const left = join(options.dir, 'index.sqlite.tmp-4242');
+  const other = join(options.dir, 'index.sqlite.tmp-notes');
+  writeFileSync(left, Buffer.alloc(1024));
+  writeFileSync(other, 'kept');
+  const again = await JournalStore.open(options);
+  assert.equal(existsSync(left), false);
+  assert.equal(existsSync(other), true);
+  await again.close();
+});

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { GENESIS_HASH, ioError, newUlid, PalyraError, systemClock, type Clock } from '../base/index.ts';
 import { appendCheckpoint, checkpointSignatureValid, loadOrCreateSigningKey, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
-import { JournalIndex } from './index-db.ts';
+import { JournalIndex, removeStaleSnapshotTemporaries } from './index-db.ts';
 import { journalPaths, type JournalPaths } from './journal-paths.ts';
 import { readRecords } from './log-reader.ts';
 import {
@@ -233,6 +233,7 @@ export class JournalStore {
     const retention = options.indexRetention ?? DEFAULT_INDEX_RETENTION;
     const maxSegmentBytes = options.maxSegmentBytes ?? 64 * 1024 * 1024;
     // Opened before anything is changed: its snapshot is evidence of what the log held.
+    removeStaleSnapshotTemporaries(paths.index);
     const index = await JournalIndex.open(paths.index, { retention });
     let recovery: JournalStore['recovery'] = null;
     let log: SegmentLog;

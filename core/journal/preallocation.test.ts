@@ -188,3 +188,21 @@ test('a place torn twice keeps both quarantined tails: the second never overwrit
   assert.notEqual(kept[0], kept[1]);
   assert.deepEqual(kept.map((p) => [...readFileSync(p)]), [[1, 2, 3], [4, 5, 6]]);
 });
+
+test('a few zero bytes after the last frame (less than a header) are the end of the log, not a torn frame to record', async () => {
+  const { store, options } = await freshJournal();
+  await store.append({ kind: 'note.added', payload: 'kept' });
+  const head = store.durable.seq;
+  await store.close();
+  const [segment] = segmentsOf(join(options.dir, 'segments')) as [string];
+  const fd = openSync(segment, 'r+');
+  writeSync(fd, Buffer.alloc(3), 0, 3, statSync(segment).size);
+  closeSync(fd);
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).tornTail, null);
+  const again = await JournalStore.open(options);
+  assert.equal(again.recovery, null, 'no journal.recovered event for zeros');
+  await again.append({ kind: 'note.added', payload: 'next' });
+  assert.equal(again.durable.seq, head + 1);
+  await again.close();
+  assert.equal((await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) })).ok, true);
+});

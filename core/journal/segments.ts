@@ -94,6 +94,8 @@ export function* scanSegment(path: string, options: { fromOffset?: number; endOf
     };
     while (offset < size) {
       if (!ensure(FRAME_HEADER_BYTES)) {
+        // Fewer than a header's bytes, all zero: the end of zeroed space, not a frame.
+        if (buf.subarray(offset - bufStart).every((b) => b === 0)) return;
         yield { type: 'torn', offset, reason: 'frame header cut short' };
         return;
       }
