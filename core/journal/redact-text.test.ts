@@ -171,3 +171,11 @@ test('true, false and null are data even under a secret name; the ssh agent sock
   expectKept({ auth: false, password: null, token: true });
   assert.deepEqual(secretsFromEnvironment({ SSH_AUTH_SOCK: '/tmp/ssh-XXXX/agent.1234', DB_PASS: 'db-pass-value-1' }), ['db-pass-value-1']);
 });
+
+test('escaped text is also read decoded: \\u escapes, \\/ and percent-escapes hide no secret', () => {
+  expectRedacted(`log: {"\\u0070assword": "${P}"}`, `log: {"password": "${R.assign}"}`);
+  expectRedacted(`body=user%3Dbob%26password%3D${P}`, `body=user=bob&password=${R.assign}`);
+  expectRedacted(`see https:\\/\\/bob:${P}@host.example/x`, `see https://bob:${R.url}@host.example/x`);
+  // Escapes with nothing behind them stay as they were written.
+  for (const kept of ['https://example.com/a%20b?x=1', 'path\\/to\\/file', 'caf\\u00e9 50%25 off']) expectKept(kept);
+});
