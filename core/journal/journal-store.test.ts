@@ -477,3 +477,13 @@ test('temporary snapshot files a killed writer left behind are removed by the ne
   assert.equal(existsSync(other), true);
   await again.close();
 });
+
+test('an event naming its own session in its payload claims no redaction; another session id there is hidden', async () => {
+  const { store } = await freshJournal();
+  const own = await store.append({ kind: 'session.archived', sessionId: 'ses_1', payload: { sessionId: 'ses_1' } });
+  assert.equal(own.redactions, 0);
+  assert.deepEqual(store.readEvent(own.seq)?.payload, { sessionId: 'ses_1' });
+  const other = await store.append({ kind: 'note.added', sessionId: 'ses_1', payload: { sessionId: 'ses_2' } });
+  assert.equal(other.redactions, 1);
+  await store.close();
+});

@@ -41,7 +41,9 @@ export function prepareRecord(
   let payloadJson: string;
   let redactions: number;
   try {
-    const redacted = context.redactor.redact(input.payload);
+    // The record's own ids are stored in the clear: under `sessionId` in the payload they are no secret.
+    const ids = input.sessionId && input.runId ? [input.sessionId, input.runId] : input.sessionId ? [input.sessionId] : input.runId ? [input.runId] : undefined;
+    const redacted = context.redactor.redact(input.payload, ids ? { publicValues: ids } : {});
     payloadJson = redacted.value === input.payload && input.payloadCanonical !== undefined ? input.payloadCanonical : canonicalJson(redacted.value);
     redactions = redacted.count;
   } catch (error) {

@@ -179,3 +179,12 @@ test('escaped text is also read decoded: \\u escapes, \\/ and percent-escapes hi
   // Escapes with nothing behind them stay as they were written.
   for (const kept of ['https://example.com/a%20b?x=1', 'path\\/to\\/file', 'caf\\u00e9 50%25 off']) expectKept(kept);
 });
+
+test('the event\'s own ids, stored in the clear beside the payload, are kept under a secret-sounding key', () => {
+  const redactor = new Redactor();
+  const payload = { sessionId: 'ses_01J8', runId: 'run_01J9', other: { sessionId: 'ses_someone_else' } };
+  assert.deepStrictEqual(redactor.redact(payload, { publicValues: ['ses_01J8', 'run_01J9'] }), {
+    value: { sessionId: 'ses_01J8', runId: 'run_01J9', other: { sessionId: R.key } },
+    count: 1,
+  });
+});

@@ -52,7 +52,11 @@ interface Pass extends Tally {
   readonly known: KnownMatcher | null;
   /** Keys already seen to need nothing (see redactKey). */
   readonly cleanKeys: Set<string>;
+  /** Values never hidden under a secret name (see Redactor.redact). */
+  readonly publicValues: readonly string[];
 }
+
+const NO_VALUES: readonly string[] = [];
 
 /**
  * Object keys repeat from event to event (`prompt_tokens`, `exitCode`), so the ones the
@@ -94,8 +98,18 @@ export class Redactor {
    * returns the same reference when nothing was redacted (and shares unchanged subtrees).
    * Throws a TypeError for payloads nested deeper than 256 levels.
    */
-  redact(value: JsonValue): RedactionResult {
-    const pass: Pass = { count: 0, known: this.#knownMatcher(), cleanKeys: this.#cleanKeys };
+  redact(
+    value: JsonValue,
+    options: {
+      /**
+       * Values stored in the clear beside the payload anyway (the event's own session and
+       * run ids): hiding them under a secret-sounding key (`sessionId`) protects nothing and
+       * would make every such event claim a redaction.
+       */
+      publicValues?: readonly string[];
+    } = {},
+  ): RedactionResult {
+    const pass: Pass = { count: 0, known: this.#knownMatcher(), cleanKeys: this.#cleanKeys, publicValues: options.publicValues ?? NO_VALUES };
     const redacted = walk(value, 0, 0, pass);
     return { value: redacted, count: pass.count };
   }
@@ -253,6 +267,7 @@ function redactWhole(value: JsonValue, pass: Pass): JsonValue {
   // Already a marker (a payload redacted twice): nothing is removed, so nothing counts.
   // true, false and null hold no secret (`"auth": false`); they stay as data.
   if (value === KEY_MARKER || value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'string' && pass.publicValues.includes(value)) return value;
   pass.count++;
   return KEY_MARKER;
 }
@@ -295,7 +310,7 @@ function redactPlain(text: string, pass: Pass): string {
   const plain = redactPlainOnce(text, pass);
   const shadow = decodedShadow(text);
   if (shadow === null) return plain;
-  const probe: Pass = { count: 0, known: pass.known, cleanKeys: pass.cleanKeys };
+  const probe: Pass = { count: 0, known: pass.known, cleanKeys: pass.cleanKeys, publicValues: pass.publicValues };
   const decoded = redactPlainOnce(shadow, probe);
   if (probe.count <= pass.count - before) return plain;
   pass.count = before + probe.count;
@@ -367,7 +382,7 @@ function redactEmbeddedJson(
     return undefined;
   }
   // A separate tally: a walk abandoned half-way must not leave counts behind.
-  const inner: Pass = { count: 0, known: pass.known, cleanKeys: pass.cleanKeys };
+  const inner: Pass = { count: 0, known: pass.known, cleanKeys: pass.cleanKeys, publicValues: pass.publicValues };
   let redacted: JsonValue;
   try {
     redacted = walk(parsed, depth, embedded + 1, inner);
