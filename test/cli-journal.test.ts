@@ -292,3 +292,17 @@ test('a payload too large for one command-line argument is read from @FILE or fr
   assert.equal(typo.code, 2);
   assert.doesNotMatch(JSON.parse(typo.stderr).error.message, /\n/, 'one sentence on one line');
 });
+
+test('journal key creates a missing state directory, and never makes a new key over checkpoints another key signed', () => {
+  const root = join(tempDir(), 'state');
+  const first = runCli(['--state', root, 'journal', 'key', '--json']);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{}']).code, 0); // signs a checkpoint on close
+  const pub = readFileSync(join(root, 'keys', 'checkpoint.pub'), 'utf8');
+  rmSync(join(root, 'keys', 'checkpoint.key'));
+  const again = runCli(['--state', root, 'journal', 'key', '--json']);
+  assert.equal(again.code, 2);
+  assert.match(JSON.parse(again.stderr).error.message, /is missing, but the journal's checkpoints were signed with key [0-9a-f]{16}/);
+  assert.equal(readFileSync(join(root, 'keys', 'checkpoint.pub'), 'utf8'), pub);
+  assert.equal(existsSync(join(root, 'keys', 'checkpoint.key')), false);
+});

@@ -10,6 +10,7 @@ import {
   listSegments,
   loadOrCreateSigningKey,
   loadTrustedKey,
+  newestCheckpoint,
   readCheckpoints,
   readRecords,
   Redactor,
@@ -174,11 +175,12 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .addOption(jsonOption())
     .action(
       action(run, (opts: { json?: boolean }, cmd: Command) => {
-        const root = stateRoot(cmd);
-        if (!existsSync(root)) throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" does not exist`);
-        // Creating the key writes to the state directory: a folder that is not one is refused.
-        const paths = initStateDir(root);
-        const key = loadOrCreateSigningKey(paths.checkpointKey, paths.checkpointPub);
+        // Creating the key writes to the state directory: made when missing, as the other
+        // writers do; a folder that is not one is refused.
+        const paths = initStateDir(stateRoot(cmd));
+        // A journal with checkpoints keeps the key that signed them: never a new one over them.
+        const newest = newestCheckpoint(journalPaths(paths.journal).checkpoints);
+        const key = loadOrCreateSigningKey(paths.checkpointKey, paths.checkpointPub, newest ? { keyId: newest.keyId, checkpoint: newest.n } : undefined);
         if (opts.json) printJson({ keyId: key.keyId, publicKey: key.publicPem, path: paths.checkpointPub });
         else printText(key.publicPem);
       }),

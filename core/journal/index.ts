@@ -6,7 +6,7 @@ export { readFrameAt } from './frame-reader.ts';
 export type { FramePointer } from './frame-reader.ts';
 export { syncIndex } from './index-sync.ts';
 export { journalPaths } from './journal-paths.ts';
-export { readOrigin } from './recover.ts';
+export { newestCheckpoint, readOrigin } from './recover.ts';
 export type { JournalPaths } from './journal-paths.ts';
 export { readRecords, decodeRecord } from './log-reader.ts';
 export type { LocatedRecord } from './log-reader.ts';
