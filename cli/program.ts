@@ -64,7 +64,16 @@ export async function runProgram(built: { program: Command; run: CliRun }, argv:
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
       // Help shown because no subcommand was given: a usage error, after the help itself.
       // Asked for with `palyrad help [command]`, it is the command's answer: success.
-      if (error.code === 'commander.help') return argv.slice(2).includes('help') ? 0 : 2;
+      if (error.code === 'commander.help') {
+        const args = argv.slice(2);
+        const at = args.indexOf('help');
+        // `help NAME` for a command that does not exist printed the main help as if asked for it.
+        const named = at === -1 ? undefined : args[at + 1];
+        if (named !== undefined && !named.startsWith('-') && !built.program.commands.some((c) => c.name() === named || c.aliases().includes(named))) {
+          return reportError(new PalyraError('PALYRA_USAGE', `Unknown command '${named}'. See 'palyrad --help'.`), wantsJson);
+        }
+        return at !== -1 ? 0 : 2;
+      }
       // One sentence, one line: commander puts its "(Did you mean ...?)" on a line of its own.
       const message = error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ').replace(/\.?$/, '.');
       const sentence = message.charAt(0).toUpperCase() + message.slice(1);

@@ -306,3 +306,10 @@ test('journal key creates a missing state directory, and never makes a new key o
   assert.equal(readFileSync(join(root, 'keys', 'checkpoint.pub'), 'utf8'), pub);
   assert.equal(existsSync(join(root, 'keys', 'checkpoint.key')), false);
 });
+
+test('help for a command that does not exist is a usage error; help for one that does is not', () => {
+  const bogus = runCli(['help', 'bogus']);
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.stderr, /palyrad: Unknown command 'bogus'\. See 'palyrad --help'\.\n$/);
+  assert.equal(runCli(['help', 'journal']).code, 0);
+});
