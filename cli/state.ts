@@ -63,8 +63,11 @@ async function readOfflineJournalSettings(command: Command): Promise<OfflineJour
   } catch (error) {
     // A file named with --config is the operator's explicit choice: its errors stay errors.
     if (configPath !== undefined || !(error instanceof PalyraError) || error.code !== 'PALYRA_INVALID_ARGUMENT') throw error;
+    // When the environment's journal limits are what is wrong, that is the one error to
+    // report (a warning promising to fall back on them, then their error, contradicted itself).
+    const limits = journalLimitsFromEnv(process.env);
     warn(`the configuration is not usable (${error.message}); the journal limits come from the environment, and no provider secrets are known`);
-    return { limits: journalLimitsFromEnv(process.env), providerSecrets: [] };
+    return { limits, providerSecrets: [] };
   }
 }
 

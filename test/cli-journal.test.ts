@@ -313,3 +313,11 @@ test('help for a command that does not exist is a usage error; help for one that
   assert.match(bogus.stderr, /palyrad: Unknown command 'bogus'\. See 'palyrad --help'\.\n$/);
   assert.equal(runCli(['help', 'journal']).code, 0);
 });
+
+test('a bad journal limit in the environment is one error, not a warning that falls back on it and then its error', () => {
+  const root = join(tempDir(), 'state');
+  const r = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{}', '--json'], { env: { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: 'abc' } });
+  assert.equal(r.code, 2);
+  assert.deepEqual(JSON.parse(r.stderr), { error: { code: 'PALYRA_INVALID_ARGUMENT', message: 'PALYRA_JOURNAL_MAX_PAYLOAD_BYTES must be a positive integer, not "abc"' } });
+  assert.equal(existsSync(root), false);
+});
