@@ -33,3 +33,11 @@ test('ioError names the action and the errno code in one sentence', () => {
   assert.equal(err.code, 'PALYRA_IO');
   assert.equal(err.message, 'Cannot read "/x": ENOENT (no such file or directory)');
 });
+
+test('error messages that quote input are cut at 2,000 characters, saying how much was cut', () => {
+  const long = new PalyraError('PALYRA_INVALID_ARGUMENT', `Invalid key ${'k'.repeat(100_000)}`);
+  const { message } = errorBody(long).error;
+  assert.equal(message.length < 2100, true);
+  assert.match(message, /^Invalid key k+… \(98012 more characters cut\)$/);
+  assert.equal(errorBody(new PalyraError('PALYRA_NOT_FOUND', 'short')).error.message, 'short');
+});

@@ -137,7 +137,15 @@ export function httpStatusOf(error: unknown): number {
 
 /** The JSON error body shape shared by the CLI (`--json`) and HTTP. */
 export function errorBody(error: unknown): { error: { code: string; message: string } } {
-  if (error instanceof PalyraError) return { error: { code: error.code, message: error.message } };
+  if (error instanceof PalyraError) return { error: { code: error.code, message: capped(error.message) } };
   const message = error instanceof Error ? error.message : String(error);
-  return { error: { code: 'PALYRA_INTERNAL', message: `Internal error: ${message}` } };
+  return { error: { code: 'PALYRA_INTERNAL', message: capped(`Internal error: ${message}`) } };
+}
+
+/** Longest error message sent or printed: messages quote input (a key, an op), which can be megabytes. */
+const MAX_ERROR_MESSAGE = 2000;
+
+function capped(message: string): string {
+  if (message.length <= MAX_ERROR_MESSAGE) return message;
+  return `${message.slice(0, MAX_ERROR_MESSAGE)}… (${message.length - MAX_ERROR_MESSAGE} more characters cut)`;
 }

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { PalyraError, type Clock, type JsonValue } from '../base/index.ts';
 import type { JournalStore, StoredRecord } from '../journal/index.ts';
 import { DEFAULT_PRINCIPAL, formatPrincipal, parsePrincipal } from '../policy/index.ts';
@@ -90,6 +91,14 @@ export class SessionRegistry {
     const principal = input.principal === undefined ? formatPrincipal(DEFAULT_PRINCIPAL) : checkedPrincipal(input.principal, id);
     if (input.owner !== undefined && typeof input.owner !== 'boolean') throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'owner must be true or false');
     if (input.workspace !== undefined && typeof input.workspace !== 'string') throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'workspace must be a path');
+    // The file tools are confined to it: a relative path would resolve against wherever the
+    // daemon happened to start, and `..` makes the confinement hard to read in a listing.
+    if (typeof input.workspace === 'string' && input.workspace !== '') {
+      const w = input.workspace;
+      if (w.length > 4096 || w.includes('\0') || !isAbsolute(w) || w.split(/[\\/]/).includes('..')) {
+        throw new PalyraError('PALYRA_INVALID_ARGUMENT', `workspace must be an absolute path without ".." (got ${JSON.stringify(w.slice(0, 200))})`);
+      }
+    }
     const session: Session = {
       id,
       key,

@@ -219,3 +219,25 @@ test('the body cap holds for a chunked body that declares no length', async () =
     await api.close();
   }
 });
+
+test('HEAD answers as GET without a body (an event stream ends at once); a relative or ".." workspace and long values in errors are refused or cut', async () => {
+  const api = await startApi();
+  try {
+    const head = await fetch(`${api.url}/healthz`, { method: 'HEAD' });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), '');
+    assert.equal((await fetch(`${api.url}/api/v1/sessions`, { method: 'HEAD' })).status, 401, 'HEAD is authenticated like GET');
+    const created = await call(api.url, 'POST', '/api/v1/sessions', {});
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${created.body?.id}/messages?wait=true`, { text: 'echo hi' });
+    const events = await fetch(`${api.url}/api/v1/runs/${sent.body?.runId}/events?after=1`, { method: 'HEAD', headers: auth });
+    assert.deepEqual([events.status, events.headers.get('content-type'), await events.text()], [200, 'text/event-stream; charset=utf-8', '']);
+    for (const workspace of ['relative/dir', '/tmp/../etc', '../../tmp']) {
+      const refused = await call(api.url, 'POST', '/api/v1/sessions', { workspace });
+      assert.equal(refused.status, 400, workspace);
+      assert.match(refused.body?.error.message, /^workspace must be an absolute path without "\.\."/);
+    }
+    assert.equal((await call(api.url, 'POST', '/api/v1/sessions', { workspace: '/srv/agents/one' })).status, 201);
+  } finally {
+    await api.close();
+  }
+});

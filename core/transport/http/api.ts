@@ -69,7 +69,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
       const body = await readJson(req, limit);
       const admission = await gateway.admit(params.id as string, { text: body.text, idempotencyKey: body.idempotencyKey, mode: body.mode });
       if (query.get('wait') !== 'true') return sendJson(res, 202, admission);
-      const run = await waitBounded(gateway.waitFor(admission.runId), gateway.run(admission.runId));
+      const run = await waitBounded(gateway.waitFor(admission.runId), () => gateway.run(admission.runId));
       sendJson(res, 200, { ...admission, run });
     })
     .add('GET', '/api/v1/runs', ({ res, query }) => sendJson(res, 200, { runs: gateway.listRuns({ sessionId: query.get('session') ?? undefined, limit: intParam(query, 'limit', 100) }) }))
@@ -117,9 +117,10 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   };
 }
 
-function waitBounded(done: Promise<RunView>, current: RunView): Promise<RunView> {
+/** The finished run, or the run as it stands when the wait runs out (read then, not when the wait began). */
+function waitBounded(done: Promise<RunView>, current: () => RunView): Promise<RunView> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(current), MAX_WAIT_MS);
+    const timer = setTimeout(() => resolve(current()), MAX_WAIT_MS);
     timer.unref();
     void done.then((view) => {
       clearTimeout(timer);
@@ -154,6 +155,12 @@ function streamRunEvents({ req, res, params, query }: RouteContext, gateway: Gat
   const after = integerParam(typeof lastEventId === 'string' ? lastEventId : query.get('after'), 'Last-Event-ID (or after)', 0, Number.MAX_SAFE_INTEGER, 0);
   if (stream.ended && after >= stream.lastSeq) {
     res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
+    return;
+  }
+  if (req.method === 'HEAD') {
+    // The headers of the stream, not a stream: a HEAD response has no body to wait on.
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store' });
     res.end();
     return;
   }

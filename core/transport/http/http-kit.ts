@@ -48,7 +48,8 @@ export class Router {
       const m = route.pattern.exec(pathname);
       if (!m) continue;
       pathKnown = true;
-      if (route.method !== method) continue;
+      // HEAD is GET without a body (health checkers use it); Node sends no body for it.
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
       const params: Record<string, string> = {};
       route.names.forEach((name, i) => {
         try {

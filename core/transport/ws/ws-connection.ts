@@ -227,10 +227,19 @@ export class WsConnection {
     this.ws.send(JSON.stringify({ seq: ++this.seq, ...frame }), (error) => {
       if (error) return;
       this.progressAt = Date.now();
+      const drained = this.ws.bufferedAmount < this.limits.maxBufferedBytes;
+      if (drained && this.ws.isPaused) this.ws.resume();
       if (this.head < this.queue.length) this.pump();
-      else if (this.ws.bufferedAmount < this.limits.maxBufferedBytes) this.disarmStall();
+      else if (drained) this.disarmStall();
     });
-    // Replies skip the queue; a client that sends but never reads is still cut off by the stall timer.
-    if (frame.op !== 'slow' && this.ws.bufferedAmount >= this.limits.maxBufferedBytes) this.armStall();
+    if (frame.op === 'slow' || this.ws.bufferedAmount < this.limits.maxBufferedBytes) return;
+    this.armStall();
+    // Replies skip the queue, so a client that sends requests but never reads grew this
+    // buffer by one reply per request (~1 GB in the 10 s before the stall timer cut it
+    // off). Past the event limit plus one message's worth (room for the replies of a burst
+    // of requests on top of paced events), its requests are not read until the buffer
+    // drains: they wait in the kernel's buffers, and the stall timer still applies.
+    const replyRoom = this.limits.maxBufferedBytes + this.limits.maxMessageBytes;
+    if (frame.op !== 'event' && !this.ws.isPaused && this.ws.bufferedAmount >= replyRoom) this.ws.pause();
   }
 }

@@ -28,11 +28,14 @@ interface Harness {
   close: () => Promise<void>;
 }
 
-async function start(options: Partial<WebSocketOptions> = {}): Promise<Harness> {
+async function start(options: Partial<WebSocketOptions> = {}, onServer?: (server: import('node:http').Server) => void): Promise<Harness> {
   let endpoint!: WebSocketEndpoint;
   const fixture = await startGatewayFixture({
     provider: createScriptedProvider(SCRIPT),
-    attach: (server, gateway) => (endpoint = attachWebSocket(server, { gateway, authenticate: (t) => t === TOKEN, ...options })),
+    attach: (server, gateway) => {
+      onServer?.(server);
+      return (endpoint = attachWebSocket(server, { gateway, authenticate: (t) => t === TOKEN, ...options }));
+    },
   });
   const { session } = await fixture.gateway.sessions.create({});
   return { url: `${fixture.url.replace(/^http/, 'ws')}/api/v1/ws`, gateway: fixture.gateway, session: session.id, endpoint, close: fixture.close };
@@ -415,6 +418,36 @@ test('a message over the size limit closes the connection with 1009', async () =
     const c = await Client.open(h.url);
     c.send({ op: 'send', session: h.session, text: 'y'.repeat(2048) });
     assert.equal(await c.closed(), 1009);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a client that sends requests but never reads is not read from while its replies wait: the buffer stays bounded until the stall timeout closes it', async () => {
+  const sockets: { writableLength: number }[] = [];
+  const h = await start({ maxBufferedBytes: 16 * 1024, slowTimeoutMs: 1_500 }, (server) => server.on('upgrade', (_req, socket) => void sockets.push(socket)));
+  try {
+    const c = await Client.open(h.url);
+    await c.until((f) => f.op === 'hello', 'hello');
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    // Each unknown op is answered with an error that quotes it (capped at 2,000 characters).
+    const op = 'x'.repeat(2000);
+    for (let i = 0; i < 10_000; i++) c.send({ op, id: `r${i}` } as never);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const [socketOfServer] = sockets;
+    assert.ok(socketOfServer !== undefined);
+    // Without the pause: ~10,000 replies of ~2 KB (21 MB, less what the kernel holds) would wait here; with it, at most
+    // the event limit plus one message's worth (16 KiB + 1 MiB) and the reply that crossed it.
+    assert.ok(socketOfServer.writableLength < 16 * 1024 + 1024 * 1024 + 8 * 1024, `buffered ${socketOfServer.writableLength}`);
+    assert.ok(socketOfServer.writableLength > 512 * 1024, 'the replies did pile up to the limit (the test measures what it means to)');
+    socket.resume();
+    const timeout = new Promise<string>((resolve) => setTimeout(() => resolve('still open after 10 s'), 10_000).unref());
+    const code = await Promise.race([c.closed(), timeout]);
+    // A client that reads again in time may well be served to the end; one that does not is closed as slow.
+    assert.ok(code === 4008 || c.frames.filter((f) => f.op === 'error').length === 10_000, `closed ${code}`);
+    const errors = c.frames.filter((f) => f.op === 'error');
+    assert.ok(errors.length > 0 && errors.every((f) => String((f.error as { message: string }).message).length < 2100), 'error replies quote at most 2,000 characters');
   } finally {
     await h.close();
   }
