@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 // The daemon's API returns sessions as the gateway keeps them (type only: nothing of core/gateway is bundled for this).
 import type { Session, SessionInput } from '../../core/gateway/sessions.ts';
@@ -43,7 +44,7 @@ export function registerSessionCommands(program: Command, run: CliRun): void {
     .option('--principal <entity>', 'the agent it belongs to, e.g. Agent::"main" (default)')
     .option('--channel <name>', 'where its messages come from (default "api")')
     .option('--owner', "its sender is the daemon's owner (policies may trust owners more)")
-    .option('--workspace <dir>', "folder its tools are confined to, inside the daemon's workspace root")
+    .option('--workspace <dir>', "folder its file tools are confined to (a relative path is taken from the current folder; default: the daemon's workspace)")
     .option('--max-turns <n>', 'at most this many model turns per run (only tightens the daemon\'s budget)')
     .option('--max-tool-calls <n>', 'at most this many tool calls per run')
     .option('--max-tokens <n>', 'at most this many tokens per run')
@@ -90,7 +91,9 @@ function createBody(opts: CreateOptions): Record<string, unknown> {
   if (opts.maxToolCalls !== undefined) budgets['maxToolCalls'] = positiveInt('--max-tool-calls', opts.maxToolCalls);
   if (opts.maxTokens !== undefined) budgets['maxTokens'] = positiveInt('--max-tokens', opts.maxTokens);
   if (opts.wallClockMs !== undefined) budgets['wallClockMs'] = positiveInt('--wall-clock-ms', opts.wallClockMs);
-  const body: Record<string, unknown> = { key: opts.key, label: opts.label, principal: opts.principal, channel: opts.channel, workspace: opts.workspace };
+  // The daemon takes absolute paths only: a relative one means this shell's folder, not the daemon's.
+  const workspace = opts.workspace === undefined || opts.workspace === '' ? opts.workspace : resolve(opts.workspace);
+  const body: Record<string, unknown> = { key: opts.key, label: opts.label, principal: opts.principal, channel: opts.channel, workspace };
   if (opts.owner) body['owner'] = true;
   if (Object.keys(budgets).length > 0) body['budgets'] = budgets;
   return body;
