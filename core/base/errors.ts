@@ -27,6 +27,7 @@ const CODES = {
   PALYRA_CONFLICT: 'usage',
   PALYRA_METHOD_NOT_ALLOWED: 'usage',
   PALYRA_RATE_LIMITED: 'usage',
+  PALYRA_REQUEST_TIMEOUT: 'usage',
   PALYRA_UNAVAILABLE: 'io',
   PALYRA_STATE_DIR_INVALID: 'io',
   PALYRA_STATE_LOCKED: 'io',
@@ -124,6 +125,8 @@ export function httpStatusOf(error: unknown): number {
       return 405;
     case 'PALYRA_RATE_LIMITED':
       return 429;
+    case 'PALYRA_REQUEST_TIMEOUT':
+      return 408;
     case 'PALYRA_UNAVAILABLE':
       return 503;
     case 'PALYRA_PAYLOAD_TOO_LARGE':

@@ -8,7 +8,7 @@ import { createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
 import { readRunTapeOf } from '../gateway/index.ts';
-import { attachWebSocket, ConsoleSessions, createApi, registerAdminRoutes, registerConsoleRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
+import { answerClientErrorsAsJson, attachWebSocket, ConsoleSessions, createApi, registerAdminRoutes, registerConsoleRoutes, registerOpenAiRoutes, type Sample } from '../transport/index.ts';
 import { adminTokenPath, loadOrCreateAdminToken, tokenMatches } from './admin-token.ts';
 import { persistAndJournal } from './approved-policy.ts';
 import { checkBind } from './bind-policy.ts';
@@ -178,6 +178,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     const timeouts = { requestTimeout: config.server.requestTimeoutMs, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: config.server.keepAliveTimeoutMs };
     server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);
+    answerClientErrorsAsJson(server);
     const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token), otherUpgrade: (req, socket, head) => workers.handleUpgrade(req, socket, head) });
     const port = await listen(server, config.server.host, config.server.port);
     lock.update({ port, url: `${tls ? 'https' : 'http'}://${clientHost(config.server.host)}:${port}`, ...(tls ? { tlsCert: resolve(config.server.tls.cert as string) } : {}) });

@@ -1,4 +1,5 @@
 // The public surface of core/transport: the HTTP API, the OpenAI-compatible surface and the WebSocket endpoint (remote workers come next).
+export { answerClientErrorsAsJson } from './http/client-errors.ts';
 export { createApi } from './http/api.ts';
 export type { ApiDeps } from './http/api.ts';
 export { renderPrometheus } from './http/metrics.ts';
