@@ -321,3 +321,17 @@ test('a bad journal limit in the environment is one error, not a warning that fa
   assert.deepEqual(JSON.parse(r.stderr), { error: { code: 'PALYRA_INVALID_ARGUMENT', message: 'PALYRA_JOURNAL_MAX_PAYLOAD_BYTES must be a positive integer, not "abc"' } });
   assert.equal(existsSync(root), false);
 });
+
+test('a payload from stdin or a file past the cap is refused after reading at most one byte past it, and nothing is created', () => {
+  const root = join(tempDir(), 'state');
+  const env = { PALYRA_JOURNAL_MAX_PAYLOAD_BYTES: '4096' };
+  const fromStdin = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '-'], { env, input: JSON.stringify({ a: 'x'.repeat(10_000) }) });
+  assert.equal(fromStdin.code, 2);
+  assert.equal(fromStdin.stderr, 'palyrad: --payload stdin is over the journal limit of 4096 bytes\n');
+  const file = join(tempDir(), 'big.json');
+  writeFileSync(file, JSON.stringify({ a: 'x'.repeat(10_000) }));
+  const fromFile = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', `@${file}`], { env });
+  assert.equal(fromFile.code, 2);
+  assert.match(fromFile.stderr, /is over the journal limit of 4096 bytes\n$/);
+  assert.equal(existsSync(root), false);
+});

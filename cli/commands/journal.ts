@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { canonicalJson, ioError, PalyraError, type JsonValue } from '../../core/base/index.ts';
 import { initStateDir, statePaths, type StatePaths } from '../../core/daemon/state-dir.ts';
@@ -244,17 +244,32 @@ function assertScriptKind(kind: string, actor: string): void {
 function readPayloadText(value: string, cap: number): string {
   if (value !== '-' && !value.startsWith('@')) return value;
   const source = value === '-' ? 'stdin' : `"${value.slice(1)}"`;
-  let bytes: Buffer;
+  let fd: number | undefined;
   try {
-    if (value !== '-' && statSync(value.slice(1)).size > cap) {
-      throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `--payload ${source} is over the journal limit of ${cap} bytes`);
+    fd = value === '-' ? 0 : openSync(value.slice(1), 'r');
+    // Read at most one byte past the cap: a FIFO, a device or an endless stdin reports no
+    // size to check first, and must not be read into memory whole.
+    const buffer = Buffer.alloc(cap + 1);
+    let filled = 0;
+    while (filled < buffer.length) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, filled, buffer.length - filled, null);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EAGAIN') continue; // a non-blocking stdin with nothing yet
+        throw error;
+      }
+      if (n === 0) break;
+      filled += n;
     }
-    bytes = readFileSync(value === '-' ? 0 : value.slice(1));
+    if (filled > cap) throw new PalyraError('PALYRA_PAYLOAD_TOO_LARGE', `--payload ${source} is over the journal limit of ${cap} bytes`);
+    return buffer.toString('utf8', 0, filled);
   } catch (error) {
     if (error instanceof PalyraError) throw error;
     throw ioError(`read --payload from ${source}`, error);
+  } finally {
+    if (fd !== undefined && fd !== 0) closeSync(fd);
   }
-  return bytes.toString('utf8');
 }
 
 function parsePayload(text: string, cap: number): JsonValue {

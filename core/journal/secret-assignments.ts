@@ -132,7 +132,7 @@ function indentedBlock(text: string, keyStart: number, lineEnd: number): [number
   return end > lineEnd ? [lineEnd + 1, end] : null;
 }
 
-export interface ValueContext {
+interface ValueContext {
   text: string;
   scan: TextScan;
   /** The name before the value (`password`, `--token`, `Authorization`). */
