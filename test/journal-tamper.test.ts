@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateKeyPairSync } from 'node:crypto';
@@ -498,5 +498,31 @@ test('a stray empty segment named past the head is refused, not appended into', 
   assert.equal(statSync(stray).size, 16);
   rmSync(stray);
   const store = await JournalStore.open(options);
+  await store.close();
+});
+
+test('the reserved header bytes must be zero: verify reports them, a writer refuses and says what to restore', async () => {
+  const { segment, options, verify } = await journalWithCheckpoints();
+  const bytes = readFileSync(segment);
+  bytes[14] = 0x01;
+  writeFileSync(segment, bytes);
+  const report = await verify();
+  assert.deepEqual(report.problems[0], { seq: null, code: 'SEGMENT_HEADER', message: `segment "${segment.split('/').pop()}" at byte 0: segment header has non-zero reserved bytes (12-15)` });
+  assert.equal(report.ok, false);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT', message: /four zero bytes \(docs\/journal-format\.md\); restore them from a copy$/ });
+  assert.deepEqual(readFileSync(segment), bytes, 'nothing was changed');
+});
+
+test('a directory named like a segment is a problem for verify and a clear refusal for a writer, not EISDIR', async () => {
+  const { segment, options, verify } = await journalWithCheckpoints();
+  const stray = join(segment, '..', 'seg-00000000000000000021.log');
+  mkdirSync(stray);
+  const report = await verify();
+  assert.deepEqual(report.problems, [{ seq: null, code: 'SEGMENT_NOT_FILE', message: 'seg-00000000000000000021.log is named like a segment but is not a regular file' }]);
+  assert.deepEqual([report.ok, report.anchored, report.events], [false, false, 20]);
+  await assert.rejects(JournalStore.open(options), { code: 'PALYRA_JOURNAL_CORRUPT', message: /seg-00000000000000000021\.log" is not a regular file; move it out/ });
+  rmSync(stray, { recursive: true });
+  const store = await JournalStore.open(options);
+  assert.equal((await store.append({ kind: 'note.added', payload: {} })).seq, 21);
   await store.close();
 });

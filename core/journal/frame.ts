@@ -29,6 +29,8 @@ export function segmentHeaderProblem(header: Uint8Array): string | null {
   if (!Buffer.from(header.buffer, header.byteOffset, 8).equals(SEGMENT_MAGIC)) return 'segment does not start with PALYRAJL';
   const version = Buffer.from(header.buffer, header.byteOffset, SEGMENT_HEADER_BYTES).readUInt32BE(8);
   if (version !== JOURNAL_FORMAT_VERSION) return `segment format version ${version} is not supported`;
+  // Reserved: zero in version 1. A byte set here is damage (or a later format this reader does not know).
+  if (Buffer.from(header.buffer, header.byteOffset, SEGMENT_HEADER_BYTES).readUInt32BE(12) !== 0) return 'segment header has non-zero reserved bytes (12-15)';
   return null;
 }
 

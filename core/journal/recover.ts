@@ -125,10 +125,15 @@ function scanLast(segment: SegmentFile, isLast: boolean, watch: Watch): { head: 
       const verdict = classifyStop(segment.path, item);
       if (!verdict.torn) {
         const resumes = verdict.resumesAt === null ? '' : `; whole frames follow from byte ${verdict.resumesAt}`;
+        // Truncating at byte 0 would give up the whole segment for 16 damaged header bytes: say what to restore instead.
+        const remedy =
+          verdict.code === 'SEGMENT_HEADER'
+            ? `the first 16 bytes must be "PALYRAJL", then 00 00 00 01 and four zero bytes (docs/journal-format.md); restore them from a copy`
+            : `to give them up and go on, keep a copy of the segment and truncate it to ${item.offset} bytes`;
         throw new PalyraError(
           'PALYRA_JOURNAL_CORRUPT',
           `Journal segment "${segment.name}" is damaged at byte ${item.offset} (${verdict.reason}${resumes}): nothing was changed, since cutting it would drop events that were written after it; ` +
-            `'palyrad journal verify' shows what the log holds; to give them up and go on, keep a copy of the segment and truncate it to ${item.offset} bytes`,
+            `'palyrad journal verify' shows what the log holds; ${remedy}`,
         );
       }
       if (!isLast) {

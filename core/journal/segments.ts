@@ -1,6 +1,6 @@
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, type Dirent, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ioError } from '../base/index.ts';
+import { ioError, PalyraError } from '../base/index.ts';
 import { crc32 } from './crc32.ts';
 import { FRAME_HEADER_BYTES, MAX_FRAME_BODY_BYTES, SEGMENT_HEADER_BYTES, segmentHeaderProblem } from './frame.ts';
 
@@ -20,19 +20,45 @@ export function segmentName(firstSeq: number): string {
 
 /** Lists segment files in sequence order; a missing folder is an empty journal. */
 export function listSegments(dir: string): SegmentFile[] {
-  let names: string[];
+  const { segments, notFiles } = listSegmentEntries(dir);
+  if (notFiles[0] !== undefined) {
+    throw new PalyraError('PALYRA_JOURNAL_CORRUPT', `Journal segment "${notFiles[0]}" is not a regular file; move it out of the journal's segments folder`);
+  }
+  return segments;
+}
+
+/**
+ * The segment files in sequence order, and the paths named like a segment that are not
+ * regular files (a directory, a dangling link): `journal verify` reports those, every
+ * other reader refuses them (reading one would fail with a bare EISDIR).
+ */
+export function listSegmentEntries(dir: string): { segments: SegmentFile[]; notFiles: string[] } {
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir);
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { segments: [], notFiles: [] };
     throw ioError(`list journal segments in "${dir}"`, error);
   }
   const segments: SegmentFile[] = [];
-  for (const name of names) {
-    const m = SEGMENT_NAME.exec(name);
-    if (m) segments.push({ path: join(dir, name), name, firstSeq: Number(m[1]) });
+  const notFiles: string[] = [];
+  for (const entry of entries) {
+    const m = SEGMENT_NAME.exec(entry.name);
+    if (!m) continue;
+    const path = join(dir, entry.name);
+    if (entry.isFile() || isFileBehindLink(path)) segments.push({ path, name: entry.name, firstSeq: Number(m[1]) });
+    else notFiles.push(path);
   }
-  return segments.sort((a, b) => a.firstSeq - b.firstSeq);
+  return { segments: segments.sort((a, b) => a.firstSeq - b.firstSeq), notFiles: notFiles.sort() };
+}
+
+/** A symlink to a regular file reads as one; anything else named like a segment is not a segment. */
+function isFileBehindLink(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** What a scan found at one position of a segment. */

@@ -6,6 +6,7 @@ import { classifyStop, scanSegment, type SegmentFile } from './segments.ts';
 /** Stable codes for everything `journal verify` can find wrong. */
 export type ProblemCode =
   | 'SEGMENT_HEADER'
+  | 'SEGMENT_NOT_FILE'
   | 'SEGMENT_NAME_MISMATCH'
   | 'FRAME_LENGTH'
   | 'FRAME_CHECKSUM'

@@ -1,10 +1,11 @@
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { GENESIS_HASH } from '../base/index.ts';
 import { checkpointHash, checkpointSignatureValid, readCheckpoints, type CheckpointLine, type CheckpointRecord, type TrustedKey } from './checkpoints.ts';
 import { journalPaths } from './journal-paths.ts';
-import { listSegments } from './segments.ts';
+import { listSegmentEntries } from './segments.ts';
 import { checkJournalStart, gapMessage, verifySegment, type Problem, type ProblemCode, type SegmentReport, type SegmentTask } from './verify-segment.ts';
 import { verifyWorkerSource } from './verify-worker-source.ts';
 
@@ -54,7 +55,7 @@ export async function verifyJournal(journalDir: string, options: VerifyOptions):
   const paths = journalPaths(journalDir);
   const checkpointLines = readCheckpoints(paths.checkpoints);
   const wanted = checkpointLines.flatMap((l) => ('record' in l ? [l.record.size] : []));
-  const segments = listSegments(paths.segments);
+  const { segments, notFiles } = listSegmentEntries(paths.segments);
   const sizes = segments.map((s) => safeSize(s.path));
   const totalBytes = sizes.reduce((a, b) => a + b, 0);
   const tasks: SegmentTask[] = segments.map((segment, i) => {
@@ -76,7 +77,10 @@ export async function verifyJournal(journalDir: string, options: VerifyOptions):
         })
       : verifyHere(tasks, progress);
   tasks.forEach((t, i) => progress(t.segment.name, sizes[i] ?? 0));
-  return assemble(reports, checkpointLines, options.trustedKey);
+  const report = assemble(reports, checkpointLines, options.trustedKey);
+  if (notFiles.length === 0) return report;
+  const strays: Problem[] = notFiles.map((path) => ({ seq: null, code: 'SEGMENT_NOT_FILE', message: `${basename(path)} is named like a segment but is not a regular file` }));
+  return { ...report, ok: false, anchored: false, problems: [...strays, ...report.problems] };
 }
 
 function verifyHere(tasks: SegmentTask[], progress: (name: string, bytes: number) => void): SegmentReport[] {
