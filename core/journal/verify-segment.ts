@@ -79,10 +79,16 @@ export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) =>
     tornAt: null,
     bytes: 0,
   };
-  const problem = (seq: number | null, code: ProblemCode, message: string): void => {
+  const problem = (seq: number | null, code: ProblemCode, message: string): Problem | null => {
     report.problemCount++;
-    if (report.problems.length < task.maxProblems) report.problems.push({ seq, code, message });
+    if (report.problems.length >= task.maxProblems) return null;
+    const listed = { seq, code, message };
+    report.problems.push(listed);
+    return listed;
   };
+  // A gap may be filled later in the segment (two swapped frames): those events are out of
+  // place, not missing, so a gap is settled only at the segment's end.
+  const gaps: OpenGap[] = [];
   let head: StoredRecord | null = null;
   let nextProgress = 8 * 1024 * 1024;
   for (const item of scanSegment(segment.path)) {
@@ -115,8 +121,10 @@ export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) =>
       }
     } else if (r.seq <= head.seq) {
       problem(r.seq, 'SEQ_OUT_OF_ORDER', `event ${r.seq} comes after event ${head.seq}`);
+      gapHolding(gaps, r.seq)?.found.add(r.seq);
     } else if (r.seq > head.seq + 1) {
-      problem(r.seq, 'SEQ_GAP', gapMessage(head.seq + 1, r.seq));
+      const listed = problem(r.seq, 'SEQ_GAP', gapMessage(head.seq + 1, r.seq));
+      if (listed) gaps.push({ listed, from: head.seq + 1, to: r.seq, found: new Set() });
     } else if (r.prevHash !== head.hash) {
       problem(r.seq, 'CHAIN_BROKEN', `event ${r.seq} does not link to the hash of event ${r.seq - 1}`);
     }
@@ -128,7 +136,46 @@ export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) =>
     if (head === null || r.seq > head.seq) head = r;
   }
   if (head) report.last = { seq: head.seq, hash: head.hash };
+  settleGaps(gaps, report);
   return report;
+}
+
+/** A run of seqs missing where a frame jumped ahead, and those of them found later, out of place. */
+interface OpenGap {
+  listed: Problem;
+  from: number;
+  to: number;
+  found: Set<number>;
+}
+
+/** The gap `seq` falls in; gaps open in increasing order (each starts past the head), so a binary search. */
+function gapHolding(gaps: OpenGap[], seq: number): OpenGap | undefined {
+  let low = 0;
+  let high = gaps.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    const gap = gaps[mid] as OpenGap;
+    if (seq < gap.from) high = mid - 1;
+    else if (seq >= gap.to) low = mid + 1;
+    else return gap;
+  }
+  return undefined;
+}
+
+/** Drops the gaps that out-of-place frames filled, and names only what is still missing in the rest. */
+function settleGaps(gaps: OpenGap[], report: SegmentReport): void {
+  for (const gap of gaps) {
+    if (gap.found.size === 0) continue;
+    if (gap.found.size === gap.to - gap.from) {
+      report.problems.splice(report.problems.indexOf(gap.listed), 1);
+      report.problemCount--;
+      continue;
+    }
+    const missing = gap.to - gap.from - gap.found.size;
+    let first = gap.from;
+    while (gap.found.has(first)) first++;
+    gap.listed.message = missing === 1 ? `event ${first} is missing before event ${gap.to}` : `${missing} events from ${first} on are missing before event ${gap.to}`;
+  }
 }
 
 /** The message for missing events `from`..`to - 1`. */
