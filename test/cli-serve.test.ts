@@ -66,6 +66,14 @@ test('serve refuses a bad port with a usage error', () => {
   assert.equal(r.stderr, 'palyrad: --port must be an integer from 0 to 65535, not "70000"\n');
 });
 
+test('serve on a path that is a file names the state directory, not the workspace under it', () => {
+  const file = join(tempDir(), 'a-file');
+  writeFileSync(file, 'x');
+  const r = runCli(['--state', file, 'serve', '--port', '0']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, `palyrad: State directory "${file}" is not a directory\n`);
+});
+
 test('serve kills process groups a crashed daemon left running, before it serves', { timeout: 60_000 }, async () => {
   const root = join(tempDir(), 'state');
   // A first run creates the state directory; then pretend a dead daemon left `sleep` behind.

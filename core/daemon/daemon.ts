@@ -19,7 +19,7 @@ import { journalProviderSecrets } from './provider-secrets.ts';
 import { journalOptionsFor } from './journal-options.ts';
 import { createBuiltinRegistry, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
-import { initStateDir, type StatePaths } from './state-dir.ts';
+import { checkStateDirPath, initStateDir, type StatePaths } from './state-dir.ts';
 import { createWorkerHub } from '../transport/index.ts';
 import { recordWorkerEvent, workersGauge } from './worker-events.ts';
 import { findWorkerByToken } from './worker-tokens.ts';
@@ -64,6 +64,7 @@ export interface RunningDaemon {
 export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const log = options.log ?? (() => undefined);
   const env = options.env ?? process.env;
+  checkStateDirPath(options.stateDir);
   const config = options.config ?? loadConfig({ stateDir: options.stateDir, env }).config;
   // Everything a configuration can get wrong is checked before the state directory is
   // created or locked: a refused start leaves nothing behind.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,26 @@ test('the state directory: --state, then PALYRA_STATE_DIR, then an absolute XDG_
   assert.equal(resolveStateDir(undefined, { XDG_STATE_HOME: 'relative/state' }), join(homedir(), '.local', 'state', 'palyra'));
   assert.equal(resolveStateDir(undefined, {}), join(homedir(), '.local', 'state', 'palyra'));
   assert.throws(() => resolveStateDir('  ', env), { code: 'PALYRA_USAGE', message: '--state needs a directory, not an empty string' });
+  assert.throws(() => resolveStateDir(undefined, { PALYRA_STATE_DIR: '' }), { code: 'PALYRA_USAGE', message: 'PALYRA_STATE_DIR is set but empty: set it to a directory, or unset it for the default' });
+  assert.equal(resolveStateDir('given', { PALYRA_STATE_DIR: '' }), resolve('given'), 'the flag wins over an empty variable');
+});
+
+test('processes starting together on fresh directories never see a half-written marker', async () => {
+  const base = tempDir('palyra-state-race-');
+  const startAt = Date.now() + 1500;
+  // Each child initialises the same 400 fresh directories, all starting at the same moment.
+  const script = `
+    import { initStateDir } from ${JSON.stringify(new URL('./state-dir.ts', import.meta.url).href)};
+    while (Date.now() < ${startAt}) {}
+    const errors = new Set();
+    for (let i = 0; i < 400; i++) {
+      try { initStateDir(${JSON.stringify(base)} + '/d' + i); } catch (error) { errors.add(error.message); }
+    }
+    console.log(JSON.stringify([...errors]));`;
+  const children = [1, 2, 3].map(() => spawn(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const outputs = await Promise.all(children.map(async (child) => { let out = ''; for await (const chunk of child.stdout!) out += String(chunk); return out.trim(); }));
+  assert.deepEqual(outputs, ['[]', '[]', '[]']);
+  for (let i = 0; i < 400; i++) assert.equal(readFileSync(join(base, `d${i}`, 'STATE'), 'utf8'), '{"format":"palyra-state","version":1}\n');
 });
 
 test('a directory holding only config.toml and policies/ is new: it gets the marker and mode 0700', () => {

@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { ioError, PalyraError } from '../base/index.ts';
+import { createFileExclusive, ioError, PalyraError } from '../base/index.ts';
 
 /** Version of the state directory layout, recorded in its marker file. */
 export const STATE_FORMAT_VERSION = 1;
@@ -37,7 +37,11 @@ export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv
     if (flag.trim() === '') throw new PalyraError('PALYRA_USAGE', '--state needs a directory, not an empty string');
     return resolve(flag);
   }
-  if (env.PALYRA_STATE_DIR) return resolve(env.PALYRA_STATE_DIR);
+  if (env.PALYRA_STATE_DIR !== undefined) {
+    // Set but empty (`PALYRA_STATE_DIR=$TYPO`): as with the flag, not quietly the default.
+    if (env.PALYRA_STATE_DIR.trim() === '') throw new PalyraError('PALYRA_USAGE', 'PALYRA_STATE_DIR is set but empty: set it to a directory, or unset it for the default');
+    return resolve(env.PALYRA_STATE_DIR);
+  }
   // The XDG spec: a relative XDG_STATE_HOME is invalid and is ignored.
   if (env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME)) return join(env.XDG_STATE_HOME, 'palyra');
   return join(homedir(), '.local', 'state', 'palyra');
@@ -72,15 +76,15 @@ export function initStateDir(root: string): StatePaths {
       // Security: mkdir leaves an existing directory's mode alone (0755 from a plain
       // `mkdir`); the journal, keys and tokens below it are for the owner only.
       chmodSync(root, 0o700);
-      writeFileSync(paths.marker, `${JSON.stringify({ format: 'palyra-state', version: STATE_FORMAT_VERSION })}\n`, {
-        mode: 0o600,
-      });
+      // All at once and durable: a process starting beside this one (serve and a reader, at
+      // first use) must never read a half-written marker, nor a crash leave an empty one.
+      // Created once: whoever comes second finds the marker there and checks it.
+      if (createFileExclusive(paths.marker, `${JSON.stringify({ format: 'palyra-state', version: STATE_FORMAT_VERSION })}\n`)) return paths;
     } catch (error) {
       throw ioError(`create state directory "${root}"`, error);
     }
-  } else {
-    checkMarker(paths);
   }
+  checkMarker(paths);
   return paths;
 }
 
@@ -102,7 +106,16 @@ export function openStateDirForReading(root: string): StatePaths | null {
   return paths;
 }
 
-function inspect(root: string): 'missing' | 'empty' | 'setup' | 'populated' {
+/**
+ * Refuses a state path that exists but is no directory, before anything else reads paths
+ * under it (the configuration, the workspace), so the error names the real mistake.
+ */
+export function checkStateDirPath(root: string): void {
+  inspectKind(root);
+}
+
+/** Whether `root` is missing or a directory; throws for anything else. */
+function inspectKind(root: string): 'missing' | 'directory' {
   let stats;
   try {
     stats = statSync(root);
@@ -113,6 +126,11 @@ function inspect(root: string): 'missing' | 'empty' | 'setup' | 'populated' {
   if (!stats.isDirectory()) {
     throw new PalyraError('PALYRA_STATE_DIR_INVALID', `State directory "${root}" is not a directory`);
   }
+  return 'directory';
+}
+
+function inspect(root: string): 'missing' | 'empty' | 'setup' | 'populated' {
+  if (inspectKind(root) === 'missing') return 'missing';
   let entries: string[];
   try {
     entries = readdirSync(root);
@@ -124,6 +142,8 @@ function inspect(root: string): 'missing' | 'empty' | 'setup' | 'populated' {
 }
 
 function isSetupEntry(root: string, name: string): boolean {
+  // The marker another process is creating this moment (its temporary file, linked into place next).
+  if (name.startsWith(`.${MARKER}.`) && name.endsWith('.tmp')) return true;
   const kind = SETUP_ENTRIES.get(name);
   if (kind === undefined) return false;
   try {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -60,16 +60,20 @@ test('acquire records the owner in a private file, and a second acquire is refus
   const { dir, lockPath } = lockIn();
   const lock = acquireStateLock(lockPath, SERVE);
   t.after(() => lock.release());
-  const { startedAt, procStart } = lock.owner;
+  const { startedAt, procStart, bootId, pidNamespace } = lock.owner;
   assert.deepEqual(lock.owner, {
     pid: process.pid,
     mode: 'serve',
     command: 'palyrad serve',
     startedAt,
     hostname: hostname(),
-    ...(onLinux ? { procStart } : {}),
+    ...(onLinux ? { procStart, bootId, pidNamespace } : {}),
   });
-  if (onLinux) assert.match(procStart ?? '', /^\d+$/);
+  if (onLinux) {
+    assert.match(procStart ?? '', /^\d+$/);
+    assert.equal(bootId, readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim());
+    assert.match(pidNamespace ?? '', /^pid:\[\d+\]$/);
+  }
   assert.equal(lock.tookOverStaleFrom, undefined);
   assert.deepEqual(JSON.parse(readFileSync(lockPath, 'utf8')), { version: 1, ...lock.owner });
   assert.equal(statSync(lockPath).mode & 0o777, 0o600);
@@ -233,4 +237,75 @@ test('processes racing to take over stale locks: exactly one wins each', async (
   children.forEach((child) => child.stdin.end());
   await Promise.all(children.map((child) => once(child, 'exit')));
   assert.deepEqual(readdirSync(dir), []);
+});
+
+/** This process's kernel as a lock records it (Linux). */
+function kernelHere(): { bootId: string; pidNamespace: string } {
+  const own = acquireStateLock(lockIn().lockPath, WRITER);
+  own.release();
+  return { bootId: own.owner.bootId as string, pidNamespace: own.owner.pidNamespace as string };
+}
+
+test('a holder in another PID namespace of this kernel (a container) is alive while it touches its lock, dead once it stops', { skip: !onLinux }, () => {
+  const { dir, lockPath } = lockIn();
+  const { bootId } = kernelHere();
+  // Its pid 1 is this namespace's init, alive but not it: the pid must not be trusted.
+  const inContainer: LockOwner = { pid: 1, mode: 'serve', command: 'palyrad serve', startedAt: 1, hostname: 'ctr-aaaa', procStart: '1', bootId, pidNamespace: 'pid:[1]' };
+  writeOwner(lockPath, inContainer);
+  assert.deepEqual(readStateLock(lockPath), { owner: inContainer, alive: true });
+  assert.throws(
+    () => acquireStateLock(lockPath, WRITER),
+    (error: unknown) =>
+      error instanceof PalyraError &&
+      error.message ===
+        `State directory "${dir}" is locked by palyrad serve in another PID namespace (a container?) on this machine (its pid 1, since 1970-01-01T00:00:00Z): it cannot be checked from here; its lock is taken over once it has not been refreshed for 60 s`,
+  );
+  const longAgo = new Date(Date.now() - 61_000);
+  utimesSync(lockPath, longAgo, longAgo);
+  assert.deepEqual(readStateLock(lockPath), { owner: inContainer, alive: false });
+  const lock = acquireStateLock(lockPath, WRITER);
+  assert.deepEqual(lock.tookOverStaleFrom, inContainer);
+  lock.release();
+});
+
+test('a holder on this host under an older boot id died with that boot; another host\'s is still not judged', { skip: !onLinux }, () => {
+  const { lockPath } = lockIn();
+  const { pidNamespace } = kernelHere();
+  const beforeReboot: LockOwner = { pid: process.pid, mode: 'serve', command: 'palyrad serve', startedAt: 1, hostname: hostname(), bootId: 'an-earlier-boot', pidNamespace };
+  writeOwner(lockPath, beforeReboot);
+  assert.deepEqual(readStateLock(lockPath), { owner: beforeReboot, alive: false });
+  const elsewhere = { ...beforeReboot, hostname: 'elsewhere.example' };
+  writeOwner(lockPath, elsewhere);
+  assert.deepEqual(readStateLock(lockPath), { owner: elsewhere, alive: true });
+});
+
+test('a zombie holder (exited, not yet reaped by its parent) is dead', { skip: !onLinux }, async (t) => {
+  const { lockPath } = lockIn();
+  // The shell backgrounds a child that exits soon after, then execs a sleep that never reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => parent.kill('SIGKILL'));
+  const zombie = Number(await firstLine(parent));
+  let state = '';
+  for (let i = 0; i < 300 && state !== 'Z'; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    const stat = readFileSync(`/proc/${zombie}/stat`, 'utf8');
+    state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '';
+  }
+  assert.equal(state, 'Z', 'the child became a zombie');
+  const holder: LockOwner = { pid: zombie, mode: 'writer', command: 'palyrad journal append', startedAt: 1, hostname: hostname() };
+  writeOwner(lockPath, holder);
+  assert.deepEqual(readStateLock(lockPath), { owner: holder, alive: false });
+});
+
+test('a live holder whose mode a later version wrote is judged by its pid, not taken as garbage', () => {
+  const { dir, lockPath } = lockIn();
+  const later: LockOwner = { pid: process.pid, mode: 'compact', command: 'palyrad journal compact', startedAt: 1, hostname: hostname() };
+  writeOwner(lockPath, later);
+  assert.throws(() => acquireStateLock(lockPath, WRITER), lockedBy(dir, lockPath, later, 'wait for it to finish, then try again'));
+});
+
+test('a lock file that is a dangling symlink is a clear refusal, not twenty retries and "try again"', () => {
+  const { lockPath } = lockIn();
+  symlinkSync('/nonexistent/palyra-lock-target', lockPath);
+  assert.throws(() => acquireStateLock(lockPath, WRITER), { code: 'PALYRA_STATE_LOCKED', message: `Lock file "${lockPath}" is a symbolic link to nothing; palyrad never makes one: remove it` });
 });

@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ioError, PalyraError, sha256Hex } from '../base/index.ts';
 
 /** Version of the lock file format, written beside the owner fields. */
 export const LOCK_FORMAT_VERSION = 1;
-// Invariant: `pid`, `hostname`, `startedAt` and `procStart` keep their meaning in every
-// format version, so any palyrad can judge whether any lock's holder is still alive.
+// Invariant: `pid`, `hostname`, `startedAt`, `procStart`, `bootId` and `pidNamespace` keep
+// their meaning in every format version, and the file's mtime is a heartbeat, so any
+// palyrad can judge whether any lock's holder is still alive.
 
 /** Who holds a state directory's lock, as recorded in the lock file. */
 export interface LockOwner {
   pid: number;
-  mode: 'serve' | 'writer';
+  /** `serve` or `writer` from this version; any other word (a later one's) is kept, not judged garbage. */
+  mode: 'serve' | 'writer' | (string & {});
   /** The command a person would recognise, e.g. `palyrad journal append`. */
   command: string;
   /** Unix milliseconds. */
@@ -20,6 +22,13 @@ export interface LockOwner {
   hostname: string;
   /** Linux: field 22 of /proc/<pid>/stat (start time in clock ticks), to detect PID reuse. */
   procStart?: string;
+  /**
+   * Linux: the kernel's boot id. Equal boot ids mean the same running kernel (containers
+   * share it whatever their hostname); on the same host, another one means a reboot since.
+   */
+  bootId?: string;
+  /** Linux: the holder's PID namespace (`pid:[inode]`); a pid is only checkable from its own. */
+  pidNamespace?: string;
   /** The HTTP port of a running `palyrad serve`, once it listens. */
   port?: number;
   /** Where a client on this machine reaches it (scheme, host and port), once it listens. */
@@ -42,6 +51,10 @@ export interface StateLock {
 
 const MAX_ATTEMPTS = 20;
 const RETRY_MS = 10;
+/** A holder touches its lock file this often: the only sign of life visible from another PID namespace. */
+const HEARTBEAT_MS = 10_000;
+/** A holder in another PID namespace whose lock was not touched for this long is judged dead. */
+export const HEARTBEAT_STALE_MS = 60_000;
 
 /**
  * Takes the exclusive writer lock of a state directory. Throws `PALYRA_STATE_LOCKED` while
@@ -49,7 +62,8 @@ const RETRY_MS = 10;
  * lock of a dead holder or a reused PID, and a garbage lock file.
  */
 export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'writer'; command: string }): StateLock {
-  const procStart = procStartOf(process.pid);
+  const procStart = procStatOf(process.pid)?.start;
+  const { bootId, pidNamespace } = thisKernel();
   const owner: LockOwner = {
     pid: process.pid,
     mode: options.mode,
@@ -57,14 +71,21 @@ export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'w
     startedAt: Date.now(),
     hostname: hostname(),
     ...(procStart === undefined ? {} : { procStart }),
+    ...(bootId === undefined ? {} : { bootId }),
+    ...(pidNamespace === undefined ? {} : { pidNamespace }),
   };
   const text = serialize(owner);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (createExclusive(lockPath, text)) return heldLock(lockPath, owner, undefined);
     const found = readText(lockPath);
-    if (found === null) continue; // Released between our attempt and the read.
+    if (found === null) {
+      // A link() that failed with EEXIST but nothing to read: a dangling symlink, which no retry clears.
+      if (isSymlink(lockPath)) throw new PalyraError('PALYRA_STATE_LOCKED', `Lock file "${lockPath}" is a symbolic link to nothing; palyrad never makes one: remove it`);
+      continue; // Released between our attempt and the read.
+    }
     const existing = parseOwner(found);
-    if (existing && isAlive(existing)) throw lockedError(lockPath, existing);
+    const verdict = existing ? judgeHolder(existing, lockPath) : 'dead';
+    if (existing && verdict !== 'dead') throw lockedError(lockPath, existing, verdict);
     if (replaceStale(lockPath, found, text, text)) return heldLock(lockPath, owner, existing ?? undefined);
     // Another process is taking the stale lock over; give it a moment, then look again.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
@@ -83,7 +104,7 @@ export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'w
 export function readStateLock(lockPath: string): { owner: LockOwner; alive: boolean } | null {
   const text = readText(lockPath);
   const owner = text === null ? null : parseOwner(text);
-  return owner ? { owner, alive: isAlive(owner) } : null;
+  return owner ? { owner, alive: judgeHolder(owner, lockPath) !== 'dead' } : null;
 }
 
 function heldLock(path: string, initial: LockOwner, tookOverStaleFrom: LockOwner | undefined): StateLock {
@@ -94,9 +115,19 @@ function heldLock(path: string, initial: LockOwner, tookOverStaleFrom: LockOwner
     const current = text === null ? null : parseOwner(text);
     return current?.pid === owner.pid && current.startedAt === owner.startedAt;
   };
+  // Sign of life for a palyrad in another PID namespace, which cannot probe our pid.
+  const heartbeat = setInterval(() => {
+    try {
+      if (isOurs()) utimesSync(path, new Date(), new Date());
+    } catch {
+      // A missed beat is retried in 10 s; six in a row let a container elsewhere take the lock.
+    }
+  }, HEARTBEAT_MS);
+  heartbeat.unref();
   const release = (): void => {
     if (released) return;
     released = true;
+    clearInterval(heartbeat);
     process.removeListener('exit', onExit);
     // Invariant: nobody replaces a live holder's lock, so between this check and the
     // removal only an operator editing the file by hand could put someone else's there.
@@ -161,7 +192,7 @@ function replaceStale(path: string, judged: string, replacement: string | null, 
   if (!createExclusive(claim, claimant)) {
     const held = readText(claim);
     const holder = held === null ? null : parseOwner(held);
-    if (held !== null && !(holder && isAlive(holder))) replaceStale(claim, held, null, claimant);
+    if (held !== null && !(holder && judgeHolder(holder, claim) !== 'dead')) replaceStale(claim, held, null, claimant);
     return false;
   }
   try {
@@ -174,38 +205,98 @@ function replaceStale(path: string, judged: string, replacement: string | null, 
   }
 }
 
-/** Whether a holder may still be running; one on another host cannot be checked, so counts as alive. */
-function isAlive(owner: LockOwner): boolean {
-  if (owner.hostname !== hostname()) return true;
+/**
+ * Whether a lock's holder may still be running: `dead` (its lock may be taken over),
+ * `alive` (checked), `unknown-host` (another machine: cannot be checked, counts as alive)
+ * or `other-namespace` (this kernel, another PID namespace: alive while it keeps touching
+ * its lock file).
+ */
+type HolderVerdict = 'dead' | 'alive' | 'unknown-host' | 'other-namespace';
+
+function judgeHolder(owner: LockOwner, lockPath: string): HolderVerdict {
+  const here = thisKernel();
+  const sameKernel = owner.bootId !== undefined && owner.bootId === here.bootId;
+  if (!sameKernel) {
+    if (owner.hostname !== hostname()) return 'unknown-host';
+    // This host booted again since the lock was written: nothing from before runs now.
+    if (owner.bootId !== undefined && here.bootId !== undefined) return 'dead';
+  } else if (owner.pidNamespace !== undefined && here.pidNamespace !== undefined && owner.pidNamespace !== here.pidNamespace) {
+    // Its pid means nothing here (pid 1 in a container is init out here): judge by the heartbeat.
+    return heartbeatAge(lockPath) < HEARTBEAT_STALE_MS ? 'other-namespace' : 'dead';
+  }
   try {
     process.kill(owner.pid, 0);
   } catch (error) {
     // EPERM: the process exists but belongs to another user.
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return 'dead';
   }
-  const start = owner.procStart === undefined ? undefined : procStartOf(owner.pid);
-  return start === undefined || start === owner.procStart;
+  const stat = procStatOf(owner.pid);
+  // A zombie has exited; only its parent has not reaped it yet.
+  if (stat && (stat.state === 'Z' || stat.state === 'X')) return 'dead';
+  return owner.procStart === undefined || stat === undefined || stat.start === owner.procStart ? 'alive' : 'dead';
 }
 
-/** Field 22 of /proc/<pid>/stat on Linux; undefined elsewhere or when unreadable. */
-function procStartOf(pid: number): string | undefined {
+/** Milliseconds since the lock file was last written or touched; Infinity when it is gone. */
+function heartbeatAge(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+let kernel: { bootId?: string; pidNamespace?: string } | undefined;
+
+/** This process's kernel boot id and PID namespace (Linux; empty elsewhere). Fixed for a process's life. */
+function thisKernel(): { bootId?: string; pidNamespace?: string } {
+  if (kernel) return kernel;
+  kernel = {};
+  if (process.platform !== 'linux') return kernel;
+  try {
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    if (bootId !== '') kernel.bootId = bootId;
+  } catch {
+    // Not mounted (some sandboxes): fall back to hostname and pid alone.
+  }
+  try {
+    kernel.pidNamespace = readlinkSync('/proc/self/ns/pid');
+  } catch {
+    // As above.
+  }
+  return kernel;
+}
+
+/** State (field 3) and start time (field 22) of /proc/<pid>/stat on Linux; undefined elsewhere or when unreadable. */
+function procStatOf(pid: number): { state: string; start: string } | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Field 2 (comm) is parenthesised and may hold spaces or ')': count after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? '' };
   } catch {
     return undefined;
   }
 }
 
-function lockedError(lockPath: string, owner: LockOwner): PalyraError {
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function lockedError(lockPath: string, owner: LockOwner, verdict: Exclude<HolderVerdict, 'dead'>): PalyraError {
   const since = new Date(owner.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const holder = `State directory "${dirname(lockPath)}" is locked by ${owner.command}`;
   const message =
-    owner.hostname !== hostname()
+    verdict === 'unknown-host'
       ? `${holder} on host "${owner.hostname}" (pid ${owner.pid}, since ${since}): it cannot be checked from here; if you are sure it is not running, delete "${lockPath}"`
-      : `${holder} (pid ${owner.pid}, since ${since}): ${owner.mode === 'serve' ? 'stop it first, or use the running daemon' : 'wait for it to finish, then try again'}`;
+      : verdict === 'other-namespace'
+        ? `${holder} in another PID namespace (a container?) on this machine (its pid ${owner.pid}, since ${since}): it cannot be checked from here; ` +
+          `its lock is taken over once it has not been refreshed for ${HEARTBEAT_STALE_MS / 1000} s`
+        : `${holder} (pid ${owner.pid}, since ${since}): ${owner.mode === 'serve' ? 'stop it first, or use the running daemon' : 'wait for it to finish, then try again'}`;
   return new PalyraError('PALYRA_STATE_LOCKED', message, { details: { lockPath, owner } });
 }
 
@@ -222,13 +313,14 @@ function parseOwner(text: string): LockOwner | null {
     return null;
   }
   if (typeof raw !== 'object' || raw === null) return null;
-  const { pid, mode, command, startedAt, hostname: host, procStart, port, url, tlsCert } = raw;
+  const { pid, mode, command, startedAt, hostname: host, procStart, bootId, pidNamespace, port, url, tlsCert } = raw;
   // Security: kill(0 or a negative pid, 0) probes process groups and would make any
   // garbage lock look alive, so only positive integers are pids.
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return null;
-  if ((mode !== 'serve' && mode !== 'writer') || typeof command !== 'string' || typeof host !== 'string') return null;
+  if (typeof mode !== 'string' || mode === '' || typeof command !== 'string' || typeof host !== 'string') return null;
   if (typeof startedAt !== 'number' || !Number.isFinite(startedAt)) return null;
   if ((procStart !== undefined && typeof procStart !== 'string') || (port !== undefined && !Number.isSafeInteger(port))) return null;
+  if ((bootId !== undefined && typeof bootId !== 'string') || (pidNamespace !== undefined && typeof pidNamespace !== 'string')) return null;
   return {
     pid,
     mode,
@@ -236,6 +328,8 @@ function parseOwner(text: string): LockOwner | null {
     startedAt,
     hostname: host,
     ...(procStart === undefined ? {} : { procStart }),
+    ...(bootId === undefined ? {} : { bootId }),
+    ...(pidNamespace === undefined ? {} : { pidNamespace }),
     ...(port === undefined ? {} : { port: port as number }),
     // Only a URL of the daemon's own making: http(s) on a literal host, never anything else to dial.
     ...(typeof url === 'string' && /^https?:\/\/[\w.:[\]-]+:\d+$/.test(url) ? { url } : {}),
