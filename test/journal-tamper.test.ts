@@ -542,3 +542,54 @@ test('a directory named like a segment is a problem for verify and a clear refus
   assert.equal((await store.append({ kind: 'note.added', payload: {} })).seq, 21);
   await store.close();
 });
+
+/** A frame around a body built by hand, its CRC correct. */
+function frameOf(body: Buffer): Buffer {
+  const frame = Buffer.alloc(8 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  frame.writeUInt32BE(crc32(body), 4);
+  body.copy(frame, 8);
+  return frame;
+}
+
+test('a frame another decoder would read differently is refused: a repeated key, a key that is no string, invalid UTF-8', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const record = frames[2]?.record as NonNullable<(typeof frames)[number]['record']>;
+  const original = Buffer.from(msgpackEncode(record));
+  // 1. `kind` twice: a decoder keeping the last key sees the signed record, one keeping the first sees "evil.kind".
+  const entries = original.subarray(1);
+  const twice = Buffer.concat([Buffer.from([0xde, 0x00, 15]), Buffer.from(msgpackEncode('kind')), Buffer.from(msgpackEncode('evil.kind')), entries]);
+  // 2. An integer key in front: JavaScript decoders make it the string "1".
+  const intKey = Buffer.concat([Buffer.from([0xde, 0x00, 15, 0x01, 0xc0]), entries]);
+  // 3. The payload's bytes changed into invalid UTF-8 that decodes to U+FFFD, as the original "�" did.
+  const withReplacement = Buffer.from(msgpackEncode({ ...record, payloadJson: '{"i":3,"text":"\uFFFD"}' }));
+  const at = withReplacement.indexOf(Buffer.from([0xef, 0xbf, 0xbd]));
+  const invalid = Buffer.concat([withReplacement.subarray(0, at), Buffer.from([0xff, 0x20, 0x20]), withReplacement.subarray(at + 3)]);
+  const cases: [Buffer, RegExp][] = [
+    [twice, /map key "kind" appears twice/],
+    [intKey, /a map key at byte 3 is not a string/],
+    [invalid, /is not valid UTF-8/],
+  ];
+  for (const [body, message] of cases) {
+    writeFrames(segment, frames.map((f, i) => (i === 2 ? frameOf(body) : f.bytes)));
+    const report = await verify();
+    assert.equal(report.ok, false);
+    assert.equal(report.problems[0]?.code, 'FRAME_DECODE', JSON.stringify(report.problems));
+    assert.match(report.problems[0]?.message ?? '', message);
+  }
+  // The same record from another encoder's byte choices (a map16 header) still reads.
+  writeFrames(segment, frames.map((f, i) => (i === 2 ? frameOf(Buffer.concat([Buffer.from([0xde, 0x00, 14]), entries])) : f.bytes)));
+  assert.deepEqual((await verify()).problems, []);
+});
+
+test('a checkpoint signature spelled another way (URL-safe, unpadded) is an invalid line, though its bytes decode to the same signature', async () => {
+  const { checkpoints, verify } = await journalWithCheckpoints();
+  const lines = readFileSync(checkpoints, 'utf8').trimEnd().split('\n');
+  const last = JSON.parse(lines[1] as string) as CheckpointRecord;
+  const respelled = { ...last, sig: last.sig.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '') };
+  writeFileSync(checkpoints, `${lines[0]}\n${JSON.stringify(respelled)}\n`);
+  const report = await verify();
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.problems.map((p) => [p.code, p.message]), [['CHECKPOINT_INVALID', 'checkpoint line 2: sig is not an Ed25519 signature in standard base64 (88 characters)']]);
+});

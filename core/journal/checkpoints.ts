@@ -189,8 +189,13 @@ function checkpointShapeProblem(content: string): string | CheckpointRecord {
   if (typeof r.keyId !== 'string') return 'keyId is missing';
   if (!isSha256Hex(r.prev)) return 'prev is not a SHA-256 hex digest';
   if (typeof r.sig !== 'string') return 'sig is missing';
+  // One spelling only (standard base64 of 64 bytes, padded): Node's decoder would also take
+  // URL-safe letters, no padding and whitespace, so a line's bytes could change and still verify.
+  if (!ED25519_SIG_BASE64.test(r.sig)) return 'sig is not an Ed25519 signature in standard base64 (88 characters)';
   return r as unknown as CheckpointRecord;
 }
+
+const ED25519_SIG_BASE64 = /^[A-Za-z0-9+/]{86}==$/;
 
 /** Appends a checkpoint line and fsyncs it; resolves once it is durable. */
 export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
