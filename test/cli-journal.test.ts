@@ -107,6 +107,8 @@ test('append, show, tail, export, verify and reindex work together; export lines
 
   const tail = runCli(['--state', root, 'journal', 'tail', '-n', '1', '--json']);
   assert.deepEqual(tail.stdout.trim().split('\n').map((l) => JSON.parse(l).seq), [2]);
+  assert.deepEqual(runCli(['--state', root, 'journal', 'tail', '-n', '0']), { code: 0, stdout: '', stderr: '' }, 'tail -n 0 (with -f: only new events)');
+  assert.equal(runCli(['--state', root, 'journal', 'tail', '-n', '-1']).code, 2);
 
   const lines = runCli(['--state', root, 'journal', 'export']).stdout.trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(lines.length, 2);
@@ -119,6 +121,12 @@ test('append, show, tail, export, verify and reindex work together; export lines
   assert.equal(verify.code, 0);
   const report = JSON.parse(verify.stdout);
   assert.deepEqual([report.ok, report.events, report.head.seq, report.anchored, report.checkpoints, report.problems], [true, 2, 2, true, 1, []]);
+
+  const statusOf = () => JSON.parse(runCli(['--state', root, 'journal', 'status', '--json']).stdout) as { head: { seq: number }; indexSnapshot: unknown };
+  assert.deepEqual(statusOf().indexSnapshot, { events: 2, oldestSeq: 1, lastSeq: 2 });
+  writeFileSync(join(root, 'journal', 'index.sqlite'), 'not a database');
+  const damaged = statusOf();
+  assert.deepEqual([damaged.head.seq, damaged.indexSnapshot], [2, { unusable: 'damaged, of another version or unreadable: the next writer rebuilds it from the log' }]);
 
   const reindex = runCli(['--state', root, 'journal', 'reindex', '--json']);
   assert.equal(reindex.code, 0, reindex.stderr);

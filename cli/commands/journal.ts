@@ -12,6 +12,7 @@ import {
   loadTrustedKey,
   newestCheckpoint,
   readCheckpoints,
+  newestRecords,
   readRecords,
   Redactor,
   toJournalEvent,
@@ -20,7 +21,7 @@ import {
 } from '../../core/journal/index.ts';
 import { jsonOption, printJson, printJsonLine, printText } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
-import { journalLimits, positiveInt, readableState, stateRoot, withOfflineWriter } from '../state.ts';
+import { journalLimits, positiveInt, positiveIntOrZero, readableState, stateRoot, withOfflineWriter } from '../state.ts';
 import { eventDetail, eventLine, progressBar, verifySummary } from '../journal-render.ts';
 import { followJournal } from '../journal-follow.ts';
 
@@ -102,19 +103,15 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     .addOption(new Option('--json', 'print one JSON object per line'))
     .action(
       action(run, async (opts: { lines: string; follow?: boolean; json?: boolean }, cmd: Command) => {
-        const n = positiveInt('--lines', opts.lines);
+        // 0 prints nothing of the past: `tail -n 0 -f` shows only what is written from now on.
+        const n = positiveIntOrZero('--lines', opts.lines, Number.MAX_SAFE_INTEGER);
         const paths = readableState(cmd) ?? statePaths(stateRoot(cmd));
         const segmentsDir = journalPaths(paths.journal).segments;
         const print = (e: ReturnType<typeof toJournalEvent>) => (opts.json ? printJsonLine(e) : printText(eventLine(e)));
-        const ring: ReturnType<typeof toJournalEvent>[] = [];
-        let lastSeq = 0;
-        for (const { record } of readRecords(segmentsDir, { fromSeq: 1 })) {
-          lastSeq = record.seq;
-          ring.push(toJournalEvent(record));
-          if (ring.length > n) ring.shift();
-        }
-        ring.forEach(print);
-        if (opts.follow) await followJournal(segmentsDir, lastSeq, print);
+        // At least the newest one, to know where following starts.
+        const newest = newestRecords(segmentsDir, Math.max(n, 1));
+        newest.slice(newest.length - n).forEach((record) => print(toJournalEvent(record)));
+        if (opts.follow) await followJournal(segmentsDir, newest[newest.length - 1]?.seq ?? 0, print);
       }),
     );
 
@@ -303,13 +300,14 @@ function journalBytes(paths: StatePaths): number {
 async function journalStatus(paths: StatePaths) {
   const jp = journalPaths(paths.journal);
   const segments = listSegmentsSafe(paths);
-  let head: { seq: number; hash: string } | null = null;
-  const last = segments[segments.length - 1];
-  if (last) for (const { record } of readRecords(jp.segments, { fromSeq: last.firstSeq })) head = { seq: record.seq, hash: record.hash };
+  const newest = newestRecords(jp.segments, 1)[0];
+  const head = newest ? { seq: newest.seq, hash: newest.hash } : null;
   const checkpoints = readCheckpoints(jp.checkpoints);
   const lastCp = [...checkpoints].reverse().find((l) => 'record' in l);
   const index = existsSync(jp.index) ? await JournalIndex.open(jp.index, { retention: Number.MAX_SAFE_INTEGER }) : null;
   const indexStats = index?.stats() ?? null;
+  // A snapshot that could not be used opens as an empty index: say so, not "0 events".
+  const snapshotUnusable = index !== null && !index.fromSnapshot;
   index?.close();
   return {
     state: paths.root,
@@ -318,7 +316,11 @@ async function journalStatus(paths: StatePaths) {
     bytes: segments.reduce((s, x) => s + sizeOf(x.path), 0),
     checkpoints: checkpoints.length,
     lastCheckpoint: lastCp && 'record' in lastCp ? { n: lastCp.record.n, size: lastCp.record.size, ts: lastCp.record.ts } : null,
-    indexSnapshot: indexStats ? { events: indexStats.events, oldestSeq: indexStats.oldestSeq, lastSeq: indexStats.lastSeq } : null,
+    indexSnapshot: snapshotUnusable
+      ? { unusable: 'damaged, of another version or unreadable: the next writer rebuilds it from the log' }
+      : indexStats
+        ? { events: indexStats.events, oldestSeq: indexStats.oldestSeq, lastSeq: indexStats.lastSeq }
+        : null,
   };
 }
 

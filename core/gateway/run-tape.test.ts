@@ -71,11 +71,18 @@ test('a running store reads a tape through its index when it holds the whole run
     await port.record(event('run.finished', 3, { state: 'completed', reason: 'final answer' }));
   };
   await record('run-old');
+  // A run waiting long (an approval) while other sessions are busy: its start leaves the window, its end does not.
+  const waiting = journalTapePort(store, { runId: 'run-waiting', sessionId: 's' });
+  await waiting.record(event('run.started', 1, { model: 'm', providerId: 'scripted' }));
+  await waiting.record(event('tool.decision', 2));
   for (let i = 0; i < 150; i++) await store.append({ kind: 'note.added', payload: i }); // run-old leaves the index window
+  await waiting.record(event('run.finished', 3, { state: 'completed', reason: 'final answer' }));
   await record('run-new');
-  assert.equal(store.runEventsFromIndex('run-old'), null, 'the index cannot vouch for a run older than its window');
-  assert.equal(store.runEventsFromIndex('run-new')?.length, 3, 'a recent run is read through the index');
-  for (const runId of ['run-old', 'run-new']) assert.deepEqual(readRunTapeOf(store, runId), readRunTape(store.paths.dir, runId), runId);
+  assert.equal(store.runEventsFromIndex('run-old', 'run.started'), null, 'the index cannot vouch for a run older than its window');
+  assert.equal(store.runEventsFromIndex('run-waiting', 'run.started'), null, 'nor for one whose first events left it');
+  assert.equal(store.runEventsFromIndex('run-new', 'run.started')?.length, 3, 'a recent run is read through the index');
+  for (const runId of ['run-old', 'run-waiting', 'run-new']) assert.deepEqual(readRunTapeOf(store, runId), readRunTape(store.paths.dir, runId), runId);
+  assert.equal(readRunTapeOf(store, 'run-waiting').events.length, 3);
   assert.throws(() => readRunTapeOf(store, 'run-none'), { code: 'PALYRA_NOT_FOUND' });
   await store.close();
 });

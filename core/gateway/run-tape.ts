@@ -90,7 +90,7 @@ export function readRunTape(journalDir: string, runId: string): { sessionId: str
  * @throws PalyraError PALYRA_NOT_FOUND when the journal holds no tape for the run.
  */
 export function readRunTapeOf(store: JournalStore, runId: string): { sessionId: string | null; events: TapeFileEvent[] } {
-  const indexed = store.runEventsFromIndex(runId);
+  const indexed = store.runEventsFromIndex(runId, 'run.started');
   if (indexed === null) return readRunTape(store.paths.dir, runId);
   const events: TapeFileEvent[] = [];
   let sessionId: string | null = null;

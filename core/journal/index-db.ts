@@ -63,15 +63,18 @@ const ROWS_PER_INSERT = 16;
  * from the log when missing or stale, and its snapshot is a plain SQLite file.
  */
 export class JournalIndex {
-  private insertOne: Statement;
-  private insertMany: Statement;
-  private upsertMeta: Statement;
+  // Prepared in setUp(), again after a reset.
+  private insertOne!: Statement;
+  private insertMany!: Statement;
+  private upsertMeta!: Statement;
   private sinceSnapshot = 0;
   /** The snapshot being written (or done): the next one starts after it. */
   private snapshotting: Promise<unknown> = Promise.resolve();
   private lastSeqCache: number;
   private lastHashCache: string | null;
   private oldestCache: number | null;
+  /** Whether this index came from its snapshot file (false: started empty, to be rebuilt from the log). */
+  fromSnapshot = false;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
@@ -79,6 +82,15 @@ export class JournalIndex {
     private readonly snapshotPath: string,
     private readonly retention: number,
   ) {
+    this.setUp();
+    this.lastSeqCache = Number(this.meta('last_seq') ?? 0);
+    this.lastHashCache = this.meta('last_hash');
+    this.oldestCache = this.queryOldest();
+  }
+
+  /** Creates what is missing of the live schema and prepares the statements appends use. */
+  private setUp(): void {
+    const db = this.db;
     // The index is a cache rebuilt from the log: its rollback journal stays in memory (a
     // failed transaction still rolls back) and snapshots are made durable separately.
     db.exec(`PRAGMA temp_store=MEMORY; PRAGMA ${LIVE}.journal_mode=MEMORY;`);
@@ -90,9 +102,12 @@ export class JournalIndex {
     this.insertMany = db.prepare(`INSERT INTO events VALUES ${Array(ROWS_PER_INSERT).fill(row).join(',')}`);
     this.upsertMeta = db.prepare('INSERT OR REPLACE INTO index_meta (key, value) VALUES (?, ?), (?, ?)');
     if (this.meta('schema_version') === null) this.setMeta('schema_version', String(INDEX_SCHEMA_VERSION));
-    this.lastSeqCache = Number(this.meta('last_seq') ?? 0);
-    this.lastHashCache = this.meta('last_hash');
-    this.oldestCache = this.queryOldest();
+  }
+
+  private freeStatements(): void {
+    this.insertOne.free();
+    this.insertMany.free();
+    this.upsertMeta.free();
   }
 
   /**
@@ -103,10 +118,17 @@ export class JournalIndex {
     const SQL = await loadSqlJs();
     const db = new SQL.Database();
     db.exec(`ATTACH ':memory:' AS ${LIVE}`);
-    if (!tryLoadSnapshot(SQL, db, snapshotPath)) {
-      // Whatever a failed load left is dropped with its database.
-      db.exec(`DETACH ${LIVE}; ATTACH ':memory:' AS ${LIVE}`);
+    if (tryLoadSnapshot(SQL, db, snapshotPath)) {
+      try {
+        const loaded = new JournalIndex(SQL, db, snapshotPath, options.retention);
+        loaded.fromSnapshot = true;
+        return loaded;
+      } catch {
+        // A snapshot that passed its checks and still cannot be used: a cache, so rebuilt.
+      }
     }
+    // Whatever a failed load left is dropped with its database.
+    db.exec(`DETACH ${LIVE}; ATTACH ':memory:' AS ${LIVE}`);
     return new JournalIndex(SQL, db, snapshotPath, options.retention);
   }
 
@@ -190,10 +212,16 @@ export class JournalIndex {
     return added;
   }
 
-  /** Drops every event (before a rebuild). */
+  /** Drops every event and all metadata but the origin (before a rebuild). */
   reset(): void {
-    this.db.exec('DELETE FROM events; DELETE FROM index_meta;');
-    this.setMeta('schema_version', String(INDEX_SCHEMA_VERSION));
+    const origin = this.meta('origin');
+    this.freeStatements();
+    // A new database rather than DELETE: the old one may be the thing that is broken (a
+    // damaged page fails the DELETE too, and `journal reindex` could then never repair it).
+    this.db.exec(`DETACH ${LIVE}; ATTACH ':memory:' AS ${LIVE}`);
+    this.setUp();
+    // The origin says which journal the index belongs to; a rebuild keeps that (decision 22).
+    if (origin !== null) this.setMeta('origin', origin);
     this.oldestCache = null;
     this.lastSeqCache = 0;
     this.lastHashCache = null;
@@ -268,9 +296,7 @@ export class JournalIndex {
 
   /** Frees the database. */
   close(): void {
-    this.insertOne.free();
-    this.insertMany.free();
-    this.upsertMeta.free();
+    this.freeStatements();
     this.db.close();
   }
 
@@ -342,6 +368,7 @@ function tryLoadSnapshot(SQL: SqlJsStatic, db: Database, path: string): boolean 
     snapshot = new SQL.Database(bytes);
     const version = snapshot.exec("SELECT value FROM index_meta WHERE key = 'schema_version'")[0]?.values[0]?.[0];
     if (version !== String(INDEX_SCHEMA_VERSION)) return false;
+    if (!snapshotIsSound(snapshot)) return false;
     copyDatabase(SQL, { db, name: LIVE }, { db: snapshot, name: 'main' });
     return true;
   } catch {
@@ -349,6 +376,25 @@ function tryLoadSnapshot(SQL: SqlJsStatic, db: Database, path: string): boolean 
   } finally {
     snapshot?.close();
   }
+}
+
+const EVENT_COLUMNS = ['seq', 'ts', 'kind', 'session_id', 'run_id', 'segment', 'offset'];
+
+/**
+ * Whether a snapshot can be trusted as this index: SQLite's own page check passes (the
+ * online backup copies damaged pages without looking), the tables have this version's
+ * columns, and the events are the unbroken run of seqs its metadata says ends at
+ * `last_seq` (rows deleted by hand, or a dropped table, would otherwise load as current).
+ */
+function snapshotIsSound(snapshot: Database): boolean {
+  const first = (sql: string): unknown[] => snapshot.exec(sql)[0]?.values[0] ?? [];
+  if (first('PRAGMA quick_check')[0] !== 'ok') return false;
+  const columns = snapshot.exec('PRAGMA table_info(events)')[0]?.values.map((row) => row[1]) ?? [];
+  if (columns.join(',') !== EVENT_COLUMNS.join(',')) return false;
+  const [count, oldest, newest] = first('SELECT COUNT(*), MIN(seq), MAX(seq) FROM events') as [number, number | null, number | null];
+  const lastSeq = Number(first("SELECT value FROM index_meta WHERE key = 'last_seq'")[0] ?? 0);
+  if (count === 0) return lastSeq === 0;
+  return oldest !== null && newest !== null && newest === lastSeq && newest - oldest + 1 === count;
 }
 
 /**

@@ -8,7 +8,7 @@ export { syncIndex } from './index-sync.ts';
 export { journalPaths } from './journal-paths.ts';
 export { newestCheckpoint, readOrigin } from './recover.ts';
 export type { JournalPaths } from './journal-paths.ts';
-export { readRecords, decodeRecord } from './log-reader.ts';
+export { readRecords, decodeRecord, newestRecords } from './log-reader.ts';
 export type { LocatedRecord } from './log-reader.ts';
 export { listSegments, scanSegment } from './segments.ts';
 export { verifyJournal } from './verify.ts';

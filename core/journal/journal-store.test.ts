@@ -7,7 +7,7 @@ import { GENESIS_HASH, type JsonValue } from '../base/index.ts';
 import { loadSqlJs } from '../base/sqljs.ts';
 import { loadTrustedKey } from './checkpoints.ts';
 import { JournalStore } from './journal-store.ts';
-import { readRecords } from './log-reader.ts';
+import { newestRecords, readRecords } from './log-reader.ts';
 import { Redactor } from './redact.ts';
 import { verifyJournal } from './verify.ts';
 
@@ -373,6 +373,43 @@ test('a damaged index snapshot, or one with another page size, is replaced by a 
   await afterResize.close();
 });
 
+test('a snapshot whose pages, rows or tables were changed is not trusted: it is rebuilt from the log, and a rebuild keeps the origin', async () => {
+  const { store, options } = await freshJournal();
+  for (let i = 0; i < 4; i++) await Promise.all(Array.from({ length: 500 }, (_, j) => store.append({ kind: 'note.added', payload: { j }, runId: `run-${j % 2}` })));
+  await store.close();
+  const snapshotPath = join(options.dir, 'index.sqlite');
+  const good = readFileSync(snapshotPath);
+  const expected = { events: 2001, oldestSeq: 1, lastSeq: 2001 };
+  const SQL = await loadSqlJs();
+  const edited = (sql: string): Buffer => {
+    const db = new SQL.Database(Buffer.from(good)); // sql.js may write into the array it is given
+    db.exec(sql);
+    const bytes = Buffer.from(db.export());
+    db.close();
+    return bytes;
+  };
+  const pageDamaged = Buffer.from(good);
+  pageDamaged.fill(0, 9 * 4096, 9 * 4096 + 8); // a b-tree page header: SQLite's backup copies it without looking
+  const cases: [string, Buffer][] = [
+    ['a damaged page', pageDamaged],
+    ['rows deleted', edited('DELETE FROM events WHERE seq BETWEEN 100 AND 200')],
+    ['the events table dropped', edited('DROP TABLE events')],
+    ['a column added', edited('ALTER TABLE events ADD COLUMN x')],
+  ];
+  for (const [what, bytes] of cases) {
+    writeFileSync(snapshotPath, bytes);
+    const reopened = await JournalStore.open(options);
+    assert.deepEqual(reopened.index.stats(), expected, what);
+    assert.equal(reopened.index.ofRun('run-1').length, 1000, what);
+    assert.equal(reopened.readEvent(150)?.seq, 150, what);
+    await reopened.close();
+  }
+  const reopened = await JournalStore.open(options);
+  await reopened.rebuildIndex();
+  assert.equal(reopened.index.origin, reopened.origin, 'journal reindex keeps the origin the lost-events check relies on');
+  await reopened.close();
+});
+
 test('snapshots asked for while one is being written wait their turn (they share a temporary file)', async () => {
   const { store, options } = await freshJournal({ snapshotIntervalMs: 0 });
   await store.append({ kind: 'note.added', payload: 1 });
@@ -486,4 +523,20 @@ test('an event naming its own session in its payload claims no redaction; anothe
   const other = await store.append({ kind: 'note.added', sessionId: 'ses_1', payload: { sessionId: 'ses_2' } });
   assert.equal(other.redactions, 1);
   await store.close();
+});
+
+test('newestRecords reads the log from its end: the last N across segments, past a newest segment still empty after a roll', async () => {
+  const { store, options } = await freshJournal({ maxSegmentBytes: 4096 });
+  for (let i = 2; i <= 120; i++) await store.append({ kind: 'note.added', payload: { i, pad: 'x'.repeat(100) } });
+  await store.close();
+  const segmentsDir = join(options.dir, 'segments');
+  assert.ok(readdirSync(segmentsDir).length >= 4, 'the events span several segments');
+  const seqs = (n: number) => newestRecords(segmentsDir, n).map((r) => r.seq);
+  assert.deepEqual(seqs(0), []);
+  assert.deepEqual(seqs(3), [118, 119, 120]);
+  assert.deepEqual(seqs(50), Array.from({ length: 50 }, (_, i) => 71 + i));
+  assert.deepEqual(seqs(1000), Array.from({ length: 120 }, (_, i) => 1 + i), 'more than the log holds: all of it');
+  // A crash right after a roll leaves the next segment with its header only.
+  writeFileSync(join(segmentsDir, 'seg-00000000000000000121.log'), readFileSync(join(segmentsDir, readdirSync(segmentsDir).sort()[0] as string)).subarray(0, 16));
+  assert.deepEqual(seqs(2), [119, 120]);
 });

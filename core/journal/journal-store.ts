@@ -347,12 +347,13 @@ export class JournalStore {
   }
 
   /**
-   * Every event of one run, in order, when the index holds them all (it holds the run's
-   * first event and one older): read through the index, without streaming the log.
-   * Null when the index cannot tell (the run began before its window, or it is broken):
-   * the caller then streams the log.
+   * Every event of one run, in order, when the index holds them all: read through the
+   * index, without streaming the log. The index keeps only the newest events, so the run's
+   * oldest event it holds proves the run starts there only when it is of `firstKind` (the
+   * kind every run begins with). Null when the index cannot tell (the run began before its
+   * window, or it is broken): the caller then streams the log.
    */
-  runEventsFromIndex(runId: string): JournalEvent[] | null {
+  runEventsFromIndex(runId: string, firstKind: string): JournalEvent[] | null {
     if (this.feeder.broken) return null;
     const index = this.index;
     const hits = [];
@@ -362,11 +363,10 @@ export class JournalStore {
       if (page.length < 1000) break;
       after = (page[page.length - 1] as { seq: number }).seq;
     }
-    const oldest = index.oldestSeq;
-    const first = hits[0];
-    // An event of the run older than the first hit would be at or after `oldest`, so held.
-    if (!first || oldest === null || oldest >= first.seq) return null;
-    return hits.map((hit) => toJournalEvent(readFrameAt(this.paths.segments, hit)));
+    if (hits.length === 0) return null;
+    const events = hits.map((hit) => toJournalEvent(readFrameAt(this.paths.segments, hit)));
+    // Earlier events of the run may have left the window: only its first kind proves none did.
+    return events[0]?.kind === firstKind ? events : null;
   }
 
   /** The newest events the index holds, newest first. */
@@ -474,6 +474,7 @@ export class JournalStore {
     const index = this.index;
     index.reset();
     syncIndex(index, this.paths.segments, this.durableHead, this.options.indexRetention ?? DEFAULT_INDEX_RETENTION);
+    index.recordOrigin(this.origin);
     const snapshot = await this.snapshotIndex();
     return { ...index.stats(), snapshotBytes: snapshot?.bytes ?? 0 };
   }

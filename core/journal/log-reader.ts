@@ -23,17 +23,43 @@ export function* readRecords(segmentsDir: string, options: { fromSeq?: number } 
   let startIndex = 0;
   for (let i = 0; i < segments.length; i++) if ((segments[i] as SegmentFile).firstSeq <= fromSeq) startIndex = i;
   for (let i = startIndex; i < segments.length; i++) {
-    const segment = segments[i] as SegmentFile;
-    const isLast = i === segments.length - 1;
-    for (const item of scanSegment(segment.path)) {
-      if (item.type === 'torn') {
-        if (isLast) return;
-        throw corrupt(segment, item.offset, `a frame is cut short (${item.reason}) in a segment that is not the last`);
-      }
-      if (item.type === 'corrupt') throw corrupt(segment, item.offset, item.reason);
-      const record = decodeRecord(item.body, segment, item.offset);
-      if (record.seq >= fromSeq) yield { record, segment, offset: item.offset, end: item.end };
+    for (const located of segmentRecords(segments[i] as SegmentFile, i === segments.length - 1)) {
+      if (located.record.seq >= fromSeq) yield located;
     }
+  }
+}
+
+/**
+ * The newest `count` records, oldest first. Reads segments from the newest back, only as
+ * many as hold them (`journal tail` on a long log reads its end, not all of it); a newest
+ * segment still empty after a roll is passed over.
+ */
+export function newestRecords(segmentsDir: string, count: number): StoredRecord[] {
+  if (count <= 0) return [];
+  const segments = listSegments(segmentsDir);
+  let newest: StoredRecord[] = [];
+  for (let i = segments.length - 1; i >= 0 && newest.length < count; i--) {
+    const wanted = count - newest.length;
+    const ring: StoredRecord[] = [];
+    for (const { record } of segmentRecords(segments[i] as SegmentFile, i === segments.length - 1)) {
+      ring.push(record);
+      // Trim in halves, not one shift() per record: a segment can hold millions.
+      if (ring.length >= 2 * wanted + 1024) ring.splice(0, ring.length - wanted);
+    }
+    newest = ring.slice(-wanted).concat(newest);
+  }
+  return newest;
+}
+
+/** The records of one segment in file order; a torn end is quiet only in the newest segment. */
+function* segmentRecords(segment: SegmentFile, isLast: boolean): Generator<LocatedRecord> {
+  for (const item of scanSegment(segment.path)) {
+    if (item.type === 'torn') {
+      if (isLast) return;
+      throw corrupt(segment, item.offset, `a frame is cut short (${item.reason}) in a segment that is not the last`);
+    }
+    if (item.type === 'corrupt') throw corrupt(segment, item.offset, item.reason);
+    yield { record: decodeRecord(item.body, segment, item.offset), segment, offset: item.offset, end: item.end };
   }
 }
 
