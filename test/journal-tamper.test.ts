@@ -593,3 +593,13 @@ test('a checkpoint signature spelled another way (URL-safe, unpadded) is an inva
   assert.equal(report.ok, false);
   assert.deepEqual(report.problems.map((p) => [p.code, p.message]), [['CHECKPOINT_INVALID', 'checkpoint line 2: sig is not an Ed25519 signature in standard base64 (88 characters)']]);
 });
+
+test('a checkpoint line with an extra key holding 1e400 (Infinity once parsed) is an invalid line, not a verify that stops with an error', async () => {
+  const { checkpoints, verify } = await journalWithCheckpoints();
+  const lines = readFileSync(checkpoints, 'utf8').trimEnd().split('\n');
+  writeFileSync(checkpoints, `${(lines[0] as string).slice(0, -1)},"note":1e400}\n${lines[1]}\n`);
+  const report = await verify();
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.problems.map((p) => p.code), ['CHECKPOINT_INVALID', 'CHECKPOINT_CHAIN_BROKEN']);
+  assert.match(report.problems[0]?.message ?? '', /^checkpoint line 1: it holds a value canonical JSON cannot express/);
+});

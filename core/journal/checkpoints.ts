@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { appendFileSync, closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson, createFileExclusive, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex } from '../base/index.ts';
+import { canonicalJson, createFileExclusive, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex, type JsonValue } from '../base/index.ts';
 
 /**
  * A signed statement that the journal named `origin` had `size` events and that the
@@ -192,6 +192,12 @@ function checkpointShapeProblem(content: string): string | CheckpointRecord {
   // One spelling only (standard base64 of 64 bytes, padded): Node's decoder would also take
   // URL-safe letters, no padding and whitespace, so a line's bytes could change and still verify.
   if (!ED25519_SIG_BASE64.test(r.sig)) return 'sig is not an Ed25519 signature in standard base64 (88 characters)';
+  // Other keys are allowed (signed like the rest), but must have a canonical form to be signed or linked (1e400 parses to Infinity).
+  try {
+    canonicalJson(r as JsonValue);
+  } catch (error) {
+    return `it holds a value canonical JSON cannot express (${(error as Error).message})`;
+  }
   return r as unknown as CheckpointRecord;
 }
 
