@@ -75,7 +75,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
   checkWorkspace(config.tools.workspace);
   const paths = initStateDir(options.stateDir);
-  const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve' });
+  const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve', onWarning: (m) => log(m, { warning: m }) });
   if (lock.tookOverStaleFrom) log(`took over a stale lock from pid ${lock.tookOverStaleFrom.pid}`, { stalePid: lock.tookOverStaleFrom.pid });
   // Processes a crashed daemon started may still run: kill what is left of them before
   // anything new is spawned.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -308,4 +308,27 @@ test('a lock file that is a dangling symlink is a clear refusal, not twenty retr
   const { lockPath } = lockIn();
   symlinkSync('/nonexistent/palyra-lock-target', lockPath);
   assert.throws(() => acquireStateLock(lockPath, WRITER), { code: 'PALYRA_STATE_LOCKED', message: `Lock file "${lockPath}" is a symbolic link to nothing; palyrad never makes one: remove it` });
+});
+
+test('a holder touches its lock file, writes it again when it is deleted, and warns once when it names another process', async () => {
+  const { lockPath } = lockIn();
+  const warnings: string[] = [];
+  const lock = acquireStateLock(lockPath, { ...SERVE, heartbeatMs: 20, onWarning: (m) => warnings.push(m) });
+  const tick = () => new Promise((r) => setTimeout(r, 80));
+  const longAgo = new Date(Date.now() - 120_000);
+  utimesSync(lockPath, longAgo, longAgo);
+  await tick();
+  assert.ok(Date.now() - statSync(lockPath).mtimeMs < 5_000, 'the heartbeat refreshed the mtime');
+  rmSync(lockPath);
+  await tick();
+  assert.deepEqual(JSON.parse(readFileSync(lockPath, 'utf8')), { version: 1, ...lock.owner });
+  assert.deepEqual(warnings, [`lock file "${lockPath}" was removed while this process held it; it was written again`]);
+  const other: LockOwner = { pid: deadPid(), mode: 'writer', command: 'palyrad journal append', startedAt: 1, hostname: hostname() };
+  writeOwner(lockPath, other);
+  await tick();
+  await tick();
+  assert.equal(warnings.length, 2, 'warned once');
+  assert.equal(warnings[1], `lock file "${lockPath}" now names palyrad journal append (pid ${other.pid}), not this one: two writers may be using this state directory; stop one`);
+  lock.release();
+  assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).pid, other.pid, 'release leaves another owner\'s file');
 });

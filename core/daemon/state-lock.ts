@@ -61,7 +61,17 @@ export const HEARTBEAT_STALE_MS = 60_000;
  * a live holder (or one on another host, which cannot be checked) has it; takes over the
  * lock of a dead holder or a reused PID, and a garbage lock file.
  */
-export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'writer'; command: string }): StateLock {
+export function acquireStateLock(
+  lockPath: string,
+  options: {
+    mode: 'serve' | 'writer';
+    command: string;
+    /** Told when the lock file is found removed (it is written again) or naming another process. */
+    onWarning?: (message: string) => void;
+    /** How often the holder touches its lock file (tests shorten it). */
+    heartbeatMs?: number;
+  },
+): StateLock {
   const procStart = procStatOf(process.pid)?.start;
   const { bootId, pidNamespace } = thisKernel();
   const owner: LockOwner = {
@@ -76,7 +86,7 @@ export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'w
   };
   const text = serialize(owner);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (createExclusive(lockPath, text)) return heldLock(lockPath, owner, undefined);
+    if (createExclusive(lockPath, text)) return heldLock(lockPath, owner, undefined, options);
     const found = readText(lockPath);
     if (found === null) {
       // A link() that failed with EEXIST but nothing to read: a dangling symlink, which no retry clears.
@@ -86,7 +96,7 @@ export function acquireStateLock(lockPath: string, options: { mode: 'serve' | 'w
     const existing = parseOwner(found);
     const verdict = existing ? judgeHolder(existing, lockPath) : 'dead';
     if (existing && verdict !== 'dead') throw lockedError(lockPath, existing, verdict);
-    if (replaceStale(lockPath, found, text, text)) return heldLock(lockPath, owner, existing ?? undefined);
+    if (replaceStale(lockPath, found, text, text)) return heldLock(lockPath, owner, existing ?? undefined, options);
     // Another process is taking the stale lock over; give it a moment, then look again.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
   }
@@ -107,7 +117,12 @@ export function readStateLock(lockPath: string): { owner: LockOwner; alive: bool
   return owner ? { owner, alive: judgeHolder(owner, lockPath) !== 'dead' } : null;
 }
 
-function heldLock(path: string, initial: LockOwner, tookOverStaleFrom: LockOwner | undefined): StateLock {
+function heldLock(
+  path: string,
+  initial: LockOwner,
+  tookOverStaleFrom: LockOwner | undefined,
+  options: { onWarning?: (message: string) => void; heartbeatMs?: number },
+): StateLock {
   let owner = initial;
   let released = false;
   const isOurs = (): boolean => {
@@ -115,14 +130,27 @@ function heldLock(path: string, initial: LockOwner, tookOverStaleFrom: LockOwner
     const current = text === null ? null : parseOwner(text);
     return current?.pid === owner.pid && current.startedAt === owner.startedAt;
   };
-  // Sign of life for a palyrad in another PID namespace, which cannot probe our pid.
+  // Sign of life for a palyrad in another PID namespace, which cannot probe our pid; and a
+  // check that the file still names us (an operator may delete it while we run).
+  let warnedOfOther = false;
   const heartbeat = setInterval(() => {
     try {
-      if (isOurs()) utimesSync(path, new Date(), new Date());
+      const text = readText(path);
+      if (text === null) {
+        // Without the file any writer would take the lock at once: write it again.
+        if (!released && createExclusive(path, serialize(owner))) options.onWarning?.(`lock file "${path}" was removed while this process held it; it was written again`);
+        return;
+      }
+      const current = parseOwner(text);
+      if (current?.pid === owner.pid && current.startedAt === owner.startedAt) utimesSync(path, new Date(), new Date());
+      else if (!warnedOfOther) {
+        warnedOfOther = true;
+        options.onWarning?.(`lock file "${path}" now names ${current ? `${current.command} (pid ${current.pid})` : 'no process'}, not this one: two writers may be using this state directory; stop one`);
+      }
     } catch {
-      // A missed beat is retried in 10 s; six in a row let a container elsewhere take the lock.
+      // A missed beat is retried next time; six in a row let a container elsewhere take the lock.
     }
-  }, HEARTBEAT_MS);
+  }, options.heartbeatMs ?? HEARTBEAT_MS);
   heartbeat.unref();
   const release = (): void => {
     if (released) return;
