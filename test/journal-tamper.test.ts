@@ -603,3 +603,15 @@ test('a checkpoint line with an extra key holding 1e400 (Infinity once parsed) i
   assert.deepEqual(report.problems.map((p) => p.code), ['CHECKPOINT_INVALID', 'CHECKPOINT_CHAIN_BROKEN']);
   assert.match(report.problems[0]?.message ?? '', /^checkpoint line 1: it holds a value canonical JSON cannot express/);
 });
+
+test('a second event 1 further on is out of order, not a second genesis: the journal keeps its origin', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment);
+  const genesis = frames[0]?.record as StoredRecord;
+  const forged: StoredRecord = { ...genesis, kind: 'note.added', payloadJson: '{"origin":"palyra:journal:forged"}' };
+  forged.hash = computeRecordHash(forged);
+  writeFrames(segment, [...frames.slice(0, 10).map((f) => f.bytes), reencode(forged), ...frames.slice(10).map((f) => f.bytes)]);
+  const report = await verify();
+  assert.deepEqual(report.problems, [{ seq: 1, code: 'SEQ_OUT_OF_ORDER', message: 'event 1 comes after event 10' }]);
+  assert.equal(report.origin, JSON.parse(genesis.payloadJson).origin);
+});

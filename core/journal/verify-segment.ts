@@ -129,7 +129,8 @@ export function verifySegment(task: SegmentTask, onProgress?: (bytes: number) =>
       problem(r.seq, 'CHAIN_BROKEN', `event ${r.seq} does not link to the hash of event ${r.seq - 1}`);
     }
     if (computeRecordHash(r) !== r.hash) problem(r.seq, 'HASH_MISMATCH', `event ${r.seq} does not match its hash: its content was changed`);
-    if (r.seq === 1) report.origin = genesisOrigin(r, problem);
+    // Only a segment's first record can be the genesis; a repeated seq 1 further on is out of order, not a second origin.
+    if (r.seq === 1 && head === null) report.origin = genesisOrigin(r, problem);
     if (wanted.has(r.seq)) report.hashAt.push([r.seq, r.hash]);
     report.events++;
     // Resynchronize on what we saw, so one damaged spot is reported once, not forever after.
