@@ -8,11 +8,13 @@ export interface OutputOptions {
 
 /**
  * Whether to colour output: only on a TTY, never with NO_COLOR (any value), and
- * FORCE_COLOR wins for people piping into `less -R`.
+ * FORCE_COLOR as chalk and Node read it: `0` or `false` turns colour off even on a TTY,
+ * any other value (`1`, `true`, empty) on, for people piping into `less -R`.
  */
 export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  const force = process.env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force.toLowerCase() !== 'false';
   return stream.isTTY === true;
 }
 

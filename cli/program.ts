@@ -69,8 +69,13 @@ export async function runProgram(built: { program: Command; run: CliRun }, argv:
         const at = args.indexOf('help');
         // `help NAME` for a command that does not exist printed the main help as if asked for it.
         const named = at === -1 ? undefined : args[at + 1];
-        if (named !== undefined && !named.startsWith('-') && !built.program.commands.some((c) => c.name() === named || c.aliases().includes(named))) {
-          return reportError(new PalyraError('PALYRA_USAGE', `Unknown command '${named}'. See 'palyrad --help'.`), wantsJson);
+        // `journal help verify` names a subcommand of the group before `help`.
+        const isNamed = (c: Command, name: string): boolean => c.name() === name || c.aliases().includes(name);
+        let group: Command = built.program;
+        for (const word of args.slice(0, Math.max(at, 0))) group = group.commands.find((c) => isNamed(c, word)) ?? group;
+        if (named !== undefined && !named.startsWith('-') && !group.commands.some((c) => isNamed(c, named))) {
+          const path = ['palyrad', ...commandPath(group)].join(' ');
+          return reportError(new PalyraError('PALYRA_USAGE', `Unknown command '${named}'. See '${path} --help'.`), wantsJson);
         }
         return at !== -1 ? 0 : 2;
       }
@@ -81,6 +86,13 @@ export async function runProgram(built: { program: Command; run: CliRun }, argv:
     }
     return reportError(error, wantsJson);
   }
+}
+
+/** The names from the program down to `command` (empty for the program itself). */
+function commandPath(command: Command): string[] {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names;
 }
 
 /**

@@ -320,6 +320,14 @@ test('help for a command that does not exist is a usage error; help for one that
   assert.equal(bogus.code, 2);
   assert.match(bogus.stderr, /palyrad: Unknown command 'bogus'\. See 'palyrad --help'\.\n$/);
   assert.equal(runCli(['help', 'journal']).code, 0);
+  // Inside a group, `help` names the group's own subcommands.
+  const verifyHelp = runCli(['journal', 'help', 'verify']);
+  assert.deepEqual([verifyHelp.code, verifyHelp.stderr], [0, '']);
+  assert.match(verifyHelp.stdout, /^Usage: palyrad journal verify/);
+  assert.equal(runCli(['worker', 'token', 'help', 'create']).code, 0);
+  const bogusInGroup = runCli(['journal', 'help', 'bogus']);
+  assert.equal(bogusInGroup.code, 2);
+  assert.match(bogusInGroup.stderr, /palyrad: Unknown command 'bogus'\. See 'palyrad journal --help'\.\n$/);
 });
 
 test('a bad journal limit in the environment is one error, not a warning that falls back on it and then its error', () => {
@@ -342,4 +350,17 @@ test('a payload from stdin or a file past the cap is refused after reading at mo
   assert.equal(fromFile.code, 2);
   assert.match(fromFile.stderr, /is over the journal limit of 4096 bytes\n$/);
   assert.equal(existsSync(root), false);
+});
+
+test('colour: off when piped, on with FORCE_COLOR, off with FORCE_COLOR=0 or false (as chalk reads it) and with NO_COLOR', () => {
+  const root = join(tempDir(), 'state');
+  assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{}']).code, 0);
+  const tail = (env: NodeJS.ProcessEnv) => runCli(['--state', root, 'journal', 'tail', '-n', '1'], { env: { NO_COLOR: '', ...env } }).stdout;
+  const ansi = /\u001b\[/;
+  assert.doesNotMatch(tail({}), ansi, 'piped');
+  assert.match(tail({ FORCE_COLOR: '1' }), ansi);
+  assert.match(tail({ FORCE_COLOR: 'true' }), ansi);
+  assert.doesNotMatch(tail({ FORCE_COLOR: '0' }), ansi);
+  assert.doesNotMatch(tail({ FORCE_COLOR: 'false' }), ansi);
+  assert.doesNotMatch(tail({ FORCE_COLOR: '1', NO_COLOR: '1' }), ansi, 'NO_COLOR wins');
 });

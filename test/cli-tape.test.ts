@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { parseTapeFile, serializeTapeFile } from '../core/agent/index.ts';
@@ -95,6 +95,13 @@ test('tape export writes the self-contained file (stdout or --out, mode 0600) an
   assert.deepEqual([written.code, written.stdout], [0, `wrote 14 step(s) of run run-a to ${file}\n`]);
   assert.equal(readFileSync(file, 'utf8'), out.stdout);
   assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(JSON.parse(tape('export', 'run-a', '--out', file, '--json').stdout), { runId: 'run-a', steps: 14, out: file });
+  assert.equal(tape('export', 'run-a', '--json').stdout, out.stdout, '--json on stdout: the same JSON lines');
+  const missing = join(dir, 'no-such-folder', 'deeper', 'x.jsonl');
+  const refused = tape('export', 'run-a', '--out', missing);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /^palyrad: Cannot write ".*x\.jsonl": .*no such file or directory/i);
+  assert.equal(existsSync(join(dir, 'no-such-folder')), false, 'a mistyped folder is not created');
 
   const { header, events } = parseTapeFile(out.stdout);
   const genesis = readRecords(join(root, 'journal', 'segments')).next().value?.record;

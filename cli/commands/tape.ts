@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { Command } from 'commander';
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Command, Option } from 'commander';
 import { ioError, PalyraError, writeFileAtomic } from '../../core/base/index.ts';
 import type { ReplayOptions, TapeFileEvent } from '../../core/agent/index.ts';
 import type { StatePaths } from '../../core/daemon/state-dir.ts';
@@ -53,17 +53,22 @@ export function registerTapeCommands(program: Command, run: CliRun): void {
   tape
     .command('export <run>')
     .description('write the run\'s self-contained tape file (JSON lines: a header, then {seq, hash, kind, payload} per step) for `tape replay --file`')
-    .option('--out <file>', 'write to FILE (atomically, mode 0600) instead of stdout')
+    .option('--out <file>', 'write to FILE (atomically, mode 0600) instead of stdout; its folder must exist')
+    .addOption(new Option('--json', 'the tape is JSON lines either way; with --out, print {"runId","steps","out"}; errors go to stderr as JSON'))
     .addHelpText('after', '\nEach event keeps its journal seq and hash, and the header names the journal\'s origin, so an auditor can match them with `palyrad journal show SEQ`.\nExit codes: 0 written, 2 unknown run, usage or I/O error.')
     .action(
-      action(run, async (runId: string, opts: { out?: string }, cmd: Command) => {
+      action(run, async (runId: string, opts: { out?: string; json?: boolean }, cmd: Command) => {
+        // A mistyped folder is an error, not a new directory tree (the atomic write would create it).
+        const out = opts.out === undefined ? undefined : resolve(opts.out);
+        if (out !== undefined) requireFolderOf(out);
         const { paths, sessionId, events } = await journalTape(cmd, runId);
         const { serializeTapeFile } = await agent();
         const text = serializeTapeFile({ runId, sessionId, origin: readOrigin(journalPaths(paths.journal)) }, events);
-        if (opts.out === undefined) process.stdout.write(text);
+        if (out === undefined) process.stdout.write(text);
         else {
-          writeFileAtomic(resolve(opts.out), text);
-          printText(`wrote ${events.length} step(s) of run ${runId} to ${opts.out}`);
+          writeFileAtomic(out, text);
+          if (opts.json) printJson({ runId, steps: events.length, out });
+          else printText(`wrote ${events.length} step(s) of run ${runId} to ${opts.out}`);
         }
       }),
     );
@@ -162,3 +167,15 @@ async function whatIfPolicies(path: string): Promise<{ decide: NonNullable<Repla
   return { decide: (request) => pe.decideToolCall(request, set), hash: set.hash };
 }
 
+
+/** Refuses an output path whose folder is missing or is not a folder. */
+function requireFolderOf(path: string): void {
+  const folder = dirname(path);
+  let isFolder = false;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch (error) {
+    throw ioError(`write "${path}"`, error);
+  }
+  if (!isFolder) throw new PalyraError('PALYRA_IO', `Cannot write "${path}": "${folder}" is not a folder`);
+}
