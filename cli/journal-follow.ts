@@ -1,16 +1,17 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeRecord, listSegments, scanSegment, toJournalEvent, type JournalEvent } from '../core/journal/index.ts';
 
 const POLL_MS = 250;
 
 /**
- * Prints events appended after `afterSeq` until the process is interrupted. Polls the
- * newest segment from the last offset read (fs.watch is unreliable across runtimes and
- * filesystems), moving on when the writer starts a new segment.
+ * Prints events appended after `afterSeq` until `stop` is aborted (the caller's SIGINT or
+ * SIGTERM). Polls the newest segment from the last offset read (fs.watch is unreliable
+ * across runtimes and filesystems), moving on when the writer starts a new segment.
  */
-export async function followJournal(segmentsDir: string, afterSeq: number, print: (e: JournalEvent) => void): Promise<never> {
+export async function followJournal(segmentsDir: string, afterSeq: number, print: (e: JournalEvent) => void, stop: AbortSignal): Promise<void> {
   let lastSeq = afterSeq;
   let current: { path: string; offset: number | undefined } | null = null;
-  for (;;) {
+  while (!stop.aborted) {
     const segments = listSegments(segmentsDir);
     if (!current) {
       const seg = [...segments].reverse().find((s) => s.firstSeq <= lastSeq + 1) ?? segments[0];
@@ -32,6 +33,6 @@ export async function followJournal(segmentsDir: string, afterSeq: number, print
         if (next && next.firstSeq <= lastSeq + 1) current = { path: next.path, offset: undefined };
       }
     }
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await sleep(POLL_MS, undefined, { signal: stop }).catch(() => undefined);
   }
 }

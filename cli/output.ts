@@ -51,6 +51,16 @@ export function reportError(error: unknown, json: boolean): 1 | 2 {
   return exitCodeOf(error);
 }
 
+/**
+ * Prints a warning on stderr: `palyrad: warning: …`, or with `--json` anywhere on the
+ * command line one `{"warning":{"message"}}` line, so a script reading stderr as JSON
+ * lines is not broken by text.
+ */
+export function printWarning(message: string): void {
+  if (process.argv.includes('--json')) process.stderr.write(`${JSON.stringify({ warning: { message } })}\n`);
+  else process.stderr.write(`palyrad: warning: ${message}\n`);
+}
+
 /** The `--json` flag every command that prints data takes. */
 export function jsonOption(): Option {
   return new Option('--json', 'print machine-readable JSON');

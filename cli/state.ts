@@ -7,6 +7,7 @@ import { journalLimitsFromEnv, journalOptionsFor, type JournalLimits } from '../
 import { journalProviderSecrets } from '../core/daemon/provider-secrets.ts';
 import { stateTokens } from '../core/daemon/token-secrets.ts';
 import { PALYRA_VERSION } from './version.ts';
+import { printWarning } from './output.ts';
 
 /** The state directory chosen by `--state` / `PALYRA_STATE_DIR` / the XDG default. */
 export function stateRoot(command: Command): string {
@@ -71,7 +72,7 @@ async function readOfflineJournalSettings(command: Command): Promise<OfflineJour
   }
 }
 
-const warn = (message: string): void => void process.stderr.write(`palyrad: warning: ${message}\n`);
+const warn = printWarning;
 
 /**
  * Runs `fn` as an offline writer: takes the state lock (refused while a daemon or another
@@ -88,6 +89,7 @@ export async function withOfflineWriter<T>(command: Command, name: string, fn: (
     const secrets = [...providerSecrets, ...stateTokens(paths.root, warn)];
     const store = await JournalStore.open({
       ...journalOptionsFor(paths, { version: PALYRA_VERSION, limits, extraSecrets: secrets }),
+      onWarning: printWarning,
       snapshotIntervalMs: 0,
       checkpointIntervalMs: 0,
     });

@@ -133,6 +133,7 @@ test('config check and serve warn about PALYRA_* variables they do not read, one
   assert.deepEqual([check.code, check.stderr], [0, 'palyrad: warning: PALYRA_PROT is not a palyrad variable and is ignored (did you mean PALYRA_PORT?)\n']);
   const json = runCli(['--state', root, 'config', 'check', '--json'], { env });
   assert.deepEqual(JSON.parse(json.stdout).warnings, ['PALYRA_PROT is not a palyrad variable and is ignored (did you mean PALYRA_PORT?)']);
+  assert.equal(json.stderr, '', 'with --json the warnings are in the answer, not also on stderr as text');
   // serve warns before it starts (here it then stops at a missing certificate).
   const serve = runCli(['--state', root, 'serve', '--log-format', 'json'], { env: { ...env, PALYRA_TLS_CERT: join(root, 'missing.pem'), PALYRA_TLS_KEY: join(root, 'missing.pem') } });
   assert.equal(serve.code, 2);

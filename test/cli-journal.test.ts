@@ -199,7 +199,9 @@ test('tail --follow prints events as they are appended', { timeout: 60_000 }, as
   await waitFor('a.first');
   assert.equal(runCli(['--state', root, 'journal', 'append', '--kind', 'a.second', '--payload', '{}']).code, 0);
   await waitFor('a.second');
-  follower.kill('SIGTERM');
+  const exited = new Promise<number | null>((resolve) => follower.on('exit', (code) => resolve(code)));
+  follower.kill('SIGINT');
+  assert.equal(await exited, 0, 'Ctrl-C ends following as a success');
   assert.deepEqual(seen, ['a.first', 'a.second']);
 });
 
@@ -276,6 +278,10 @@ test('offline writers still work when the config file has errors outside [journa
   const appended = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"n":1}']);
   assert.equal(appended.code, 0, appended.stderr);
   assert.equal(appended.stderr.match(/palyrad: warning: the configuration is not usable \(.*headersTimeoutMs must not exceed server.requestTimeoutMs\)/g)?.length, 1, appended.stderr);
+  const asJson = runCli(['--state', root, 'journal', 'append', '--kind', 'note.added', '--payload', '{"n":2}', '--json']);
+  assert.equal(asJson.code, 0, asJson.stderr);
+  const warning = JSON.parse(asJson.stderr) as { warning: { message: string } };
+  assert.match(warning.warning.message, /^the configuration is not usable \(/, 'with --json a warning is a JSON line too');
   const reindex = runCli(['--state', root, 'journal', 'reindex']);
   assert.equal(reindex.code, 0, reindex.stderr);
   assert.equal(runCli(['--state', root, 'journal', 'verify']).code, 0);

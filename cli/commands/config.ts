@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { printJson, printText } from '../output.ts';
+import { printJson, printText, printWarning } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { stateRoot } from '../state.ts';
 
@@ -82,7 +82,8 @@ export function registerConfigCommands(program: Command, run: CliRun): void {
         await providerFromConfig(loaded.config.providers, process.env, systemClock);
         // Warnings, not errors: a stray variable changes nothing, but a typo means a setting was meant.
         const warnings = unknownEnvWarnings(process.env, loaded.config);
-        for (const warning of warnings) process.stderr.write(`palyrad: warning: ${warning}\n`);
+        // With --json they are in the answer itself, not also on stderr.
+        if (!opts.json) for (const warning of warnings) printWarning(warning);
         if (opts.json) printJson({ ok: true, file: loaded.file, warnings });
         else printText(`ok: configuration is valid (file: ${loaded.file ?? 'none, defaults'}; PALYRA_* environment applied)`);
         return 0;

@@ -19,7 +19,7 @@ import {
   verifyJournal,
   type TrustedKey,
 } from '../../core/journal/index.ts';
-import { jsonOption, printJson, printJsonLine, printText } from '../output.ts';
+import { jsonOption, printJson, printJsonLine, printText, printWarning } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { journalLimits, positiveInt, positiveIntOrZero, readableState, stateRoot, withOfflineWriter } from '../state.ts';
 import { eventDetail, eventLine, progressBar, verifySummary } from '../journal-render.ts';
@@ -47,7 +47,7 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
         const report = await verifyJournal(paths.journal, {
           trustedKey,
           onProgress: bar ? (d, t) => bar.update(d, t) : undefined,
-          onWorkersFailed: (error) => process.stderr.write(`palyrad: warning: verifying on one thread, the worker threads failed: ${(error as Error).message}\n`),
+          onWorkersFailed: (error) => printWarning(`verifying on one thread, the worker threads failed: ${(error as Error).message}`),
         });
         bar?.finish();
         if (opts.json) printJson(report);
@@ -111,7 +111,14 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
         // At least the newest one, to know where following starts.
         const newest = newestRecords(segmentsDir, Math.max(n, 1));
         newest.slice(newest.length - n).forEach((record) => print(toJournalEvent(record)));
-        if (opts.follow) await followJournal(segmentsDir, newest[newest.length - 1]?.seq ?? 0, print);
+        if (opts.follow) {
+          // Ctrl-C is how following ends: a success (0), not a death by signal (130).
+          const stop = new AbortController();
+          const onSignal = (): void => stop.abort();
+          process.once('SIGINT', onSignal);
+          process.once('SIGTERM', onSignal);
+          await followJournal(segmentsDir, newest[newest.length - 1]?.seq ?? 0, print, stop.signal);
+        }
       }),
     );
 
