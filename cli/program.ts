@@ -34,6 +34,8 @@ export function buildProgram(): { program: Command; run: CliRun } {
       new Option('--state <dir>', 'state directory (default: $PALYRA_STATE_DIR, $XDG_STATE_HOME/palyra or ~/.local/state/palyra)'),
     )
     .showSuggestionAfterError(true)
+    // Every subcommand takes --state too (before or after its name): list it in their help.
+    .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', EXIT_CODES_HELP);
   program.exitOverride();
   program.configureOutput({

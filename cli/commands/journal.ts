@@ -123,7 +123,8 @@ export function registerJournalCommands(program: Command, run: CliRun): void {
     );
 
   journal
-    .command('show <seq>')
+    .command('show')
+    .argument('<seq>', 'the event\'s sequence number')
     .description('print one event in full')
     .addOption(jsonOption())
     .action(

@@ -21,7 +21,8 @@ export function registerPolicyCommands(program: Command, run: CliRun): void {
   const policy = program.command('policy').description('check, evaluate and show the Cedar policies that gate tool calls (offline)');
 
   policy
-    .command('check [path...]')
+    .command('check')
+    .argument('[path...]', 'policy files or folders (default: the state directory\'s policies/)')
     .description("validate policy files strictly against the schema and run their @example lines (default: the state directory's policies/)")
     .addOption(jsonOption())
     .addHelpText('after', '\nExit codes: 0 every policy validates and every example passes, 1 a validation error or a failed example (each listed with file and line), 2 usage or I/O error.')
@@ -51,7 +52,7 @@ export function registerPolicyCommands(program: Command, run: CliRun): void {
     .option('--capabilities <list>', 'comma-separated capabilities of a tool that is not built in (may be empty)')
     .option('--risk <level>', 'risk of a tool that is not built in: low, medium or high')
     .option('--args <json>', 'the call\'s arguments as a JSON object', '{}')
-    .option('--principal <id>', 'who calls: an agent id (default "main"), or Type::"id" with Type Operator, Agent or Sender')
+    .option('--principal <id>', 'who calls: an agent id (default "main"), or Type::"id" with Type Operator, Agent, Session or Sender')
     .option('--session <id>', 'the call comes from this session of the agent')
     .option('--owner', 'the sender is the owner (the default)')
     .option('--not-owner', 'the sender is not the owner')

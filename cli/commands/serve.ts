@@ -12,7 +12,7 @@ export function registerServeCommand(program: Command, run: CliRun): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1; others need TLS, see docs/config.md)')
     .option('--port <port>', 'TCP port (default 7142 or PALYRA_PORT; 0 picks a free one)')
     .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
-    .addHelpText('after', '\nStops cleanly on SIGINT or SIGTERM: flushes the journal, signs a final checkpoint, removes the lock. SIGHUP reloads the policy folder.\nExit codes: 0 stopped cleanly, 2 could not start (state locked, port in use, I/O error) or could not stop cleanly.')
+    .addHelpText('after', '\nStops cleanly on SIGINT or SIGTERM: flushes the journal, signs a final checkpoint, removes the lock. SIGHUP reloads the policy folder.\nExit codes: 0 stopped cleanly; 1 could not start because a check failed (the journal failed its integrity check, the policy set is invalid); 2 could not start (state locked, port in use, bad configuration, I/O error) or could not stop cleanly.')
     .action(
       action(run, async (opts: ServeFlags, cmd: Command) => {
         // Until the configuration is loaded, the flag or the environment says how to log.

@@ -38,7 +38,8 @@ export function registerTapeCommands(program: Command, run: CliRun): void {
     );
 
   tape
-    .command('show <run>')
+    .command('show')
+    .argument('<run>', 'the run id (`palyrad tape list` shows them)')
     .description('print the tape of one run as a timeline: one line per step with its time and essentials')
     .addOption(jsonOption())
     .addHelpText('after', '\nJSON: {"runId","sessionId","events":[{seq, hash, kind, payload}]}.\nExit codes: 0 printed, 2 unknown run, usage or I/O error.')
@@ -51,7 +52,8 @@ export function registerTapeCommands(program: Command, run: CliRun): void {
     );
 
   tape
-    .command('export <run>')
+    .command('export')
+    .argument('<run>', 'the run id (`palyrad tape list` shows them)')
     .description('write the run\'s self-contained tape file (JSON lines: a header, then {seq, hash, kind, payload} per step) for `tape replay --file`')
     .option('--out <file>', 'write to FILE (atomically, mode 0600) instead of stdout; its folder must exist')
     .addOption(new Option('--json', 'the tape is JSON lines either way; with --out, print {"runId","steps","out"}; errors go to stderr as JSON'))
@@ -74,7 +76,8 @@ export function registerTapeCommands(program: Command, run: CliRun): void {
     );
 
   tape
-    .command('replay [run]')
+    .command('replay')
+    .argument('[run]', 'the run id in the journal; omit it with --file')
     .description('run the agent loop again on a recorded tape (from the journal, or a file with --file) and compare it step by step; nothing is called or run')
     .option('--file <tape>', 'replay this tape file (from `palyrad tape export`) instead of a run in the journal')
     .option('--policies <path>', 'also judge every recorded call with this policy file or folder (compiled with the built-in set, as `policy eval` does) and report the decisions that would change ("what-if"); the replay itself follows the recorded decisions')
