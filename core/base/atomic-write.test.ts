@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
-import { createFileExclusive, writeFileAtomic } from './atomic-write.ts';
+import { createFileExclusive, mkdirDurable, writeFileAtomic } from './atomic-write.ts';
 
 test('createFileExclusive creates a whole 0600 file once, never replaces one, and leaves no temporary file', () => {
   const dir = tempDir();
@@ -22,4 +22,16 @@ test('writeFileAtomic replaces the content whole and leaves no temporary file', 
   writeFileAtomic(path, 'two');
   assert.equal(readFileSync(path, 'utf8'), 'two');
   assert.deepEqual(readdirSync(dir), ['policy.cedar']);
+});
+
+test('mkdirDurable creates the missing folders with mode 0700 and leaves an existing one alone', () => {
+  const root = tempDir('palyra-mkdir-');
+  const deep = join(root, 'a', 'b', 'c');
+  mkdirDurable(deep);
+  for (const dir of [join(root, 'a'), join(root, 'a', 'b'), deep]) assert.equal(statSync(dir).mode & 0o777, 0o700, dir);
+  chmodSync(deep, 0o750);
+  mkdirDurable(deep);
+  assert.equal(statSync(deep).mode & 0o777, 0o750, 'an existing folder keeps its mode');
+  writeFileSync(join(root, 'file'), 'x');
+  assert.throws(() => mkdirDurable(join(root, 'file', 'sub')), { code: 'ENOTDIR' });
 });

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { ioError } from './errors.ts';
 import { newUlid } from './ids.ts';
 
@@ -8,12 +8,12 @@ import { newUlid } from './ids.ts';
  * and the new content survives a crash once this returns: write a temporary file in the
  * same folder, fsync it, rename it over the target, fsync the folder.
  * The temporary name starts with a dot, so a folder scan (policy loading) never picks it
- * up half-written. The file is created with mode 0600.
+ * up half-written. The file is created with mode 0600 unless `mode` says otherwise.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string, options: { mode?: number } = {}): void {
   let tmp: string | null = null;
   try {
-    tmp = writeDurableTemp(path, text);
+    tmp = writeDurableTemp(path, text, options.mode);
     renameSync(tmp, path);
     tmp = null;
     fsyncDir(dirname(path));
@@ -61,11 +61,11 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
  * A fsynced temporary file beside `path` holding `text` (mode 0600). Its name starts
  * with a dot, so a folder scan (policy loading) never picks it up half-written.
  */
-function writeDurableTemp(path: string, text: string): string {
+function writeDurableTemp(path: string, text: string, mode = 0o600): string {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${newUlid()}.tmp`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const fd = openSync(tmp, 'wx', 0o600);
+  mkdirDurable(dir);
+  const fd = openSync(tmp, 'wx', mode);
   try {
     const bytes = Buffer.from(text, 'utf8');
     // writeSync may write less than asked; loop until every byte is down.
@@ -78,6 +78,22 @@ function writeDurableTemp(path: string, text: string): string {
   }
   closeSync(fd);
   return tmp;
+}
+
+/**
+ * Creates `dir` and any missing parents (mode `mode`), and makes their entries durable:
+ * the parent of every directory it created is fsynced, so a power loss cannot drop a new
+ * folder (`journal/`, `keys/`) whose files were fsynced and relied on. A no-op for a
+ * folder that exists.
+ */
+export function mkdirDurable(dir: string, mode = 0o700): void {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return;
+  // From `dir` up to the first one created, each new folder's entry is in its parent.
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    fsyncDir(dirname(d));
+    if (d === resolve(first) || dirname(d) === d) break;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { createFileExclusive, ioError, PalyraError } from '../base/index.ts';
+import { createFileExclusive, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
 
 /** Version of the state directory layout, recorded in its marker file. */
 export const STATE_FORMAT_VERSION = 1;
@@ -72,7 +72,7 @@ export function initStateDir(root: string): StatePaths {
   const kind = inspect(root);
   if (kind === 'missing' || kind === 'empty' || kind === 'setup') {
     try {
-      mkdirSync(root, { recursive: true, mode: 0o700 });
+      mkdirDurable(root);
       // Security: mkdir leaves an existing directory's mode alone (0755 from a plain
       // `mkdir`); the journal, keys and tokens below it are for the owner only.
       chmodSync(root, 0o700);

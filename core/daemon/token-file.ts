@@ -3,8 +3,8 @@
  * when nobody but the owner can read them, and compared in constant time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createFileExclusive, ioError, PalyraError } from '../base/index.ts';
+import { readFileSync, statSync } from 'node:fs';
+import { createFileExclusive, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
 
 /** A token as palyrad generates it: 32 random bytes, base64url (43 characters). */
 export function generateToken(): string {
@@ -26,7 +26,7 @@ export function tokenMatches(expected: string, presented: string | null | undefi
 /** Creates `dir` (and parents) with mode 0700 when missing. */
 export function ensurePrivateDir(dir: string): void {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirDurable(dir);
   } catch (error) {
     throw ioError(`create folder "${dir}"`, error);
   }

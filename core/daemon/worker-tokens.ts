@@ -4,8 +4,8 @@
  * touching the admin token or the others.
  */
 import { readdirSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { invalidArgument, ioError, PalyraError } from '../base/index.ts';
+import { dirname, join } from 'node:path';
+import { fsyncDir, invalidArgument, ioError, PalyraError } from '../base/index.ts';
 import { createTokenFileExclusive, ensurePrivateDir, generateToken, readTokenFile, tokenMatches } from './token-file.ts';
 import { initStateDir } from './state-dir.ts';
 
@@ -103,6 +103,12 @@ export function revokeWorkerToken(stateRoot: string, name: string): void {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PalyraError('PALYRA_NOT_FOUND', `Worker "${name}" has no token`);
     throw ioError(`delete worker token "${path}"`, error);
+  }
+  // "Revoked" must survive a power loss: without this the token could come back.
+  try {
+    fsyncDir(dirname(path));
+  } catch (error) {
+    throw ioError(`make the removal of worker token "${path}" durable`, error);
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, closeSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson, createFileExclusive, GENESIS_HASH, ioError, isSha256Hex, PalyraError, sha256Hex, type JsonValue } from '../base/index.ts';
+import { canonicalJson, createFileExclusive, fsyncDir, GENESIS_HASH, ioError, isSha256Hex, mkdirDurable, PalyraError, sha256Hex, writeFileAtomic, type JsonValue } from '../base/index.ts';
 
 /**
  * A signed statement that the journal named `origin` had `size` events and that the
@@ -207,6 +207,7 @@ const ED25519_SIG_BASE64 = /^[A-Za-z0-9+/]{86}==$/;
 export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
   try {
     cutTornLine(path);
+    const created = !existsSync(path);
     appendFileSync(path, `${JSON.stringify(cp)}\n`, { mode: 0o600 });
     const fd = openSync(path, 'r');
     try {
@@ -214,6 +215,8 @@ export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
     } finally {
       closeSync(fd);
     }
+    // The first line also needs the file's entry in its folder to survive a power loss.
+    if (created) fsyncDir(dirname(path));
   } catch (error) {
     throw ioError(`write checkpoint to "${path}"`, error);
   }
@@ -256,7 +259,7 @@ function createKeyFile(keyPath: string): string {
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   try {
-    mkdirSync(dirname(keyPath), { recursive: true, mode: 0o700 });
+    mkdirDurable(dirname(keyPath));
     // All at once (a crash never leaves an empty key), and never over one another
     // process created first: then that one is used, so there is only ever one key.
     return createFileExclusive(keyPath, pem) ? pem : readFileSync(keyPath, 'utf8');
@@ -282,11 +285,9 @@ function writePublicIfChanged(pubPath: string, pem: string): void {
   } catch {
     // missing: write it below
   }
-  try {
-    writeFileSync(pubPath, pem, { mode: 0o644 });
-  } catch (error) {
-    throw ioError(`write public key "${pubPath}"`, error);
-  }
+  // Atomic and durable: written in place, a power loss could leave it empty beside a
+  // durable key and signed checkpoints, and `journal verify` refuses an empty key file.
+  writeFileAtomic(pubPath, pem, { mode: 0o644 });
 }
 
 function asKeyError(keyPath: string, error: unknown): PalyraError {

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { GENESIS_HASH, ioError, newUlid, PalyraError, systemClock, type Clock } from '../base/index.ts';
+import { GENESIS_HASH, ioError, mkdirDurable, newUlid, PalyraError, systemClock, type Clock } from '../base/index.ts';
 import { appendCheckpoint, checkpointSignatureValid, loadOrCreateSigningKey, signCheckpoint, type CheckpointRecord, type SigningKey } from './checkpoints.ts';
 import { JournalIndex, removeStaleSnapshotTemporaries } from './index-db.ts';
 import { journalPaths, type JournalPaths } from './journal-paths.ts';
@@ -191,7 +190,7 @@ export class JournalStore {
     }
     const paths = journalPaths(options.dir);
     try {
-      mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+      mkdirDurable(paths.dir);
     } catch (error) {
       throw ioError(`create journal folder "${paths.dir}"`, error);
     }

@@ -1,6 +1,6 @@
-import { closeSync, copyFileSync, constants, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
-import { fsyncDir, GENESIS_HASH, ioError, PalyraError } from '../base/index.ts';
+import { closeSync, copyFileSync, constants, existsSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fsyncDir, GENESIS_HASH, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
 import { SEGMENT_HEADER_BYTES } from './frame.ts';
 import { readCheckpoints, type CheckpointRecord } from './checkpoints.ts';
 import type { JournalPaths } from './journal-paths.ts';
@@ -159,20 +159,31 @@ function scanLast(segment: SegmentFile, isLast: boolean, watch: Watch): { head: 
   return { head, goodEnd, cut: null };
 }
 
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Cuts a torn tail off, first copying the cut bytes to `quarantineDir` so nothing is
  * destroyed. Returns the quarantine file's path.
  */
 export function applyCut(cut: NonNullable<RecoveryPlan['cut']>, quarantineDir: string): string {
   try {
-    mkdirSync(quarantineDir, { recursive: true, mode: 0o700 });
+    mkdirDurable(quarantineDir);
     // A second crash can tear the same place again: never overwrite what was kept before.
     const target = unusedPath(join(quarantineDir, `${cut.segment.name}.${cut.offset}`), '.torn');
     if (cut.offset < SEGMENT_HEADER_BYTES) {
       // The header itself was cut short: keep the remains and start the file afresh.
       copyFileSync(cut.segment.path, target, constants.COPYFILE_EXCL);
-      unlinkSync(cut.segment.path);
+      fsyncFile(target);
       fsyncDir(quarantineDir);
+      unlinkSync(cut.segment.path);
+      fsyncDir(dirname(cut.segment.path));
       return target;
     }
     const fd = openSync(cut.segment.path, 'r+');

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, ioError, PalyraError } from '../base/index.ts';
+import { fsyncDir, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
 import { segmentHeader, SEGMENT_HEADER_BYTES } from './frame.ts';
 import { segmentName } from './segments.ts';
 
@@ -78,7 +78,7 @@ export class SegmentLog {
   /** Creates the segments folder and the first segment of a new journal. */
   static create(dir: string, maxSegmentBytes: number, options: SegmentLogOptions = {}): SegmentLog {
     try {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      mkdirDurable(dir);
     } catch (error) {
       throw ioError(`create journal folder "${dir}"`, error);
     }
