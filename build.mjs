@@ -9,7 +9,7 @@
 // the same output; compressed wasm is cached by content hash because brotli quality 11
 // takes ~12 s for cedar.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -153,10 +153,14 @@ export async function build({ entry = 'cli/main.ts', outfile = join(root, 'dist'
     format: 'cjs',
     minify: true,
     legalComments: 'none',
+    // package.json's "bin" points here: an installed `palyrad` is run by the shell, which
+    // needs the hashbang (Node, Deno and the SEA all skip it).
+    banner: { js: '#!/usr/bin/env node' },
     // package.json (imported by cli/version.ts) is inlined by esbuild's JSON loader.
     plugins: [embedWasm, embedWorkers, embedConsole, stubOptionalNative],
     logLevel: quiet ? 'error' : 'warning',
   });
+  chmodSync(outfile, 0o755);
   const result = { outfile, bytes: statSync(outfile).size, ms: Math.round(performance.now() - start) };
   if (!quiet) console.log(`built ${outfile} (${(result.bytes / 1e6).toFixed(2)} MB) in ${result.ms} ms`);
   return result;

@@ -1,3 +1,4 @@
+import './colour-env.ts';
 import { applyV8Workarounds } from '../core/base/v8-workarounds.ts';
 import { buildProgram, runProgram } from './program.ts';
 

@@ -61,6 +61,15 @@ export function printWarning(message: string): void {
   else process.stderr.write(`palyrad: warning: ${message}\n`);
 }
 
+/**
+ * The error for a flag whose value is not JSON. Says where, never what: V8's message
+ * quotes the text around the fault, which may be a secret, and differs between runtimes.
+ */
+export function invalidJsonError(flag: string, error: unknown): PalyraError {
+  const at = /position (\d+)/.exec((error as Error).message)?.[1];
+  return new PalyraError('PALYRA_INVALID_JSON', `${flag} is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`);
+}
+
 /** The `--json` flag every command that prints data takes. */
 export function jsonOption(): Option {
   return new Option('--json', 'print machine-readable JSON');

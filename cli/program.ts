@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { PalyraError } from '../core/base/index.ts';
-import { reportError } from './output.ts';
+import { colourEnabled, reportError } from './output.ts';
 import { PALYRA_VERSION } from './version.ts';
 import { registerJournalCommands } from './commands/journal.ts';
 import { registerServeCommand } from './commands/serve.ts';
@@ -42,6 +42,10 @@ export function buildProgram(): { program: Command; run: CliRun } {
     // Commander's own error messages are replaced by ours (runProgram); help it prints
     // because a subcommand is missing still goes to stderr.
     outputError: () => undefined,
+    // Our own reading of NO_COLOR/FORCE_COLOR, not the stream's: asking Node's hasColors()
+    // with both set prints a Node warning on stderr (text, even with --json).
+    getOutHasColors: () => colourEnabled(process.stdout),
+    getErrHasColors: () => colourEnabled(process.stderr),
   });
   registerServeCommand(program, run);
   registerJournalCommands(program, run);

@@ -99,6 +99,12 @@ for (const target of targets) {
     check(`${target.name}: --version`, run('--version'), (r) =>
       r.status !== 0 || r.stdout.trim() !== version ? `expected "${version}" and exit 0` : undefined,
     );
+    if (target.name === 'node') {
+      // package.json's "bin": an installed `palyrad` is the bundle run through its hashbang.
+      check('bundle run as a program (its #! line, as npm links it)', spawnSync(copy, ['--version'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 }), (r) =>
+        r.status !== 0 || r.stdout.trim() !== version ? `expected "${version}" and exit 0` : undefined,
+      );
+    }
     check(`${target.name}: doctor --json`, run('doctor', '--json'), (r) => {
       const report = json(r);
       if (r.status !== 0 || report.ok !== true) return 'expected ok: true and exit 0';

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { canonicalJson, sha256Hex } from '../core/base/index.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { runCli, startCli } from './helpers/cli.ts';
@@ -369,4 +371,12 @@ test('colour: off when piped, on with FORCE_COLOR, off with FORCE_COLOR=0 or fal
   assert.doesNotMatch(tail({ FORCE_COLOR: '0' }), ansi);
   assert.doesNotMatch(tail({ FORCE_COLOR: 'false' }), ansi);
   assert.doesNotMatch(tail({ FORCE_COLOR: '1', NO_COLOR: '1' }), ansi, 'NO_COLOR wins');
+});
+
+test('on a terminal with both NO_COLOR and FORCE_COLOR set, no colour and no Node warning on stderr', { skip: spawnSync('script', ['--version']).status !== 0 ? 'util-linux script is not installed' : false }, () => {
+  // `script` gives the command a pseudo-terminal: Node warns only when output is a TTY.
+  const command = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url)), '--version'].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '1' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.replace(/\r/g, ''), `${pkg.version}\n`);
 });

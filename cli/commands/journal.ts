@@ -19,7 +19,7 @@ import {
   verifyJournal,
   type TrustedKey,
 } from '../../core/journal/index.ts';
-import { jsonOption, printJson, printJsonLine, printText, printWarning } from '../output.ts';
+import { invalidJsonError, jsonOption, printJson, printJsonLine, printText, printWarning } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { journalLimits, positiveInt, positiveIntOrZero, readableState, stateRoot, withOfflineWriter } from '../state.ts';
 import { eventDetail, eventLine, progressBar, verifySummary } from '../journal-render.ts';
@@ -285,8 +285,7 @@ function parsePayload(text: string, cap: number): JsonValue {
   } catch (error) {
     // Security: V8's message quotes the text around the error, which may be a secret the
     // redactor never got to see; only where it failed is said.
-    const at = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new PalyraError('PALYRA_INVALID_JSON', `--payload is not valid JSON${at === undefined ? '' : ` (at character ${at})`}`);
+    throw invalidJsonError('--payload', error);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { PalyraError } from '../../core/base/index.ts';
 import type { CompiledPolicySet, PolicySourceFile } from '../../core/policy/index.ts';
-import { jsonOption, printJson, printText, reportError } from '../output.ts';
+import { invalidJsonError, jsonOption, printJson, printText, reportError } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { readableState } from '../state.ts';
 
@@ -162,7 +162,7 @@ function parseJsonFlag(name: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new PalyraError('PALYRA_INVALID_JSON', `${name} is not valid JSON: ${(error as Error).message}`);
+    throw invalidJsonError(name, error);
   }
 }
 

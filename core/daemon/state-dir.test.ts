@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { homedir, userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { tempDir } from '../../test/helpers/temp-dir.ts';
 import { initStateDir, openStateDirForReading, resolveStateDir, statePaths } from './state-dir.ts';
@@ -65,5 +65,19 @@ test('anything else without the marker is refused, also a "policies" file or a "
     setup(root);
     assert.throws(() => initStateDir(root), { code: 'PALYRA_STATE_DIR_INVALID', message: `Directory "${root}" is not a palyrad state directory: it has files but no STATE marker` });
     assert.equal(existsSync(join(root, 'STATE')), false);
+  }
+});
+
+test('an empty or relative HOME does not put the default state directory under the current folder', (t) => {
+  const saved = process.env.HOME;
+  t.after(() => {
+    if (saved === undefined) delete process.env.HOME;
+    else process.env.HOME = saved;
+  });
+  for (const home of ['', 'relative/home']) {
+    process.env.HOME = home;
+    const dir = resolveStateDir(undefined, {});
+    assert.ok(isAbsolute(dir), `${JSON.stringify(home)} gave ${dir}`);
+    assert.equal(dir, join(userInfo().homedir, '.local', 'state', 'palyra'));
   }
 });

@@ -1,5 +1,5 @@
 import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createFileExclusive, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
 
@@ -44,7 +44,24 @@ export function resolveStateDir(flag: string | undefined, env: NodeJS.ProcessEnv
   }
   // The XDG spec: a relative XDG_STATE_HOME is invalid and is ignored.
   if (env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME)) return join(env.XDG_STATE_HOME, 'palyra');
-  return join(homedir(), '.local', 'state', 'palyra');
+  return join(homeFolder(), '.local', 'state', 'palyra');
+}
+
+/**
+ * The user's home folder, absolute. `HOME=` (empty) or a relative HOME would put the
+ * default state directory under whatever folder a command runs in, a journal per folder:
+ * the account's home from the password database is used instead, else nothing is guessed.
+ */
+function homeFolder(): string {
+  const home = homedir();
+  if (isAbsolute(home)) return home;
+  try {
+    const fromAccount = userInfo().homedir;
+    if (isAbsolute(fromAccount)) return fromAccount;
+  } catch {
+    // No account entry (a container's arbitrary uid): refused below.
+  }
+  throw new PalyraError('PALYRA_USAGE', `No home folder for the default state directory (HOME is "${home}", not an absolute path): pass --state DIR or set PALYRA_STATE_DIR`);
 }
 
 /** The layout of a state directory rooted at `root`. */
