@@ -96,6 +96,16 @@ export function mkdirDurable(dir: string, mode = 0o700): void {
   }
 }
 
+/** fsyncs a file's content (and the metadata needed to read it) by its path. */
+export function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * fsyncs a directory so an entry created or renamed in it survives a crash. Some
  * filesystems refuse fsync on directories (EINVAL, EISDIR, EPERM); the data is still written.

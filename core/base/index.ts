@@ -16,4 +16,4 @@ export type { Sha256Stream } from './hash.ts';
 export { newUlid, isUlid } from './ids.ts';
 export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
-export { createFileExclusive, fsyncDir, mkdirDurable, writeFileAtomic } from './atomic-write.ts';
+export { createFileExclusive, fsyncDir, fsyncFile, mkdirDurable, writeFileAtomic } from './atomic-write.ts';

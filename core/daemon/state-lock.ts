@@ -125,10 +125,10 @@ function heldLock(
 ): StateLock {
   let owner = initial;
   let released = false;
+  const namesUs = (current: LockOwner | null): boolean => current?.pid === owner.pid && current.startedAt === owner.startedAt;
   const isOurs = (): boolean => {
     const text = readText(path);
-    const current = text === null ? null : parseOwner(text);
-    return current?.pid === owner.pid && current.startedAt === owner.startedAt;
+    return namesUs(text === null ? null : parseOwner(text));
   };
   // Sign of life for a palyrad in another PID namespace, which cannot probe our pid; and a
   // check that the file still names us (an operator may delete it while we run).
@@ -138,11 +138,11 @@ function heldLock(
       const text = readText(path);
       if (text === null) {
         // Without the file any writer would take the lock at once: write it again.
-        if (!released && createExclusive(path, serialize(owner))) options.onWarning?.(`lock file "${path}" was removed while this process held it; it was written again`);
+        if (createExclusive(path, serialize(owner))) options.onWarning?.(`lock file "${path}" was removed while this process held it; it was written again`);
         return;
       }
       const current = parseOwner(text);
-      if (current?.pid === owner.pid && current.startedAt === owner.startedAt) utimesSync(path, new Date(), new Date());
+      if (namesUs(current)) utimesSync(path, new Date(), new Date());
       else if (!warnedOfOther) {
         warnedOfOther = true;
         options.onWarning?.(`lock file "${path}" now names ${current ? `${current.command} (pid ${current.pid})` : 'no process'}, not this one: two writers may be using this state directory; stop one`);

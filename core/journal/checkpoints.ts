@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson, createFileExclusive, fsyncDir, GENESIS_HASH, ioError, isSha256Hex, mkdirDurable, PalyraError, sha256Hex, writeFileAtomic, type JsonValue } from '../base/index.ts';
+import { canonicalJson, createFileExclusive, fsyncDir, fsyncFile, GENESIS_HASH, ioError, isSha256Hex, mkdirDurable, PalyraError, sha256Hex, writeFileAtomic, type JsonValue } from '../base/index.ts';
 
 /**
  * A signed statement that the journal named `origin` had `size` events and that the
@@ -209,12 +209,7 @@ export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
     cutTornLine(path);
     const created = !existsSync(path);
     appendFileSync(path, `${JSON.stringify(cp)}\n`, { mode: 0o600 });
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncFile(path);
     // The first line also needs the file's entry in its folder to survive a power loss.
     if (created) fsyncDir(dirname(path));
   } catch (error) {

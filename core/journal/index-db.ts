@@ -73,14 +73,14 @@ export class JournalIndex {
   private lastSeqCache: number;
   private lastHashCache: string | null;
   private oldestCache: number | null;
-  /** Whether this index came from its snapshot file (false: started empty, to be rebuilt from the log). */
-  fromSnapshot = false;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
     private readonly db: Database,
     private readonly snapshotPath: string,
     private readonly retention: number,
+    /** Whether this index came from its snapshot file (false: started empty, to be rebuilt from the log). */
+    readonly fromSnapshot: boolean,
   ) {
     this.setUp();
     this.lastSeqCache = Number(this.meta('last_seq') ?? 0);
@@ -120,16 +120,14 @@ export class JournalIndex {
     db.exec(`ATTACH ':memory:' AS ${LIVE}`);
     if (tryLoadSnapshot(SQL, db, snapshotPath)) {
       try {
-        const loaded = new JournalIndex(SQL, db, snapshotPath, options.retention);
-        loaded.fromSnapshot = true;
-        return loaded;
+        return new JournalIndex(SQL, db, snapshotPath, options.retention, true);
       } catch {
         // A snapshot that passed its checks and still cannot be used: a cache, so rebuilt.
       }
     }
     // Whatever a failed load left is dropped with its database.
     db.exec(`DETACH ${LIVE}; ATTACH ':memory:' AS ${LIVE}`);
-    return new JournalIndex(SQL, db, snapshotPath, options.retention);
+    return new JournalIndex(SQL, db, snapshotPath, options.retention, false);
   }
 
   /** Seq of the newest event the index holds (0 when empty). */

@@ -1,6 +1,6 @@
 import { closeSync, copyFileSync, constants, existsSync, fsyncSync, ftruncateSync, openSync, readSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fsyncDir, GENESIS_HASH, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
+import { fsyncDir, fsyncFile, GENESIS_HASH, ioError, mkdirDurable, PalyraError } from '../base/index.ts';
 import { SEGMENT_HEADER_BYTES } from './frame.ts';
 import { readCheckpoints, type CheckpointRecord } from './checkpoints.ts';
 import type { JournalPaths } from './journal-paths.ts';
@@ -157,15 +157,6 @@ function scanLast(segment: SegmentFile, isLast: boolean, watch: Watch): { head: 
     goodEnd = item.end;
   }
   return { head, goodEnd, cut: null };
-}
-
-function fsyncFile(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
