@@ -25,3 +25,23 @@ test('an update past its deadline adds a first group and stops; what it added is
     index.close();
   }
 });
+
+test('a large index is trimmed to its retention bound in small steps, always keeping the newest events', async () => {
+  const retention = 20_000;
+  const index = await JournalIndex.open(join(tempDir('palyra-index-'), 'index.sqlite'), { retention });
+  try {
+    let most = 0;
+    for (let seq = 1; seq <= 26_000; seq += 64) {
+      index.apply(Array.from({ length: 64 }, (_, i) => entry(seq + i)));
+      const { events, oldestSeq, lastSeq } = index.stats();
+      most = Math.max(most, events);
+      assert.equal(oldestSeq, Math.max(1, lastSeq - events + 1), 'the index holds an unbroken run of the newest events');
+      assert.ok(events >= Math.min(lastSeq, retention), `at least the newest ${retention} are kept (${events} at seq ${lastSeq})`);
+    }
+    // A tenth of this bound is 2,000 rows; one DELETE of that many stalled the store's thread.
+    assert.ok(most > retention && most < retention + 512, `trimmed in steps of at most 512 rows: at most ${most} held`);
+    assert.equal(index.oldestSeq, index.stats().oldestSeq, 'the cached oldest seq follows the trims');
+  } finally {
+    index.close();
+  }
+});

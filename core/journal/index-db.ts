@@ -56,6 +56,16 @@ const COLUMNS = 7;
 const ROWS_PER_INSERT = 16;
 
 /**
+ * The index is trimmed to its retention bound once it is over by a tenth of the bound, but
+ * never by more than this many rows at a time. Deleting a tenth of the default bound
+ * (10,000 rows) at once took 12–14 ms on the store's thread, a stall in the path of every
+ * append waiting for its write (measured with 64 writers: ~5 % of the throughput); a
+ * step of this size takes well under a millisecond and mostly falls within an index
+ * update that overlaps a write.
+ */
+const TRIM_STEP_MAX = 512;
+
+/**
  * The query view of the journal: a sql.js database holding, for the newest `retention`
  * events, what queries filter on (kind, session, run, time) and where each frame lies in
  * the log. Payloads stay in the log: copying them into sql.js cost 15× more per event
@@ -73,6 +83,8 @@ export class JournalIndex {
   private lastSeqCache: number;
   private lastHashCache: string | null;
   private oldestCache: number | null;
+  /** Excess rows over the retention bound that trigger a trim (see TRIM_STEP_MAX). */
+  private readonly trimStep: number;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
@@ -82,6 +94,7 @@ export class JournalIndex {
     /** Whether this index came from its snapshot file (false: started empty, to be rebuilt from the log). */
     readonly fromSnapshot: boolean,
   ) {
+    this.trimStep = Math.max(1, Math.min(Math.floor(retention / 10), TRIM_STEP_MAX));
     this.setUp();
     this.lastSeqCache = Number(this.meta('last_seq') ?? 0);
     this.lastHashCache = this.meta('last_hash');
@@ -192,9 +205,8 @@ export class JournalIndex {
       const last = entries[added - 1] as IndexEntry;
       this.upsertMeta.run(['last_seq', String(last.seq), 'last_hash', last.hash]);
       this.oldestCache ??= (entries[0] as IndexEntry).seq;
-      // Trim in steps of a tenth of the bound, so deletes are rare and large.
       const oldestKept = last.seq - this.retention + 1;
-      if (this.oldestCache !== null && oldestKept - this.oldestCache >= Math.max(1, Math.floor(this.retention / 10))) {
+      if (this.oldestCache !== null && oldestKept - this.oldestCache >= this.trimStep) {
         db.run('DELETE FROM events WHERE seq < ?', [oldestKept]);
         this.oldestCache = this.queryOldest();
       }
