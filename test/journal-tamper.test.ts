@@ -604,6 +604,22 @@ test('a checkpoint line with an extra key holding 1e400 (Infinity once parsed) i
   assert.match(report.problems[0]?.message ?? '', /^checkpoint line 1: it holds a value canonical JSON cannot express/);
 });
 
+test('a checkpoint line with a key repeated is an invalid line: JSON.parse keeps the last value, other readers the first', async () => {
+  const { checkpoints, verify } = await journalWithCheckpoints();
+  const lines = readFileSync(checkpoints, 'utf8').trimEnd().split('\n');
+  const last = lines[1] as string;
+  // The real size comes last, so this verifier's parse sees the signed checkpoint unchanged.
+  writeFileSync(checkpoints, `${lines[0]}\n{"size":1,${last.slice(1)}\n`);
+  const report = await verify();
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.problems.map((p) => [p.code, p.message]), [['CHECKPOINT_INVALID', 'checkpoint line 2: key "size" appears more than once in one object']]);
+  // Nested objects have keys of their own; one spelled with an escape is the same key.
+  writeFileSync(checkpoints, `${lines[0]}\n${last.slice(0, -1)},"note":{"a":[{"a":1},{"a":2}],"\\u0061":3}}\n`);
+  assert.deepEqual((await verify()).problems.map((p) => p.message), ['checkpoint line 2: key "a" appears more than once in one object']);
+  writeFileSync(checkpoints, `${lines[0]}\n${last.slice(0, -1)},"note":{"a":[{"a":1},{"a":2}],"b":"\\"a\\",\\"a\\""}}\n`);
+  assert.deepEqual((await verify()).problems.map((p) => p.code), ['CHECKPOINT_BAD_SIGNATURE'], 'repeats only across objects or inside strings: valid in form (the extra key is not signed)');
+});
+
 test('a second event 1 further on is out of order, not a second genesis: the journal keeps its origin', async () => {
   const { segment, verify } = await journalWithCheckpoints();
   const frames = readFrames(segment);

@@ -179,7 +179,11 @@ function checkpointShapeProblem(content: string): string | CheckpointRecord {
   } catch {
     return 'line is not JSON';
   }
-  if (typeof r !== 'object' || r === null) return 'line is not an object';
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'line is not an object';
+  // JSON.parse keeps the last of a repeated key, other parsers the first: such a line could
+  // verify here and read otherwise elsewhere. A writer never repeats a key.
+  const repeated = repeatedKey(content);
+  if (repeated !== null) return `key ${JSON.stringify(repeated)} appears more than once in one object`;
   if (r.v !== 1) return `unsupported checkpoint version ${JSON.stringify(r.v)}`;
   if (!Number.isSafeInteger(r.n) || (r.n as number) < 1) return 'n is not a positive integer';
   if (typeof r.origin !== 'string') return 'origin is missing';
@@ -202,6 +206,40 @@ function checkpointShapeProblem(content: string): string | CheckpointRecord {
 }
 
 const ED25519_SIG_BASE64 = /^[A-Za-z0-9+/]{86}==$/;
+
+/**
+ * The first key that appears twice in one object of `json`, which must be valid JSON (it
+ * parsed), or null. Keys are compared as parsed: `"a"` and `"\u0061"` are one key.
+ */
+function repeatedKey(json: string): string | null {
+  /** Per open bracket: the keys seen in that object, or null for an array. */
+  const open: (Set<string> | null)[] = [];
+  let atKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const code = json.charCodeAt(i);
+    if (code === 34) {
+      const start = i;
+      for (i++; json.charCodeAt(i) !== 34; i++) if (json.charCodeAt(i) === 92) i++;
+      if (!atKey) continue;
+      atKey = false;
+      const key = JSON.parse(json.slice(start, i + 1)) as string;
+      const keys = open[open.length - 1] as Set<string>;
+      if (keys.has(key)) return key;
+      keys.add(key);
+    } else if (code === 123) {
+      open.push(new Set());
+      atKey = true;
+    } else if (code === 91) {
+      open.push(null);
+    } else if (code === 125 || code === 93) {
+      open.pop();
+      atKey = false;
+    } else if (code === 44) {
+      atKey = open[open.length - 1] instanceof Set;
+    }
+  }
+  return null;
+}
 
 /** Appends a checkpoint line and fsyncs it; resolves once it is durable. */
 export function appendCheckpoint(path: string, cp: CheckpointRecord): void {
