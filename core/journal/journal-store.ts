@@ -346,11 +346,13 @@ export class JournalStore {
   }
 
   /**
-   * Every event of one run, in order, when the index holds them all: read through the
-   * index, without streaming the log. The index keeps only the newest events, so the run's
-   * oldest event it holds proves the run starts there only when it is of `firstKind` (the
-   * kind every run begins with). Null when the index cannot tell (the run began before its
-   * window, or it is broken): the caller then streams the log.
+   * The events of one run from its event of `firstKind` (the kind that starts the run's
+   * record, such as its tape) on, in order, when the index holds them all: read through the
+   * index, without streaming the log. The index keeps an unbroken run of the newest events,
+   * so holding that first event proves it holds every later one. Events of the run before
+   * it (the message that started it) may have left the window and are not returned. Null
+   * when the index cannot tell (the first event left its window, or it is broken): the
+   * caller then streams the log.
    */
   runEventsFromIndex(runId: string, firstKind: string): JournalEvent[] | null {
     if (this.feeder.broken) return null;
@@ -364,8 +366,8 @@ export class JournalStore {
     }
     if (hits.length === 0) return null;
     const events = hits.map((hit) => toJournalEvent(readFrameAt(this.paths.segments, hit)));
-    // Earlier events of the run may have left the window: only its first kind proves none did.
-    return events[0]?.kind === firstKind ? events : null;
+    const first = events.findIndex((e) => e.kind === firstKind);
+    return first < 0 ? null : events.slice(first);
   }
 
   /** The newest events the index holds, newest first. */
