@@ -45,3 +45,28 @@ test('a large index is trimmed to its retention bound in small steps, always kee
     index.close();
   }
 });
+
+test('an index far over a lowered retention bound is trimmed over later updates, each deleting a bounded step', async () => {
+  const path = join(tempDir('palyra-index-'), 'index.sqlite');
+  const large = await JournalIndex.open(path, { retention: 100_000 });
+  for (let seq = 1; seq <= 20_000; seq += 5_000) large.apply(Array.from({ length: 5_000 }, (_, i) => entry(seq + i)));
+  await large.snapshot();
+  large.close();
+  const index = await JournalIndex.open(path, { retention: 1_000 });
+  try {
+    assert.equal(index.stats().events, 20_000);
+    index.apply([entry(20_001)]);
+    assert.equal(index.stats().events, 20_001 - 512, 'one small update deletes one step, not 19,000 rows');
+    let seq = 20_002;
+    for (let updates = 0; index.stats().events > 1_000 + 100 && updates < 100; updates++, seq += 64) {
+      const before = index.stats().events;
+      index.apply(Array.from({ length: 64 }, (_, i) => entry(seq + i)));
+      assert.ok(before + 64 - index.stats().events <= 512, 'each update deletes at most a step');
+    }
+    const { events, oldestSeq, lastSeq } = index.stats();
+    assert.ok(events <= 1_100 && events >= 1_000, `caught up with the bound: ${events} held`);
+    assert.equal(oldestSeq, lastSeq - events + 1);
+  } finally {
+    index.close();
+  }
+});
