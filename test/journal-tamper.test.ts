@@ -112,6 +112,23 @@ test('a frame moved far ahead leaves a gap only for what never turns up', async 
   ]);
 });
 
+test('a gap partly filled by frames further on names each event still missing', async () => {
+  const { segment, verify } = await journalWithCheckpoints();
+  const frames = readFrames(segment).map((f) => f.bytes);
+  // Order 1,2,6,4,7,8.. : 3 and 5 never turn up, 4 does (out of place).
+  const order = [0, 1, 5, 3, ...frames.keys()].filter((i, at, all) => i !== 2 && i !== 4 && all.indexOf(i) === at);
+  writeFrames(segment, order.map((i) => frames[i] as Buffer));
+  const report = await verify();
+  assert.deepEqual(report.problems.filter((p) => p.code === 'SEQ_GAP'), [{ seq: 6, code: 'SEQ_GAP', message: 'events 3, 5 are missing before event 6' }]);
+  const gapsOf = async (seqs: number[]) => {
+    writeFrames(segment, seqs.map((seq) => frames[seq - 1] as Buffer));
+    return (await verify()).problems.filter((p) => p.code === 'SEQ_GAP').map((p) => p.message);
+  };
+  assert.deepEqual(await gapsOf([1, 7, 3, 8, 9]), ['events 2, 4–6 are missing before event 7']);
+  // Nine runs: eight are named, the rest summed up.
+  assert.deepEqual(await gapsOf([1, 20, 3, 5, 7, 9, 11, 13, 15, 17, 19]), ['events 2, 4, 6, 8, 10, 12, 14, 16, … (9 runs, 9 events in all) are missing before event 20']);
+});
+
 test('a tail truncated below a checkpoint is detected', async () => {
   const { segment, verify } = await journalWithCheckpoints();
   const frames = readFrames(segment);
@@ -592,6 +609,13 @@ test('a checkpoint signature spelled another way (URL-safe, unpadded) is an inva
   const report = await verify();
   assert.equal(report.ok, false);
   assert.deepEqual(report.problems.map((p) => [p.code, p.message]), [['CHECKPOINT_INVALID', 'checkpoint line 2: sig is not an Ed25519 signature in standard base64 (88 characters)']]);
+  // The 86th character carries 2 bits; its 4 unused bits set still decode to the same bytes.
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const lastDigit = alphabet.indexOf(last.sig[85] as string);
+  const lowBitsSet = { ...last, sig: `${last.sig.slice(0, 85)}${alphabet[lastDigit | 0b1111]}==` };
+  assert.deepEqual(Buffer.from(lowBitsSet.sig, 'base64'), Buffer.from(last.sig, 'base64'));
+  writeFileSync(checkpoints, `${lines[0]}\n${JSON.stringify(lowBitsSet)}\n`);
+  assert.deepEqual((await verify()).problems.map((p) => p.code), ['CHECKPOINT_INVALID']);
 });
 
 test('a checkpoint line with an extra key holding 1e400 (Infinity once parsed) is an invalid line, not a verify that stops with an error', async () => {

@@ -205,7 +205,9 @@ function checkpointShapeProblem(content: string): string | CheckpointRecord {
   return r as unknown as CheckpointRecord;
 }
 
-const ED25519_SIG_BASE64 = /^[A-Za-z0-9+/]{86}==$/;
+// 64 bytes are 86 characters and 2 bits: the 86th character's 4 low bits are unused and must
+// be zero (A, Q, g or w), or 16 spellings would decode to one signature.
+const ED25519_SIG_BASE64 = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
 
 /**
  * The first key that appears twice in one object of `json`, which must be valid JSON (it

@@ -172,11 +172,32 @@ function settleGaps(gaps: OpenGap[], report: SegmentReport): void {
       report.problemCount--;
       continue;
     }
-    const missing = gap.to - gap.from - gap.found.size;
-    let first = gap.from;
-    while (gap.found.has(first)) first++;
-    gap.listed.message = missing === 1 ? `event ${first} is missing before event ${gap.to}` : `${missing} events from ${first} on are missing before event ${gap.to}`;
+    gap.listed.message = stillMissingMessage(gap);
   }
+}
+
+/** Runs of missing seqs a partly filled gap's message names one by one; more are summed up. */
+const MISSING_RUNS_NAMED = 8;
+
+/** The message of a gap some of whose events turned up: the runs of seqs still missing, e.g. "events 3, 5–6 are missing before event 9". */
+function stillMissingMessage(gap: OpenGap): string {
+  const runs: string[] = [];
+  let runCount = 0;
+  let missing = 0;
+  // The found seqs split the gap into runs: walk them in order rather than every seq of a (possibly huge) gap.
+  const found = [...gap.found].sort((a, b) => a - b);
+  let from = gap.from;
+  for (const stop of [...found, gap.to]) {
+    if (stop > from) {
+      runCount++;
+      missing += stop - from;
+      if (runs.length < MISSING_RUNS_NAMED) runs.push(stop - from === 1 ? `${from}` : `${from}–${stop - 1}`);
+    }
+    from = stop + 1;
+  }
+  if (missing === 1) return `event ${runs[0]} is missing before event ${gap.to}`;
+  const more = runCount > runs.length ? `, … (${runCount} runs, ${missing} events in all)` : '';
+  return `events ${runs.join(', ')}${more} are missing before event ${gap.to}`;
 }
 
 /** The message for missing events `from`..`to - 1`. */
