@@ -373,10 +373,13 @@ test('colour: off when piped, on with FORCE_COLOR, off with FORCE_COLOR=0 or fal
   assert.doesNotMatch(tail({ FORCE_COLOR: '1', NO_COLOR: '1' }), ansi, 'NO_COLOR wins');
 });
 
-test('on a terminal with both NO_COLOR and FORCE_COLOR set, no colour and no Node warning on stderr', { skip: spawnSync('script', ['--version']).status !== 0 ? 'util-linux script is not installed' : false }, () => {
+test('on a terminal with FORCE_COLOR and NO_COLOR (even empty) or NODE_DISABLE_COLORS set, no Node warning on stderr', { skip: spawnSync('script', ['--version']).status !== 0 ? 'util-linux script is not installed' : false }, () => {
   // `script` gives the command a pseudo-terminal: Node warns only when output is a TTY.
   const command = [process.execPath, '--import', import.meta.resolve('tsx'), fileURLToPath(new URL('../cli/main.ts', import.meta.url)), '--version'].map((a) => `'${a}'`).join(' ');
-  const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '1' } });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.replace(/\r/g, ''), `${pkg.version}\n`);
+  const { NO_COLOR: _n, NODE_DISABLE_COLORS: _d, FORCE_COLOR: _f, ...base } = process.env;
+  for (const extra of [{ NO_COLOR: '1' }, { NO_COLOR: '' }, { NODE_DISABLE_COLORS: '1' }]) {
+    const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', env: { ...base, FORCE_COLOR: '1', ...extra } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.replace(/\r/g, ''), `${pkg.version}\n`, JSON.stringify(extra));
+  }
 });
