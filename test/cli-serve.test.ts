@@ -60,6 +60,22 @@ test('a daemon killed with SIGKILL leaves a stale lock that the next start takes
   assert.deepEqual([report.ok, report.anchored], [true, true]);
 });
 
+test('a serve whose lock file comes to name another process stops writing and exits 2 at its next heartbeat', { timeout: 60_000 }, async () => {
+  const root = join(tempDir(), 'state');
+  const { child, stderr } = await serve(root);
+  const lockPath = join(root, 'palyrad.lock');
+  const other = { version: 1, pid: 999_999, mode: 'writer', command: 'palyrad journal append', startedAt: 1, hostname: 'elsewhere' };
+  writeFileSync(lockPath, `${JSON.stringify(other)}\n`);
+  // The heartbeat runs every 10 s.
+  assert.equal(await exited(child), 2, stderr());
+  assert.match(stderr(), /Lost the lock of state directory ".*": the lock file now names palyrad journal append \(pid 999999\); this process stops writing to it/);
+  assert.deepEqual(JSON.parse(readFileSync(lockPath, 'utf8')), other, 'the other process\'s lock file is left alone');
+  const report = JSON.parse(runCli(['--state', root, 'journal', 'verify', '--json']).stdout);
+  assert.equal(report.ok, true);
+  const tail = runCli(['--state', root, 'journal', 'tail', '-n', '1', '--json']);
+  assert.equal(JSON.parse(tail.stdout).kind, 'daemon.started', 'no daemon.stopped (nor anything else) written after the loss');
+});
+
 test('serve refuses a bad port with a usage error', () => {
   const r = runCli(['--state', join(tempDir(), 's'), 'serve', '--port', '70000']);
   assert.equal(r.code, 2);

@@ -12,7 +12,7 @@ export function registerServeCommand(program: Command, run: CliRun): void {
     .option('--host <host>', 'address to listen on (default 127.0.0.1; others need TLS, see docs/config.md)')
     .option('--port <port>', 'TCP port (default 7142 or PALYRA_PORT; 0 picks a free one)')
     .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
-    .addHelpText('after', '\nStops cleanly on SIGINT or SIGTERM: flushes the journal, signs a final checkpoint, removes the lock. SIGHUP reloads the policy folder.\nExit codes: 0 stopped cleanly; 1 could not start because a check failed (the journal failed its integrity check, the policy set is invalid); 2 could not start (state locked, port in use, bad configuration, I/O error) or could not stop cleanly.')
+    .addHelpText('after', '\nStops cleanly on SIGINT or SIGTERM: flushes the journal, signs a final checkpoint, removes the lock. SIGHUP reloads the policy folder.\nExit codes: 0 stopped cleanly; 1 could not start because a check failed (the journal failed its integrity check, the policy set is invalid); 2 could not start (state locked, port in use, bad configuration, I/O error), lost its state lock while running (another palyrad took the directory over while this one was stopped or blocked for a minute), or could not stop cleanly.')
     .action(
       action(run, async (opts: ServeFlags, cmd: Command) => {
         // Until the configuration is loaded, the flag or the environment says how to log.
@@ -58,10 +58,11 @@ async function serve(opts: ServeFlags, cmd: Command, format: { json: boolean }):
   for (const warning of unknownEnvWarnings(process.env, config)) log(`warning: ${warning}`, { warning });
   // Invariant: signal handlers are installed before anything can be signalled, so a
   // SIGINT/SIGTERM during start-up or right after "serving on" still stops cleanly.
-  let onStop: ((signal: NodeJS.Signals) => void) | null = null;
-  let early: NodeJS.Signals | null = null;
+  let onStop: ((reason: string) => void) | null = null;
+  let early: string | null = null;
   let stopFailed = false;
-  const handler = (signal: NodeJS.Signals) => (onStop ? onStop(signal) : (early ??= signal));
+  let lockLost = false;
+  const handler = (signal: NodeJS.Signals) => (onStop ? onStop(`received ${signal}`) : (early ??= `received ${signal}`));
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
   // SIGHUP: read the policy folder again (a set that fails is refused whole; the old one stays).
@@ -82,20 +83,25 @@ async function serve(opts: ServeFlags, cmd: Command, format: { json: boolean }):
     log(`web console at ${daemon.url}/ (log in with the admin token from ${daemon.adminTokenPath})`, { console: `${daemon.url}/` });
     reload = () => void daemon.reloadPolicies().catch((error: unknown) => log(`policy reload failed: ${(error as Error).message}`));
     await new Promise<void>((resolve) => {
-      onStop = (signal) => {
+      onStop = (reason) => {
         onStop = () => undefined; // a second signal while stopping changes nothing
-        daemon.stop(`received ${signal}`).then(resolve, (error: unknown) => {
+        daemon.stop(reason).then(resolve, (error: unknown) => {
           log(`stop failed: ${(error as Error).message}`);
           stopFailed = true;
           resolve();
         });
       };
       if (early) onStop(early);
+      // Another process may now write the state directory: stop, and say so in the exit code.
+      void daemon.lockLost.then(() => {
+        lockLost = true;
+        onStop?.('the state lock was lost');
+      });
     });
   } finally {
     process.off('SIGINT', handler);
     process.off('SIGTERM', handler);
     process.off('SIGHUP', hup);
   }
-  return stopFailed ? 2 : 0;
+  return stopFailed || lockLost ? 2 : 0;
 }

@@ -52,6 +52,12 @@ export interface RunningDaemon {
   adminTokenPath: string;
   /** Stops accepting, flushes the journal, writes a final checkpoint, releases the lock. */
   stop(reason: string): Promise<void>;
+  /**
+   * Settles if the state lock is lost while running (another process may now write the
+   * state directory, see StateLock.assertHeld): the journal already refuses appends; the
+   * daemon should be stopped.
+   */
+  lockLost: Promise<PalyraError>;
 }
 
 /**
@@ -75,7 +81,19 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
   checkWorkspace(config.tools.workspace);
   const paths = initStateDir(options.stateDir);
-  const lock = acquireStateLock(paths.lock, { mode: 'serve', command: 'palyrad serve', onWarning: (m) => log(m, { warning: m }) });
+  let lockLostNow: (error: PalyraError) => void = () => undefined;
+  const lockLost = new Promise<PalyraError>((resolve) => {
+    lockLostNow = resolve;
+  });
+  const lock = acquireStateLock(paths.lock, {
+    mode: 'serve',
+    command: 'palyrad serve',
+    onWarning: (m) => log(m, { warning: m }),
+    onLost: (error) => {
+      log(error.message, { error: { code: error.code, message: error.message } });
+      lockLostNow(error);
+    },
+  });
   if (lock.tookOverStaleFrom) log(`took over a stale lock from pid ${lock.tookOverStaleFrom.pid}`, { stalePid: lock.tookOverStaleFrom.pid });
   // Processes a crashed daemon started may still run: kill what is left of them before
   // anything new is spawned.
@@ -97,6 +115,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       indexRetention: config.journal.indexRetention,
       maxPayloadBytes: config.journal.maxPayloadBytes,
       onWarning: (m) => log(`journal: ${m}`, { warning: m }),
+      // Nothing is written to a state directory whose lock may be someone else's.
+      writeGuard: () => lock.assertHeld(),
     });
     if (journal.recovery) log(`journal recovered after a crash: cut ${journal.recovery.cutBytes} torn bytes (kept in ${journal.recovery.quarantinedTo})`);
     const store = journal;
@@ -199,7 +219,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       }
       return result;
     };
-    return { port, reloadPolicies, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, { close: async () => {
+    return { port, reloadPolicies, lockLost, url: `${tls ? 'https' : 'http'}://${urlHost(config.server.host)}:${port}`, paths, journal, adminTokenPath: adminTokenPath(paths.root), stop: stopper(server, { close: async () => {
       tokens.close();
       await Promise.all([workers.close(), websocket.close()]);
     } }, journal, gateway, approvals, lock, log) };
@@ -238,7 +258,8 @@ function stopper(
         server.closeAllConnections();
       });
       try {
-        await journal.append({ kind: 'daemon.stopped', actor: 'system', payload: { reason } });
+        // A journal that stopped writing (the lock was lost, the disk failed) records no stop.
+        if (journal.failure === null) await journal.append({ kind: 'daemon.stopped', actor: 'system', payload: { reason } });
       } finally {
         await journal.close();
         lock.release();

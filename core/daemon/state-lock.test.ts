@@ -310,10 +310,11 @@ test('a lock file that is a dangling symlink is a clear refusal, not twenty retr
   assert.throws(() => acquireStateLock(lockPath, WRITER), { code: 'PALYRA_STATE_LOCKED', message: `Lock file "${lockPath}" is a symbolic link to nothing; palyrad never makes one: remove it` });
 });
 
-test('a holder touches its lock file, writes it again when it is deleted, and warns once when it names another process', async () => {
-  const { lockPath } = lockIn();
+test('a holder touches its lock file, writes it again when it is deleted, and loses the lock once the file names another process', async () => {
+  const { dir, lockPath } = lockIn();
   const warnings: string[] = [];
-  const lock = acquireStateLock(lockPath, { ...SERVE, heartbeatMs: 20, onWarning: (m) => warnings.push(m) });
+  const lost: PalyraError[] = [];
+  const lock = acquireStateLock(lockPath, { ...SERVE, heartbeatMs: 20, onWarning: (m) => warnings.push(m), onLost: (e) => lost.push(e) });
   const tick = () => new Promise((r) => setTimeout(r, 80));
   const longAgo = new Date(Date.now() - 120_000);
   utimesSync(lockPath, longAgo, longAgo);
@@ -327,8 +328,57 @@ test('a holder touches its lock file, writes it again when it is deleted, and wa
   writeOwner(lockPath, other);
   await tick();
   await tick();
-  assert.equal(warnings.length, 2, 'warned once');
-  assert.equal(warnings[1], `lock file "${lockPath}" now names palyrad journal append (pid ${other.pid}), not this one: two writers may be using this state directory; stop one`);
+  const message = `Lost the lock of state directory "${dir}": the lock file now names palyrad journal append (pid ${other.pid}); this process stops writing to it`;
+  assert.deepEqual(lost.map((e) => [e.code, e.message]), [['PALYRA_STATE_LOCKED', message]], 'told once');
+  assert.throws(() => lock.assertHeld(), { code: 'PALYRA_STATE_LOCKED', message });
+  assert.equal(warnings.length, 1);
   lock.release();
   assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).pid, other.pid, 'release leaves another owner\'s file');
+});
+
+test('a holder quiet long enough to be judged dead (stopped, or blocked) checks its lock before it writes again', () => {
+  let now = Date.now();
+  const clock = () => now;
+  const quietLock = (lockPath: string) => {
+    const warnings: string[] = [];
+    const lost: PalyraError[] = [];
+    const lock = acquireStateLock(lockPath, { ...SERVE, heartbeatMs: 3_600_000, clock, onWarning: (m) => warnings.push(m), onLost: (e) => lost.push(e) });
+    return { lock, warnings, lost };
+  };
+  // Another palyrad judged it dead, took the lock, wrote and let it go: the file is gone.
+  const gone = lockIn();
+  const a = quietLock(gone.lockPath);
+  now += 66_000;
+  rmSync(gone.lockPath);
+  const goneMessage = `Lost the lock of state directory "${gone.dir}": its lock file is gone after this process had not refreshed it for 66 s (stopped, or busy), so another palyrad may have taken the directory over and written meanwhile; this process stops writing to it`;
+  assert.throws(() => a.lock.assertHeld(), { code: 'PALYRA_STATE_LOCKED', message: goneMessage });
+  assert.throws(() => a.lock.assertHeld(), { message: goneMessage });
+  assert.equal(a.lost.length, 1);
+  assert.equal(readdirSync(gone.dir).length, 0, 'the lock file is not written again');
+  a.lock.release();
+  // Nobody came: the file still names it, untouched; it is touched and the holder goes on.
+  const kept = lockIn();
+  const b = quietLock(kept.lockPath);
+  const longAgo = new Date(Date.now() - 66_000);
+  utimesSync(kept.lockPath, longAgo, longAgo);
+  now += 66_000;
+  b.lock.assertHeld();
+  assert.ok(Date.now() - statSync(kept.lockPath).mtimeMs < 5_000, 'touched');
+  assert.deepEqual(b.warnings, [`this process had not refreshed its lock file "${kept.lockPath}" for 66 s (stopped, or busy); it still names this process, so nobody took it over`]);
+  assert.equal(b.lost.length, 0);
+  b.lock.release();
+  // A takeover is under way (its claim exists): the holder backs off.
+  const claimed = lockIn();
+  const c = quietLock(claimed.lockPath);
+  now += 66_000;
+  writeFileSync(`${claimed.lockPath}.takeover-${sha256Hex(readFileSync(claimed.lockPath, 'utf8')).slice(0, 16)}`, 'a taker');
+  assert.throws(() => c.lock.assertHeld(), /another palyrad is taking its lock over, judging this process dead after a quiet spell/);
+  c.lock.release();
+  // Refreshed lately: no check at all (a write pays nothing), even with the file gone.
+  const recent = lockIn();
+  const d = quietLock(recent.lockPath);
+  now += 5_000;
+  rmSync(recent.lockPath);
+  d.lock.assertHeld();
+  d.lock.release();
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ioError, PalyraError, sha256Hex } from '../base/index.ts';
@@ -47,6 +47,12 @@ export interface StateLock {
   update(patch: Partial<Pick<LockOwner, 'port' | 'url' | 'tlsCert'>>): void;
   /** Removes the lock file if it still names this holder; idempotent. */
   release(): void;
+  /**
+   * Throws PALYRA_STATE_LOCKED once the lock is lost; a writer calls it before it writes.
+   * Cheap while the lock was refreshed lately; after a quiet spell (the process was
+   * stopped, or its event loop blocked) it first checks the lock file (see refresh).
+   */
+  assertHeld(): void;
 }
 
 const MAX_ATTEMPTS = 20;
@@ -55,6 +61,10 @@ const RETRY_MS = 10;
 const HEARTBEAT_MS = 10_000;
 /** A holder in another PID namespace whose lock was not touched for this long is judged dead. */
 export const HEARTBEAT_STALE_MS = 60_000;
+/** A holder that has not refreshed its lock for this long checks the file before it writes again. */
+const CHECK_BEFORE_WRITE_AFTER_MS = 2 * HEARTBEAT_MS;
+/** Kept below HEARTBEAT_STALE_MS: a holder quiet for this long may have been judged dead. */
+const MAY_BE_JUDGED_DEAD_MS = HEARTBEAT_STALE_MS - 5_000;
 
 /**
  * Takes the exclusive writer lock of a state directory. Throws `PALYRA_STATE_LOCKED` while
@@ -66,10 +76,14 @@ export function acquireStateLock(
   options: {
     mode: 'serve' | 'writer';
     command: string;
-    /** Told when the lock file is found removed (it is written again) or naming another process. */
+    /** Told when the lock file is found removed (it is written again) or untouched for long. */
     onWarning?: (message: string) => void;
+    /** Told once when the lock is lost (see StateLock.assertHeld): stop writing to the state directory. */
+    onLost?: (error: PalyraError) => void;
     /** How often the holder touches its lock file (tests shorten it). */
     heartbeatMs?: number;
+    /** The holder's clock for how long it has been quiet (tests jump it; file times stay real). */
+    clock?: () => number;
   },
 ): StateLock {
   const procStart = procStatOf(process.pid)?.start;
@@ -96,7 +110,10 @@ export function acquireStateLock(
     const existing = parseOwner(found);
     const verdict = existing ? judgeHolder(existing, lockPath) : 'dead';
     if (existing && verdict !== 'dead') throw lockedError(lockPath, existing, verdict);
-    if (replaceStale(lockPath, found, text, text)) return heldLock(lockPath, owner, existing ?? undefined, options);
+    // A holder judged by its heartbeat may beat again meanwhile (it was stopped, not dead):
+    // checked again once the takeover is claimed, which that holder looks for after a beat.
+    const stillDead = existing && heartbeatJudged(existing) ? () => heartbeatAge(lockPath) >= HEARTBEAT_STALE_MS : () => true;
+    if (replaceStale(lockPath, found, text, text, stillDead)) return heldLock(lockPath, owner, existing ?? undefined, options);
     // Another process is taking the stale lock over; give it a moment, then look again.
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, RETRY_MS);
   }
@@ -121,32 +138,71 @@ function heldLock(
   path: string,
   initial: LockOwner,
   tookOverStaleFrom: LockOwner | undefined,
-  options: { onWarning?: (message: string) => void; heartbeatMs?: number },
+  options: { onWarning?: (message: string) => void; onLost?: (error: PalyraError) => void; heartbeatMs?: number; clock?: () => number },
 ): StateLock {
+  const clock = options.clock ?? Date.now;
   let owner = initial;
   let released = false;
+  let lost: PalyraError | null = null;
+  /** When the lock file was last written or touched by us, by `clock`. */
+  let lastBeat = clock();
   const namesUs = (current: LockOwner | null): boolean => current?.pid === owner.pid && current.startedAt === owner.startedAt;
   const isOurs = (): boolean => {
     const text = readText(path);
     return namesUs(text === null ? null : parseOwner(text));
   };
-  // Sign of life for a palyrad in another PID namespace, which cannot probe our pid; and a
-  // check that the file still names us (an operator may delete it while we run).
-  let warnedOfOther = false;
-  const heartbeat = setInterval(() => {
-    try {
-      const text = readText(path);
-      if (text === null) {
-        // Without the file any writer would take the lock at once: write it again.
-        if (createExclusive(path, serialize(owner))) options.onWarning?.(`lock file "${path}" was removed while this process held it; it was written again`);
+  const lose = (why: string): void => {
+    if (lost) return;
+    lost = new PalyraError('PALYRA_STATE_LOCKED', `Lost the lock of state directory "${dirname(path)}": ${why}; this process stops writing to it`);
+    clearInterval(heartbeat);
+    options.onLost?.(lost);
+  };
+  /**
+   * The heartbeat: a sign of life for a palyrad in another PID namespace (which cannot
+   * probe our pid), and the check that the lock is still ours.
+   * - The file names another process: the lock is lost.
+   * - The file is gone: an operator deleted it (it is written again), unless we were quiet
+   *   so long that a palyrad elsewhere may have judged us dead, taken the lock, written
+   *   and let it go: then it is lost.
+   * - The file names us: touched, then a takeover claim on it is looked for. A taker checks
+   *   the touch again after claiming, so after a quiet spell exactly one of us backs off
+   *   (or both), never neither.
+   */
+  const refresh = (): void => {
+    if (lost || released) return;
+    const quietMs = clock() - lastBeat;
+    const text = readText(path);
+    const current = text === null ? null : parseOwner(text);
+    if (text !== null && !namesUs(current)) {
+      lose(`the lock file now names ${current ? `${current.command} (pid ${current.pid})` : 'no process'}`);
+      return;
+    }
+    if (text === null) {
+      if (quietMs >= MAY_BE_JUDGED_DEAD_MS) {
+        lose(`its lock file is gone after this process had not refreshed it for ${Math.round(quietMs / 1000)} s (stopped, or busy), so another palyrad may have taken the directory over and written meanwhile`);
         return;
       }
-      const current = parseOwner(text);
-      if (namesUs(current)) utimesSync(path, new Date(), new Date());
-      else if (!warnedOfOther) {
-        warnedOfOther = true;
-        options.onWarning?.(`lock file "${path}" now names ${current ? `${current.command} (pid ${current.pid})` : 'no process'}, not this one: two writers may be using this state directory; stop one`);
+      // Without the file any writer would take the lock at once: write it again.
+      if (!createExclusive(path, serialize(owner))) {
+        lose('another process created its lock file after it was removed');
+        return;
       }
+      options.onWarning?.(`lock file "${path}" was removed while this process held it; it was written again`);
+    } else {
+      utimesSync(path, new Date(), new Date());
+      if (existsSync(takeoverClaimPath(path, text))) {
+        lose('another palyrad is taking its lock over, judging this process dead after a quiet spell');
+        return;
+      }
+      if (quietMs >= MAY_BE_JUDGED_DEAD_MS) {
+        options.onWarning?.(`this process had not refreshed its lock file "${path}" for ${Math.round(quietMs / 1000)} s (stopped, or busy); it still names this process, so nobody took it over`);
+      }
+    }
+    lastBeat = clock();
+  };
+  const heartbeat = setInterval(() => {
+    try {
+      refresh();
     } catch {
       // A missed beat is retried next time; six in a row let a container elsewhere take the lock.
     }
@@ -182,6 +238,11 @@ function heldLock(
       owner = next;
     },
     release,
+    assertHeld() {
+      if (!lost && !released && clock() - lastBeat >= CHECK_BEFORE_WRITE_AFTER_MS) refresh();
+      if (lost) throw lost;
+      if (released) throw new PalyraError('PALYRA_INTERNAL', `The lock of state directory "${dirname(path)}" was released`);
+    },
   };
   if (tookOverStaleFrom) lock.tookOverStaleFrom = tookOverStaleFrom;
   return lock;
@@ -215,8 +276,8 @@ function createExclusive(path: string, text: string): boolean {
  * safe, and the path is never empty for a third process to slip into. A claim whose holder
  * died mid-takeover is itself stale content and is cleared the same way.
  */
-function replaceStale(path: string, judged: string, replacement: string | null, claimant: string): boolean {
-  const claim = `${path}.takeover-${sha256Hex(judged).slice(0, 16)}`;
+function replaceStale(path: string, judged: string, replacement: string | null, claimant: string, stillDead: () => boolean = () => true): boolean {
+  const claim = takeoverClaimPath(path, judged);
   if (!createExclusive(claim, claimant)) {
     const held = readText(claim);
     const holder = held === null ? null : parseOwner(held);
@@ -224,13 +285,24 @@ function replaceStale(path: string, judged: string, replacement: string | null, 
     return false;
   }
   try {
-    if (readText(path) !== judged) return false;
+    if (readText(path) !== judged || !stillDead()) return false;
     if (replacement === null) rmFile(path, 'remove stale lock file');
     else replaceFile(path, replacement);
     return true;
   } finally {
     rmSync(claim, { force: true });
   }
+}
+
+/** The claim file of a takeover of the lock whose content is `judged`. */
+function takeoverClaimPath(path: string, judged: string): string {
+  return `${path}.takeover-${sha256Hex(judged).slice(0, 16)}`;
+}
+
+/** Whether `owner` is judged by its heartbeat from here (it runs in another PID namespace of this kernel). */
+function heartbeatJudged(owner: LockOwner): boolean {
+  const here = thisKernel();
+  return owner.bootId !== undefined && owner.bootId === here.bootId && owner.pidNamespace !== undefined && here.pidNamespace !== undefined && owner.pidNamespace !== here.pidNamespace;
 }
 
 /**
@@ -248,7 +320,7 @@ function judgeHolder(owner: LockOwner, lockPath: string): HolderVerdict {
     if (owner.hostname !== hostname()) return 'unknown-host';
     // This host booted again since the lock was written: nothing from before runs now.
     if (owner.bootId !== undefined && here.bootId !== undefined) return 'dead';
-  } else if (owner.pidNamespace !== undefined && here.pidNamespace !== undefined && owner.pidNamespace !== here.pidNamespace) {
+  } else if (heartbeatJudged(owner)) {
     // Its pid means nothing here (pid 1 in a container is init out here): judge by the heartbeat.
     return heartbeatAge(lockPath) < HEARTBEAT_STALE_MS ? 'other-namespace' : 'dead';
   }

@@ -3,7 +3,7 @@ import { appendFileSync, copyFileSync, existsSync, readdirSync, readFileSync, re
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshJournal } from '../../test/helpers/journal-fixture.ts';
-import { GENESIS_HASH, type JsonValue } from '../base/index.ts';
+import { GENESIS_HASH, PalyraError, type JsonValue } from '../base/index.ts';
 import { loadSqlJs } from '../base/sqljs.ts';
 import { loadTrustedKey } from './checkpoints.ts';
 import { JournalStore } from './journal-store.ts';
@@ -539,4 +539,33 @@ test('newestRecords reads the log from its end: the last N across segments, past
   // A crash right after a roll leaves the next segment with its header only.
   writeFileSync(join(segmentsDir, 'seg-00000000000000000121.log'), readFileSync(join(segmentsDir, readdirSync(segmentsDir).sort()[0] as string)).subarray(0, 16));
   assert.deepEqual(seqs(2), [119, 120]);
+});
+
+test('a write guard that throws (the state lock was lost) stops all writing for good: appends, checkpoints, snapshots', async () => {
+  let lockLost = false;
+  const lostError = new PalyraError('PALYRA_STATE_LOCKED', 'Lost the lock of state directory "x": test; this process stops writing to it');
+  const warnings: string[] = [];
+  const { store, options } = await freshJournal({
+    writerThread: true,
+    onWarning: (m) => warnings.push(m),
+    writeGuard: () => {
+      if (lockLost) throw lostError;
+    },
+  });
+  for (let i = 0; i < 3; i++) await store.append({ kind: 'note.added', payload: { i } });
+  await store.checkpoint();
+  await store.snapshotIndex();
+  const checkpointsBefore = readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8');
+  const snapshotBefore = readFileSync(join(options.dir, 'index.sqlite'));
+  lockLost = true;
+  await assert.rejects(store.append({ kind: 'note.added', payload: { i: 3 } }), lostError);
+  assert.equal(store.failure, lostError);
+  lockLost = false; // even were the guard to pass again, the store stays stopped
+  await assert.rejects(store.append({ kind: 'note.added', payload: { i: 4 } }), lostError);
+  assert.equal((await store.checkpoint()).created, false, 'the head the last checkpoint covers is answered with it; nothing is signed');
+  await store.close();
+  assert.equal(readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8'), checkpointsBefore, 'no checkpoint signed after the loss, not even on close');
+  assert.deepEqual(readFileSync(join(options.dir, 'index.sqlite')), snapshotBefore, 'no snapshot written');
+  const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
+  assert.deepEqual([report.ok, report.events], [true, 4], 'genesis and the three appends before the loss');
 });

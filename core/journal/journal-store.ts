@@ -50,6 +50,12 @@ export interface JournalStoreOptions {
   maxPayloadBytes?: number;
   /** A segment is closed and a new one started past this size (default 64 MiB). */
   maxSegmentBytes?: number;
+  /**
+   * Called before every append, checkpoint and index snapshot; throws when this process
+   * may no longer write to the journal (the daemon's state lock was lost). The store then
+   * stops writing for good: appends are refused with the guard's error.
+   */
+  writeGuard?: () => void;
   /** Events the in-memory index keeps (default 100,000). */
   indexRetention?: number;
   /** Background index snapshot period (default 30 s; 0 disables the timer). */
@@ -400,6 +406,7 @@ export class JournalStore {
     if (this.broken) return Promise.reject(this.broken);
     let record: UnsealedRecord;
     try {
+      this.guardWrite();
       record = prepareRecord(input, { seq: this.lastSeq + 1, redactor: this.redactor, maxPayloadBytes: this.maxPayloadBytes, now: this.clock.now() });
     } catch (error) {
       return Promise.reject(error);
@@ -450,6 +457,7 @@ export class JournalStore {
       if (this.lastCheckpoint && this.lastCheckpoint.size === size && this.lastCheckpoint.headHash === this.durableHead.hash) {
         return { checkpoint: this.lastCheckpoint, created: false };
       }
+      this.guardWrite();
       this.signingKey ??= this.loadSigningKey();
       const cp = signCheckpoint({ origin: this.origin, size, headHash: this.durableHead.hash, ts: this.clock.now() }, this.lastCheckpoint, this.signingKey);
       appendCheckpoint(this.paths.checkpoints, cp);
@@ -483,6 +491,7 @@ export class JournalStore {
   /** Writes the index snapshot now if it changed. */
   async snapshotIndex(): Promise<{ bytes: number } | null> {
     if (!this.index.dirty || this.feeder.broken) return null;
+    this.guardWrite();
     return this.indexDb.snapshot();
   }
 
@@ -613,6 +622,20 @@ export class JournalStore {
           this.snapshotIndex().catch((e: unknown) => this.warn(`index snapshot failed: ${(e as Error).message}`));
         }, snapEvery).unref(),
       );
+    }
+  }
+
+  /** Throws the write guard's error, after stopping all writing for good (see JournalStoreOptions.writeGuard). */
+  private guardWrite(): void {
+    const guard = this.options.writeGuard;
+    if (!guard) return;
+    try {
+      guard();
+    } catch (error) {
+      this.broken ??= error instanceof PalyraError ? error : new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to the journal: ${(error as Error).message}`);
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+      throw this.broken;
     }
   }
 
