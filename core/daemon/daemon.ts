@@ -81,6 +81,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
   checkWorkspace(config.tools.workspace);
   const paths = initStateDir(options.stateDir);
+  let journal: JournalStore | undefined;
   let lockLostNow: (error: PalyraError) => void = () => undefined;
   const lockLost = new Promise<PalyraError>((resolve) => {
     lockLostNow = resolve;
@@ -91,6 +92,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     onWarning: (m) => log(m, { warning: m }),
     onLost: (error) => {
       log(error.message, { error: { code: error.code, message: error.message } });
+      journal?.abandon(error);
       lockLostNow(error);
     },
   });
@@ -100,7 +102,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   for (const reaped of reapStalePids(paths.root)) {
     if (reaped.action === 'killed') log(`killed a process group left by a previous daemon: ${reaped.record?.argv.join(' ') ?? reaped.file}`, { reaped: reaped.record?.pid });
   }
-  let journal: JournalStore | undefined;
   let server: Server | undefined;
   let approvals: ApprovalRegistry | undefined;
   let tokenSecrets: TokenSecrets | undefined;

@@ -97,10 +97,10 @@ export class ChainWriter {
     return this.commit.settled(this.head.seq);
   }
 
-  /** Waits for queued writes, then closes the log. */
-  async close(): Promise<void> {
+  /** Waits for queued writes, then closes the log; `abandon` (the lock was lost) leaves the file's tail as it is (see SegmentLog.close). */
+  async close(abandon = false): Promise<void> {
     await this.settled();
-    this.log.close();
+    this.log.close({ keepTail: abandon });
   }
 
   private written(batch: readonly CommitEntry[], where: WrittenAt): void {

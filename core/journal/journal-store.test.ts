@@ -541,7 +541,7 @@ test('newestRecords reads the log from its end: the last N across segments, past
   assert.deepEqual(seqs(2), [119, 120]);
 });
 
-test('a write guard that throws (the state lock was lost) stops all writing for good: appends, checkpoints, snapshots', async () => {
+test('a write guard that throws (the state lock was lost) stops all writing for good: appends, checkpoints, snapshots, the trim on close', async () => {
   let lockLost = false;
   const lostError = new PalyraError('PALYRA_STATE_LOCKED', 'Lost the lock of state directory "x": test; this process stops writing to it');
   const warnings: string[] = [];
@@ -554,12 +554,16 @@ test('a write guard that throws (the state lock was lost) stops all writing for 
   });
   for (let i = 0; i < 3; i++) await store.append({ kind: 'note.added', payload: { i } });
   await store.checkpoint();
-  await store.snapshotIndex();
-  const checkpointsBefore = readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8');
-  const snapshotBefore = readFileSync(join(options.dir, 'index.sqlite'));
   lockLost = true;
   await assert.rejects(store.append({ kind: 'note.added', payload: { i: 3 } }), lostError);
   assert.equal(store.failure, lostError);
+  // The process that took the lock over writes meanwhile, into the space the first one
+  // had zeroed ahead of its end, and signs a checkpoint over it.
+  const taker = await JournalStore.open({ ...options, writerThread: false, writeGuard: undefined });
+  await taker.append({ kind: 'note.added', payload: { by: 'the taker' } });
+  await taker.close();
+  const checkpointsBefore = readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8');
+  const snapshotBefore = readFileSync(join(options.dir, 'index.sqlite'));
   lockLost = false; // even were the guard to pass again, the store stays stopped
   await assert.rejects(store.append({ kind: 'note.added', payload: { i: 4 } }), lostError);
   assert.equal((await store.checkpoint()).created, false, 'the head the last checkpoint covers is answered with it; nothing is signed');
@@ -567,5 +571,5 @@ test('a write guard that throws (the state lock was lost) stops all writing for 
   assert.equal(readFileSync(join(options.dir, 'checkpoints.jsonl'), 'utf8'), checkpointsBefore, 'no checkpoint signed after the loss, not even on close');
   assert.deepEqual(readFileSync(join(options.dir, 'index.sqlite')), snapshotBefore, 'no snapshot written');
   const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
-  assert.deepEqual([report.ok, report.events], [true, 4], 'genesis and the three appends before the loss');
+  assert.deepEqual([report.ok, report.anchored, report.events], [true, true, 5], 'the taker\'s event survives the first store\'s close (it no longer cuts the file back to its own end)');
 });

@@ -156,6 +156,8 @@ export class JournalStore {
   private signingKey: SigningKey | null = null;
   private closed = false;
   private broken: PalyraError | null = null;
+  /** Another process may own the files now (the write guard failed): nothing more is written, not even on close. */
+  private abandoned = false;
   private timers: NodeJS.Timeout[] = [];
 
   private constructor(
@@ -509,9 +511,9 @@ export class JournalStore {
     if (!this.broken && this.durableHead.seq > (this.lastCheckpoint?.size ?? 0)) {
       await this.checkpoint().catch((e: unknown) => this.warn(`final checkpoint failed: ${(e as Error).message}`));
     }
-    await this.snapshotIndex().catch((e: unknown) => this.warn(`index snapshot failed: ${(e as Error).message}`));
+    if (!this.abandoned) await this.snapshotIndex().catch((e: unknown) => this.warn(`index snapshot failed: ${(e as Error).message}`));
     this.indexDb.close();
-    await this.link.close();
+    await this.link.close(this.abandoned);
   }
 
   private onWriterReply(reply: WriterReply): void {
@@ -632,11 +634,21 @@ export class JournalStore {
     try {
       guard();
     } catch (error) {
-      this.broken ??= error instanceof PalyraError ? error : new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to the journal: ${(error as Error).message}`);
-      for (const t of this.timers) clearInterval(t);
-      this.timers = [];
+      this.abandon(error instanceof PalyraError ? error : new PalyraError('PALYRA_JOURNAL_WRITE_FAILED', `Cannot write to the journal: ${(error as Error).message}`));
       throw this.broken;
     }
+  }
+
+  /**
+   * Stops writing for good because another process may own the files now (the daemon's
+   * state lock was lost): appends are refused with `error`, and nothing is written again,
+   * not a checkpoint, a snapshot, nor the trim of the log's preallocated tail on close.
+   */
+  abandon(error: PalyraError): void {
+    this.broken ??= error;
+    this.abandoned = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
   }
 
   private warn(message: string): void {

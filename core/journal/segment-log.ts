@@ -183,9 +183,12 @@ export class SegmentLog {
     }
   }
 
-  /** Drops the preallocated tail and closes the file. */
-  close(): void {
-    this.trimTail();
+  /**
+   * Drops the preallocated tail and closes the file. `keepTail`: leave the file as it is,
+   * for a writer that lost its lock: another may have written past our end meanwhile.
+   */
+  close(options: { keepTail?: boolean } = {}): void {
+    if (!options.keepTail) this.trimTail();
     try {
       fs.closeSync(this.fd);
     } catch {

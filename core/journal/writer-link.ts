@@ -14,8 +14,8 @@ export interface WriterLink {
   send(epoch: number, record: UnsealedRecord, writeNow?: boolean): void;
   /** Keeps the process alive while events are outstanding (a writer thread alone does not). */
   hold(busy: boolean): void;
-  /** Waits for queued writes and stops the writer. */
-  close(): Promise<void>;
+  /** Waits for queued writes and stops the writer; `abandon`: see SegmentLog.close. */
+  close(abandon?: boolean): Promise<void>;
 }
 
 /** The writer on the store's own thread: one core does everything (offline commands, tests). */
@@ -29,7 +29,7 @@ export function inlineWriter(log: SegmentLog, head: { seq: number; hash: string 
       writer.append(epoch, one);
     },
     hold() {},
-    close: () => writer.close(),
+    close: (abandon) => writer.close(abandon),
   };
 }
 
@@ -102,14 +102,14 @@ export function threadWriter(
       if (busy) worker.ref();
       else worker.unref();
     },
-    close() {
+    close(abandon) {
       closing ??= new Promise<void>((resolve) => {
         if (stopped) return resolve();
         if (outboxCount > 0) post(true);
         worker.ref();
         worker.once('exit', () => resolve());
         closed = () => void worker.terminate();
-        worker.postMessage({ type: 'close' } satisfies WriterRequest);
+        worker.postMessage({ type: 'close', abandon: abandon === true } satisfies WriterRequest);
       });
       return closing;
     },

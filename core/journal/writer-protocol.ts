@@ -65,7 +65,8 @@ export interface WriterStart {
 export type WriterRequest =
   /** `flush`: the last part of what the store prepared in one go; write what is queued now. */
   | { type: 'append'; epoch: number; records: PackedRecords; flush: boolean }
-  | { type: 'close' };
+  /** `abandon`: the store lost its lock; close without touching the file (see SegmentLog.close). */
+  | { type: 'close'; abandon?: boolean };
 
 /** Writer → store. */
 export type WriterReply =

@@ -105,7 +105,7 @@ function handle(request: WriterRequest): boolean {
   if (request.type === 'close') {
     // The store terminates this thread once it hears `closed` (closing the port from
     // inside is not portable: Deno's parentPort has no close()).
-    void writer.close().then(() => reply({ type: 'closed' }));
+    void writer.close(request.abandon === true).then(() => reply({ type: 'closed' }));
   }
   return false;
 }
