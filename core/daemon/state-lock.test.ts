@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -374,6 +374,17 @@ test('a holder quiet long enough to be judged dead (stopped, or blocked) checks 
   writeFileSync(`${claimed.lockPath}.takeover-${sha256Hex(readFileSync(claimed.lockPath, 'utf8')).slice(0, 16)}`, 'a taker');
   assert.throws(() => c.lock.assertHeld(), /another palyrad is taking its lock over, judging this process dead after a quiet spell/);
   c.lock.release();
+  // The file cannot be read (here: a folder in its place): a hiccup retried later, unless quiet long enough to be judged dead.
+  const unreadable = lockIn();
+  const e = quietLock(unreadable.lockPath);
+  rmSync(unreadable.lockPath);
+  mkdirSync(unreadable.lockPath);
+  now += 25_000;
+  e.lock.assertHeld();
+  assert.equal(e.lost.length, 0, 'a check that fails 25 s after the last beat is retried');
+  now += 40_000;
+  assert.throws(() => e.lock.assertHeld(), /its lock file could not be checked after a quiet spell \(Cannot read lock file/);
+  e.lock.release();
   // Refreshed lately: no check at all (a write pays nothing), even with the file gone.
   const recent = lockIn();
   const d = quietLock(recent.lockPath);

@@ -165,8 +165,7 @@ function heldLock(
    *   so long that a palyrad elsewhere may have judged us dead, taken the lock, written
    *   and let it go: then it is lost.
    * - The file names us: touched, then a takeover claim on it is looked for. A taker checks
-   *   the touch again after claiming, so after a quiet spell exactly one of us backs off
-   *   (or both), never neither.
+   *   the touch again after claiming, so when the two race, at least one of us backs off.
    */
   const refresh = (): void => {
     if (lost || released) return;
@@ -215,7 +214,13 @@ function heldLock(
     process.removeListener('exit', onExit);
     // Invariant: nobody replaces a live holder's lock, so between this check and the
     // removal only an operator editing the file by hand could put someone else's there.
-    if (isOurs()) rmFile(path, 'remove lock file');
+    let ours = false;
+    try {
+      ours = isOurs();
+    } catch {
+      // Unreadable (something else in its place): not provably ours, so left alone.
+    }
+    if (ours) rmFile(path, 'remove lock file');
   };
   const onExit = (): void => {
     try {
@@ -239,7 +244,14 @@ function heldLock(
     },
     release,
     assertHeld() {
-      if (!lost && !released && clock() - lastBeat >= CHECK_BEFORE_WRITE_AFTER_MS) refresh();
+      if (!lost && !released && clock() - lastBeat >= CHECK_BEFORE_WRITE_AFTER_MS) {
+        try {
+          refresh();
+        } catch (error) {
+          // An I/O hiccup is retried at the next write or beat, unless we may have been judged dead meanwhile.
+          if (clock() - lastBeat >= MAY_BE_JUDGED_DEAD_MS) lose(`its lock file could not be checked after a quiet spell (${(error as Error).message})`);
+        }
+      }
       if (lost) throw lost;
       if (released) throw new PalyraError('PALYRA_INTERNAL', `The lock of state directory "${dirname(path)}" was released`);
     },
