@@ -81,10 +81,18 @@ const warn = printWarning;
  * secrets and the admin and worker tokens, so an event appended offline is redacted as
  * one the daemon writes.
  */
-export async function withOfflineWriter<T>(command: Command, name: string, fn: (store: JournalStore, paths: StatePaths) => Promise<T>): Promise<T> {
+export async function withOfflineWriter<T>(
+  command: Command,
+  name: string,
+  fn: (store: JournalStore, paths: StatePaths) => Promise<T>,
+  /** The lock's clock for how long it was quiet (tests jump it). */
+  options: { lockClock?: () => number } = {},
+): Promise<T> {
   const { limits, providerSecrets } = await offlineJournalSettings(command);
   const paths = initStateDir(stateRoot(command));
-  const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name });
+  let opened: JournalStore | undefined;
+  // As the daemon: a writer stopped long enough to be judged dead writes nothing more (docs/decisions.md §25).
+  const lock = acquireStateLock(paths.lock, { mode: 'writer', command: name, onLost: (error) => opened?.abandon(error), ...(options.lockClock ? { clock: options.lockClock } : {}) });
   try {
     const secrets = [...providerSecrets, ...stateTokens(paths.root, warn)];
     const store = await JournalStore.open({
@@ -92,7 +100,9 @@ export async function withOfflineWriter<T>(command: Command, name: string, fn: (
       onWarning: printWarning,
       snapshotIntervalMs: 0,
       checkpointIntervalMs: 0,
+      writeGuard: () => lock.assertHeld(),
     });
+    opened = store;
     try {
       return await fn(store, paths);
     } finally {

@@ -123,7 +123,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const store = journal;
     const tokens = tokenSecrets;
     tokens.attach(store.redactor);
-    approvals = new ApprovalRegistry({ clock: systemClock, persistAlways: persistAndJournal(policies, store) });
+    // Policy files are state too: written only while the lock is ours (checked before, not
+    // only by the journal append after the files were swapped).
+    const persistAndJournalPolicy = persistAndJournal(policies, store);
+    approvals = new ApprovalRegistry({
+      clock: systemClock,
+      persistAlways: async (policy, context) => {
+        lock.assertHeld();
+        return persistAndJournalPolicy(policy, context);
+      },
+    });
     const workspace = config.tools.workspace;
     createWorkspace(workspace);
     // The memory tools' notes live in the journal (durable, redacted) and come back on start,
@@ -185,6 +194,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           journalEventsAfter: (after, limit) => store.eventsAfter(after, limit),
           verifyJournal: () => verifyJournal(paths.journal, { trustedKey: existsSync(paths.checkpointPub) ? loadTrustedKey(paths.checkpointPub) : null }),
           replacePolicies: async (files) => {
+            lock.assertHeld();
             const replaced = await policies.replace(files);
             await store.append({
               kind: 'policy.replaced',
@@ -265,7 +275,7 @@ function stopper(
         await journal.close();
         lock.release();
       }
-      log('stopped cleanly');
+      log(journal.failure === null ? 'stopped cleanly' : `stopped; the journal had stopped writing: ${journal.failure.message}`);
     })();
     return stopping;
   };

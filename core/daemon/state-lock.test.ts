@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, type PathLike, type TimeLike, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -392,4 +393,45 @@ test('a holder quiet long enough to be judged dead (stopped, or blocked) checks 
   rmSync(recent.lockPath);
   d.lock.assertHeld();
   d.lock.release();
+});
+
+test('a taker that replaces the lock file between the holder\'s read and its touch is seen: the lock is lost', () => {
+  const { lockPath } = lockIn();
+  let now = Date.now();
+  const lost: PalyraError[] = [];
+  const lock = acquireStateLock(lockPath, { ...SERVE, heartbeatMs: 3_600_000, clock: () => now, onLost: (e) => lost.push(e) });
+  now += 66_000;
+  // The taker runs its whole takeover (claim, replace, drop the claim) right before the holder's touch.
+  const realUtimes = fs.utimesSync;
+  const taker: LockOwner = { ...lock.owner, pid: 1, startedAt: 2, command: 'palyrad journal append', pidNamespace: 'pid:[9999]' };
+  fs.utimesSync = ((path: PathLike, atime: TimeLike, mtime: TimeLike) => {
+    fs.utimesSync = realUtimes;
+    syncBuiltinESMExports();
+    writeOwner(lockPath, taker);
+    realUtimes(path, atime, mtime);
+  }) as typeof fs.utimesSync;
+  syncBuiltinESMExports();
+  try {
+    assert.throws(() => lock.assertHeld(), /the lock file was replaced while this process refreshed it; it now names palyrad journal append \(pid 1\)/);
+  } finally {
+    fs.utimesSync = realUtimes;
+    syncBuiltinESMExports();
+  }
+  assert.equal(lost.length, 1);
+  lock.release();
+  assert.equal(JSON.parse(readFileSync(lockPath, 'utf8')).pid, 1, 'the taker\'s file is left alone');
+});
+
+test('a quiet spell counts by the longer of the wall clock and the monotonic one: a wall clock stepped back hides nothing', () => {
+  const { lockPath } = lockIn();
+  let wall = Date.now();
+  let monotonic = 0;
+  const lock = acquireStateLock(lockPath, { ...SERVE, heartbeatMs: 3_600_000, clock: () => wall, monotonicClock: () => monotonic });
+  // Stopped 70 s, the wall clock stepped back 30 s meanwhile: 40 s by the wall, 70 s in truth.
+  wall += 40_000;
+  monotonic += 70_000;
+  rmSync(lockPath);
+  assert.throws(() => lock.assertHeld(), /its lock file is gone after this process had not refreshed it for 70 s/);
+  assert.equal(existsSync(lockPath), false, 'not written again');
+  lock.release();
 });

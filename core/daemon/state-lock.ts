@@ -82,8 +82,9 @@ export function acquireStateLock(
     onLost?: (error: PalyraError) => void;
     /** How often the holder touches its lock file (tests shorten it). */
     heartbeatMs?: number;
-    /** The holder's clock for how long it has been quiet (tests jump it; file times stay real). */
+    /** The holder's wall clock and monotonic clock for how long it has been quiet (tests jump them; file times stay real). */
     clock?: () => number;
+    monotonicClock?: () => number;
   },
 ): StateLock {
   const procStart = procStatOf(process.pid)?.start;
@@ -138,14 +139,18 @@ function heldLock(
   path: string,
   initial: LockOwner,
   tookOverStaleFrom: LockOwner | undefined,
-  options: { onWarning?: (message: string) => void; onLost?: (error: PalyraError) => void; heartbeatMs?: number; clock?: () => number },
+  options: { onWarning?: (message: string) => void; onLost?: (error: PalyraError) => void; heartbeatMs?: number; clock?: () => number; monotonicClock?: () => number },
 ): StateLock {
   const clock = options.clock ?? Date.now;
+  const monotonic = options.monotonicClock ?? (() => performance.now());
   let owner = initial;
   let released = false;
   let lost: PalyraError | null = null;
-  /** When the lock file was last written or touched by us, by `clock`. */
+  /** When the lock file was last written or touched by us: by `clock` (wall time, as takers judge mtimes) and monotonic time. */
   let lastBeat = clock();
+  let lastBeatMonotonic = monotonic();
+  /** How long since the last beat, by the longer of the two clocks: a wall clock stepped back, or a suspend the monotonic one skips, cannot hide a quiet spell. */
+  const quietFor = (): number => Math.max(clock() - lastBeat, monotonic() - lastBeatMonotonic);
   const namesUs = (current: LockOwner | null): boolean => current?.pid === owner.pid && current.startedAt === owner.startedAt;
   const isOurs = (): boolean => {
     const text = readText(path);
@@ -169,7 +174,7 @@ function heldLock(
    */
   const refresh = (): void => {
     if (lost || released) return;
-    const quietMs = clock() - lastBeat;
+    const quietMs = quietFor();
     const text = readText(path);
     const current = text === null ? null : parseOwner(text);
     if (text !== null && !namesUs(current)) {
@@ -193,11 +198,20 @@ function heldLock(
         lose('another palyrad is taking its lock over, judging this process dead after a quiet spell');
         return;
       }
+      // A taker that replaced the file between our read and our touch (and dropped its
+      // claim) is seen here; one that claims after this saw our touch, and backs off.
+      const after = readText(path);
+      if (after !== text) {
+        const taker = after === null ? null : parseOwner(after);
+        lose(`the lock file was replaced while this process refreshed it; it now names ${taker ? `${taker.command} (pid ${taker.pid})` : 'no process'}`);
+        return;
+      }
       if (quietMs >= MAY_BE_JUDGED_DEAD_MS) {
         options.onWarning?.(`this process had not refreshed its lock file "${path}" for ${Math.round(quietMs / 1000)} s (stopped, or busy); it still names this process, so nobody took it over`);
       }
     }
     lastBeat = clock();
+    lastBeatMonotonic = monotonic();
   };
   const heartbeat = setInterval(() => {
     try {
@@ -244,12 +258,12 @@ function heldLock(
     },
     release,
     assertHeld() {
-      if (!lost && !released && clock() - lastBeat >= CHECK_BEFORE_WRITE_AFTER_MS) {
+      if (!lost && !released && quietFor() >= CHECK_BEFORE_WRITE_AFTER_MS) {
         try {
           refresh();
         } catch (error) {
           // An I/O hiccup is retried at the next write or beat, unless we may have been judged dead meanwhile.
-          if (clock() - lastBeat >= MAY_BE_JUDGED_DEAD_MS) lose(`its lock file could not be checked after a quiet spell (${(error as Error).message})`);
+          if (quietFor() >= MAY_BE_JUDGED_DEAD_MS) lose(`its lock file could not be checked after a quiet spell (${(error as Error).message})`);
         }
       }
       if (lost) throw lost;
