@@ -29,6 +29,7 @@ export function defaultConfig(stateDir: string): PalyraConfig {
       requestTimeoutMs: 300_000,
       headersTimeoutMs: 60_000,
       keepAliveTimeoutMs: 5_000,
+      maxConnections: 512,
     },
     providers: [providerDefaults({ type: 'scripted' })],
     budgets: { ...DEFAULT_BUDGETS },

@@ -38,6 +38,12 @@ export interface ServerConfig {
   headersTimeoutMs: number;
   /** Idle keep-alive connection timeout (node:http `keepAliveTimeout`). */
   keepAliveTimeoutMs: number;
+  /**
+   * Open connections at most (HTTP, WebSocket and worker alike); past it, new ones are
+   * closed at once (node:net `maxConnections`), so a flood of idle sockets cannot exhaust
+   * the process's file descriptors.
+   */
+  maxConnections: number;
 }
 
 /** What every provider entry has; `retries` are attempts after the first (maxAttempts - 1). */
@@ -191,6 +197,7 @@ export const CONFIG_SCHEMA: Schema = object({
     requestTimeoutMs: ms,
     headersTimeoutMs: ms,
     keepAliveTimeoutMs: ms,
+    maxConnections: { type: 'integer', minimum: 1, maximum: 65536 },
   }),
   providers: {
     type: 'array',

@@ -211,6 +211,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     const timeouts = { requestTimeout: config.server.requestTimeoutMs, headersTimeout: config.server.headersTimeoutMs, keepAliveTimeout: config.server.keepAliveTimeoutMs };
     server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);
     answerClientErrorsAsJson(server);
+    capConnections(server, config.server.maxConnections, log);
     const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token), otherUpgrade: (req, socket, head) => workers.handleUpgrade(req, socket, head) });
     const port = await listen(server, config.server.host, config.server.port);
     lock.update({ port, url: `${tls ? 'https' : 'http'}://${clientHost(config.server.host)}:${port}`, ...(tls ? { tlsCert: resolve(config.server.tls.cert as string) } : {}) });
@@ -279,6 +280,25 @@ function stopper(
     })();
     return stopping;
   };
+}
+
+/**
+ * Security: past `max` open connections, node closes new ones at once ('drop'); idle
+ * sockets held open by a client cannot then use up the process's file descriptors. Said
+ * in the log at most once a minute, so a flood does not flood the log too.
+ */
+function capConnections(server: Server, max: number, log: (message: string, fields?: Record<string, unknown>) => void): void {
+  server.maxConnections = max;
+  let lastLogged = -Infinity;
+  let droppedSinceLog = 0;
+  server.on('drop', () => {
+    droppedSinceLog++;
+    const now = performance.now();
+    if (now - lastLogged < 60_000) return;
+    log(`connection limit reached: ${max} open, ${droppedSinceLog} new connection(s) refused (server.maxConnections)`, { maxConnections: max, refused: droppedSinceLog });
+    lastLogged = now;
+    droppedSinceLog = 0;
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<number> {
