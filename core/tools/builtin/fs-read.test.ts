@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { toolContext } from '../../../test/helpers/tool-context.ts';
@@ -85,4 +85,16 @@ test('directories, missing files and FIFOs are refused without hanging', async (
   assert.deepEqual(errorOf(await read({ path: 'dir' })), { code: 'PALYRA_TOOL_FAILED', message: 'Cannot read "dir": it is a directory; use fs.list' });
   assert.deepEqual(errorOf(await read({ path: 'nope.txt' })), { code: 'PALYRA_TOOL_FAILED', message: 'Cannot read "nope.txt": it does not exist' });
   assert.deepEqual(errorOf(await read({ path: 'pipe' })), { code: 'PALYRA_TOOL_FORBIDDEN', message: 'Cannot read "pipe": it is not a regular file' });
+});
+
+test('a file with a second name (a hard link, maybe to a file outside) is refused; its copy is read', async () => {
+  const { context, read } = setUp();
+  linkSync(join(context.outside, 'secret.txt'), join(context.workspace, 'linked.txt'));
+  assert.deepEqual(errorOf(await read({ path: 'linked.txt' })), {
+    code: 'PALYRA_TOOL_FORBIDDEN',
+    message: 'Path "linked.txt" is refused: the file has 2 hard links, and another of its names may lie outside the workspace (a copy of it can be used)',
+  });
+  execFileSync('cp', [join(context.workspace, 'linked.txt'), join(context.workspace, 'copy.txt')]);
+  const copy = await read({ path: 'copy.txt' });
+  assert.equal(copy.ok && (copy.output as { content: string }).content, 'TOP SECRET');
 });

@@ -7,7 +7,7 @@ import { posix } from 'node:path';
 import { PalyraError, type JsonValue } from '../../base/index.ts';
 import { fsFailure, fsRefusal } from '../fs/fs-failure.ts';
 import { openWorkspaceDir } from '../fs/pinned-dir.ts';
-import { assertOpenedInside, resolveWorkspacePath } from '../fs/workspace-path.ts';
+import { assertOpenedInside, assertSingleLink, resolveWorkspacePath } from '../fs/workspace-path.ts';
 import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
 import { decodeForModel, jsonBudget } from './capped-text.ts';
 
@@ -74,6 +74,7 @@ export function createFsReadTool(options: FsReadOptions = {}): ToolDefinition<Fs
         const stat = await handle.stat();
         if (stat.isDirectory()) throw fsRefusal('read', input.path, 'it is a directory; use fs.list');
         if (!stat.isFile()) throw fsRefusal('read', input.path, 'it is not a regular file', 'PALYRA_TOOL_FORBIDDEN');
+        assertSingleLink(stat, input.path);
         await assertOpenedInside(target.root, handle.fd, input.path);
         const buffer = new Uint8Array(Math.min(stat.size, limit));
         let filled = 0;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { toolContext } from '../../../test/helpers/tool-context.ts';
@@ -106,4 +106,20 @@ test('a path through an existing file is not a directory, in every mode', async 
     }
   }
   assert.equal(readFileSync(join(ws, 'f.txt'), 'utf8'), 'x');
+});
+
+test('append refuses a file with a second name (a hard link may lead outside); overwrite replaces the name, not the file behind it', async () => {
+  const { context, ws, write } = setUp();
+  const outside = join(context.outside, 'policy.cedar');
+  writeFileSync(outside, 'forbid (principal, action, resource);\n');
+  linkSync(outside, join(ws, 'notes.txt'));
+  assert.deepEqual(outputOf(await write({ path: 'notes.txt', content: 'permit;\n', mode: 'append' })), {
+    code: 'PALYRA_TOOL_FORBIDDEN',
+    message: 'Path "notes.txt" is refused: the file has 2 hard links, and another of its names may lie outside the workspace (a copy of it can be used)',
+  });
+  assert.equal(readFileSync(outside, 'utf8'), 'forbid (principal, action, resource);\n');
+  assert.deepEqual(outputOf(await write({ path: 'notes.txt', content: 'mine\n', mode: 'overwrite' })), { path: 'notes.txt', mode: 'overwrite', bytes: 5, created: false });
+  assert.equal(readFileSync(outside, 'utf8'), 'forbid (principal, action, resource);\n');
+  assert.equal(readFileSync(join(ws, 'notes.txt'), 'utf8'), 'mine\n');
+  assert.equal(statSync(outside).nlink, 1);
 });

@@ -9,7 +9,7 @@ import { basename, posix } from 'node:path';
 import { PalyraError, type JsonValue } from '../../base/index.ts';
 import { fsFailure, fsRefusal } from '../fs/fs-failure.ts';
 import { openWorkspaceDir, type DirAccess } from '../fs/pinned-dir.ts';
-import { assertOpenedInside, resolveWorkspacePath, type WorkspacePath } from '../fs/workspace-path.ts';
+import { assertOpenedInside, assertSingleLink, resolveWorkspacePath, type WorkspacePath } from '../fs/workspace-path.ts';
 import { DEFAULT_LIMITS, type ToolDefinition } from '../tool.ts';
 import { jsonBudget } from './capped-text.ts';
 import { PATH_SCHEMA } from './fs-read.ts';
@@ -140,5 +140,6 @@ async function replaceAtomically(dir: DirAccess, target: WorkspacePath, data: Bu
 async function checkRegularInside(handle: FileHandle, target: WorkspacePath, requested: string): Promise<void> {
   const stat = await handle.stat();
   if (!stat.isFile()) throw fsRefusal('write', requested, 'it is not a regular file', 'PALYRA_TOOL_FORBIDDEN');
+  assertSingleLink(stat, requested);
   await assertOpenedInside(target.root, handle.fd, requested);
 }

@@ -104,6 +104,22 @@ export async function assertOpenedInside(root: string, fd: number, requested: st
   }
 }
 
+/**
+ * Security: a regular file with more than one name may be a hard link to a file outside
+ * the workspace (linking a file one owns needs no permission on it, and the path checks
+ * above see only the name inside). Which other names it has cannot be found cheaply, so a
+ * read or an in-place write of such a file is refused; `overwrite` is safe (its rename
+ * replaces the link, not the file behind it).
+ */
+export function assertSingleLink(stat: { isFile(): boolean; nlink: number | bigint }, requested: string): void {
+  if (stat.isFile() && Number(stat.nlink) > 1) {
+    throw new PalyraError(
+      'PALYRA_TOOL_FORBIDDEN',
+      `Path "${requested}" is refused: the file has ${stat.nlink} hard links, and another of its names may lie outside the workspace (a copy of it can be used)`,
+    );
+  }
+}
+
 function toPosix(path: string): string {
   return sep === '/' ? path : path.split(sep).join('/');
 }
