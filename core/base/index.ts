@@ -17,3 +17,4 @@ export { newUlid, isUlid } from './ids.ts';
 export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { createFileExclusive, fsyncDir, fsyncFile, mkdirDurable, writeFileAtomic } from './atomic-write.ts';
+export { workspacePathForm } from './workspace-path-form.ts';

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex, type JsonValue } from '../base/index.ts';
+import { canonicalJson, sha256Hex, workspacePathForm, type JsonValue } from '../base/index.ts';
 import type { ToolCallRequest } from './request.ts';
 import { TOOL_INVOKE_ACTION } from './schema.ts';
 
@@ -43,7 +43,7 @@ export function toCedarRequest(request: ToolCallRequest): CedarRequest {
     context: {
       argsJson,
       argsSha256: sha256Hex(argsJson),
-      args: extractArgs(request.args),
+      args: extractArgs(request.args, request.workspace),
       workspace: request.workspace,
       channel: request.channel,
       sender: request.sender,
@@ -57,14 +57,15 @@ export function toCedarRequest(request: ToolCallRequest): CedarRequest {
 
 /**
  * The typed fields policies can use without parsing JSON, taken from the top level of
- * the arguments whatever the tool: `path`, `url` (and its lowercased `host`), `executable`
- * (`argv[0]`, or `command`) and `plugin`. A field is absent when the argument is missing
- * or not a string, so policies must test `context.args has path` first (strict validation
- * insists on it).
+ * the arguments whatever the tool: `path` (in its one plain spelling, workspacePathForm),
+ * `url` (and its lowercased `host`), `executable` (`argv[0]`, or `command`) and its last
+ * path component `executableName`, and `plugin`. A field is absent when the argument is
+ * missing or not a string, so policies must test `context.args has path` first (strict
+ * validation insists on it).
  */
-export function extractArgs(args: { [key: string]: JsonValue }): Record<string, string> {
+export function extractArgs(args: { [key: string]: JsonValue }, workspace = ''): Record<string, string> {
   const out: Record<string, string> = {};
-  if (typeof args.path === 'string') out.path = args.path;
+  if (typeof args.path === 'string') out.path = workspacePathForm(args.path, workspace);
   if (typeof args.url === 'string') {
     out.url = args.url;
     const host = hostOf(args.url);
@@ -73,6 +74,9 @@ export function extractArgs(args: { [key: string]: JsonValue }): Record<string, 
   const argv = args.argv;
   if (Array.isArray(argv) && typeof argv[0] === 'string') out.executable = argv[0];
   else if (typeof args.command === 'string') out.executable = args.command;
+  // Security: `/usr/bin/cat` runs `cat` too (an allowlisted path also allows its bare
+  // name): a forbid on executableName catches every spelling.
+  if (out.executable !== undefined) out.executableName = out.executable.slice(out.executable.lastIndexOf('/') + 1);
   if (typeof args.plugin === 'string') out.plugin = args.plugin;
   return out;
 }

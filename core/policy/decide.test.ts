@@ -134,7 +134,7 @@ test('requests as built match the schema (the hot path skips this check)', async
     const answer = cedar.isAuthorized({ ...r, schema: POLICY_SCHEMA, validateRequest: true, policies: { staticPolicies: {} } });
     assert.equal(answer.type, 'success', JSON.stringify(answer));
   }
-  assert.deepEqual(toCedarRequest(toolCallRequest(inputs[0] as ToolCallRequestInput)).context.args, { executable: 'git' });
+  assert.deepEqual(toCedarRequest(toolCallRequest(inputs[0] as ToolCallRequestInput)).context.args, { executable: 'git', executableName: 'git' });
   assert.deepEqual(toCedarRequest(toolCallRequest({ tool: { name: 'http.fetch' }, args: { url: 'http://0x7f000001:80/' } })).context.args, {
     url: 'http://0x7f000001:80/',
     host: '127.0.0.1',
@@ -186,6 +186,34 @@ test('a host is matched without its trailing dot: a fully qualified spelling doe
   }
   assert.deepEqual(fetch('https://good.example./x'), { decision: 'allow', policies: ['ops.fetch-ok'] });
   assert.deepEqual(toCedarRequest(toolCallRequest({ tool: { name: 'http.fetch' }, args: { url: 'https://EVIL.example./x' } })).context.args, { url: 'https://EVIL.example./x', host: 'evil.example' });
+});
+
+test('a path and an executable are judged in one spelling: other spellings do not slip past a forbid', async () => {
+  const set = await compile([
+    {
+      file: 'ops.cedar',
+      text: `@id("ops.no-secrets") forbid (principal, action == Action::"tool.invoke", resource) when { context.args has path && context.args.path like "secrets/*" };
+@id("ops.no-cat") forbid (principal, action == Action::"tool.invoke", resource == Tool::"process.run") when { context.args has executableName && context.args.executableName == "cat" };
+@id("ops.ok") permit (principal, action == Action::"tool.invoke", resource);`,
+    },
+  ]);
+  const read = (path: string) => decide(set, { tool: { name: 'fs.read' }, args: { path }, workspace: '/srv/ws' });
+  for (const path of ['secrets/key', './secrets/key', 'secrets//key', 'secrets/./key', '/srv/ws/secrets/key', '/srv/ws//secrets/key/', './/secrets/key']) {
+    assert.deepEqual(read(path), { decision: 'deny', policies: ['ops.no-secrets'] }, path);
+  }
+  for (const path of ['notes/secrets/key', '/srv/ws2/secrets/key', 'secrets']) {
+    assert.deepEqual(read(path), { decision: 'allow', policies: [READ_ONLY, 'ops.ok'] }, path);
+  }
+  const args = (path: string) => toCedarRequest(toolCallRequest({ tool: { name: 'fs.read' }, args: { path }, workspace: '/srv/ws' })).context.args;
+  assert.deepEqual(args('/srv/ws'), { path: '.' });
+  assert.deepEqual(args('./'), { path: '.' });
+  // Left as given: the tools refuse these outright, and a policy testing for ".." still sees it.
+  assert.deepEqual(args('secrets/../secrets/key'), { path: 'secrets/../secrets/key' });
+  assert.deepEqual(args('/etc/passwd'), { path: '/etc/passwd' });
+
+  const run = (argv: string[]) => decide(set, { tool: { name: 'process.run' }, args: { argv } });
+  for (const exe of ['cat', '/usr/bin/cat', '/bin/cat', './cat']) assert.deepEqual(run([exe, 'x']), { decision: 'deny', policies: ['ops.no-cat'] }, exe);
+  assert.deepEqual(run(['/usr/bin/catalog']), { decision: 'allow', policies: ['ops.ok'] });
 });
 
 test('an engine failure is a deny naming it (fail closed), and is not remembered', async () => {

@@ -58,6 +58,7 @@ type ToolArgs = {
   url?: String,
   host?: String,
   executable?: String,
+  executableName?: String,
   plugin?: String,
 };
 

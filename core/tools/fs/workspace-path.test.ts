@@ -39,10 +39,18 @@ test('paths inside resolve to real paths, relative to the root', async () => {
   });
   assert.equal((await resolveWorkspacePath(workspace, '.')).relative, '.');
   assert.equal((await resolveWorkspacePath(workspace, './src/')).relative, 'src');
-  // A symlink that stays inside resolves to its target.
-  const viaLink = await resolveWorkspacePath(workspace, 'src-link/a.txt');
-  assert.deepEqual([viaLink.relative, viaLink.isSymlink], ['src/a.txt', false]);
-  assert.equal((await resolveWorkspacePath(workspace, 'src-link')).isSymlink, true);
+  // Other spellings of the same path are its plain form, the one policies judge.
+  for (const spelling of ['./src/a.txt', 'src//a.txt', 'src/./a.txt', join(workspace, 'src', '.', 'a.txt')]) {
+    assert.equal((await resolveWorkspacePath(workspace, spelling)).relative, 'src/a.txt', spelling);
+  }
+  // A symlink that stays inside names a file policies did not judge: ask for the file itself.
+  for (const viaLink of ['src-link/a.txt', 'src-link']) {
+    const target = viaLink === 'src-link' ? 'src' : 'src/a.txt';
+    await assert.rejects(resolveWorkspacePath(workspace, viaLink), {
+      code: 'PALYRA_TOOL_FORBIDDEN',
+      message: `Path "${viaLink}" is refused: it leads to "${target}" (through a symbolic link or another spelling of the workspace); ask for "${target}", the path policies judge`,
+    });
+  }
 });
 
 test('escapes are refused: "..", absolute paths outside, symlinks out (file, directory, parent, dangling)', async () => {

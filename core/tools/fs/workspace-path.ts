@@ -12,7 +12,7 @@
  */
 import { lstat, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, normalize, relative, sep } from 'node:path';
-import { PalyraError } from '../../base/index.ts';
+import { PalyraError, workspacePathForm } from '../../base/index.ts';
 
 /** A requested path, resolved and confined. */
 export interface WorkspacePath {
@@ -76,7 +76,14 @@ export async function resolveWorkspacePath(workspace: string, requested: string)
   }
   if (!isInside(root, realExisting)) throw refuse('it leads outside the workspace through a symbolic link');
   const real = join(realExisting, ...missing);
-  return { root, real, relative: toPosix(relative(root, real)) || '.', exists: missing.length === 0, isSymlink };
+  const actedOn = toPosix(relative(root, real)) || '.';
+  // Security: policies judged the path in its plain spelling (workspacePathForm); a call
+  // that would touch another file (through a symbolic link inside the workspace, or the
+  // workspace named by its real path) asks for that file by name instead.
+  if (actedOn !== workspacePathForm(requested, workspace)) {
+    throw refuse(`it leads to "${actedOn}" (through a symbolic link or another spelling of the workspace); ask for "${actedOn}", the path policies judge`);
+  }
+  return { root, real, relative: actedOn, exists: missing.length === 0, isSymlink };
 }
 
 /** True when `path` is `base` or below it (both absolute and normalized). */
