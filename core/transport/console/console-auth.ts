@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { PalyraError } from '../../base/index.ts';
+import { requestUrl } from '../http/http-kit.ts';
 import { csrfMatches, type ConsoleSession, type ConsoleSessions } from './console-sessions.ts';
 
 /** The console's session cookie. */
@@ -73,5 +74,5 @@ function presentedToken(req: IncomingMessage, queryAllowed: boolean): string | n
   const header = req.headers[CSRF_HEADER];
   if (typeof header === 'string') return header;
   if (!queryAllowed) return null;
-  return new URL(req.url ?? '/', 'http://localhost').searchParams.get(CSRF_QUERY);
+  return requestUrl(req).searchParams.get(CSRF_QUERY);
 }

@@ -4,7 +4,7 @@ import type { GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import type { ApprovalRegistry, ApprovalResolution } from '../../policy/index.ts';
 import { authorizeConsoleRequest } from '../console/console-auth.ts';
 import type { ConsoleSessions } from '../console/console-sessions.ts';
-import { bearerToken, integerParam, readJson, Router, sendError, sendJson, type RouteContext } from './http-kit.ts';
+import { bearerToken, integerParam, readJson, requestUrl, Router, sendError, sendJson, type RouteContext } from './http-kit.ts';
 import { renderPrometheus, type Sample } from './metrics.ts';
 
 /** What the API serves from. */
@@ -96,9 +96,9 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
   deps.extraRoutes?.(router);
 
   return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
     void (async () => {
       try {
+        const url = requestUrl(req);
         // Authentication before routing: a caller without a token learns nothing about
         // which routes exist, and a malformed path is not parsed for it.
         if ((url.pathname.startsWith('/api/') || url.pathname.startsWith('/v1/') || url.pathname === '/metrics') && !deps.authenticate(bearerToken(req))) {

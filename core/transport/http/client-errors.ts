@@ -23,6 +23,11 @@ export function answerClientErrorsAsJson(server: Server): void {
           : new PalyraError('PALYRA_INVALID_ARGUMENT', 'The request is not valid HTTP');
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : httpStatusOf(refusal);
     const body = JSON.stringify(errorBody(refusal));
+    // Security: closed for good once the answer is out, as Node's own handler does. The
+    // server's sockets allow half-open connections, and with the parser gone no timeout
+    // applies: a peer that never closed its side kept the connection (and a slot of
+    // server.maxConnections) forever.
+    socket.once('finish', () => socket.destroy());
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );

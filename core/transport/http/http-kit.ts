@@ -103,6 +103,19 @@ export function sendError(res: ServerResponse, error: unknown): void {
   sendJson(res, httpStatusOf(error), errorBody(error));
 }
 
+/**
+ * The request's URL, or PALYRA_INVALID_ARGUMENT. Security: Node's HTTP parser accepts
+ * request targets the WHATWG URL parser refuses (`//a:x/`, `//[`): thrown from a
+ * `request` or `upgrade` listener, outside any handler's try, that error ended the daemon.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    throw new PalyraError('PALYRA_INVALID_ARGUMENT', 'The request target is not a valid URL path');
+  }
+}
+
 /** The bearer token of a request, or null. */
 export function bearerToken(req: IncomingMessage): string | null {
   const header = req.headers.authorization;

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { PalyraError, type JsonValue } from '../../base/index.ts';
 import type { PreparedTool, ToolDefinition, ToolRegistry } from '../../tools/index.ts';
-import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
+import { bearerToken, refuseUpgrade, requestUrl } from '../http/http-kit.ts';
 import { remoteToolDefinition } from './remote-tool.ts';
 import { schemaBudgetProblem } from './schema-budget.ts';
 import { WorkerConnection, type Authorization } from './worker-connection.ts';
@@ -146,7 +146,12 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
   return {
     handleUpgrade(req, socket, head) {
       socket.on('error', () => socket.destroy());
-      const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+      let pathname: string;
+      try {
+        pathname = requestUrl(req).pathname;
+      } catch (error) {
+        return refuseUpgrade(socket, error as PalyraError);
+      }
       if (pathname !== WORKER_PATH) return refuseUpgrade(socket, new PalyraError('PALYRA_NOT_FOUND', `No WebSocket endpoint at ${pathname}`));
       const token = bearerToken(req);
       let worker: string | null;
@@ -187,7 +192,13 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
 export function attachWorkerHub(server: Server, options: WorkerHubOptions): WorkerHub {
   const hub = createWorkerHub(options);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname === WORKER_PATH) hub.handleUpgrade(req, socket, head);
+    let pathname: string | null = null;
+    try {
+      pathname = requestUrl(req).pathname;
+    } catch {
+      // handleUpgrade refuses it
+    }
+    if (pathname === null || pathname === WORKER_PATH) hub.handleUpgrade(req, socket, head);
   });
   return hub;
 }

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { PalyraError } from '../../base/index.ts';
 import type { GatewayRuntimeState } from '../../gateway/index.ts';
-import { bearerToken, refuseUpgrade } from '../http/http-kit.ts';
+import { bearerToken, refuseUpgrade, requestUrl } from '../http/http-kit.ts';
 import { WsConnection, type WsConnectionLimits } from './ws-connection.ts';
 import { WS_PATH, WS_SUBPROTOCOL, WS_TOKEN_SUBPROTOCOL_PREFIX } from './ws-protocol.ts';
 
@@ -66,7 +66,12 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): WebS
 
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    let pathname: string;
+    try {
+      pathname = requestUrl(req).pathname;
+    } catch (error) {
+      return refuseUpgrade(socket, error as PalyraError);
+    }
     if (pathname !== WS_PATH) {
       if (options.otherUpgrade) return options.otherUpgrade(req, socket, head);
       return refuseUpgrade(socket, new PalyraError('PALYRA_NOT_FOUND', `No WebSocket endpoint at ${pathname}`));
