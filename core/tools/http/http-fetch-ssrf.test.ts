@@ -106,7 +106,7 @@ test('schemes other than http and https, and user info in URLs, are refused', as
   await assertForbidden({ url: `http://user@127.0.0.1:${server.port}/text` }, { allow: ['127.0.0.1'] }, /user info/);
 });
 
-test('a redirect from an allowed server to a private or loopback target is refused', async () => {
+test('a redirect from an allowed server to a private or loopback target on another host is not followed', async () => {
   const targets = [
     `http://127.0.0.2:${server.port}/text`,
     'http://10.0.0.1/',
@@ -118,15 +118,21 @@ test('a redirect from an allowed server to a private or loopback target is refus
   ];
   for (const to of targets) {
     const before = server.seen.length;
-    const result = await refusal(
-      { url: `${server.base}/redirect?status=302&to=${encodeURIComponent(to)}` },
-      { allow: ['127.0.0.1'], lookup: fakeDns({ 'loop.test': ['127.0.0.2'] }) },
-    );
-    assert.equal(result.code, 'PALYRA_TOOL_FORBIDDEN', `${to}: ${result.message}`);
-    assert.match(result.message, /^Redirect to ".*" refused: /);
+    const tool = createHttpFetchTool({ allow: ['127.0.0.1'], lookup: fakeDns({ 'loop.test': ['127.0.0.2'] }) });
+    const output = (await tool.run({ url: `${server.base}/redirect?status=302&to=${encodeURIComponent(to)}` }, testContext())) as Record<string, JsonValue>;
+    assert.deepEqual([output['status'], output['redirectNotFollowed']], [302, new URL(to).href], to);
     // The first hop was allowed and reached the server; the redirect target was not followed.
     assert.deepEqual(server.seen.slice(before).map((r) => r.path), [`/redirect?status=302&to=${encodeURIComponent(to)}`]);
   }
+});
+
+test('a redirect on the same host passes the guard like the first URL', async () => {
+  const before = server.seen.length;
+  const to = `http://user@127.0.0.1:${server.port}/text`;
+  const result = await refusal({ url: `${server.base}/redirect?status=302&to=${encodeURIComponent(to)}` }, { allow: ['127.0.0.1'] });
+  assert.equal(result.code, 'PALYRA_TOOL_FORBIDDEN');
+  assert.match(result.message, /^Redirect to ".*" refused: .*user info/);
+  assert.deepEqual(server.seen.slice(before).map((r) => r.path), [`/redirect?status=302&to=${encodeURIComponent(to)}`]);
 });
 
 test('more than five redirects are refused; five are followed', async () => {

@@ -165,13 +165,31 @@ test('redirects: 303 turns POST into GET, 307 keeps method and body, cross-origi
   const afterTemporary = JSON.parse(String(temporary['body'])) as { method: string; body: string; headers: Record<string, string> };
   assert.deepEqual([afterTemporary.method, afterTemporary.body, afterTemporary.headers['authorization']], ['PUT', 'kept', 'Bearer t']);
 
+  // Another origin on the same host (another port): followed, with only credential-free headers.
+  const second = await startTestServer();
+  try {
+    const other = `${second.base}/echo`;
+    const credentials = { authorization: 'Bearer t', 'x-api-key': 'k', 'api-key': 'k', 'private-token': 't', 'x-auth-token': 't' };
+    const cross = await fetchOk({ url: to(302, other), headers: { ...credentials, accept: 'application/json', 'accept-language': 'de' } });
+    const { connection: _connection, ...sent } = (JSON.parse(String(cross['body'])) as { headers: Record<string, string> }).headers;
+    assert.deepEqual(sent, { host: `127.0.0.1:${second.port}`, accept: 'application/json', 'accept-language': 'de', 'accept-encoding': 'identity', 'user-agent': 'palyrad-http-fetch' });
+    assert.equal(cross['finalUrl'], other);
+  } finally {
+    await second.close();
+  }
+});
+
+test('a redirect to another host is returned, not followed: policy decided the call for its own host only', async () => {
   const lookup = async (): Promise<{ address: string }[]> => [{ address: '127.0.0.1' }];
-  const other = `http://other.test:${server.port}/echo`;
-  const credentials = { authorization: 'Bearer t', 'x-api-key': 'k', 'api-key': 'k', 'private-token': 't', 'x-auth-token': 't' };
-  const cross = await fetchOk({ url: to(302, other), headers: { ...credentials, accept: 'application/json', 'accept-language': 'de' } }, { lookup });
-  const { connection: _connection, ...sent } = (JSON.parse(String(cross['body'])) as { headers: Record<string, string> }).headers;
-  assert.deepEqual(sent, { host: `other.test:${server.port}`, accept: 'application/json', 'accept-language': 'de', 'accept-encoding': 'identity', 'user-agent': 'palyrad-http-fetch' });
-  assert.equal(cross['finalUrl'], other);
+  const before = server.seen.length;
+  const target = `http://OTHER.test:${server.port}/echo?secret=s3cr3t`;
+  const output = await fetchOk({ url: `${server.base}/redirect?status=302&to=${encodeURIComponent(target)}` }, { lookup, allow: ['127.0.0.1', 'other.test'] });
+  assert.deepEqual(
+    [output['status'], output['body'], output['bytes'], output['redirects'], output['finalUrl'], output['redirectNotFollowed'], (output['headers'] as Record<string, string>)['location']],
+    [302, '', 0, 0, `${server.base}/redirect?status=302&to=${encodeURIComponent(target)}`, `http://other.test:${server.port}/echo?secret=s3cr3t`, target],
+  );
+  // Only the first request was sent; the other host never heard of the secret.
+  assert.deepEqual(server.seen.slice(before).map((r) => r.path), [`/redirect?status=302&to=${encodeURIComponent(target)}`]);
 });
 
 test('bad input is refused with PALYRA_TOOL_INPUT_INVALID before anything is sent', async () => {

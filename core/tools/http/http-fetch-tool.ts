@@ -48,6 +48,12 @@ export type HttpFetchOutput = {
   truncated: boolean;
   finalUrl: string;
   redirects: number;
+  /**
+   * Set when the answer is a redirect to another host, which is not followed: the policy
+   * decided this call for its own host only. Fetching the target is a new call, decided
+   * again.
+   */
+  redirectNotFollowed?: string;
   /** Request header names the tool dropped. */
   strippedHeaders: string[];
 };
@@ -120,12 +126,20 @@ interface FetchContext {
 
 type HopOutput = Omit<HttpFetchOutput, 'strippedHeaders'>;
 
-/** Sends `first`, following redirects, each hop checked by the guard before it connects. */
+/**
+ * Sends `first`, following redirects on the same host, each hop checked by the guard
+ * before it connects. Security: policies decide a call by its URL and host
+ * (`context.args.host`), so a redirect to another host is returned, not followed: a
+ * permit for one site must not carry a call through its open redirect to any other.
+ */
 async function fetchFollowing(first: HopRequest, ctx: FetchContext, deadline: Deadline, maxBytes: number): Promise<HopOutput> {
   let hop = first;
   for (let redirects = 0; ; redirects++) {
     const result = await sendHop(hop, ctx, deadline, maxBytes, redirects);
     if (result.type === 'final') return { ...result.output, finalUrl: hop.url.href, redirects };
+    if (hostOf(result.next.url) !== hostOf(first.url)) {
+      return { ...result.response, body: '', bodyEncoding: 'text', bytes: 0, truncated: false, finalUrl: hop.url.href, redirects, redirectNotFollowed: result.next.url.href };
+    }
     // Security: the limit holds per call, whatever mix of hosts the chain goes through.
     if (redirects >= ctx.maxRedirects) {
       throw new PalyraError('PALYRA_TOOL_FORBIDDEN', `Too many redirects: more than ${ctx.maxRedirects}, last to "${result.next.url.href}"`, {
@@ -137,7 +151,12 @@ async function fetchFollowing(first: HopRequest, ctx: FetchContext, deadline: De
 }
 
 type FinalOutput = Omit<HopOutput, 'finalUrl' | 'redirects'>;
-type HopResult = { type: 'final'; output: FinalOutput } | { type: 'redirect'; next: HopRequest };
+type HopResult = { type: 'final'; output: FinalOutput } | { type: 'redirect'; next: HopRequest; response: { status: number; headers: Record<string, string> } };
+
+/** A URL's host as policies see it (`context.args.host`): WHATWG-normalized, without trailing dots. */
+function hostOf(url: URL): string {
+  return url.hostname.toLowerCase().replace(/\.+$/, '');
+}
 
 async function sendHop(hop: HopRequest, ctx: FetchContext, deadline: Deadline, maxBytes: number, index: number): Promise<HopResult> {
   const origin = hop.url.origin;
@@ -167,7 +186,7 @@ async function sendHop(hop: HopRequest, ctx: FetchContext, deadline: Deadline, m
     const next = nextHop(hop, response.statusCode, Array.isArray(location) ? location[0] : location);
     if (next) {
       discardBody(response.body);
-      return { type: 'redirect', next };
+      return { type: 'redirect', next, response: { status: response.statusCode, headers: selectResponseHeaders(response.headers) } };
     }
     return { type: 'final', output: await readFinal(hop, response, ctx, maxBytes) };
   } catch (error) {
