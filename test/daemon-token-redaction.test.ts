@@ -31,6 +31,9 @@ test('the admin token and every worker token, also one created while the daemon 
     assert.equal((await call('/api/v1/sessions', { key: 'ops' })).status, 201);
     const sent = await call('/api/v1/sessions/ops/messages?wait=true', { text: `echo the tokens are ${admin} ${before} ${during}` });
     assert.equal(sent.status, 200);
+    // The echo tool returned the tokens; the model saw markers instead (its answer quotes what it saw).
+    const finalText = ((await sent.json()) as { run: { finalText: string } }).run.finalText;
+    assert.match(finalText, /the tokens are \[REDACTED:known_secret\] \[REDACTED:known_secret\] \[REDACTED:known_secret\]/);
     const journaled = [...readRecords(join(running.paths.journal, 'segments'), { fromSeq: 1 })].map(({ record }) => record.payloadJson).join('\n');
     assert.ok(journaled.includes('the tokens are'), 'the message was journaled');
     assert.deepEqual([admin, before, during].map((token) => journaled.includes(token)), [false, false, false]);

@@ -6,6 +6,7 @@ import { readRecords, type JournalStore, type StoredRecord } from '../journal/in
 import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, type CompiledPolicySet, type Timers } from '../policy/index.ts';
 import type { ChatMessage, ModelProvider } from '../providers/index.ts';
 import type { MemoryStore, ToolContext, ToolRegistry } from '../tools/index.ts';
+import { hidingKnownSecrets } from './hide-known-secrets.ts';
 import { learn, marksOf } from './learning.ts';
 import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
@@ -625,7 +626,7 @@ export class GatewayRuntimeState {
           newId: this.newId,
           timers: this.deps.timers ?? systemTimers,
           provider: this.deps.provider,
-          tools: registryTools(this.deps.tools, context),
+          tools: hidingKnownSecrets(registryTools(this.deps.tools, context), this.deps.journal.redactor),
           decide: (request) => decideToolCall(request, this.deps.policies()),
           approvalState: (request) => approvals.approvalState(request),
           approvals: registryApprovals(approvals, { runId: view.runId }),

@@ -333,3 +333,33 @@ test('a quote inside a password inside escaped JSON does not end the redacted va
   const result = run(new Redactor(), { out: text });
   assert.equal(result.count, 1);
 });
+
+test('hideKnownSecrets replaces registered secrets in every form, in values and keys, and nothing else', () => {
+  const secret = 'sk-live-0123456789abcdefXYZ';
+  const redactor = new Redactor({ knownSecrets: [secret] });
+  const environ = `PATH=/usr/bin\0OPENAI_API_KEY=${secret}\0HOME=/root`;
+  const value: JsonValue = {
+    stdout: environ,
+    nested: [{ note: `url ?key=${encodeURIComponent(secret)}` }, `b64 ${Buffer.from(secret).toString('base64')}`],
+    [secret]: 1,
+    // Name and shape rules are the journal's; in tool output they stay.
+    api_key: 'not-registered-value',
+    line: 'password=hunter2 AKIAIOSFODNN7EXAMPLE',
+  };
+  const hidden = redactor.hideKnownSecrets(value);
+  const marker = redactionMarker('known_secret');
+  assert.deepEqual(hidden, {
+    count: 4,
+    value: {
+      stdout: `PATH=/usr/bin\0OPENAI_API_KEY=${marker}\0HOME=/root`,
+      nested: [{ note: `url ?key=${marker}` }, `b64 ${marker}`],
+      [marker]: 1,
+      api_key: 'not-registered-value',
+      line: 'password=hunter2 AKIAIOSFODNN7EXAMPLE',
+    },
+  });
+  assert.ok(!JSON.stringify(hidden.value).includes(secret));
+  const clean: JsonValue = { a: ['b', { c: 'd' }], e: 'nothing secret here' };
+  assert.equal(redactor.hideKnownSecrets(clean).value, clean);
+  assert.deepEqual(new Redactor().hideKnownSecrets(value), { value, count: 0 });
+});

@@ -114,6 +114,20 @@ export class Redactor {
     return { value: redacted, count: pass.count };
   }
 
+  /**
+   * Replaces only the registered secrets (in every form addSecret knows), in strings and
+   * object keys at any depth; no name or shape rule. For text a model or client will read,
+   * such as tool output: a tool running as the daemon's user can read the daemon's own
+   * secrets (`/proc/<pid>/environ`, the state directory), and those must not travel on.
+   * Same reference back when nothing was found. Throws a TypeError past 256 levels.
+   */
+  hideKnownSecrets(value: JsonValue): RedactionResult {
+    const known = this.#knownMatcher();
+    if (known === null) return { value, count: 0 };
+    const tally = { count: 0 };
+    return { value: hideKnown(value, 0, known, tally), count: tally.count };
+  }
+
   #knownMatcher(): KnownMatcher | null {
     if (this.#matcher === null && this.#secrets.size > 0) {
       // Longest first: at one position the alternation takes the first that matches, so
@@ -147,6 +161,44 @@ function secretForms(secret: string): Set<string> {
     forms.add(inner.replace(/\+/g, '-').replace(/\//g, '_'));
   }
   return forms;
+}
+
+function hideKnown(value: JsonValue, depth: number, known: KnownMatcher, tally: { count: number }): JsonValue {
+  if (typeof value === 'string') return hideKnownIn(value, known, tally);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) throw new NestingTooDeep();
+  if (Array.isArray(value)) {
+    let out: JsonValue[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i] as JsonValue;
+      const next = hideKnown(item, depth + 1, known, tally);
+      if (out === undefined && next !== item) out = value.slice(0, i);
+      out?.push(next);
+    }
+    return out ?? value;
+  }
+  let out: { [key: string]: JsonValue } | undefined;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const item = value[key] as JsonValue;
+    const next = hideKnown(item, depth + 1, known, tally);
+    const nextKey = hideKnownIn(key, known, tally);
+    if (out === undefined) {
+      if (next === item && nextKey === key) continue;
+      out = copyOfFirst(value, keys, i);
+    }
+    setOwn(out, unusedKey(out, nextKey), next);
+  }
+  return out ?? value;
+}
+
+function hideKnownIn(text: string, known: KnownMatcher, tally: { count: number }): string {
+  if (text.length < MIN_SECRET_LENGTH || !known.test.test(text)) return text;
+  return text.replace(known.all, () => {
+    tally.count++;
+    return KNOWN_MARKER;
+  });
 }
 
 // Invariant for every function below: the result is the input reference exactly when
@@ -224,8 +276,7 @@ function walkObject(
     const nextKey = redactKey(key, pass);
     if (out === undefined) {
       if (next === item && nextKey === key) continue;
-      out = {};
-      for (let j = 0; j < i; j++) setOwn(out, keys[j] as string, object[keys[j] as string] as JsonValue);
+      out = copyOfFirst(object, keys, i);
     }
     setOwn(out, unusedKey(out, nextKey), next);
   }
@@ -270,6 +321,13 @@ function redactWhole(value: JsonValue, pass: Pass): JsonValue {
   if (typeof value === 'string' && pass.publicValues.includes(value)) return value;
   pass.count++;
   return KEY_MARKER;
+}
+
+/** A new object with the first `count` of `keys` from `object`: where a changed copy starts. */
+function copyOfFirst(object: { [key: string]: JsonValue }, keys: readonly string[], count: number): { [key: string]: JsonValue } {
+  const out: { [key: string]: JsonValue } = {};
+  for (let j = 0; j < count; j++) setOwn(out, keys[j] as string, object[keys[j] as string] as JsonValue);
+  return out;
 }
 
 /** Two keys redacted to the same marker must not overwrite each other. */
