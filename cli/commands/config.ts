@@ -79,6 +79,8 @@ export function registerConfigCommands(program: Command, run: CliRun): void {
         checkBind(loaded.config.server.host, { tls: loaded.config.server.tls, tokenConfigured: true });
         loadTlsFiles(loaded.config.server.tls);
         checkWorkspace(loaded.config.tools.workspace);
+        const { assertWorkspaceApart } = await import('../../core/gateway/workspace-apart.ts');
+        assertWorkspaceApart(loaded.config.tools.workspace, stateRoot(cmd));
         await providerFromConfig(loaded.config.providers, process.env, systemClock);
         // Warnings, not errors: a stray variable changes nothing, but a typo means a setting was meant.
         const warnings = unknownEnvWarnings(process.env, loaded.config);

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PalyraError, systemClock } from '../base/index.ts';
-import { createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.ts';
+import { assertWorkspaceApart, createJournalMemoryStore, GatewayRuntimeState } from '../gateway/index.ts';
 import { JournalStore, loadTrustedKey, verifyJournal } from '../journal/index.ts';
 import { ApprovalRegistry, policiesDir, PolicyStore, type PolicyReloadResult } from '../policy/index.ts';
 import { readRunTapeOf } from '../gateway/index.ts';
@@ -80,6 +80,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const tls = loadTlsFiles(config.server.tls);
   const { provider, model } = await providerFromConfig(config.providers, env, systemClock);
   checkWorkspace(config.tools.workspace);
+  assertWorkspaceApart(config.tools.workspace, options.stateDir);
   const paths = initStateDir(options.stateDir);
   let journal: JournalStore | undefined;
   let lockLostNow: (error: PalyraError) => void = () => undefined;

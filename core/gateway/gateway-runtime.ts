@@ -7,6 +7,7 @@ import { decideToolCall, parsePrincipal, systemTimers, type ApprovalRegistry, ty
 import type { ChatMessage, ModelProvider } from '../providers/index.ts';
 import type { MemoryStore, ToolContext, ToolRegistry } from '../tools/index.ts';
 import { hidingKnownSecrets } from './hide-known-secrets.ts';
+import { assertWorkspaceApart } from './workspace-apart.ts';
 import { learn, marksOf } from './learning.ts';
 import { tightenedBudgets } from './session-budgets.ts';
 import { RunEventStream } from './run-events.ts';
@@ -158,7 +159,7 @@ export class GatewayRuntimeState {
   private constructor(private readonly deps: GatewayDeps) {
     this.clock = deps.clock ?? systemClock;
     this.newId = deps.newId ?? (() => newUlid(this.clock.now()));
-    this.sessions = new SessionRegistry(deps.journal, this.clock, this.newId);
+    this.sessions = new SessionRegistry(deps.journal, this.clock, this.newId, (workspace) => assertWorkspaceApart(workspace, deps.stateDir, 'workspace'));
   }
 
   /** Builds the runtime and rebuilds sessions and idempotency keys from the journal. */

@@ -2,6 +2,7 @@
 export { GatewayRuntimeState, MESSAGE_RECEIVED } from './gateway-runtime.ts';
 export type { GatewayDeps, RunView, Admission, QueueMode } from './gateway-runtime.ts';
 export { SessionRegistry, SESSION_CREATED, SESSION_ARCHIVED } from './sessions.ts';
+export { assertWorkspaceApart } from './workspace-apart.ts';
 export type { Session, SessionInput } from './sessions.ts';
 export { checkedSessionBudgets, tightenedBudgets } from './session-budgets.ts';
 export type { SessionBudgets } from './session-budgets.ts';

@@ -67,6 +67,8 @@ export class SessionRegistry {
     private readonly journal: JournalStore,
     private readonly clock: Clock,
     private readonly newId: () => string,
+    /** Refuses a session workspace the daemon must not hand to tools (see assertWorkspaceApart). */
+    private readonly checkWorkspace: (workspace: string) => void = () => undefined,
   ) {}
 
   /** Applies one journal record (replay on start); ignores other kinds. */
@@ -98,6 +100,7 @@ export class SessionRegistry {
       if (w.length > 4096 || w.includes('\0') || !isAbsolute(w) || w.split(/[\\/]/).includes('..')) {
         throw new PalyraError('PALYRA_INVALID_ARGUMENT', `workspace must be an absolute path without ".." (got ${JSON.stringify(w.slice(0, 200))})`);
       }
+      this.checkWorkspace(w);
     }
     const session: Session = {
       id,
