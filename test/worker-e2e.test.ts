@@ -71,7 +71,7 @@ test('a run calling a worker\'s tool waits for approval by policy, then complete
 
   worker.kill('SIGTERM');
   assert.equal(await exited(worker), 0, workerLog);
-  await waitFor(() => (daemonLog.some((l) => l.startsWith('worker "gpu-1" disconnected (1000: worker stopping)')) ? true : undefined), 'the disconnection');
+  await waitFor(() => (daemonLog.some((l) => l.startsWith('worker "gpu-1" disconnected (1000: "worker stopping")')) ? true : undefined), 'the disconnection');
   const events = ((await api('GET', '/api/v1/journal')) as { head: { seq: number } }).head.seq;
   assert.ok(events > 0);
   await daemon.stop('test over');

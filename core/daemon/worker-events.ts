@@ -14,10 +14,10 @@ export function recordWorkerEvent(journal: JournalStore, log: (message: string, 
       log(`worker "${event.worker}" connected${event.replaced ? ' (replacing its previous connection)' : ''} with ${event.tools.length} tool(s)`, { worker: event.worker, tools: event.tools });
       break;
     case 'disconnected':
-      log(`worker "${event.worker}" disconnected (${event.code}: ${event.reason}); ${event.failedCalls} call(s) in flight failed`, { worker: event.worker, code: event.code, failedCalls: event.failedCalls });
+      log(`worker "${event.worker}" disconnected (${event.code}: ${loggable(event.reason)}); ${event.failedCalls} call(s) in flight failed`, { worker: event.worker, code: event.code, failedCalls: event.failedCalls });
       break;
     case 'refused':
-      log(`worker "${event.worker}" refused: ${event.reason}`, { worker: event.worker });
+      log(`worker "${event.worker}" refused: ${loggable(event.reason)}`, { worker: event.worker });
       break;
     default: {
       const unreachable: never = event;
@@ -26,6 +26,23 @@ export function recordWorkerEvent(journal: JournalStore, log: (message: string, 
   }
   const { type, ...payload } = event;
   journal.append({ kind: `worker.${type}`, actor: 'system', principal: `worker:${event.worker}`, payload }).catch((error: unknown) => log(`journal: cannot record worker.${type}: ${(error as Error).message}`));
+}
+
+/** Longest reason a log line quotes, in UTF-16 code units; the journal keeps it whole. */
+const MAX_LOGGED_REASON = 500;
+
+/**
+ * Peer-supplied text (a close frame's reason, a refusal naming what the hello sent) as
+ * one quoted, escaped token of a log line.
+ * Security: the worker chooses this text; raw, a line break in it would start a line of
+ * its own that reads like the daemon's (`palyrad: policies replaced ...`), and terminal
+ * escapes or bidirectional overrides could disguise the line. JSON.stringify escapes C0
+ * controls, quotes and lone surrogates; DEL, C1 controls, the Unicode line and paragraph
+ * separators and bidi controls are escaped here as well.
+ */
+function loggable(text: string): string {
+  const cut = text.length > MAX_LOGGED_REASON ? `${text.slice(0, MAX_LOGGED_REASON)}... (${text.length - MAX_LOGGED_REASON} more characters)` : text;
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The `palyra_workers_connected` gauge. */

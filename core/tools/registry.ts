@@ -6,7 +6,7 @@
 import { Buffer } from 'node:buffer';
 import { canonicalJson, PalyraError, type JsonValue } from '../base/index.ts';
 import { boundedRun } from './bounded-run.ts';
-import { createSchemaCompiler, type InputValidator } from './input-validator.ts';
+import { createSchemaCompiler, type CompileSchema, type InputValidator } from './input-validator.ts';
 import { failureReceipt, successReceipt } from './receipt.ts';
 import { DEFAULT_LIMITS, type Capability, type RiskLevel, type ToolContext, type ToolDefinition, type ToolResult } from './tool.ts';
 
@@ -80,6 +80,22 @@ export class ToolRegistry {
    * @throws PalyraError PALYRA_INVALID_ARGUMENT as `register` does, except for a taken name.
    */
   prepare(tool: ToolDefinition<never>): PreparedTool {
+    return this.#prepare(tool, this.#compile);
+  }
+
+  /**
+   * A `prepare` for a set of tools that comes and goes together (a remote worker's):
+   * their schemas compile in an Ajv instance of the set's own, freed with the tools it
+   * prepared once they are dropped (refused, or unregistered and done running), where
+   * `prepare` keeps every compiled schema for the registry's lifetime. Checks, validation
+   * and error messages are the same as `prepare`'s.
+   */
+  scopedPreparer(): (tool: ToolDefinition<never>) => PreparedTool {
+    const compile = this.#compile.scoped();
+    return (tool) => this.#prepare(tool, compile);
+  }
+
+  #prepare(tool: ToolDefinition<never>, compile: CompileSchema): PreparedTool {
     const { name } = tool;
     if (!TOOL_NAME.test(name) || name.length > MAX_NAME_LENGTH) {
       throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": names are lowercase dotted words such as "fs.read"`);
@@ -92,7 +108,7 @@ export class ToolRegistry {
     }
     let validate: InputValidator;
     try {
-      validate = this.#compile(tool.inputSchema);
+      validate = compile(tool.inputSchema);
     } catch (error) {
       throw new PalyraError('PALYRA_INVALID_ARGUMENT', `Cannot register tool "${name}": its input schema is invalid: ${messageOf(error)}`, { cause: error });
     }

@@ -3,9 +3,10 @@ import { EventEmitter, getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import type WebSocket from 'ws';
 import type { JsonValue } from '../../base/index.ts';
-import { withoutCostlyKeywords } from './remote-tool.ts';
+import { ToolRegistry, type ToolDefinition } from '../../tools/index.ts';
+import { remoteToolDefinition, withoutCostlyKeywords } from './remote-tool.ts';
 import { WorkerConnection } from './worker-connection.ts';
-import { WORKER_LIMITS } from './worker-protocol.ts';
+import { WORKER_LIMITS, type WorkerToolSpec } from './worker-protocol.ts';
 
 test('the daemon checks worker inputs without the worker\'s regular expressions (the worker checks them)', () => {
   const schema = {
@@ -52,6 +53,34 @@ test('the daemon checks worker inputs without unevaluatedProperties/unevaluatedI
     properties: { list: { type: 'array', prefixItems: [{ type: 'string' }] }, unevaluatedProperties: { type: 'string' } },
     allOf: [{ properties: { a: true } }],
   });
+});
+
+test('the daemon checks worker inputs without uniqueItems, whose check is quadratic in the input (the worker checks it)', async () => {
+  const schema = {
+    type: 'object',
+    properties: { ids: { type: 'array', items: { type: 'integer' }, uniqueItems: true, maxItems: 100_000 }, uniqueItems: { type: 'boolean' } },
+    const: { uniqueItems: true },
+    uniqueItems: false,
+  };
+  assert.deepEqual(withoutCostlyKeywords(schema), {
+    type: 'object',
+    properties: { ids: { type: 'array', items: { type: 'integer' }, maxItems: 100_000 }, uniqueItems: { type: 'boolean' } },
+    const: { uniqueItems: true },
+  });
+  // On the daemon, a model's array with repeated items is not compared pairwise: it reaches
+  // the worker, whose own registry checks the whole schema.
+  const connection = new WorkerConnection(Object.assign(new EventEmitter(), { OPEN: 1, readyState: 1, send: () => undefined, close: () => undefined, terminate: () => undefined }) as unknown as WebSocket, 'gpu-1', {
+    helloTimeoutMs: 60_000,
+    events: { onHello: () => undefined, onClosed: () => undefined },
+    stillAuthorized: () => 'authorized',
+  });
+  const spec: WorkerToolSpec = { name: 'tag', description: 'Tags items', inputSchema: { type: 'object', properties: { ids: { type: 'array', items: { type: 'integer' }, uniqueItems: true } }, required: ['ids'] }, capabilities: [], risk: 'low', parallelSafe: true, limits: { timeoutMs: 1_000, maxOutputBytes: 1_000 } };
+  const registry = new ToolRegistry();
+  registry.register({ ...remoteToolDefinition(connection, spec, { networkGraceMs: 0 }), run: async () => 'reached the worker' } as ToolDefinition<never>);
+  const context = { workspace: '/nonexistent', stateDir: '/nonexistent', signal: new AbortController().signal, sessionId: null };
+  const results = await Promise.all([{ ids: [1, 1] }, { ids: Array.from({ length: 60_000 }, () => 7) }, { ids: ['x'] }].map((input) => registry.invoke('worker.gpu-1.tag', input, context)));
+  assert.deepEqual(results.map((r) => (r.ok ? r.output : r.error.message)), ['reached the worker', 'reached the worker', 'Invalid input for "worker.gpu-1.tag": /ids/0 must be integer']);
+  connection.drop(1000, 'test over');
 });
 
 test('input the protocol cannot carry fails just that call, before it is pending or sent', async () => {

@@ -30,12 +30,14 @@ export function remoteToolDefinition(connection: WorkerConnection, spec: WorkerT
 }
 
 /**
- * The schema the daemon checks inputs with: the worker's, without regular expressions
- * and without `unevaluatedProperties`/`unevaluatedItems`.
+ * The schema the daemon checks inputs with: the worker's, without regular expressions,
+ * without `uniqueItems` and without `unevaluatedProperties`/`unevaluatedItems`.
  * Security: a `pattern` comes from the worker, and the daemon would run it on every call
- * (a pathological one could stall the daemon's event loop); the unevaluated keywords make
- * Ajv's compile superlinear (a 1,800-property object with `unevaluatedProperties: false`
- * took seconds, well inside the node budget). The worker checks the full schema itself
+ * (a pathological one could stall the daemon's event loop); `uniqueItems` makes Ajv
+ * compare the items of model-made input pairwise by deep equality, a cost quadratic in
+ * the array's length (60,000 numbers, under 1 MiB of input, held the event loop for
+ * 1.8 s); the unevaluated keywords make Ajv's compile superlinear (a 1,800-property
+ * object with `unevaluatedProperties: false` took seconds, well inside the node budget). The worker checks the full schema itself
  * before its tool runs, so dropping them here loses no check where the tool runs.
  * Everything else (types, lengths, required fields) is still checked here.
  */
@@ -47,6 +49,7 @@ export function withoutCostlyKeywords(schema: JsonValue): JsonValue {
     if (key === 'pattern' && typeof value === 'string') continue;
     // Its keys are regular expressions too: without them, other properties are let through here.
     if (key === 'patternProperties') continue;
+    if (key === 'uniqueItems' && typeof value === 'boolean') continue;
     if (UNEVALUATED_KEYWORDS.has(key)) continue;
     if (DATA_KEYWORDS.has(key)) out[key] = value as JsonValue;
     else if (SCHEMA_MAPS.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {

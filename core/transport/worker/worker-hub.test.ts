@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
 import { encode } from '@msgpack/msgpack';
 import { tempDir } from '../../../test/helpers/temp-dir.ts';
 import type { JsonValue, PalyraError } from '../../base/index.ts';
-import { createEchoTool, createSleepTool, ToolRegistry, type ToolContext } from '../../tools/index.ts';
+import { createEchoTool, createSleepTool, ToolRegistry, type PreparedTool, type ToolContext, type ToolDefinition } from '../../tools/index.ts';
 import { WorkerClient } from './worker-client.ts';
 import { parseHubFrame } from './worker-frame-parse.ts';
 import { helloFor } from './worker-hello.ts';
@@ -361,4 +363,78 @@ test('a daemon that accepts the upgrade and never answers hello is left and retr
   await done;
   assert.ok(logs.includes('the daemon did not answer hello within 100 ms'), logs.join('\n'));
   assert.match(logs.find((l) => l.startsWith('disconnected')) ?? '', /^disconnected \(1006\); reconnecting in \d+ ms$/);
+});
+
+/** A registry that notes every input schema it is asked to compile, however it is asked. */
+class SchemaTrackingRegistry extends ToolRegistry {
+  readonly schemas: WeakRef<object>[] = [];
+
+  override prepare(tool: ToolDefinition<never>): PreparedTool {
+    this.schemas.push(new WeakRef(tool.inputSchema));
+    return super.prepare(tool);
+  }
+
+  override scopedPreparer(): (tool: ToolDefinition<never>) => PreparedTool {
+    const prepare = super.scopedPreparer();
+    return (tool) => {
+      this.schemas.push(new WeakRef(tool.inputSchema));
+      return prepare(tool);
+    };
+  }
+}
+
+/** How many of `refs`' targets survive full garbage collections (forced, with or without --expose-gc). */
+async function survivorsOfGc(refs: readonly WeakRef<object>[]): Promise<number> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    // A WeakRef keeps its target until the job that last read it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  return refs.filter((r) => r.deref() !== undefined).length;
+}
+
+test('a worker\'s compiled schemas are freed when its hello is refused or its connection closes, so reconnecting cannot grow the daemon', async () => {
+  const registry = new SchemaTrackingRegistry();
+  const { events, url } = await startHub({ registry });
+  const echo = helloFor(registryWith(createEchoTool()), null);
+  const refused = await rawWorker(url);
+  const broken = { ...echo.tools[0], name: 'broken', inputSchema: { type: 'object', frobnicate: true } };
+  refused.ws.send(encodeFrame({ ...echo, tools: [echo.tools[0], broken] } as Parameters<typeof encodeFrame>[0]));
+  assert.equal((await refused.closed).code, 4003);
+  const registered = await rawWorker(url);
+  registered.ws.send(encodeFrame(echo));
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  // Control: while its tool is registered, the schema it was compiled from is alive.
+  assert.equal(await survivorsOfGc(registry.schemas), 1);
+  registered.ws.close(1000, 'bye');
+  await waitFor(() => events.some((e) => e.type === 'disconnected'), 'disconnection');
+  assert.deepEqual([registry.schemas.length, await survivorsOfGc(registry.schemas)], [3, 0]);
+});
+
+test('a worker connecting too often is refused with 429 before the upgrade, keeps its registered connection, and journals nothing', async () => {
+  const { registry, events, url } = await startHub({ maxConnectsPerMinute: 2 });
+  const registered = await rawWorker(url);
+  registered.ws.send(encodeFrame(helloFor(registryWith(createEchoTool()), null)));
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  const second = await rawWorker(url);
+  second.ws.close();
+  await second.closed;
+  const refused = await new Promise<{ status: number; body: string }>((resolve) => {
+    const ws = new WebSocket(url, { headers: { authorization: 'Bearer token-gpu-1' } });
+    ws.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.on('error', () => undefined);
+  });
+  // Two connections used the allowance up; the next refills in 30 s.
+  assert.deepEqual([refused.status, JSON.parse(refused.body)], [429, { error: { code: 'PALYRA_RATE_LIMITED', message: 'Worker "gpu-1" connects too often: try again in 30 s' } }]);
+  // Another worker's allowance is its own.
+  const other = await rawWorker(url, 'token-other');
+  other.ws.close();
+  await other.closed;
+  assert.deepEqual([registry.list().map((t) => t.name), events.map((e) => e.type), registered.ws.readyState], [['worker.gpu-1.echo'], ['connected'], WebSocket.OPEN]);
 });

@@ -13,6 +13,7 @@ import type { PreparedTool, ToolDefinition, ToolRegistry } from '../../tools/ind
 import { bearerToken, refuseUpgrade, requestUrl } from '../http/http-kit.ts';
 import { remoteToolDefinition } from './remote-tool.ts';
 import { schemaBudgetProblem } from './schema-budget.ts';
+import { ConnectRateLimiter } from './worker-connect-rate.ts';
 import { WorkerConnection, type Authorization } from './worker-connection.ts';
 import { WORKER_CLOSE, WORKER_LIMITS, WORKER_PATH, WORKER_PROTOCOL_VERSION, type WorkerFrame } from './worker-protocol.ts';
 
@@ -32,6 +33,11 @@ export interface WorkerHubOptions {
   helloTimeoutMs?: number;
   /** Worker connections at once (default 64); more are refused with 503 before upgrading. */
   maxWorkers?: number;
+  /**
+   * Connections one worker may open per minute, all at once or spread out (default 30,
+   * 0 = no limit); past it the upgrade is refused with 429 and nothing is journaled.
+   */
+  maxConnectsPerMinute?: number;
   /** Added to a tool's declared timeout for the daemon-side limit (default 2 s). */
   networkGraceMs?: number;
   /** Connections and disconnections, for the journal and the log. */
@@ -67,6 +73,7 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
   const maxWorkers = options.maxWorkers ?? 64;
   const networkGraceMs = options.networkGraceMs ?? 2_000;
   const emit = options.onEvent ?? (() => undefined);
+  const connectRate = new ConnectRateLimiter(options.maxConnectsPerMinute ?? 30);
   const wss = new WebSocketServer({ noServer: true, maxPayload: WORKER_LIMITS.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   const connections = new Set<WorkerConnection>();
   /** Invariant: the connection whose tools are registered under each worker name. */
@@ -94,11 +101,16 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
   // Security: each schema compiles in its own turn of the event loop, so a hello within
   // the budget (schema-budget.ts) holds the daemon for one tool's compile at a time, not
   // for all of them. Nothing is registered yet: the names stay with whoever holds them.
+  // Security: one hello's schemas compile in an Ajv instance of their own, which goes
+  // with the tools (refused now, or unregistered when the connection closes); compiled
+  // by the registry's `prepare`, they would stay in memory for the daemon's lifetime, and
+  // a worker reconnecting in a loop would grow it without bound.
   const prepareAll = async (definitions: readonly ToolDefinition<JsonValue>[]): Promise<PreparedTool[]> => {
+    const prepare = options.registry.scopedPreparer();
     const prepared: PreparedTool[] = [];
     for (const d of definitions) {
       await new Promise((resolve) => setImmediate(resolve));
-      prepared.push(options.registry.prepare(d as ToolDefinition<never>));
+      prepared.push(prepare(d as ToolDefinition<never>));
     }
     return prepared;
   };
@@ -163,6 +175,9 @@ export function createWorkerHub(options: WorkerHubOptions): WorkerHub {
       }
       if (worker === null) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAUTHORIZED', 'A valid worker token is required (create one with: palyrad worker token create NAME)'));
       if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
+      // Before anything else changes: a refused attempt must not drop the worker's other connection.
+      const retryAfterS = connectRate.take(worker);
+      if (retryAfterS > 0) return refuseUpgrade(socket, new PalyraError('PALYRA_RATE_LIMITED', `Worker "${worker}" connects too often: try again in ${retryAfterS} s`, { details: { retryAfterS } }));
       // Security: one token holds at most two slots, its registered connection and the
       // newest one not yet registered (before its hello, or compiling its tools); otherwise
       // connections that never say hello could take every slot until their hello timeouts.
