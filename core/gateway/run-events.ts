@@ -52,7 +52,10 @@ export class RunEventStream {
   subscribe(afterSeq: number, listener: (event: RunStreamEvent) => void): { unsubscribe: () => void; gap: boolean } {
     const gap = this.missedAfter(afterSeq);
     for (const e of this.buffer) if (e.seq > afterSeq) listener(e);
-    if (!this.ended) this.listeners.add(listener);
-    return { unsubscribe: () => this.listeners.delete(listener), gap };
+    // A cursor ahead of the stream (a client's, from another daemon run) holds for live
+    // events too: only what comes after it is sent.
+    const live = afterSeq > this.lastSeq ? (e: RunStreamEvent) => void (e.seq > afterSeq && listener(e)) : listener;
+    if (!this.ended) this.listeners.add(live);
+    return { unsubscribe: () => this.listeners.delete(live), gap };
   }
 }
