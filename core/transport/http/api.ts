@@ -4,7 +4,7 @@ import type { GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import type { ApprovalRegistry, ApprovalResolution } from '../../policy/index.ts';
 import { authorizeConsoleRequest } from '../console/console-auth.ts';
 import type { ConsoleSessions } from '../console/console-sessions.ts';
-import { bearerToken, integerParam, readJson, requestUrl, Router, sendError, sendJson, type RouteContext } from './http-kit.ts';
+import { bearerToken, integerParam, readJson, requestUrl, Router, sendError, sendJson, writeStreamed, type RouteContext } from './http-kit.ts';
 import { renderPrometheus, type Sample } from './metrics.ts';
 
 /** What the API serves from. */
@@ -168,8 +168,7 @@ function streamRunEvents({ req, res, params, query }: RouteContext, gateway: Gat
   // Before the replay: once the replayed `end` closes the response, nothing may be written.
   if (stream.missedAfter(after)) res.write(`event: gap\ndata: ${JSON.stringify({ message: 'some events after Last-Event-ID are no longer buffered' })}\n\n`);
   const { unsubscribe } = stream.subscribe(after, (event) => {
-    if (res.writableEnded) return;
-    res.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    if (!writeStreamed(res, `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`)) return;
     if (event.type === 'end') res.end();
   });
   if (stream.ended && !res.writableEnded) res.end();

@@ -87,6 +87,28 @@ export async function readJson(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT)
   return value as Record<string, unknown>;
 }
 
+/**
+ * Bytes a streaming response (server-sent events) may hold unsent for a client that does
+ * not read; past them the client is cut off. SSE clients resume with Last-Event-ID.
+ */
+export const MAX_UNSENT_STREAM_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Writes a piece of an event stream, or, when the client has let more than `maxUnsent`
+ * bytes pile up unread, ends its connection instead. Security: events are pushed as a run
+ * makes them, so a client that never reads would otherwise have the daemon buffer the
+ * whole run's output for it, once per connection. False when the connection is gone.
+ */
+export function writeStreamed(res: ServerResponse, text: string, maxUnsent = MAX_UNSENT_STREAM_BYTES): boolean {
+  if (res.writableEnded || res.destroyed) return false;
+  if (res.writableLength > maxUnsent) {
+    res.destroy();
+    return false;
+  }
+  res.write(text);
+  return true;
+}
+
 /** Sends a JSON response. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

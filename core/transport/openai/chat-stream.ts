@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import { chatChunk, completionIdentity, usageOf, type ChunkBody } from './chat-completion.ts';
 import { runEndedError } from './openai-errors.ts';
+import { writeStreamed } from '../http/http-kit.ts';
 
 /** A comment line this often keeps proxies from closing a stream that waits (e.g. for an approval). */
 const HEARTBEAT_MS = 15_000;
@@ -32,10 +33,10 @@ export function streamRun(res: ServerResponse, options: StreamRunOptions): void 
   const identity = completionIdentity(gateway.run(runId), options.model);
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...options.headers });
   const send = (data: unknown): void => {
-    res.write(`data: ${JSON.stringify(data)}\n\n`);
+    writeStreamed(res, `data: ${JSON.stringify(data)}\n\n`);
   };
   const chunk = (body: ChunkBody): void => send(chatChunk(identity, body, includeUsage));
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => writeStreamed(res, ': keep-alive\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
   chunk({ type: 'role' });
   let lastTurn: number | null = null;
@@ -56,7 +57,7 @@ export function streamRun(res: ServerResponse, options: StreamRunOptions): void 
         send(runEndedError(run).body);
       }
       clearInterval(heartbeat);
-      res.end('data: [DONE]\n\n');
+      if (!res.destroyed) res.end('data: [DONE]\n\n');
     }
   });
   res.on('close', () => {
