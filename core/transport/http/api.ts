@@ -167,10 +167,14 @@ function streamRunEvents({ req, res, params, query }: RouteContext, gateway: Gat
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive' });
   // Before the replay: once the replayed `end` closes the response, nothing may be written.
   if (stream.missedAfter(after)) res.write(`event: gap\ndata: ${JSON.stringify({ message: 'some events after Last-Event-ID are no longer buffered' })}\n\n`);
+  // The replay of buffered events is written whole, in one go (they are held in memory
+  // anyway, and even a reading client drains only afterwards); live events are capped.
+  let replaying = true;
   const { unsubscribe } = stream.subscribe(after, (event) => {
-    if (!writeStreamed(res, `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`)) return;
+    if (!writeStreamed(res, `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`, replaying ? Infinity : undefined)) return;
     if (event.type === 'end') res.end();
   });
+  replaying = false;
   if (stream.ended && !res.writableEnded) res.end();
   req.on('close', unsubscribe);
   // A client gone mid-write must never take the daemon down.

@@ -32,8 +32,11 @@ export function streamRun(res: ServerResponse, options: StreamRunOptions): void 
   const events = gateway.events(runId);
   const identity = completionIdentity(gateway.run(runId), options.model);
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...options.headers });
+  // What the run had already streamed is written whole when the client subscribes (a
+  // reading client drains only afterwards); live chunks are capped (writeStreamed).
+  let replaying = true;
   const send = (data: unknown): void => {
-    writeStreamed(res, `data: ${JSON.stringify(data)}\n\n`);
+    writeStreamed(res, `data: ${JSON.stringify(data)}\n\n`, replaying ? Infinity : undefined);
   };
   const chunk = (body: ChunkBody): void => send(chatChunk(identity, body, includeUsage));
   const heartbeat = setInterval(() => writeStreamed(res, ': keep-alive\n\n'), HEARTBEAT_MS);
@@ -60,6 +63,7 @@ export function streamRun(res: ServerResponse, options: StreamRunOptions): void 
       if (!res.destroyed) res.end('data: [DONE]\n\n');
     }
   });
+  replaying = false;
   res.on('close', () => {
     clearInterval(heartbeat);
     unsubscribe();
