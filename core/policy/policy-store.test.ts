@@ -81,6 +81,25 @@ test('persistPolicy writes only a policy that validates with the rest, and never
   assert.equal(existsSync(join(dir, '..', 'escape.cedar')), false);
 });
 
+test('persistPolicy adds to the set in force: files edited on disk since the last reload stay out until a reload', async () => {
+  const dir = policyDir({ 'team.cedar': GOOD });
+  const store = await PolicyStore.open(dir);
+  // An operator's draft, not reloaded: one that would allow any process, and one that does not parse.
+  writeFileSync(join(dir, 'draft.cedar'), '@id("draft.any-process") permit (principal, action, resource == Tool::"process.run");\n');
+  writeFileSync(join(dir, 'broken.cedar'), 'permit (principal');
+  const text = '@id("approved.3") permit (principal, action, resource == Tool::"fs.write");\n';
+  await store.persistPolicy({ policyId: 'approved.3', fileName: 'approved-3.cedar', text });
+  const ids = store.current.policies.map((p) => p.id);
+  assert.ok(ids.includes('approved.3') && ids.includes('team.fetch'));
+  assert.equal(ids.includes('draft.any-process'), false);
+  // The reload is what takes the folder as it is (and here refuses it, for the broken file).
+  const reloaded = await store.reload();
+  assert.equal(reloaded.type, 'refused');
+  writeFileSync(join(dir, 'broken.cedar'), '');
+  const fixed = await store.reload();
+  assert.ok(fixed.type === 'loaded' && fixed.set.policies.some((p) => p.id === 'draft.any-process'));
+});
+
 test('replace swaps in a new folder whole; a failing set or a bad name changes nothing', async () => {
   const dir = policyDir({ 'old.cedar': GOOD, 'always-x.cedar': GOOD.replace('team.fetch', 'always.x') });
   const store = await PolicyStore.open(dir);

@@ -49,12 +49,19 @@ export interface PolicyStoreOptions {
 export class PolicyStore {
   readonly dir: string;
   #current: CompiledPolicySet;
+  /**
+   * The operator files the set in force was compiled from. Invariant: the set changes only
+   * with what it was compiled from, so adding a generated policy never takes in a file
+   * edited on disk since the last reload (a draft would go live unjournaled).
+   */
+  #files: readonly PolicySourceFile[];
   #queue: Promise<unknown> = Promise.resolve();
   readonly #options: PolicyStoreOptions;
 
-  private constructor(dir: string, set: CompiledPolicySet, options: PolicyStoreOptions) {
+  private constructor(dir: string, set: CompiledPolicySet, files: readonly PolicySourceFile[], options: PolicyStoreOptions) {
     this.dir = dir;
     this.#current = set;
+    this.#files = files;
     this.#options = options;
   }
 
@@ -65,9 +72,10 @@ export class PolicyStore {
    */
   static async open(dir: string, options: PolicyStoreOptions = {}): Promise<PolicyStore> {
     finishInterruptedReplace(dir);
-    const compiled = await compilePolicySet(readPolicyDir(dir), options);
+    const files = readPolicyDir(dir);
+    const compiled = await compilePolicySet(files, options);
     if (compiled.type === 'invalid') throw policyInvalidError(compiled.problems);
-    return new PolicyStore(dir, compiled.set, options);
+    return new PolicyStore(dir, compiled.set, files, options);
   }
 
   /** The set in force now. Decisions made with it carry its hash. */
@@ -79,8 +87,10 @@ export class PolicyStore {
   reload(): Promise<PolicyReloadResult> {
     return this.#serial(async () => {
       let compiled;
+      let files: PolicySourceFile[];
       try {
-        compiled = await compilePolicySet(readPolicyDir(this.dir), this.#options);
+        files = readPolicyDir(this.dir);
+        compiled = await compilePolicySet(files, this.#options);
       } catch (error) {
         if (!(error instanceof PalyraError)) throw error;
         return { type: 'refused', error, problems: [], kept: this.#current };
@@ -90,13 +100,15 @@ export class PolicyStore {
       }
       const changed = compiled.set.hash !== this.#current.hash;
       this.#current = compiled.set;
+      this.#files = files;
       return { type: 'loaded', set: compiled.set, changed };
     });
   }
 
   /**
-   * Adds a generated policy file: validates the folder's files plus this one as a set,
-   * and only if that set is valid writes the file atomically and puts the set in force.
+   * Adds a generated policy file: validates the set in force plus this one, and only if
+   * that set is valid writes the file atomically and puts the set in force. Files edited
+   * in the folder since the last reload stay out until the next reload, which journals them.
    * @throws PalyraError PALYRA_POLICY_INVALID (nothing written), PALYRA_INVALID_ARGUMENT
    * when the file exists already, PALYRA_IO when writing fails.
    */
@@ -107,11 +119,12 @@ export class PolicyStore {
       // Invariant: generated files are never overwritten; an approval id is used once.
       if (existsSync(path)) throw invalidArgument(`Policy file "${path}" already exists`);
       const added: PolicySourceFile = { file: path, text: policy.text, origin: { type: 'file', path } };
-      const files = [...readPolicyDir(this.dir), added].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+      const files = [...this.#files, added].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
       const compiled = await compilePolicySet(files, this.#options);
       if (compiled.type === 'invalid') throw policyInvalidError(compiled.problems);
       writeFileAtomic(path, policy.text);
       this.#current = compiled.set;
+      this.#files = files;
       return { policyId: policy.policyId, path, sha256: sha256Hex(policy.text), text: policy.text, policySetHash: compiled.set.hash };
     });
   }
@@ -141,6 +154,7 @@ export class PolicyStore {
       swapInFolder(this.dir, names.map((name) => [name, files[name] as string]));
       const previousHash = this.#current.hash;
       this.#current = compiled.set;
+      this.#files = sources;
       return { set: compiled.set, previousHash, files: names.map((name) => ({ name, sha256: sha256Hex(files[name] as string), text: files[name] as string })) };
     });
   }
