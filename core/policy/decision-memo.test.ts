@@ -109,6 +109,17 @@ test('requests that differ only in the principal, or in the tool\'s capabilities
   }
 });
 
+test('the same arguments in another workspace never share a remembered decision when a policy reads args', async () => {
+  const set = await compile(`
+@id("no-secrets") forbid (principal, action, resource) when { context.args has path && context.args.path like "secrets/*" };
+@id("reads") permit (principal, action, resource == Tool::"fs.read");
+`);
+  const read = (workspace: string) => toolCallRequest({ tool: { name: 'fs.read' }, args: { path: '/srv/b/secrets/key' }, workspace });
+  assert.equal(decideToolCall(read('/srv/a'), set).decision, 'allow');
+  assert.deepEqual(decideToolCall(read('/srv/b'), set), decideToolCall(read('/srv/b'), set, { memo: false }));
+  assert.equal(decideToolCall(read('/srv/b'), set).decision, 'deny');
+});
+
 test('a decision names the set that made it, also when an earlier set held the same slice', async () => {
   const echoOnly = '@id("echo-ok") permit (principal, action, resource == Tool::"echo");';
   const first = await compile(echoOnly);

@@ -84,8 +84,11 @@ const CONTEXT_ATTRIBUTES = new Set(['args', 'argsJson', 'argsSha256', 'workspace
 /** The request's value of each context attribute (see cedar-request.ts), by attribute name. */
 function contextValue(request: ToolCallRequest, attr: string, argsJson: () => string): JsonValue {
   switch (attr) {
-    // The three are functions of the arguments; their canonical JSON stands for all of them.
+    // `args.path` is also a function of the workspace (its plain spelling, relative to it):
+    // the same arguments in another workspace may be decided otherwise.
     case 'args':
+      return [argsJson(), request.workspace];
+    // These two are functions of the arguments alone; their canonical JSON stands for both.
     case 'argsJson':
     case 'argsSha256':
       return argsJson();
