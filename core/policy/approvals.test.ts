@@ -185,9 +185,9 @@ test('a failed always leaves the approval pending, and it still expires', async 
   const { time, store, registry } = await setup();
   const call = sessionCall();
   const { approval, outcome } = registry.open(call, decideToolCall(call, store.current));
-  mkdirSync(store.dir, { recursive: true });
-  writeFileSync(join(store.dir, 'broken.cedar'), 'permit (principal, action, resource) when { resource.nope };');
-  await assert.rejects(registry.resolve(approval.id, { type: 'approve', scope: 'always', by: 'ann' }), { code: 'PALYRA_POLICY_INVALID' });
+  // The policy folder cannot take the file: a file stands where the folder should be.
+  writeFileSync(store.dir, 'not a folder');
+  await assert.rejects(registry.resolve(approval.id, { type: 'approve', scope: 'always', by: 'ann' }), { code: 'PALYRA_IO' });
   assert.deepEqual(registry.pending().map((a) => a.id), [approval.id]);
   time.advance(300_000);
   assert.equal((await outcome).type, 'expired');
