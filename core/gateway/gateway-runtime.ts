@@ -424,6 +424,17 @@ export class GatewayRuntimeState {
     return this.entry(runId).done;
   }
 
+  /**
+   * Archives a session (see SessionRegistry.archive) and forgets the approvals its
+   * `session` scope granted: a new session with that id cannot exist, but runs admitted
+   * before the archive still run, and they ask again.
+   */
+  async archiveSession(ref: string): Promise<Session> {
+    const session = await this.sessions.archive(ref);
+    this.deps.approvals.forgetSession(session.id);
+    return session;
+  }
+
   /** The live stream of a run. */
   events(runId: string): RunEventStream {
     return this.entry(runId).events;

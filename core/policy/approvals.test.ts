@@ -116,6 +116,10 @@ test('session approvals are remembered per session and tool until the session is
   assert.equal(decideToolCall({ ...later, approval: registry.approvalState(later) }, store.current).decision, 'allow');
   assert.equal(registry.approvalState({ ...later, principal: { type: 'Session', id: 's2', agent: 'main' } }), 'none');
   assert.equal(registry.approvalState({ ...later, tool: { name: 'http.fetch', capabilities: ['network'], risk: 'medium' } }), 'none');
+  // The same name declared again with more power (a worker that reconnected) is not covered; with less, it is.
+  assert.equal(registry.approvalState({ ...later, tool: { name: 'fs.write', capabilities: ['fs_write', 'process'], risk: 'medium' } }), 'none');
+  assert.equal(registry.approvalState({ ...later, tool: { name: 'fs.write', capabilities: ['fs_write'], risk: 'high' } }), 'none');
+  assert.equal(registry.approvalState({ ...later, tool: { name: 'fs.write', capabilities: [], risk: 'low' } }), 'approved');
   registry.forgetSession('s1');
   assert.equal(registry.approvalState(later), 'none');
   const agentCall = toolCallRequest({ tool: { name: 'fs.write' } });

@@ -3,6 +3,8 @@ import { approvalPolicy, type GeneratedPolicy } from './approval-policy.ts';
 import type { ToolCallDecision } from './decide.ts';
 import type { PersistedPolicy } from './policy-store.ts';
 import type { ApprovalState, ToolCallRequest } from './request.ts';
+import type { PolicyTool } from './builtin-tools.ts';
+import { POLICY_RISKS } from './schema.ts';
 
 /** How far an approval reaches: this call, the rest of the session, or from now on (a policy file). */
 export type ApprovalScope = 'once' | 'session' | 'always';
@@ -85,7 +87,12 @@ export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
  */
 export class ApprovalRegistry {
   readonly #pending = new Map<string, Pending>();
-  readonly #sessions = new Map<string, Set<string>>();
+  /**
+   * Session approvals: per session, per tool name, the tool as it was approved. Security:
+   * a tool of that name declared again with more capabilities or a higher risk (a worker
+   * that reconnected) is not covered, as an `always` policy binds its capabilities.
+   */
+  readonly #sessions = new Map<string, Map<string, PolicyTool>>();
   /** The `always` policies being written now; `close()` waits for them. */
   readonly #writing = new Set<Promise<PersistedPolicy>>();
   readonly #options: Required<Omit<ApprovalRegistryOptions, 'persistAlways'>> & Pick<ApprovalRegistryOptions, 'persistAlways'>;
@@ -158,16 +165,24 @@ export class ApprovalRegistry {
     }
     const p = approval.request.principal;
     if (resolution.scope === 'session' && p.type === 'Session') {
-      this.#sessions.set(p.id, (this.#sessions.get(p.id) ?? new Set()).add(approval.request.tool.name));
+      const granted = this.#sessions.get(p.id) ?? new Map<string, PolicyTool>();
+      granted.set(approval.request.tool.name, approval.request.tool);
+      this.#sessions.set(p.id, granted);
     }
     const request: ToolCallRequest = { ...approval.request, approval: 'approved' };
     return this.#settle(entry, { type: 'approved', approval, scope: resolution.scope, by: resolution.by, at, request, persisted });
   }
 
-  /** `approved` when a session approval covers this call (same session, same tool). */
+  /**
+   * `approved` when a session approval covers this call: same session, same tool name, and
+   * the tool declares no capability the approved one did not and no higher risk.
+   */
   approvalState(request: ToolCallRequest): ApprovalState {
     const p = request.principal;
-    return p.type === 'Session' && this.#sessions.get(p.id)?.has(request.tool.name) ? 'approved' : 'none';
+    const approved = p.type === 'Session' ? this.#sessions.get(p.id)?.get(request.tool.name) : undefined;
+    if (approved === undefined) return 'none';
+    const within = request.tool.capabilities.every((c) => approved.capabilities.includes(c)) && POLICY_RISKS.indexOf(request.tool.risk) <= POLICY_RISKS.indexOf(approved.risk);
+    return within ? 'approved' : 'none';
   }
 
   /**

@@ -85,6 +85,30 @@ test('a tool call needing approval is approved through the API and the run compl
   }
 });
 
+test('archiving a session over the API forgets the approvals its session scope granted', async () => {
+  const api = await startApi();
+  try {
+    const id = (await call(api.url, 'POST', '/api/v1/sessions', {})).body?.id as string;
+    const sent = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages`, { text: 'write hello' });
+    let pending: any[] = [];
+    for (let i = 0; i < 200 && pending.length === 0; i++) {
+      pending = (await call(api.url, 'GET', '/api/v1/approvals')).body?.approvals ?? [];
+      if (pending.length === 0) await new Promise((r) => setTimeout(r, 10));
+    }
+    const request = pending[0].request;
+    assert.equal((await call(api.url, 'POST', `/api/v1/approvals/${pending[0].id}`, { decision: 'approve', scope: 'session' })).status, 200);
+    for (let i = 0; i < 200; i++) {
+      if ((await call(api.url, 'GET', `/api/v1/runs/${sent.body?.runId}`)).body?.run.state === 'completed') break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    assert.equal(api.approvals.approvalState(request), 'approved');
+    assert.equal((await call(api.url, 'POST', `/api/v1/sessions/${id}/archive`, {})).status, 200);
+    assert.equal(api.approvals.approvalState(request), 'none');
+  } finally {
+    await api.close();
+  }
+});
+
 test('the run event stream (SSE) resumes after Last-Event-ID without losing or repeating events', async () => {
   const api = await startApi();
   try {

@@ -64,7 +64,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
     })
     .add('GET', '/api/v1/sessions', ({ res, query }) => sendJson(res, 200, { sessions: gateway.sessions.list({ includeArchived: query.get('archived') === 'true' }) }))
     .add('GET', '/api/v1/sessions/:id', ({ res, params }) => sendJson(res, 200, { session: gateway.sessions.resolve(params.id as string) }))
-    .add('POST', '/api/v1/sessions/:id/archive', async ({ res, params }) => sendJson(res, 200, { session: await gateway.sessions.archive(params.id as string) }))
+    .add('POST', '/api/v1/sessions/:id/archive', async ({ res, params }) => sendJson(res, 200, { session: await gateway.archiveSession(params.id as string) }))
     .add('POST', '/api/v1/sessions/:id/messages', async ({ req, res, params, query }) => {
       const body = await readJson(req, limit);
       const admission = await gateway.admit(params.id as string, { text: body.text, idempotencyKey: body.idempotencyKey, mode: body.mode });
