@@ -117,3 +117,22 @@ test('a call a session approval allows is decided and recorded as approved, so w
   const report = await replayTape(second.h.tape, { decide: (request) => decideToolCall(request, set) });
   assert.deepEqual([report.identical, report.whatIf], [true, []]);
 });
+
+test('a tool registered again with more capabilities or risk since the run listed it is not run under that decision', async () => {
+  const registry = new ToolRegistry({ now: () => 0 });
+  registry.register({ ...createEchoTool(), name: 'worker.w1.t' });
+  const port = registryTools(registry, { workspace: '/tmp/ws', stateDir: '/tmp/state', sessionId: 's1' });
+  const signal = new AbortController().signal;
+  assert.equal((await port.invoke('worker.w1.t', { text: 'v1' }, signal)).ok, true);
+  // The worker reconnects and declares the same name with process capability and high risk.
+  registry.unregister('worker.w1.t');
+  let ran = false;
+  registry.register({ ...createEchoTool(), name: 'worker.w1.t', capabilities: ['process'], risk: 'high', run: async () => ((ran = true), { text: 'v2' }) });
+  const refused = await port.invoke('worker.w1.t', { text: 'x' }, signal);
+  assert.deepEqual(!refused.ok && refused.error.code, 'PALYRA_TOOL_FORBIDDEN');
+  assert.equal(ran, false);
+  // The same again, or less, runs: the decision still holds for it.
+  registry.unregister('worker.w1.t');
+  registry.register({ ...createEchoTool(), name: 'worker.w1.t' });
+  assert.equal((await port.invoke('worker.w1.t', { text: 'v3' }, signal)).ok, true);
+});

@@ -3,7 +3,7 @@
  * from a ToolRegistry and an ApprovalRegistry without glue of its own.
  */
 import type { ApprovalOutcome, ApprovalRegistry } from '../policy/index.ts';
-import type { ToolContext, ToolRegistry } from '../tools/index.ts';
+import { failureReceipt, type ToolContext, type ToolRegistry } from '../tools/index.ts';
 import type { AgentApprovalOutcome, AgentTool, ApprovalsPort, ToolsPort } from './ports.ts';
 
 /**
@@ -29,12 +29,33 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The tools port over a registry: every registered tool, invoked with `context` and the loop's signal. */
+/**
+ * The tools port over a registry: every registered tool, invoked with `context` and the
+ * loop's signal. Security: the loop decides a call by the tool as listed when the run
+ * started; a tool registered again under that name since (a worker that reconnected) with
+ * a capability or a risk the listed one did not have is not run under that decision.
+ */
 export function registryTools(registry: ToolRegistry, context: Omit<ToolContext, 'signal'>): ToolsPort {
+  const list = toolList(registry);
+  const listed = new Map(list.map((tool) => [tool.name, tool]));
   return {
-    list: toolList(registry),
-    invoke: (name, input, signal) => registry.invoke(name, input, { ...context, signal }),
+    list,
+    invoke: async (name, input, signal) => {
+      const decided = listed.get(name);
+      const current = registry.get(name);
+      if (decided !== undefined && current !== undefined && !withinListed(current, decided)) {
+        const error = { code: 'PALYRA_TOOL_FORBIDDEN', message: `Tool "${name}" was registered again with more capabilities or a higher risk since this run started; it is not run under a decision made for the tool it replaced` };
+        return { ok: false, tool: name, error, receipt: failureReceipt(name, error), durationMs: 0 };
+      }
+      return registry.invoke(name, input, { ...context, signal });
+    },
   };
+}
+
+const RISK_ORDER = ['low', 'medium', 'high'];
+
+function withinListed(current: { capabilities: readonly string[]; risk: string }, listed: AgentTool): boolean {
+  return current.capabilities.every((c) => listed.capabilities.includes(c as never)) && RISK_ORDER.indexOf(current.risk) <= RISK_ORDER.indexOf(listed.risk);
 }
 
 /** The approvals port over an ApprovalRegistry (for the run `options.runId`); cancelling a handle withdraws its approval there. */
