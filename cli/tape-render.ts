@@ -137,6 +137,7 @@ export function replaySummary(runId: string, r: ReplayReport, whatIfSet: string 
       for (const w of r.whatIf) {
         const to = `${w.recorded.decision} → ${w.decided.decision}`;
         lines.push(`  step ${w.step} ${w.tool} ${w.callId} ${excerpt(JSON.stringify(w.args), 60)}: ${c.yellow(to)} by ${w.decided.policies.join(', ') || '(no policy)'}${w.reasons.length > 0 ? ` — ${excerpt(w.reasons.join('; '), 100)}` : ''}`);
+        if (w.argsRedacted) lines.push('    (the journal redacted some of its arguments: judged on the redacted values, so this change may not be real)');
       }
     }
   }

@@ -87,7 +87,7 @@ export function registerTapeCommands(program: Command, run: CliRun): void {
       [
         '',
         'JSON: {"runId","source","identical","unfinished","steps","recordedSteps","divergenceCount","divergences":[{step, expected, actual}],"hashesUnchecked",',
-        '       "whatIf":[{step, callId, tool, args, approval, recorded, decided, reasons}],"whatIfPolicySetHash","outcome"}',
+        '       "whatIf":[{step, callId, tool, args, approval, recorded, decided, reasons, argsRedacted}],"whatIfPolicySetHash","outcome"}',
         '',
         'Exit codes:',
         '  0  identical: the replay recorded exactly the recorded steps (what-if changes do not count; where the journal',

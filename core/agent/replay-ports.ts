@@ -4,6 +4,7 @@
  * them. Nothing here calls a model or runs a tool.
  */
 import { canonicalJson, type JsonValue } from '../base/index.ts';
+import { MARKER_PREFIX } from '../journal/redaction-markers.ts';
 import type { ToolCallDecision, ToolCallRequest } from '../policy/index.ts';
 import type { ModelProvider, ProviderEvent } from '../providers/index.ts';
 import { failureReceipt, successReceipt, type ToolResult } from '../tools/index.ts';
@@ -34,6 +35,12 @@ export interface WhatIfChange {
   decided: ToolCallDecision;
   /** The reasons of the new decision. */
   reasons: string[];
+  /**
+   * The journal redacted some of the arguments (they hold a marker): the call was judged on
+   * the redacted values, not the ones the live run was decided on, so a policy that reads
+   * them (an `always` approval binds them exactly) may be misjudged either way.
+   */
+  argsRedacted: boolean;
 }
 
 /** Where the replayed run stands against the recording, and how to raise interrupts in it. */
@@ -155,7 +162,8 @@ function decideFromTape(
       decided = { decision: 'deny', policies: [], reasons: [`Policy could not judge the call: ${error instanceof Error ? error.message : String(error)}`], policySetHash: '' };
     }
     if (decided.decision !== recorded.decision) {
-      options.whatIf.push({ step: found.step, callId: found.callId, tool: found.tool, args: request.args, approval: request.approval, recorded, decided, reasons: decided.reasons });
+      const argsRedacted = JSON.stringify(request.args).includes(MARKER_PREFIX);
+      options.whatIf.push({ step: found.step, callId: found.callId, tool: found.tool, args: request.args, approval: request.approval, recorded, decided, reasons: decided.reasons, argsRedacted });
     }
   }
   return recorded;

@@ -110,6 +110,24 @@ when { resource.name == "echo" && context.argsJson like "*secret*" };`);
   );
 });
 
+test('what-if: a call whose arguments the journal redacted is flagged, since it was judged on the redacted values', async () => {
+  const tape = await recordEchoRun(await compile());
+  // As the journal stores it: the second call's text redacted (a secret-shaped value).
+  const response = stepOf(tape, 'model.response', 0);
+  const redacted = tamper(tape, response, (p) => {
+    const calls = p['toolCalls'] as { arguments: { text: string } }[];
+    (calls[1] as { arguments: { text: string } }).arguments.text = 'a [REDACTED:key]';
+  });
+  const strict = await compile(`@id("ops.no-secret-echo") forbid (principal, action == Action::"tool.invoke", resource) when { resource.name == "echo" && context.argsJson like "*secret*" };`);
+  const lenient = await compile(`@id("ops.no-redacted-echo") forbid (principal, action == Action::"tool.invoke", resource) when { resource.name == "echo" && context.argsJson like "*REDACTED*" };`);
+  const flags = (set: CompiledPolicySet) =>
+    replayTape(redacted, { decide: (request) => decideToolCall(request, set) }).then((r) => r.whatIf.map((w) => [w.args, w.argsRedacted]));
+  assert.deepEqual(await flags(strict), []);
+  assert.deepEqual(await flags(lenient), [[{ text: 'a [REDACTED:key]' }, true]]);
+  const plain = await replayTape(tape, { decide: (request) => decideToolCall(request, strict) });
+  assert.deepEqual(plain.whatIf.map((w) => w.argsRedacted), [false]);
+});
+
 test('an unknown newer tapeVersion is refused with its own error', async () => {
   const tape = await recordEchoRun(await compile());
   const newer = tamper(tape, 3, (p) => (p['tapeVersion'] = 3));
