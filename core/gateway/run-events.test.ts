@@ -29,11 +29,14 @@ test('a cursor ahead of the stream holds for live events too', () => {
   assert.deepEqual(seqs(got), [4, 5]);
 });
 
-test('a cursor behind the buffer reports the gap', () => {
+test('a cursor behind the buffer reports the gap; at least the newest 10,000 events are kept', () => {
   const stream = new RunEventStream();
-  for (let i = 0; i < 10_005; i++) stream.publish('x', i);
+  for (let i = 0; i < 25_000; i++) stream.publish('x', i);
   const got: RunStreamEvent[] = [];
   assert.equal(stream.subscribe(0, (e) => got.push(e)).gap, true);
-  assert.equal(got[0]?.seq, 6);
-  assert.equal(stream.subscribe(5, () => undefined).gap, false);
+  const oldest = got[0]?.seq as number;
+  assert.ok(oldest > 1 && oldest <= 15_001, `oldest kept: ${oldest}`);
+  assert.deepEqual(got.map((e) => e.seq), Array.from({ length: 25_001 - oldest }, (_, i) => oldest + i));
+  assert.equal(stream.subscribe(oldest - 1, () => undefined).gap, false);
+  assert.equal(stream.subscribe(oldest - 2, () => undefined).gap, true);
 });

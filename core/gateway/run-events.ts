@@ -7,8 +7,14 @@ export interface RunStreamEvent {
   data: JsonValue;
 }
 
-/** Events kept per run for resuming; a run that streams more keeps the newest. */
+/** Events kept per run for resuming, at least; a run that streams more keeps the newest. */
 const MAX_BUFFERED = 10_000;
+/**
+ * Dropped in one go once the buffer is this much over: dropping the oldest event at each
+ * new one shifted 10,000 entries per event (a provider streaming one character per delta
+ * makes hundreds of thousands).
+ */
+const DROP_SLACK = 1_000;
 
 /**
  * The live stream of one run: every event numbered and buffered, so a client that
@@ -24,7 +30,7 @@ export class RunEventStream {
   publish(type: string, data: JsonValue): void {
     const event: RunStreamEvent = { seq: this.next++, type, data };
     this.buffer.push(event);
-    if (this.buffer.length > MAX_BUFFERED) this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
+    if (this.buffer.length > MAX_BUFFERED + DROP_SLACK) this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
     for (const l of this.listeners) l(event);
   }
 

@@ -137,7 +137,7 @@ test('the run event stream (SSE) resumes after Last-Event-ID without losing or r
 });
 
 test('SSE of an ended run past the 10,000 buffered events: the gap comes first, the daemon stays up, and asking after the end gets 204', async () => {
-  const long = parseScript({ version: 1, turns: [{ when: {}, text: 'x'.repeat(10_050), chunkSize: 1 }] });
+  const long = parseScript({ version: 1, turns: [{ when: {}, text: 'x'.repeat(12_000), chunkSize: 1 }] });
   const api = await startGatewayFixture({ provider: createScriptedProvider(long), bodyLimit: 4096 });
   try {
     const id = (await call(api.url, 'POST', '/api/v1/sessions', {})).body?.id as string;
