@@ -6,8 +6,8 @@ import type { ProviderErrorCode, ProviderFailure } from './contract.ts';
  * the retry layer decides on the same codes whatever the wire format.
  */
 
-/** Which of the three request timeouts fired. */
-export type TimeoutPhase = 'connect' | 'first byte' | 'idle';
+/** Which request timeout fired; `keep-alive` is a stream that sent nothing but keep-alives for too long. */
+export type TimeoutPhase = 'connect' | 'first byte' | 'idle' | 'keep-alive';
 
 /** A provider's own error object as sent in a body or an SSE event (OpenAI or Anthropic shape). */
 export interface ProviderErrorObject {
@@ -76,8 +76,15 @@ export function classifyTransportError(provider: string, error: unknown, signal?
 
 /** The failure for a timeout of the named phase. */
 export function timeoutFailure(provider: string, phase: TimeoutPhase): ProviderFailure {
-  return { code: 'timeout', message: `Provider "${provider}" timed out: no ${phase === 'connect' ? 'connection' : phase === 'idle' ? 'data between chunks' : 'first byte'} within the ${phase} timeout`, retryable: true };
+  return { code: 'timeout', message: `Provider "${provider}" timed out: no ${TIMEOUT_WANTED[phase]} within the ${phase} timeout`, retryable: true };
 }
+
+const TIMEOUT_WANTED: Record<TimeoutPhase, string> = {
+  connect: 'connection',
+  'first byte': 'first byte',
+  idle: 'data between chunks',
+  'keep-alive': 'event but keep-alives',
+};
 
 /** Milliseconds to wait from `retry-after-ms` (OpenAI) or `retry-after` (seconds or HTTP date). */
 export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now: number = Date.now()): number | undefined {
@@ -96,19 +103,25 @@ export function parseRetryAfter(headers: Record<string, string | string[] | unde
  * emit may contain a key. Longest first, so a secret that contains another goes whole.
  */
 export function redactSecrets(failure: ProviderFailure, secrets: readonly string[]): ProviderFailure {
-  const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
-  const scrub = (text: string): string => {
-    for (const secret of longestFirst) {
-      // Why a floor: scrubbing a 1–3 character "secret" would shred ordinary words.
-      if (secret.length >= 4 && text.includes(secret)) text = text.split(secret).join('[redacted]');
-    }
-    return text;
-  };
+  const scrub = (text: string): string => scrubSecrets(text, secrets);
   // Both texts the upstream chose: an echoing server may put the key in its error code too.
   const message = scrub(failure.message);
   const providerCode = failure.providerCode === undefined ? undefined : scrub(failure.providerCode);
   if (message === failure.message && providerCode === failure.providerCode) return failure;
   return { ...failure, message, ...(providerCode === undefined ? {} : { providerCode }) };
+}
+
+/**
+ * Security: `text` with every secret replaced by `[redacted]`, longest first. Scrub a body
+ * before anything cuts it: a secret cut in two is no longer found, and its prefix leaks.
+ */
+export function scrubSecrets(text: string, secrets: readonly string[]): string {
+  const longestFirst = [...secrets].sort((a, b) => b.length - a.length);
+  for (const secret of longestFirst) {
+    // Why a floor: scrubbing a 1–3 character "secret" would shred ordinary words.
+    if (secret.length >= 4 && text.includes(secret)) text = text.split(secret).join('[redacted]');
+  }
+  return text;
 }
 
 function byStatus(status: number): { code: ProviderErrorCode; retryable: boolean } {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import type { ProviderEvent } from '../contract.ts';
 import { sseEvents } from '../sse/sse-events.ts';
-import { AnthropicStreamMapper } from './anthropic-events.ts';
+import { AnthropicStreamMapper, mapAnthropicMessage } from './anthropic-events.ts';
 
 const DIR = new URL('../../../fixtures/providers/anthropic/', import.meta.url);
 
@@ -73,4 +73,53 @@ test('a stream event that is not JSON ends the stream with an upstream failure',
     events: [{ type: 'error', error: { code: 'upstream', message: 'Provider "anthropic" sent a malformed response: a stream event is not JSON', retryable: true } }],
     done: true,
   });
+});
+
+const TOO_MANY = { code: 'upstream', message: 'Provider "anthropic" sent too much: the turn has more than the 256 tool calls a turn may hold', retryable: false };
+const toolStart = (index: number): string => JSON.stringify({ type: 'content_block_start', index, content_block: { type: 'tool_use', id: `toolu_${index}`, name: 'f', input: {} } });
+
+test('a tool_use block past the per-turn cap of 256 tool calls ends the stream with a non-retryable failure', () => {
+  const mapper = new AnthropicStreamMapper('anthropic');
+  for (let i = 0; i < 256; i++) assert.equal(mapper.push(toolStart(i)).done, false);
+  assert.deepEqual(mapper.push(toolStart(256)), { events: [{ type: 'error', error: TOO_MANY }], done: true });
+  const content = Array.from({ length: 300 }, (_, i) => ({ type: 'tool_use', id: `toolu_${i}`, name: 'f', input: {} }));
+  const whole = mapAnthropicMessage('anthropic', { type: 'message', content, stop_reason: 'tool_use', usage: { input_tokens: 1, output_tokens: 1 } });
+  assert.deepEqual([whole.length, whole.at(-1)], [2 * 256 + 1, { type: 'error', error: TOO_MANY }]);
+});
+
+test('usage that is not a non-negative safe integer counts as absent', () => {
+  const mapper = new AnthropicStreamMapper('anthropic');
+  mapper.push('{"type":"message_start","message":{"usage":{"input_tokens":"12","output_tokens":-4}}}');
+  assert.deepEqual(mapper.push('{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":1e999}}').events, [{ type: 'usage', inputTokens: 0, outputTokens: 0 }]);
+  assert.deepEqual(mapper.push('{"type":"message_delta","delta":{},"usage":{"input_tokens":9,"output_tokens":"5"}}').events, [{ type: 'usage', inputTokens: 9, outputTokens: 0 }]);
+  assert.deepEqual(
+    mapAnthropicMessage('anthropic', { content: [], stop_reason: 'end_turn', usage: { input_tokens: -1, output_tokens: '3' } }),
+    [{ type: 'usage', inputTokens: 0, outputTokens: 0 }, { type: 'finish', reason: 'stop', raw: 'end_turn' }],
+  );
+});
+
+test('JSON of the wrong shape is a malformed response or ignored, never a thrown TypeError', () => {
+  const malformed = (what: string) => ({ events: [{ type: 'error', error: { code: 'upstream', message: `Provider "anthropic" sent a malformed response: ${what}`, retryable: true } }], done: true });
+  const push = (data: string) => new AnthropicStreamMapper('anthropic').push(data);
+  assert.deepEqual(
+    ['null', '"ping"', '{"type":"content_block_delta","index":"0","delta":{}}', '{"type":"message_delta","delta":"x"}', '{"type":"message_start","message":{"usage":5}}'].map(push),
+    [
+      malformed('a stream event is not an object'),
+      malformed('a stream event is not an object'),
+      malformed("an event's `index` is not a non-negative integer"),
+      malformed("an event's `delta` is not an object"),
+      malformed("a message's `usage` is not an object"),
+    ],
+  );
+  // A block that is not an object is skipped, like a block type added later.
+  assert.deepEqual(push('{"type":"content_block_start","index":0,"content_block":"x"}'), { events: [], done: false });
+  assert.deepEqual(mapAnthropicMessage('anthropic', { content: {} }), [
+    { type: 'error', error: { code: 'upstream', message: 'Provider "anthropic" sent a malformed response: `content` is not an array', retryable: true } },
+  ]);
+  assert.deepEqual(mapAnthropicMessage('anthropic', { content: [null, { type: 'tool_use', id: 7, name: 'f', input: { a: 1 } }], stop_reason: 5 }), [
+    { type: 'tool_call_delta', index: 0, name: 'f', argumentsFragment: '' },
+    { type: 'tool_call_delta', index: 0, argumentsFragment: '{"a":1}' },
+    { type: 'usage', inputTokens: 0, outputTokens: 0 },
+    { type: 'finish', reason: 'other', raw: null },
+  ]);
 });

@@ -1,5 +1,6 @@
 import type { FinishReason, ProviderEvent } from '../contract.ts';
 import { classifyErrorObject, malformedFailure, type ProviderErrorObject } from '../http-errors.ts';
+import { isRecord, MAX_TOOL_CALLS_PER_TURN, tokenCount, tooManyToolCallsFailure } from '../wire-values.ts';
 
 /**
  * Maps Anthropic Messages stream events (and whole non-streaming messages) to normalized
@@ -8,8 +9,8 @@ import { classifyErrorObject, malformedFailure, type ProviderErrorObject } from 
  */
 
 interface Usage {
-  input_tokens?: number;
-  output_tokens?: number;
+  input_tokens?: unknown;
+  output_tokens?: unknown;
 }
 interface ContentBlock {
   type?: string;
@@ -21,10 +22,10 @@ interface ContentBlock {
 interface StreamEvent {
   type?: string;
   index?: number;
-  message?: { usage?: Usage; content?: ContentBlock[]; stop_reason?: string | null };
-  content_block?: ContentBlock;
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
-  usage?: Usage;
+  message?: { usage?: Usage | null; content?: unknown; stop_reason?: unknown } | null;
+  content_block?: unknown;
+  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: unknown } | null;
+  usage?: Usage | null;
   error?: ProviderErrorObject;
 }
 
@@ -47,17 +48,20 @@ export class AnthropicStreamMapper {
 
   /** Events for one SSE payload; `done` after message_stop or an error. */
   push(data: string): { events: ProviderEvent[]; done: boolean } {
-    let event: StreamEvent;
+    let parsed: unknown;
     try {
-      event = JSON.parse(data) as StreamEvent;
+      parsed = JSON.parse(data) as unknown;
     } catch {
       return { events: [{ type: 'error', error: malformedFailure(this.provider, 'a stream event is not JSON') }], done: true };
     }
+    const problem = shapeProblem(parsed);
+    if (problem !== undefined) return { events: [{ type: 'error', error: malformedFailure(this.provider, problem) }], done: true };
+    const event = parsed as StreamEvent;
     const events: ProviderEvent[] = [];
     switch (event.type) {
       case 'message_start':
-        this.inputTokens = event.message?.usage?.input_tokens;
-        this.outputTokens = event.message?.usage?.output_tokens ?? 0;
+        this.inputTokens = tokenCount(event.message?.usage?.input_tokens);
+        this.outputTokens = tokenCount(event.message?.usage?.output_tokens) ?? 0;
         break;
       case 'content_block_start':
         this.startBlock(event.index ?? 0, event.content_block ?? {}, events);
@@ -69,9 +73,9 @@ export class AnthropicStreamMapper {
         this.stopBlock(event.index ?? 0, events);
         break;
       case 'message_delta':
-        if (event.delta?.stop_reason !== undefined) this.stopReason = event.delta.stop_reason;
-        if (event.usage?.input_tokens !== undefined) this.inputTokens = event.usage.input_tokens;
-        if (event.usage?.output_tokens !== undefined) this.outputTokens = event.usage.output_tokens;
+        if (typeof event.delta?.stop_reason === 'string' || event.delta?.stop_reason === null) this.stopReason = event.delta.stop_reason;
+        this.inputTokens = tokenCount(event.usage?.input_tokens) ?? this.inputTokens;
+        this.outputTokens = tokenCount(event.usage?.output_tokens) ?? this.outputTokens;
         // Usage is reported once, when it is final; message_start holds only a snapshot.
         events.push({ type: 'usage', inputTokens: this.inputTokens ?? 0, outputTokens: this.outputTokens });
         break;
@@ -84,7 +88,7 @@ export class AnthropicStreamMapper {
         // ping, and event types added later: Anthropic asks clients to ignore unknown events.
         break;
     }
-    return { events, done: false };
+    return { events, done: events.some((e) => e.type === 'error') };
   }
 
   /** Closing events at EOF: an error when the message never stopped. */
@@ -92,17 +96,26 @@ export class AnthropicStreamMapper {
     return this.stopped ? [] : [{ type: 'error', error: malformedFailure(this.provider, 'the stream ended before message_stop') }];
   }
 
-  /** Used for a streamed block start and for each block of a non-streaming message. */
-  startBlock(blockIndex: number, block: ContentBlock, events: ProviderEvent[]): void {
+  /**
+   * Used for a streamed block start and for each block of a non-streaming message. A block
+   * that is not an object is ignored, like a block type added later.
+   */
+  startBlock(blockIndex: number, value: unknown, events: ProviderEvent[]): void {
+    if (!isRecord(value)) return;
+    const block = value as ContentBlock;
     if (block.type === 'text' && typeof block.text === 'string' && block.text !== '') events.push({ type: 'text_delta', text: block.text });
     if (block.type !== 'tool_use') return;
+    if (this.nextTool >= MAX_TOOL_CALLS_PER_TURN) {
+      events.push({ type: 'error', error: tooManyToolCallsFailure(this.provider) });
+      return;
+    }
     const toolIndex = this.nextTool++;
     this.tools.set(blockIndex, { toolIndex, input: block.input, sawFragment: false });
     events.push({
       type: 'tool_call_delta',
       index: toolIndex,
-      ...(block.id === undefined ? {} : { id: block.id }),
-      ...(block.name === undefined ? {} : { name: block.name }),
+      ...(typeof block.id === 'string' ? { id: block.id } : {}),
+      ...(typeof block.name === 'string' ? { name: block.name } : {}),
       argumentsFragment: '',
     });
   }
@@ -133,17 +146,33 @@ export function mapAnthropicMessage(provider: string, json: unknown): ProviderEv
   const message = json as (StreamEvent['message'] & { type?: string; error?: ProviderErrorObject }) | null;
   if (message === null || typeof message !== 'object') return [{ type: 'error', error: malformedFailure(provider, 'the body is not an object') }];
   if (message.type === 'error') return [{ type: 'error', error: classifyErrorObject(provider, message.error ?? {}) }];
+  const content = message.content ?? [];
+  if (!Array.isArray(content)) return [{ type: 'error', error: malformedFailure(provider, '`content` is not an array') }];
   const mapper = new AnthropicStreamMapper(provider);
   const events: ProviderEvent[] = [];
-  (message.content ?? []).forEach((block, i) => {
+  for (const [i, block] of (content as unknown[]).entries()) {
     mapper.startBlock(i, block, events);
+    if (events.at(-1)?.type === 'error') return events;
     mapper.stopBlock(i, events);
-  });
-  const usage = message.usage ?? {};
-  events.push({ type: 'usage', inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0 });
-  const raw = message.stop_reason ?? null;
+  }
+  const usage = isRecord(message.usage) ? (message.usage as Usage) : {};
+  events.push({ type: 'usage', inputTokens: tokenCount(usage.input_tokens) ?? 0, outputTokens: tokenCount(usage.output_tokens) ?? 0 });
+  const raw = typeof message.stop_reason === 'string' ? message.stop_reason : null;
   events.push({ type: 'finish', reason: normalize(raw), raw });
   return events;
+}
+
+/** What is wrong with a stream event's shape where the mapper reads it, or undefined. */
+function shapeProblem(event: unknown): string | undefined {
+  if (!isRecord(event)) return 'a stream event is not an object';
+  const { index } = event;
+  if (index !== undefined && !(Number.isSafeInteger(index) && (index as number) >= 0)) return 'an event\'s `index` is not a non-negative integer';
+  for (const field of ['message', 'delta', 'usage'] as const) {
+    const value = event[field];
+    if (value !== undefined && value !== null && !isRecord(value)) return `an event's \`${field}\` is not an object`;
+  }
+  const usage = isRecord(event.message) ? event.message.usage : undefined;
+  return usage !== undefined && usage !== null && !isRecord(usage) ? 'a message\'s `usage` is not an object' : undefined;
 }
 
 function normalize(raw: string | null): FinishReason {

@@ -1,5 +1,6 @@
-import type { FinishReason, ProviderEvent } from '../contract.ts';
+import type { FinishReason, ProviderEvent, ProviderFailure } from '../contract.ts';
 import { classifyErrorObject, malformedFailure, type ProviderErrorObject } from '../http-errors.ts';
+import { argumentsText, isRecord, MAX_TOOL_CALLS_PER_TURN, tokenCount, tooManyToolCallsFailure } from '../wire-values.ts';
 
 /**
  * Maps OpenAI chat completion chunks (and whole non-streaming responses) to normalized events.
@@ -9,25 +10,9 @@ import { classifyErrorObject, malformedFailure, type ProviderErrorObject } from 
  * usually "stop"). The contract has no refusal event, and a refusal is a filtered answer.
  */
 
-interface Choice {
-  index?: number;
-  delta?: Delta;
-  message?: Delta;
-  finish_reason?: string | null;
-}
-interface Delta {
-  content?: string | null;
-  refusal?: string | null;
-  tool_calls?: WireToolCall[] | null;
-}
-interface WireToolCall {
-  index?: number;
-  id?: string | null;
-  function?: { name?: string | null; arguments?: string | null } | null;
-}
 interface Chunk {
-  choices?: Choice[] | null;
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
+  choices?: unknown;
+  usage?: unknown;
   error?: ProviderErrorObject | null;
 }
 
@@ -38,7 +23,9 @@ export class OpenAiStreamMapper {
   private sawToolCall = false;
   private refused = false;
   private nextIndex = 0;
-  private readonly ids: string[] = [];
+  // Why a Map: a lookup per tool-call delta must not scan every id seen (a flood of calls in
+  // one event would be quadratic), and it tells which call an id without an index continues.
+  private readonly ids = new Map<string, number>();
 
   constructor(private readonly provider: string) {}
 
@@ -48,22 +35,20 @@ export class OpenAiStreamMapper {
       this.sawDone = true;
       return { events: [], done: true };
     }
-    let chunk: Chunk;
+    let chunk: unknown;
     try {
-      chunk = JSON.parse(data) as Chunk;
+      chunk = JSON.parse(data) as unknown;
     } catch {
       return { events: [{ type: 'error', error: malformedFailure(this.provider, 'a stream chunk is not JSON') }], done: true };
     }
-    if (chunk.error !== undefined && chunk.error !== null) {
-      return { events: [{ type: 'error', error: classifyErrorObject(this.provider, chunk.error) }], done: true };
+    if (!isRecord(chunk)) return { events: [{ type: 'error', error: malformedFailure(this.provider, 'a stream chunk is not an object') }], done: true };
+    const { error } = chunk as Chunk;
+    if (error !== undefined && error !== null) {
+      return { events: [{ type: 'error', error: classifyErrorObject(this.provider, error) }], done: true };
     }
     const events: ProviderEvent[] = [];
-    // Only the first choice is used: palyrad never asks for n > 1.
-    const choice = chunk.choices?.find((c) => (c.index ?? 0) === 0);
-    if (choice !== undefined) this.pushChoice(choice, choice.delta ?? {}, events);
-    // Invariant: include_usage sends `usage: null` on every chunk, then one chunk with real usage.
-    if (chunk.usage !== undefined && chunk.usage !== null) events.push(usageEvent(chunk.usage));
-    return { events, done: false };
+    const failure = this.pushBody(chunk, 'delta', events);
+    return failure === undefined ? { events, done: false } : { events: [...events, { type: 'error', error: failure }], done: true };
   }
 
   /** The closing events once the body ended (after `[DONE]` or EOF). */
@@ -74,34 +59,86 @@ export class OpenAiStreamMapper {
     return [{ type: 'finish', reason: this.reason(), raw: this.finishRaw }];
   }
 
-  /** Used for both a streamed `delta` and a non-streamed `message`. */
-  pushChoice(choice: Choice, delta: Delta, events: ProviderEvent[]): void {
+  /**
+   * Events of a stream chunk (its choice's `delta`) or a whole response (its `message`):
+   * the first choice, then usage. Returns the failure when the body has the wrong shape or
+   * too many tool calls; the events before it are kept.
+   */
+  pushBody(body: Record<string, unknown>, part: 'delta' | 'message', events: ProviderEvent[]): ProviderFailure | undefined {
+    const { choices, usage } = body as Chunk;
+    if (choices !== undefined && choices !== null && !Array.isArray(choices)) return this.malformed('`choices` is not an array');
+    const list: unknown[] = choices ?? [];
+    if (!list.every(isRecord)) return this.malformed('a choice is not an object');
+    // Only the first choice is used: palyrad never asks for n > 1.
+    const choice = (list as Record<string, unknown>[]).find((c) => (c.index ?? 0) === 0);
+    if (choice === undefined && part === 'message') return this.malformed('no choice in the response');
+    const failure = choice === undefined ? undefined : this.pushChoice(choice, part, events);
+    if (failure !== undefined) return failure;
+    // Invariant: include_usage sends `usage: null` on every chunk, then one chunk with real usage.
+    if (isRecord(usage)) events.push(usageEvent(usage));
+    return undefined;
+  }
+
+  private pushChoice(choice: Record<string, unknown>, part: 'delta' | 'message', events: ProviderEvent[]): ProviderFailure | undefined {
+    const delta = choice[part] ?? {};
+    if (!isRecord(delta)) return this.malformed(`a choice's \`${part}\` is not an object`);
     if (typeof delta.content === 'string' && delta.content !== '') events.push({ type: 'text_delta', text: delta.content });
     if (typeof delta.refusal === 'string' && delta.refusal !== '') {
       this.refused = true;
       events.push({ type: 'text_delta', text: delta.refusal });
     }
-    for (const call of delta.tool_calls ?? []) events.push(this.toolDelta(call));
+    const calls = delta.tool_calls ?? [];
+    if (!Array.isArray(calls)) return this.malformed('`tool_calls` is not an array');
+    for (const [position, call] of (calls as unknown[]).entries()) {
+      // A whole response lists whole calls: each entry is its own call even without `index`
+      // or `id` (some local servers send neither), never a continuation as in a stream.
+      const event = this.toolDelta(call, part === 'message' ? position : undefined);
+      if (event.type === 'error') return event.error;
+      events.push(event);
+    }
     if (typeof choice.finish_reason === 'string') this.finishRaw = choice.finish_reason;
+    return undefined;
   }
 
-  private toolDelta(call: WireToolCall): ProviderEvent {
+  private toolDelta(call: unknown, position: number | undefined): ProviderEvent {
+    if (!isRecord(call)) return this.error(this.malformed('a tool call is not an object'));
+    const fn = call.function ?? {};
+    if (!isRecord(fn)) return this.error(this.malformed('a tool call\'s `function` is not an object'));
+    const { id: rawId, index: wireIndex } = call;
+    const { name } = fn;
+    if (!isAbsentOr(rawId, 'string') || !isAbsentOr(name, 'string')) return this.error(this.malformed('a tool call\'s `id` or `name` is not a string'));
+    if (wireIndex !== undefined && wireIndex !== null && !(Number.isSafeInteger(wireIndex) && (wireIndex as number) >= 0)) {
+      return this.error(this.malformed('a tool call\'s `index` is not a non-negative integer'));
+    }
     // Some servers send `id: ""` (and `name: ""`) on continuation deltas: empty is absent.
-    const id = call.id === null || call.id === undefined || call.id === '' ? undefined : call.id;
-    let index = call.index;
-    // Some local servers omit `index`: a new id starts a new call, no id continues the last one.
-    if (index === undefined) index = id !== undefined && !this.ids.includes(id) ? this.nextIndex : Math.max(0, this.nextIndex - 1);
-    if (id !== undefined && !this.ids.includes(id)) this.ids.push(id);
+    const id = typeof rawId === 'string' && rawId !== '' ? rawId : undefined;
+    const index = (wireIndex as number | null | undefined) ?? position ?? this.indexWithout(id);
+    // Invariant: indices are below the cap, so at most MAX_TOOL_CALLS_PER_TURN calls (and ids) are held.
+    if (index >= MAX_TOOL_CALLS_PER_TURN) return this.error(tooManyToolCallsFailure(this.provider));
+    if (id !== undefined && !this.ids.has(id)) this.ids.set(id, index);
     this.nextIndex = Math.max(this.nextIndex, index + 1);
     this.sawToolCall = true;
-    const name = call.function?.name ?? undefined;
     return {
       type: 'tool_call_delta',
       index,
       ...(id === undefined ? {} : { id }),
-      ...(name === undefined || name === '' ? {} : { name }),
-      argumentsFragment: call.function?.arguments ?? '',
+      ...(typeof name === 'string' && name !== '' ? { name } : {}),
+      argumentsFragment: argumentsText(fn.arguments),
     };
+  }
+
+  /** Some local servers omit `index`: a known id continues its call, a new id starts one, no id continues the last. */
+  private indexWithout(id: string | undefined): number {
+    if (id === undefined) return Math.max(0, this.nextIndex - 1);
+    return this.ids.get(id) ?? this.nextIndex;
+  }
+
+  private malformed(what: string): ProviderFailure {
+    return malformedFailure(this.provider, what);
+  }
+
+  private error(failure: ProviderFailure): ProviderEvent {
+    return { type: 'error', error: failure };
   }
 
   private reason(): FinishReason {
@@ -127,23 +164,21 @@ export class OpenAiStreamMapper {
 
 /** Events for a whole non-streaming chat completion response. */
 export function mapOpenAiResponse(provider: string, json: unknown): ProviderEvent[] {
-  const body = json as Chunk | null;
-  if (body === null || typeof body !== 'object') return [{ type: 'error', error: malformedFailure(provider, 'the body is not an object') }];
-  if (body.error !== undefined && body.error !== null) return [{ type: 'error', error: classifyErrorObject(provider, body.error) }];
+  if (!isRecord(json)) return [{ type: 'error', error: malformedFailure(provider, 'the body is not an object') }];
+  const { error } = json as Chunk;
+  if (error !== undefined && error !== null) return [{ type: 'error', error: classifyErrorObject(provider, error) }];
   const mapper = new OpenAiStreamMapper(provider);
   const events: ProviderEvent[] = [];
-  const choice = body.choices?.find((c) => (c.index ?? 0) === 0);
-  if (choice === undefined) return [{ type: 'error', error: malformedFailure(provider, 'no choice in the response') }];
-  const message = choice.message ?? {};
-  // A whole response lists whole calls: each entry is its own call even without `index` or
-  // `id` (some local servers send neither), never a continuation as in a stream.
-  const calls = Array.isArray(message.tool_calls) ? message.tool_calls.map((call, index) => ({ ...call, index: call.index ?? index })) : message.tool_calls;
-  mapper.pushChoice(choice, { ...message, tool_calls: calls }, events);
-  if (body.usage !== undefined && body.usage !== null) events.push(usageEvent(body.usage));
+  const failure = mapper.pushBody(json, 'message', events);
+  if (failure !== undefined) return [...events, { type: 'error', error: failure }];
   mapper.push('[DONE]');
   return [...events, ...mapper.end()];
 }
 
-function usageEvent(usage: NonNullable<Chunk['usage']>): ProviderEvent {
-  return { type: 'usage', inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 };
+function usageEvent(usage: Record<string, unknown>): ProviderEvent {
+  return { type: 'usage', inputTokens: tokenCount(usage.prompt_tokens) ?? 0, outputTokens: tokenCount(usage.completion_tokens) ?? 0 };
+}
+
+function isAbsentOr(value: unknown, type: 'string'): boolean {
+  return value === undefined || value === null || typeof value === type;
 }

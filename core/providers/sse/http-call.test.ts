@@ -3,7 +3,9 @@ import { after, before, test } from 'node:test';
 import { collect } from '../collect.ts';
 import type { ProviderEvent } from '../contract.ts';
 import { createOpenAiProvider } from '../openai/openai-provider.ts';
+import { timeoutFailure } from '../http-errors.ts';
 import { startFixtureServer, type FixtureServer, type ScriptedResponse } from './fixture-server.ts';
+import { KeepAliveOnlyError, sseBody } from './http-call.ts';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const CHUNK = enc('data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n');
@@ -127,6 +129,19 @@ test('a credential in a configured header is scrubbed like the API key, with or 
   });
 });
 
+test('Security: a key in a plain-text error body is scrubbed whole, also where the first line is cut', async () => {
+  const key = 'sk-proj-9f8e7d6c5b4a39281706f5e4d3c2b1a0ZYXWVUTSRQPONMLKJIHGFEDCBA';
+  // The key straddles the 200th character, where the message is cut.
+  next = { status: 401, headers: { 'content-type': 'text/plain' }, chunks: [enc(`${'x'.repeat(150)} rejected token ${key} for this route and more words after it\n`)] };
+  const turn = await collect(provider(undefined, key).stream(REQUEST));
+  assert.deepEqual(turn.error, {
+    code: 'auth',
+    message: `Provider "openai" failed (HTTP 401): ${'x'.repeat(150)} rejected token [redacted] for this route and more…`,
+    status: 401,
+    retryable: false,
+  });
+});
+
 test('an endless line, an endless stream and a huge JSON body each end with a non-retryable failure naming the cap', async () => {
   const timeouts = { connectMs: 1000, firstByteMs: 1000, idleMs: 1000 };
   const limits = { maxEventBytes: 1024, maxResponseBytes: 4096 };
@@ -179,4 +194,29 @@ test('an API key with a line break is a non-retryable bad_request, not a network
     message: 'Request to provider "openai" is invalid: UND_ERR_INVALID_ARG (invalid authorization header); check the API key and headers for line breaks or other control characters',
     retryable: false,
   });
+});
+
+test('an SSE body sending only keep-alive comments and pings fails with KeepAliveOnlyError; real events keep it alive', async () => {
+  const mapper = { push: (data: string) => ({ events: data === 'x' ? [{ type: 'text_delta' as const, text: 'x' }] : [], done: false }), end: () => [] };
+  async function* body(frames: string[]): AsyncGenerator<Uint8Array> {
+    for (let i = 0; ; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      yield enc(frames[i % frames.length] as string);
+    }
+  }
+  const read = async (frames: string[], atMost: number): Promise<unknown> => {
+    const seen: ProviderEvent[] = [];
+    try {
+      for await (const event of sseBody(mapper, { maxKeepAliveOnlyMs: 150 })(body(frames))) if (seen.push(event) >= atMost) return seen.length;
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+  const started = Date.now();
+  const quiet = await read([': keep-alive\n\n', 'event: ping\ndata: {"type":"ping"}\n\n'], 100);
+  assert.ok(quiet instanceof KeepAliveOnlyError);
+  assert.ok(Date.now() - started < 1000);
+  assert.equal(await read([': keep-alive\n\n', 'data: x\n\n'], 20), 20, 'events 40 ms apart outlast the 150 ms limit');
+  assert.deepEqual(timeoutFailure('anthropic', 'keep-alive'), { code: 'timeout', message: 'Provider "anthropic" timed out: no event but keep-alives within the keep-alive timeout', retryable: true });
 });

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { ProviderEvent } from '../contract.ts';
-import { classifyHttpFailure, classifyTransportError, malformedFailure, oversizeFailure, redactSecrets } from '../http-errors.ts';
+import { classifyHttpFailure, classifyTransportError, malformedFailure, oversizeFailure, redactSecrets, scrubSecrets, timeoutFailure } from '../http-errors.ts';
 import { capBytes, ResponseCapError, type ResponseLimits } from './response-caps.ts';
 import { sseEvents } from './sse-events.ts';
 
@@ -69,7 +69,13 @@ async function* unscrubbed(call: HttpCall, mapperFor: (contentType: string) => B
   const { provider, signal } = call;
   const fail = (error: unknown): ProviderEvent => ({
     type: 'error',
-    error: error instanceof ResponseCapError && !signal?.aborted ? oversizeFailure(provider, error.message) : classifyTransportError(provider, error, signal),
+    error: signal?.aborted
+      ? classifyTransportError(provider, error, signal)
+      : error instanceof ResponseCapError
+        ? oversizeFailure(provider, error.message)
+        : error instanceof KeepAliveOnlyError
+          ? timeoutFailure(provider, 'keep-alive')
+          : classifyTransportError(provider, error, signal),
   });
   if (signal?.aborted) {
     yield fail(signal.reason);
@@ -93,7 +99,7 @@ async function* unscrubbed(call: HttpCall, mapperFor: (contentType: string) => B
   const { body } = response;
   try {
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const bodyText = await readCapped(body);
+      const bodyText = await readCapped(body, call.secrets ?? []);
       yield { type: 'error', error: classifyHttpFailure(provider, { status: response.statusCode, headers: response.headers, bodyText }) };
       return;
     }
@@ -123,14 +129,19 @@ export function isJsonContentType(contentType: string): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-async function readCapped(body: AsyncIterable<Uint8Array>): Promise<string> {
+/**
+ * An error body, at most MAX_ERROR_BODY characters, with `secrets` scrubbed. Security: it is
+ * scrubbed before any cut (here, or the classifier's cut to a first line), as a secret cut
+ * in two is no longer found and its prefix would leak.
+ */
+async function readCapped(body: AsyncIterable<Uint8Array>, secrets: readonly string[]): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   for await (const chunk of body) {
     text += decoder.decode(chunk, { stream: true });
-    if (text.length > MAX_ERROR_BODY) return text.slice(0, MAX_ERROR_BODY);
+    if (text.length > MAX_ERROR_BODY) return scrubSecrets(text, secrets).slice(0, MAX_ERROR_BODY);
   }
-  return text + decoder.decode();
+  return scrubSecrets(text + decoder.decode(), secrets);
 }
 
 /** A stateful wire-format mapper fed one SSE `data` payload at a time. */
@@ -140,10 +151,41 @@ export interface SseMapper {
   end(): ProviderEvent[];
 }
 
+/**
+ * How long an SSE body may send nothing but keep-alives (comments, Anthropic `ping`) before
+ * it fails with a `timeout`. Why: the idle timeout resets on every byte, so an upstream
+ * sending only keep-alives would hold the stream and its lease until the run's wall clock
+ * ends. Why a constant, not a setting: the config has no key for it, and it must stay far
+ * above a reasoning model's silent thinking, which proxies fill with keep-alives.
+ */
+export const MAX_KEEPALIVE_ONLY_MS = 10 * 60_000;
+
+/** Thrown by `sseBody` when only keep-alives came for too long; runHttpCall turns it into a `timeout`. */
+export class KeepAliveOnlyError extends Error {
+  constructor(readonly ms: number) {
+    super(`only keep-alives for ${ms} ms`);
+    this.name = 'KeepAliveOnlyError';
+  }
+}
+
+/** Options of {@link sseBody}. */
+export interface SseBodyOptions {
+  /** Longest run of keep-alives only, in milliseconds; default {@link MAX_KEEPALIVE_ONLY_MS}. */
+  maxKeepAliveOnlyMs?: number;
+}
+
 /** A `BodyMapper` for an SSE body; it stops at the first error event or when `done`. */
-export function sseBody(mapper: SseMapper): BodyMapper {
+export function sseBody(mapper: SseMapper, options: SseBodyOptions = {}): BodyMapper {
+  const maxQuietMs = options.maxKeepAliveOnlyMs ?? MAX_KEEPALIVE_ONLY_MS;
   return async function* (body, limits) {
-    for await (const sse of sseEvents(body, limits === undefined ? {} : { maxEventBytes: limits.maxEventBytes })) {
+    const sseIterator = sseEvents(body, limits === undefined ? {} : { maxEventBytes: limits.maxEventBytes })[Symbol.asyncIterator]();
+    let deadline = Date.now() + maxQuietMs;
+    for (;;) {
+      const next = await beforeDeadline(sseIterator.next(), deadline, maxQuietMs);
+      if (next.done === true) break;
+      const sse = next.value;
+      // Comments never arrive here (sseEvents skips them); a ping is the other keep-alive.
+      if (sse.event !== 'ping') deadline = Date.now() + maxQuietMs;
       const { events, done } = mapper.push(sse.data);
       yield* events;
       if (events.some((e) => e.type === 'error')) return;
@@ -151,6 +193,23 @@ export function sseBody(mapper: SseMapper): BodyMapper {
     }
     yield* mapper.end();
   };
+}
+
+/** `pending`, or a `KeepAliveOnlyError` once `deadline` passed; the caller then destroys the body. */
+async function beforeDeadline<T>(pending: Promise<T>, deadline: number, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KeepAliveOnlyError(ms)), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([pending, expired]);
+  } catch (error) {
+    // Invariant: a read abandoned on expiry rejects once the body is destroyed; nobody awaits it.
+    pending.catch(() => undefined);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
