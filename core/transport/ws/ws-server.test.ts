@@ -368,17 +368,19 @@ test('a resume older than the run buffer is told about the gap before the events
     await h.gateway.waitFor(runId);
     const stream = h.gateway.events(runId);
     const before = fullStream(h.gateway, runId).length;
-    // Push the oldest events out of the run's buffer (it keeps the newest 10,000).
-    // Test-only: reopen the ended stream to publish more (nothing else observes it).
+    // Push the oldest events out of the run's buffer: past 11,000 it drops all but the
+    // newest 10,000. Test-only: reopen the ended stream to publish more (nothing else observes it).
+    const total = 11_001;
     stream.ended = false;
-    for (let i = 0; i < 10_000; i++) stream.publish('filler', i);
+    for (let i = before; i < total; i++) stream.publish('filler', i);
     stream.ended = true;
+    const first = total - 10_000 + 1;
     const c = await Client.open(h.url);
     c.send({ op: 'subscribe', id: 'g', run: runId, after: 1 });
     const gap = await c.until((f) => f.op === 'gap', 'the gap');
-    assert.deepEqual(gap, { seq: 3, op: 'gap', sub: 'g', run: runId, after: 1, first: before + 1, message: `Events of run "${runId}" after 1 and before ${before + 1} are no longer buffered` });
-    await c.until((f) => f.op === 'event' && f.event.seq === before + 10_000, 'the last buffered event');
-    assert.equal(c.frames[3]?.event.seq, before + 1);
+    assert.deepEqual(gap, { seq: 3, op: 'gap', sub: 'g', run: runId, after: 1, first, message: `Events of run "${runId}" after 1 and before ${first} are no longer buffered` });
+    await c.until((f) => f.op === 'event' && f.event.seq === total, 'the last buffered event');
+    assert.equal(c.frames[3]?.event.seq, first);
     c.ws.close();
   } finally {
     await h.close();
