@@ -215,6 +215,11 @@ export class WorkerConnection {
 
   #sendBytes(bytes: Uint8Array): void {
     if (this.#closed || this.#ws.readyState !== this.#ws.OPEN) return;
+    // Security: a worker that answers pings but never reads would have every call's frame
+    // kept in the daemon's memory; past the limit it is dropped and its calls fail.
+    if (this.#ws.bufferedAmount + bytes.byteLength > WORKER_LIMITS.maxUnsentBytes) {
+      return this.drop(WORKER_CLOSE.notReading, `it left more than ${WORKER_LIMITS.maxUnsentBytes} bytes unread`);
+    }
     this.#ws.send(bytes, { binary: true });
   }
 }

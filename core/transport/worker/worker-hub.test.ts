@@ -438,3 +438,22 @@ test('a worker connecting too often is refused with 429 before the upgrade, keep
   await other.closed;
   assert.deepEqual([registry.list().map((t) => t.name), events.map((e) => e.type), registered.ws.readyState], [['worker.gpu-1.echo'], ['connected'], WebSocket.OPEN]);
 });
+
+test('a worker that leaves more than 16 MiB of calls unread is dropped (4007) and its calls fail', async () => {
+  const { registry, events, url } = await startHub();
+  const raw = await rawWorker(url);
+  const bulky = { ...createEchoTool(), inputSchema: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] }, limits: { timeoutMs: 60_000, maxOutputBytes: 1024, maxInputBytes: 1024 * 1024 } };
+  raw.ws.send(encodeFrame(helloFor(registryWith(bulky as Parameters<ToolRegistry['register']>[0]), null)));
+  await waitFor(() => registry.get('worker.gpu-1.echo') !== undefined, 'registration');
+  // From here on it reads nothing (it could still answer pings from its own timer).
+  (raw.ws as unknown as { _socket: Socket })._socket.pause();
+  const big = 'x'.repeat(900 * 1024);
+  const calls = Array.from({ length: 48 }, () => registry.invoke('worker.gpu-1.echo', { text: big }, context()));
+  const results = await Promise.all(calls);
+  const codes = new Set(results.map((r) => (r.ok ? 'ok' : r.error.code)));
+  assert.deepEqual([...codes], ['PALYRA_TOOL_WORKER_GONE']);
+  assert.match(results[0]?.ok === false ? results[0].error.message : '', /it left more than 16777216 bytes unread|not connected/);
+  await waitFor(() => events.some((e) => e.type === 'disconnected'), 'the drop');
+  assert.equal(registry.get('worker.gpu-1.echo'), undefined);
+  raw.ws.terminate();
+});

@@ -20,6 +20,11 @@ export const WORKER_TOOL_PREFIX = 'worker.';
 export const WORKER_LIMITS = {
   /** One frame, as the WebSocket `maxPayload` (larger messages close with 1009). */
   maxFrameBytes: 4 * 1024 * 1024,
+  /**
+   * The daemon's frames a worker may leave unread (WebSocket `bufferedAmount`) before it is
+   * dropped (4007): its calls pile up in the daemon's memory otherwise, up to 4 MiB each.
+   */
+  maxUnsentBytes: 16 * 1024 * 1024,
   /** Tools one worker may register. */
   maxTools: 128,
   /** A tool's own name (before namespacing). */
@@ -68,6 +73,8 @@ export const WORKER_CLOSE = {
   replaced: 4005,
   /** No `hello` arrived in time after the upgrade. */
   helloTimeout: 4006,
+  /** The worker left more than `maxUnsentBytes` of the daemon's frames unread. */
+  notReading: 4007,
 } as const;
 
 /** Close codes after which reconnecting cannot help. */
