@@ -179,37 +179,50 @@ export function sseBody(mapper: SseMapper, options: SseBodyOptions = {}): BodyMa
   const maxQuietMs = options.maxKeepAliveOnlyMs ?? MAX_KEEPALIVE_ONLY_MS;
   return async function* (body, limits) {
     const sseIterator = sseEvents(body, limits === undefined ? {} : { maxEventBytes: limits.maxEventBytes })[Symbol.asyncIterator]();
-    let deadline = Date.now() + maxQuietMs;
-    for (;;) {
-      const next = await beforeDeadline(sseIterator.next(), deadline, maxQuietMs);
-      if (next.done === true) break;
-      const sse = next.value;
-      // Comments never arrive here (sseEvents skips them); a ping is the other keep-alive.
-      if (sse.event !== 'ping') deadline = Date.now() + maxQuietMs;
-      const { events, done } = mapper.push(sse.data);
-      yield* events;
-      if (events.some((e) => e.type === 'error')) return;
-      if (done) break;
+    const watchdog = quietWatchdog(maxQuietMs);
+    try {
+      for (;;) {
+        const pending = sseIterator.next();
+        const next = await Promise.race([pending, watchdog.expired]).catch((error: unknown) => {
+          // Invariant: a read abandoned on expiry rejects once the body is destroyed; nobody awaits it.
+          pending.catch(() => undefined);
+          throw error;
+        });
+        if (next.done === true) break;
+        const sse = next.value;
+        // Comments never arrive here (sseEvents skips them); a ping is the other keep-alive.
+        if (sse.event !== 'ping') watchdog.heard();
+        const { events, done } = mapper.push(sse.data);
+        yield* events;
+        if (events.some((e) => e.type === 'error')) return;
+        if (done) break;
+      }
+      yield* mapper.end();
+    } finally {
+      watchdog.stop();
     }
-    yield* mapper.end();
   };
 }
 
-/** `pending`, or a `KeepAliveOnlyError` once `deadline` passed; the caller then destroys the body. */
-async function beforeDeadline<T>(pending: Promise<T>, deadline: number, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+/**
+ * One timer for a whole stream, not one per event (a stream has thousands of deltas): it
+ * fires at the deadline, sets itself again while events moved the deadline on, and
+ * rejects `expired` with a KeepAliveOnlyError once the deadline really passed.
+ */
+function quietWatchdog(ms: number): { expired: Promise<never>; heard(): void; stop(): void } {
+  let deadline = Date.now() + ms;
+  let fail: (error: Error) => void = () => undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KeepAliveOnlyError(ms)), Math.max(0, deadline - Date.now()));
+    fail = reject;
   });
-  try {
-    return await Promise.race([pending, expired]);
-  } catch (error) {
-    // Invariant: a read abandoned on expiry rejects once the body is destroyed; nobody awaits it.
-    pending.catch(() => undefined);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+  expired.catch(() => undefined); // raced by the reader; never an unhandled rejection
+  let timer: NodeJS.Timeout;
+  const check = (): void => {
+    if (Date.now() >= deadline) fail(new KeepAliveOnlyError(ms));
+    else timer = setTimeout(check, deadline - Date.now());
+  };
+  timer = setTimeout(check, ms);
+  return { expired, heard: () => void (deadline = Date.now() + ms), stop: () => clearTimeout(timer) };
 }
 
 /**
