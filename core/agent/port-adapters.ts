@@ -2,7 +2,7 @@
  * Adapters from the lower layers' objects to the loop's ports, so the daemon wires a run
  * from a ToolRegistry and an ApprovalRegistry without glue of its own.
  */
-import type { ApprovalOutcome, ApprovalRegistry } from '../policy/index.ts';
+import { toolWithin, type ApprovalOutcome, type ApprovalRegistry } from '../policy/index.ts';
 import { failureReceipt, type ToolContext, type ToolRegistry } from '../tools/index.ts';
 import type { AgentApprovalOutcome, AgentTool, ApprovalsPort, ToolsPort } from './ports.ts';
 
@@ -43,7 +43,7 @@ export function registryTools(registry: ToolRegistry, context: Omit<ToolContext,
     invoke: async (name, input, signal) => {
       const decided = listed.get(name);
       const current = registry.get(name);
-      if (decided !== undefined && current !== undefined && !withinListed(current, decided)) {
+      if (decided !== undefined && current !== undefined && !toolWithin(current, decided)) {
         const error = { code: 'PALYRA_TOOL_FORBIDDEN', message: `Tool "${name}" was registered again with more capabilities or a higher risk since this run started; it is not run under a decision made for the tool it replaced` };
         return { ok: false, tool: name, error, receipt: failureReceipt(name, error), durationMs: 0 };
       }
@@ -52,11 +52,6 @@ export function registryTools(registry: ToolRegistry, context: Omit<ToolContext,
   };
 }
 
-const RISK_ORDER = ['low', 'medium', 'high'];
-
-function withinListed(current: { capabilities: readonly string[]; risk: string }, listed: AgentTool): boolean {
-  return current.capabilities.every((c) => listed.capabilities.includes(c as never)) && RISK_ORDER.indexOf(current.risk) <= RISK_ORDER.indexOf(listed.risk);
-}
 
 /** The approvals port over an ApprovalRegistry (for the run `options.runId`); cancelling a handle withdraws its approval there. */
 export function registryApprovals(registry: ApprovalRegistry, options: { runId?: string } = {}): ApprovalsPort {

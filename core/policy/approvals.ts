@@ -3,8 +3,7 @@ import { approvalPolicy, type GeneratedPolicy } from './approval-policy.ts';
 import type { ToolCallDecision } from './decide.ts';
 import type { PersistedPolicy } from './policy-store.ts';
 import type { ApprovalState, ToolCallRequest } from './request.ts';
-import type { PolicyTool } from './builtin-tools.ts';
-import { POLICY_RISKS } from './schema.ts';
+import { toolWithin, type PolicyTool } from './builtin-tools.ts';
 
 /** How far an approval reaches: this call, the rest of the session, or from now on (a policy file). */
 export type ApprovalScope = 'once' | 'session' | 'always';
@@ -181,8 +180,7 @@ export class ApprovalRegistry {
     const p = request.principal;
     const approved = p.type === 'Session' ? this.#sessions.get(p.id)?.get(request.tool.name) : undefined;
     if (approved === undefined) return 'none';
-    const within = request.tool.capabilities.every((c) => approved.capabilities.includes(c)) && POLICY_RISKS.indexOf(request.tool.risk) <= POLICY_RISKS.indexOf(approved.risk);
-    return within ? 'approved' : 'none';
+    return toolWithin(request.tool, approved) ? 'approved' : 'none';
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { PolicyCapability, PolicyRisk } from './schema.ts';
+import { POLICY_RISKS, type PolicyCapability, type PolicyRisk } from './schema.ts';
 
 /** A tool as policy sees it: plain data, no implementation. */
 export interface PolicyTool {
@@ -42,4 +42,17 @@ export function builtinTool(name: string): PolicyTool | undefined {
 /** Every built-in tool, in a stable order. */
 export function builtinTools(): readonly PolicyTool[] {
   return BUILTIN_TOOLS;
+}
+
+/**
+ * Whether `tool` asks for no more than `granted` did: no capability `granted` lacked and no
+ * higher risk. A grant made for one definition of a tool name (a session approval, a run's
+ * decision) holds for another only so far.
+ */
+export function toolWithin(tool: { capabilities: readonly string[]; risk: string }, granted: { capabilities: readonly string[]; risk: string }): boolean {
+  const rank = (risk: string): number => {
+    const at = POLICY_RISKS.indexOf(risk as PolicyRisk);
+    return at < 0 ? POLICY_RISKS.length : at; // an unknown risk ranks above every known one
+  };
+  return tool.capabilities.every((c) => granted.capabilities.includes(c)) && rank(tool.risk) <= rank(granted.risk);
 }

@@ -9,7 +9,7 @@ export {
 } from './schema.ts';
 export type { PolicyCapability, PolicyRisk } from './schema.ts';
 export { DEFAULT_POLICIES, DEFAULT_POLICY_TEXT, BUILTIN_ID_PREFIX, BUILTIN_SOURCE_NAME } from './default-policies.ts';
-export { builtinTool, builtinTools } from './builtin-tools.ts';
+export { builtinTool, builtinTools, toolWithin } from './builtin-tools.ts';
 export type { PolicyTool } from './builtin-tools.ts';
 export { toolCallRequest, parsePrincipal, formatPrincipal, DEFAULT_PRINCIPAL } from './request.ts';
 export type { ToolCallRequest, ToolCallRequestInput, PolicyPrincipal, ApprovalState } from './request.ts';
