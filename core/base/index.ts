@@ -18,3 +18,4 @@ export { systemClock } from './clock.ts';
 export type { Clock } from './clock.ts';
 export { createFileExclusive, fsyncDir, fsyncFile, mkdirDurable, writeFileAtomic } from './atomic-write.ts';
 export { workspacePathForm } from './workspace-path-form.ts';
+export { hostForm } from './host-form.ts';

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex, workspacePathForm, type JsonValue } from '../base/index.ts';
+import { canonicalJson, hostForm, sha256Hex, workspacePathForm, type JsonValue } from '../base/index.ts';
 import type { ToolCallRequest } from './request.ts';
 import { TOOL_INVOKE_ACTION } from './schema.ts';
 
@@ -83,11 +83,7 @@ export function extractArgs(args: { [key: string]: JsonValue }, workspace = ''):
 
 function hostOf(url: string): string | undefined {
   try {
-    // WHATWG URL normalizes the host (lowercase, IDNA, IPv4 spellings such as 0x7f000001).
-    // Security: it keeps a trailing dot ("EVIL.example." and "evil.example%2e" name the same
-    // host as "evil.example"), which would slip past `context.args.host == "evil.example"`;
-    // the fully qualified form is the same host, so the dots go.
-    return new URL(url).hostname.toLowerCase().replace(/\.+$/, '') || undefined;
+    return hostForm(new URL(url)) || undefined;
   } catch {
     return undefined;
   }

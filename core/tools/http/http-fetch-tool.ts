@@ -3,7 +3,7 @@
  * behind the SSRF guard. See README.md in this folder for what is refused and why.
  */
 import type { Dispatcher } from 'undici';
-import { PalyraError } from '../../base/index.ts';
+import { hostForm, PalyraError } from '../../base/index.ts';
 import { jsonBudget } from '../builtin/capped-text.ts';
 import type { ToolDefinition } from '../tool.ts';
 import { startDeadline, type Deadline } from './fetch-deadline.ts';
@@ -137,7 +137,7 @@ async function fetchFollowing(first: HopRequest, ctx: FetchContext, deadline: De
   for (let redirects = 0; ; redirects++) {
     const result = await sendHop(hop, ctx, deadline, maxBytes, redirects);
     if (result.type === 'final') return { ...result.output, finalUrl: hop.url.href, redirects };
-    if (hostOf(result.next.url) !== hostOf(first.url)) {
+    if (hostForm(result.next.url) !== hostForm(first.url)) {
       return { ...result.response, body: '', bodyEncoding: 'text', bytes: 0, truncated: false, finalUrl: hop.url.href, redirects, redirectNotFollowed: result.next.url.href };
     }
     // Security: the limit holds per call, whatever mix of hosts the chain goes through.
@@ -153,10 +153,6 @@ async function fetchFollowing(first: HopRequest, ctx: FetchContext, deadline: De
 type FinalOutput = Omit<HopOutput, 'finalUrl' | 'redirects'>;
 type HopResult = { type: 'final'; output: FinalOutput } | { type: 'redirect'; next: HopRequest; response: { status: number; headers: Record<string, string> } };
 
-/** A URL's host as policies see it (`context.args.host`): WHATWG-normalized, without trailing dots. */
-function hostOf(url: URL): string {
-  return url.hostname.toLowerCase().replace(/\.+$/, '');
-}
 
 async function sendHop(hop: HopRequest, ctx: FetchContext, deadline: Deadline, maxBytes: number, index: number): Promise<HopResult> {
   const origin = hop.url.origin;
