@@ -52,7 +52,7 @@ test('kill -9 under load, then restart: the journal verifies and no acknowledged
   const second = await serve(root);
   // Re-sending every acknowledged message is a duplicate of the first admission: nothing lost.
   for (const [key, ack] of acknowledged) {
-    const again = (await (await post(second.port, `/api/v1/sessions/${ack.session}/messages`, { text: `echo ${key}`, idempotencyKey: key })).json()) as { duplicate: boolean; runId: string };
+    const again = (await (await post(second.port, `/api/v1/sessions/${ack.session}/messages`, { text: `echo ${key}`, idempotencyKey: key, mode: 'followup' })).json()) as { duplicate: boolean; runId: string };
     assert.deepEqual([again.duplicate, again.runId], [true, ack.runId], `message ${key} was acknowledged before the crash`);
   }
   // Wait until every run the restart picked up has ended, then stop cleanly.

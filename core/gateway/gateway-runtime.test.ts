@@ -41,6 +41,37 @@ test('a message is durable before it is acknowledged, runs the agent loop, and i
   assert.ok(kinds.includes('tool.decision') && kinds.at(-1) === 'run.finished', kinds.join(','));
 });
 
+test('an idempotency key reused for a different message is refused, before and after a restart, and admits nothing', async () => {
+  const { gateway, store, deps, options } = await setup();
+  const { session } = await gateway.sessions.create({});
+  const first = await gateway.admit(session.id, { text: 'echo one', idempotencyKey: 'k' });
+  await gateway.waitFor(first.runId);
+  const conflict = { code: 'PALYRA_CONFLICT', message: /idempotencyKey "k" was already used in this session for a different message/ };
+  await assert.rejects(gateway.admit(session.id, { text: 'echo two', idempotencyKey: 'k' }), conflict);
+  await assert.rejects(gateway.admit(session.id, { text: 'echo one', mode: 'followup', idempotencyKey: 'k' }), conflict, 'another mode is another message');
+  assert.deepEqual(await gateway.admit(session.id, { text: 'echo one', mode: 'coalesce', idempotencyKey: 'k' }), { ...first, duplicate: true }, 'the default mode spelled out is the same message');
+  // The same key in another session is another key.
+  const other = await gateway.sessions.create({});
+  assert.equal((await gateway.admit(other.session.id, { text: 'echo two', idempotencyKey: 'k' })).duplicate, false);
+  // A key whose message the journal redacted cannot be compared after a restart: a retry of it is taken for the same message.
+  const secret = 'sk-ant-api03-' + 'A'.repeat(40);
+  const redacted = await gateway.admit(session.id, { text: `echo ${secret}`, idempotencyKey: 'secret' });
+  await gateway.waitFor(redacted.runId);
+  assert.equal(gateway.listRuns().length, 3);
+  await store.close();
+  const reopened = await JournalStore.open(options);
+  const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
+  await again.recover();
+  await assert.rejects(again.admit(session.id, { text: 'echo two', idempotencyKey: 'k' }), conflict);
+  assert.deepEqual(await again.admit(session.id, { text: 'echo one', idempotencyKey: 'k' }), { ...first, duplicate: true });
+  assert.deepEqual(await again.admit(session.id, { text: `echo ${secret}`, idempotencyKey: 'secret' }), { ...redacted, duplicate: true });
+  assert.equal(again.listRuns().length, 3, 'nothing new was admitted');
+  const received = [...readRecords(join(options.dir, 'segments'))].filter((l) => l.record.kind === 'message.received');
+  assert.equal(received.length, 3);
+  assert.ok((received[2]?.record.redactions ?? 0) > 0, 'the journal redacted the third message');
+  await reopened.close();
+});
+
 test('after a restart, sessions and idempotency keys come back from the journal', async () => {
   const { gateway, store, deps, options } = await setup();
   const { session } = await gateway.sessions.create({ key: 'chat-2' });
@@ -665,8 +696,8 @@ test('after a restart, an interrupted run that was resumed, and a message steere
   const reopened = await JournalStore.open(options);
   const again = GatewayRuntimeState.open({ ...deps, journal: reopened });
   await again.recover();
-  for (const [key, runId, state] of [['ka', 'run_A', 'failed'], ['kc', 'run_C', 'failed'], ['kd', 'run_D', 'failed']] as const) {
-    const retry = await again.admit(session.id, { text: 'x', idempotencyKey: key });
+  for (const [key, runId, state, text, mode] of [['ka', 'run_A', 'failed', 'first', 'coalesce'], ['kc', 'run_C', 'failed', 'nap', 'coalesce'], ['kd', 'run_D', 'failed', 'steer', 'steer']] as const) {
+    const retry = await again.admit(session.id, { text, mode, idempotencyKey: key });
     assert.deepEqual([retry.duplicate, retry.runId], [true, runId]);
     assert.equal((await again.waitFor(runId)).state, state, runId);
   }

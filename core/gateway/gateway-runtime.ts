@@ -1,4 +1,4 @@
-import { PalyraError, systemClock, newUlid, type Clock, type JsonValue } from '../base/index.ts';
+import { PalyraError, sha256Hex, systemClock, newUlid, type Clock, type JsonValue } from '../base/index.ts';
 import { registryApprovals, registryTools, resumePoint, runAgent, type AgentEvent, type CallRef, type RunBudgetsInput, type RunCounters, type RunOutcome } from '../agent/index.ts';
 import { readRunTapeOf } from './run-tape.ts';
 import { journalTapePort } from './journal-tape.ts';
@@ -127,6 +127,26 @@ export interface Admission {
 
 const MAX_TEXT_BYTES = 256 * 1024;
 
+/**
+ * An admission remembered under its idempotency key, with what was admitted: a retry must
+ * send the same message. `fingerprint` is null when it is unknown (a key read back from a
+ * journal event whose text was redacted): such a retry is taken for the same message.
+ */
+interface RememberedAdmission {
+  admission: Admission;
+  fingerprint: string | null;
+}
+
+/** An idempotency key as an error message quotes it: at most 64 characters of it. */
+function quotedKey(key: string): string {
+  return key.length > 64 ? `${key.slice(0, 64)}…` : key;
+}
+
+/** What identifies a message for its idempotency key: its text and queue mode (128 bits of their hash: a few dozen bytes per key). */
+function messageFingerprint(text: string, mode: string): string {
+  return sha256Hex(`${mode}\u0000${text}`).slice(0, 32);
+}
+
 /** The last `n` items of a list. Not `slice(-n)`: `slice(-0)` is the whole list, so keeping none kept all. */
 function newest<T>(list: readonly T[], n: number): T[] {
   return list.slice(Math.max(0, list.length - n));
@@ -143,7 +163,7 @@ export class GatewayRuntimeState {
   readonly sessions: SessionRegistry;
   private readonly runs = new Map<string, RunEntry>();
   private readonly lanes = new Map<string, SessionLane>();
-  private readonly idempotency = new Map<string, Admission>();
+  private readonly idempotency = new Map<string, RememberedAdmission>();
   /** Keys whose first message is still being written: a duplicate waits for that write. */
   private readonly keysBeingWritten = new Map<string, Promise<unknown>>();
   private readonly clock: Clock;
@@ -176,9 +196,12 @@ export class GatewayRuntimeState {
         gateway.sessions.replay(record);
         replay.add(record);
         if (record.kind === MESSAGE_RECEIVED && record.sessionId) {
-          const p = JSON.parse(record.payloadJson) as { messageId: string; runId: string; idempotencyKey: string | null };
+          const p = JSON.parse(record.payloadJson) as { messageId: string; runId: string; idempotencyKey: string | null; text?: unknown; mode?: unknown };
           if (typeof p.idempotencyKey === 'string' && p.idempotencyKey !== '') {
-            gateway.rememberKey(`${record.sessionId}\u0000${p.idempotencyKey}`, { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true });
+            // Redaction may have changed the text on disk: then what was sent is unknown.
+            const known = record.redactions === 0 && typeof p.text === 'string' && typeof p.mode === 'string';
+            const fingerprint = known ? messageFingerprint(p.text as string, p.mode as string) : null;
+            gateway.rememberKey(`${record.sessionId}\u0000${p.idempotencyKey}`, { admission: { messageId: p.messageId, runId: p.runId, sessionId: record.sessionId, duplicate: true }, fingerprint });
           }
         }
       } catch (error) {
@@ -301,7 +324,16 @@ export class GatewayRuntimeState {
         return this.admit(sessionRef, message);
       }
       const seen = this.idempotency.get(dedupeKey);
-      if (seen) return { ...seen, duplicate: true };
+      if (seen) {
+        // A key reused for another message would otherwise drop that message silently.
+        if (seen.fingerprint !== null && seen.fingerprint !== messageFingerprint(text, mode)) {
+          throw new PalyraError(
+            'PALYRA_CONFLICT',
+            `idempotencyKey ${JSON.stringify(quotedKey(key as string))} was already used in this session for a different message (text or mode); use a new key for a new message`,
+          );
+        }
+        return { ...seen.admission, duplicate: true };
+      }
     }
     this.sessions.live(session.id);
     const lane = this.lane(session.id);
@@ -327,7 +359,7 @@ export class GatewayRuntimeState {
     const messageId = `msg_${this.newId()}`;
     const admission: Admission = { messageId, runId: entry.view.runId, sessionId: session.id, duplicate: false };
     // Reserve the key before the await, so a concurrent duplicate waits for this one.
-    if (dedupeKey) this.rememberKey(dedupeKey, { ...admission, duplicate: true });
+    if (dedupeKey) this.rememberKey(dedupeKey, { admission: { ...admission, duplicate: true }, fingerprint: messageFingerprint(text, mode) });
     // Written at once, not when the run started below first waits: the acknowledgement then
     // waits for one write, not for the run's first steps too (interleaved A/B of two
     // daemons: a message answered ~0.1 ms sooner as well).
@@ -715,9 +747,9 @@ export class GatewayRuntimeState {
   }
 
   /** Remembers an admission under its idempotency key, forgetting the oldest keys past the bound. */
-  private rememberKey(dedupeKey: string, admission: Admission): void {
+  private rememberKey(dedupeKey: string, remembered: RememberedAdmission): void {
     this.idempotency.delete(dedupeKey); // re-inserted as the newest
-    this.idempotency.set(dedupeKey, admission);
+    this.idempotency.set(dedupeKey, remembered);
     const keep = this.deps.keepIdempotencyKeys ?? 100_000;
     for (const oldest of this.idempotency.keys()) {
       if (this.idempotency.size <= keep) break;

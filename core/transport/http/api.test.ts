@@ -44,6 +44,8 @@ test('a message sent over HTTP runs a tool and returns the final answer with ?wa
     assert.equal(sent.body?.run.finalText, 'tool said {"text":"hi"}');
     const dup = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages`, { text: 'echo hi', idempotencyKey: 'm1' });
     assert.deepEqual([dup.status, dup.body?.duplicate, dup.body?.runId], [202, true, sent.body?.runId]);
+    const reused = await call(api.url, 'POST', `/api/v1/sessions/${id}/messages`, { text: 'echo other', idempotencyKey: 'm1' });
+    assert.deepEqual([reused.status, reused.body?.error?.code], [409, 'PALYRA_CONFLICT'], 'a key reused for another message is refused');
     const runs = await call(api.url, 'GET', `/api/v1/runs?session=${id}`);
     assert.equal(runs.body?.runs.length, 1);
     assert.equal((await call(api.url, 'GET', `/api/v1/runs/${sent.body?.runId}`)).body?.run.state, 'completed');

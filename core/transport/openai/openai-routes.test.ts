@@ -157,6 +157,10 @@ test('an Idempotency-Key makes a retried request return the first run instead of
     assert.equal(b.id, a.id);
     assert.equal(b.choices[0]?.message.content, 'tool said {"text":"once"}');
     assert.equal(fx.gateway.listRuns().length, 1);
+    // The same key with another request is refused, not answered with the first run's answer.
+    const other = { model: MODEL, messages: [{ role: 'user' as const, content: 'echo twice' }] };
+    await assert.rejects(client.chat.completions.create(other, { headers: { 'Idempotency-Key': 'req-1' } }), (e) => e instanceof OpenAI.ConflictError);
+    assert.equal(fx.gateway.listRuns().length, 1);
     // A key the gateway would refuse is refused before a session is made for it.
     const sessions = fx.gateway.sessions.list().length;
     await assert.rejects(client.chat.completions.create(body, { headers: { 'Idempotency-Key': 'k'.repeat(300) } }), (e) => e instanceof OpenAI.BadRequestError);
