@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { errorBody, exitCodeOf, httpStatusOf, ioError, PalyraError } from './errors.ts';
+import { clientErrorBody, errorBody, exitCodeOf, httpStatusOf, ioError, PalyraError } from './errors.ts';
 
 test('exit codes derive from the error code: integrity 1, usage and I/O 2', () => {
   assert.equal(exitCodeOf(new PalyraError('PALYRA_JOURNAL_CHAIN_BROKEN', 'x')), 1);
@@ -25,6 +25,21 @@ test('HTTP statuses derive from the error code', () => {
 test('error bodies carry code and message; unknown errors are internal', () => {
   assert.deepEqual(errorBody(new PalyraError('PALYRA_USAGE', 'Bad flag')), { error: { code: 'PALYRA_USAGE', message: 'Bad flag' } });
   assert.deepEqual(errorBody(new TypeError('oops')), { error: { code: 'PALYRA_INTERNAL', message: 'Internal error: oops' } });
+});
+
+test('a remote client gets a reference for a bug, and the report gets the error under it; PalyraErrors are told as they are', () => {
+  const reported: [string, unknown][] = [];
+  const report = (reference: string, error: unknown) => void reported.push([reference, error]);
+  const bug = new TypeError("Cannot open '/home/op/.config/palyra/private.key'");
+  const body = clientErrorBody(bug, report);
+  assert.equal(body.error.code, 'PALYRA_INTERNAL');
+  const reference = /^Internal error \(reference ([0-9a-f]{8})\); the daemon's log has the details$/.exec(body.error.message)?.[1];
+  assert.ok(reference, body.error.message);
+  assert.deepEqual(reported, [[reference, bug]]);
+  assert.notEqual(clientErrorBody(bug, report).error.message, body.error.message, 'each error gets its own reference');
+  assert.deepEqual(clientErrorBody(new PalyraError('PALYRA_NOT_FOUND', 'No run "r"'), report), { error: { code: 'PALYRA_NOT_FOUND', message: 'No run "r"' } });
+  assert.equal(reported.length, 2, 'a PalyraError is not reported');
+  assert.deepEqual(clientErrorBody(bug, undefined), errorBody(bug), 'with nobody to report to, the details are told');
 });
 
 test('ioError names the action and the errno code in one sentence', () => {

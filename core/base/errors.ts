@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+
 /**
  * The one registry of error conditions callers may match on.
  *
@@ -143,6 +145,25 @@ export function errorBody(error: unknown): { error: { code: string; message: str
   if (error instanceof PalyraError) return { error: { code: error.code, message: capped(error.message) } };
   const message = error instanceof Error ? error.message : String(error);
   return { error: { code: 'PALYRA_INTERNAL', message: capped(`Internal error: ${message}`) } };
+}
+
+/**
+ * Told of an error that is not a PalyraError (a bug, or a failure nothing anticipated)
+ * before a remote client gets its answer, with the reference the client is given.
+ */
+export type InternalErrorReport = (reference: string, error: unknown) => void;
+
+/**
+ * The error body for a remote client (HTTP, WebSocket). A PalyraError is told as it is
+ * (its messages are written for clients). Anything else is a bug whose message may name
+ * local paths or internals: the client gets a reference, and `report` (the daemon's log)
+ * the details under it.
+ */
+export function clientErrorBody(error: unknown, report: InternalErrorReport | undefined): { error: { code: string; message: string } } {
+  if (error instanceof PalyraError || report === undefined) return errorBody(error);
+  const reference = randomUUID().slice(0, 8);
+  report(reference, error);
+  return { error: { code: 'PALYRA_INTERNAL', message: `Internal error (reference ${reference}); the daemon's log has the details` } };
 }
 
 /** Longest error message sent or printed: messages quote input (a key, an op), which can be megabytes. */

@@ -7,8 +7,9 @@ export {
   exitCodeOf,
   httpStatusOf,
   errorBody,
+  clientErrorBody,
 } from './errors.ts';
-export type { ErrorCode, ErrorCategory } from './errors.ts';
+export type { ErrorCode, ErrorCategory, InternalErrorReport } from './errors.ts';
 export { canonicalJson } from './canonical-json.ts';
 export type { JsonValue } from './canonical-json.ts';
 export { sha256Hex, sha256Stream, isSha256Hex, GENESIS_HASH } from './hash.ts';

@@ -17,6 +17,7 @@ import type { PalyraConfig } from './config-schema.ts';
 import { providerFromConfig } from './providers-from-config.ts';
 import { journalProviderSecrets } from './provider-secrets.ts';
 import { journalOptionsFor } from './journal-options.ts';
+import { internalErrorLogger } from './internal-error-log.ts';
 import { createBuiltinRegistry, reapStalePids } from '../tools/index.ts';
 import { acquireStateLock, type StateLock } from './state-lock.ts';
 import { checkStateDirPath, initStateDir, type StatePaths } from './state-dir.ts';
@@ -175,7 +176,9 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     });
     // Web console logins (cookie + CSRF token), in memory: a restart logs consoles out.
     const consoleSessions = new ConsoleSessions();
+    const onInternalError = internalErrorLogger(log, store.redactor);
     const api = createApi({
+      onInternalError,
       gateway,
       approvals,
       authenticate: (token) => tokenMatches(adminToken, token),
@@ -188,7 +191,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       version: options.version,
       bodyLimit: config.server.maxBodyBytes,
       extraRoutes: (router) => {
-        registerOpenAiRoutes(router, { gateway, model, bodyLimit: config.server.maxBodyBytes, startedAt });
+        registerOpenAiRoutes(router, { gateway, model, bodyLimit: config.server.maxBodyBytes, startedAt, onInternalError });
         registerConsoleRoutes(router, { sessions: consoleSessions, authenticate: (token) => tokenMatches(adminToken, token), secure: tls !== null });
         registerAdminRoutes(router, {
           tools: () => tools.list(),
@@ -213,7 +216,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     server = tls ? createHttpsServer({ ...timeouts, ...tls }, api) : createServer(timeouts, api);
     answerClientErrorsAsJson(server);
     capConnections(server, config.server.maxConnections, log);
-    const websocket = attachWebSocket(server, { gateway, authenticate: (token) => tokenMatches(adminToken, token), otherUpgrade: (req, socket, head) => workers.handleUpgrade(req, socket, head) });
+    const websocket = attachWebSocket(server, {
+      gateway,
+      authenticate: (token) => tokenMatches(adminToken, token),
+      otherUpgrade: (req, socket, head) => workers.handleUpgrade(req, socket, head),
+      onInternalError,
+    });
     const port = await listen(server, config.server.host, config.server.port);
     lock.update({ port, url: `${tls ? 'https' : 'http'}://${clientHost(config.server.host)}:${port}`, ...(tls ? { tlsCert: resolve(config.server.tls.cert as string) } : {}) });
     await journal.append({ kind: 'daemon.started', actor: 'system', payload: { version: options.version, pid: process.pid, port } });

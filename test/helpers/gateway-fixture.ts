@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { InternalErrorReport } from '../../core/base/index.ts';
 import { GatewayRuntimeState } from '../../core/gateway/index.ts';
 import { ApprovalRegistry, builtinPolicySet } from '../../core/policy/index.ts';
 import type { ModelProvider } from '../../core/providers/index.ts';
@@ -36,6 +37,8 @@ export async function startGatewayFixture(options: {
   consoleSessions?: ConsoleSessions;
   /** Attaches more to the server before it listens (e.g. the WebSocket endpoint); closed after the gateway stops. */
   attach?: (server: Server, gateway: GatewayRuntimeState) => { close(): Promise<void> };
+  /** Told of errors that are bugs, as the daemon's log is. */
+  onInternalError?: InternalErrorReport;
 }): Promise<GatewayFixture> {
   const { store, root } = await freshJournal();
   const workspace = join(root, 'ws');
@@ -55,6 +58,7 @@ export async function startGatewayFixture(options: {
     version: 'test',
     bodyLimit: options.bodyLimit,
     consoleSessions: options.consoleSessions,
+    onInternalError: options.onInternalError,
     extraRoutes: (router) => {
       options.extraRoutes?.(router, gateway);
       if (options.consoleSessions) registerConsoleRoutes(router, { sessions: options.consoleSessions, authenticate: (t) => t === FIXTURE_TOKEN, secure: false });

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PalyraError } from '../../base/index.ts';
+import { PalyraError, type InternalErrorReport } from '../../base/index.ts';
 import type { GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import type { ApprovalRegistry, ApprovalResolution } from '../../policy/index.ts';
 import { authorizeConsoleRequest } from '../console/console-auth.ts';
@@ -36,6 +36,8 @@ export interface ApiDeps {
    * route under /api/ or /v1/ needs the admin token, like the API's.
    */
   extraRoutes?: (router: Router) => void;
+  /** Told of errors that are bugs (not PalyraErrors); the client gets only a reference (see clientErrorBody). */
+  onInternalError?: InternalErrorReport;
 }
 
 /** Longest a `?wait=true` request waits for its run before answering with the run as it is. */
@@ -111,7 +113,7 @@ export function createApi(deps: ApiDeps): (req: IncomingMessage, res: ServerResp
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         await handler({ req, res, params, query: url.searchParams });
       } catch (error) {
-        sendError(res, error);
+        sendError(res, error, deps.onInternalError);
       }
     })();
   };

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { errorBody, httpStatusOf, PalyraError } from '../../base/index.ts';
+import { clientErrorBody, errorBody, httpStatusOf, PalyraError, type InternalErrorReport } from '../../base/index.ts';
 
 /** Default cap of a request body. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -116,13 +116,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-/** Sends an error as `{"error":{"code","message"}}` with the status its code implies. */
-export function sendError(res: ServerResponse, error: unknown): void {
+/** Sends an error as `{"error":{"code","message"}}` with the status its code implies; `report`: see clientErrorBody. */
+export function sendError(res: ServerResponse, error: unknown, report?: InternalErrorReport): void {
   if (res.headersSent) {
+    // The client only sees its connection cut: the log still says why.
+    if (!(error instanceof PalyraError)) report?.('response under way', error);
     res.destroy();
     return;
   }
-  sendJson(res, httpStatusOf(error), errorBody(error));
+  sendJson(res, httpStatusOf(error), clientErrorBody(error, report));
 }
 
 /**

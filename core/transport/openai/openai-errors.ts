@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { httpStatusOf, PalyraError } from '../../base/index.ts';
+import { clientErrorBody, httpStatusOf, PalyraError, type InternalErrorReport } from '../../base/index.ts';
 import type { RunView } from '../../gateway/index.ts';
 
 /** The error body OpenAI clients parse: `{"error":{"message","type","code","param"}}`. */
@@ -33,12 +33,11 @@ export function openAiErrorType(status: number): string {
   return status >= 500 ? 'server_error' : 'invalid_request_error';
 }
 
-/** Any thrown value as an OpenAI-shaped error; PalyraErrors keep their status and code. */
-export function toOpenAiError(error: unknown): OpenAiHttpError {
+/** Any thrown value as an OpenAI-shaped error; PalyraErrors keep their status and code; `report`: see clientErrorBody. */
+export function toOpenAiError(error: unknown, report?: InternalErrorReport): OpenAiHttpError {
   if (error instanceof OpenAiHttpError) return error;
   const status = httpStatusOf(error);
-  const code = error instanceof PalyraError ? error.code : 'PALYRA_INTERNAL';
-  const message = error instanceof PalyraError ? error.message : `Internal error: ${error instanceof Error ? error.message : String(error)}`;
+  const { code, message } = clientErrorBody(error, report).error;
   return new OpenAiHttpError(status, { error: { message, type: openAiErrorType(status), code, param: null } }, status === 503);
 }
 
@@ -59,12 +58,14 @@ export function runEndedError(run: RunView): OpenAiHttpError {
 }
 
 /** Sends an error in OpenAI's shape (or cuts the connection when a response is under way). */
-export function sendOpenAiError(res: ServerResponse, error: unknown): void {
+export function sendOpenAiError(res: ServerResponse, error: unknown, report?: InternalErrorReport): void {
   if (res.headersSent) {
+    // The client only sees its connection cut: the log still says why.
+    if (!(error instanceof PalyraError) && !(error instanceof OpenAiHttpError)) report?.('response under way', error);
     res.destroy();
     return;
   }
-  const e = toOpenAiError(error);
+  const e = toOpenAiError(error, report);
   const text = JSON.stringify(e.body);
   res.writeHead(e.status, {
     'content-type': 'application/json; charset=utf-8',

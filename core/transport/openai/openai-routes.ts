@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PalyraError, sha256Hex } from '../../base/index.ts';
+import { PalyraError, sha256Hex, type InternalErrorReport } from '../../base/index.ts';
 import type { Admission, GatewayRuntimeState, RunView } from '../../gateway/index.ts';
 import { readJson, sendJson, type Router } from '../http/http-kit.ts';
 import { chatCompletion } from './chat-completion.ts';
@@ -18,6 +18,8 @@ export interface OpenAiRoutesDeps {
   maxWaitMs?: number;
   /** Unix ms the daemon started, shown as the model's `created` (default: now). */
   startedAt?: number;
+  /** Told of errors that are bugs (not PalyraErrors); the client gets only a reference (see clientErrorBody). */
+  onInternalError?: InternalErrorReport;
 }
 
 /** The channel of sessions this surface creates, so policies can tell them apart. */
@@ -43,7 +45,7 @@ export function registerOpenAiRoutes(router: Router, deps: OpenAiRoutesDeps): Ro
       try {
         await chatCompletions(req, res, deps);
       } catch (error) {
-        sendOpenAiError(res, error);
+        sendOpenAiError(res, error, deps.onInternalError);
       }
     });
 }

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws';
-import { errorBody, PalyraError } from '../../base/index.ts';
+import { clientErrorBody, PalyraError, type InternalErrorReport } from '../../base/index.ts';
 import type { GatewayRuntimeState, RunStreamEvent } from '../../gateway/index.ts';
 import { idKey, parseClientMessage, WS_CLOSE, WS_PROTOCOL_VERSION, type ClientId, type ClientMessage, type Cursor, type ServerFrame } from './ws-protocol.ts';
 
@@ -50,6 +50,8 @@ export class WsConnection {
     private readonly ws: WebSocket,
     private readonly gateway: GatewayRuntimeState,
     private readonly limits: WsConnectionLimits,
+    /** Told of errors that are bugs; the client gets only a reference (see clientErrorBody). */
+    private readonly reportInternal?: InternalErrorReport,
   ) {
     this.closed = new Promise((resolve) => ws.once('close', () => resolve()));
     ws.on('close', () => this.release());
@@ -219,7 +221,7 @@ export class WsConnection {
   }
 
   private replyError(ref: ClientId | null, error: unknown): void {
-    this.write({ op: 'error', ref, error: errorBody(error).error });
+    this.write({ op: 'error', ref, error: clientErrorBody(error, this.reportInternal).error });
   }
 
   private write(frame: ServerFrame): void {

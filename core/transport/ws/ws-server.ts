@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { PalyraError } from '../../base/index.ts';
+import { PalyraError, type InternalErrorReport } from '../../base/index.ts';
 import type { GatewayRuntimeState } from '../../gateway/index.ts';
 import { bearerToken, refuseUpgrade, requestUrl } from '../http/http-kit.ts';
 import { WsConnection, type WsConnectionLimits } from './ws-connection.ts';
@@ -18,6 +18,8 @@ export interface WebSocketOptions extends Partial<WsConnectionLimits> {
   heartbeatMs?: number;
   /** Upgrades on other paths (e.g. a future worker endpoint); without it they get 404. */
   otherUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Told of errors that are bugs (not PalyraErrors); the client gets only a reference (see clientErrorBody). */
+  onInternalError?: InternalErrorReport;
 }
 
 /** The running endpoint. */
@@ -82,7 +84,7 @@ export function attachWebSocket(server: Server, options: WebSocketOptions): WebS
     if (closed) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', 'The daemon is stopping'));
     if (connections.size >= maxConnections) return refuseUpgrade(socket, new PalyraError('PALYRA_UNAVAILABLE', `At most ${maxConnections} WebSocket connections at once`));
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const connection = new WsConnection(ws, options.gateway, limits);
+      const connection = new WsConnection(ws, options.gateway, limits, options.onInternalError);
       connections.add(connection);
       ws.once('close', () => connections.delete(connection));
     });
