@@ -154,6 +154,7 @@ test('the daemon answers a message over HTTP with its admin token, and SIGKILL t
   const writeSeconds = Number(/^palyra_journal_write_seconds_total ([\d.e-]+)$/m.exec(metrics)?.[1]);
   const uptime = Number(/^palyra_uptime_seconds (\d+)$/m.exec(metrics)?.[1]);
   assert.ok(writes > 0 && writeSeconds > 0 && writeSeconds <= uptime + 1, metrics);
+  assert.match(metrics, /^palyra_journal_write_failures_total 0$/m);
   assert.match(metrics, /^palyra_runs\{state="completed"\} 2$/m, 'the run from before the crash and the CLI\'s');
   assert.equal((await fetchFresh(`http://127.0.0.1:${second.port}/metrics`)).status, 401, 'metrics need the token');
   assert.equal((await fetchFresh(`http://127.0.0.1:${second.port}/readyz`)).status, 200);

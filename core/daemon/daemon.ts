@@ -349,6 +349,7 @@ function daemonMetrics(journal: JournalStore, gateway: GatewayRuntimeState, appr
     { name: 'palyra_journal_head_seq', help: 'Seq of the newest durable journal event.', type: 'gauge', value: journal.durable.seq },
     { name: 'palyra_journal_appends_total', help: 'Durable journal appends since start.', type: 'counter', value: j.appends },
     { name: 'palyra_journal_writes_total', help: 'Journal writes (fsyncs) since start; appends share them.', type: 'counter', value: j.batches },
+    { name: 'palyra_journal_write_failures_total', help: 'Journal writes that failed since start (a full disk, a failing device); each refuses the appends it carried.', type: 'counter', value: j.writeFailures },
     { name: 'palyra_journal_write_seconds_total', help: 'Seconds journal writes spent waiting for the disk since start (divide by writes_total for its latency).', type: 'counter', value: j.writeSeconds },
     { name: 'palyra_sessions', help: 'Live (not archived) sessions.', type: 'gauge', value: g.sessions },
     { name: 'palyra_runs_active', help: 'Runs going now.', type: 'gauge', value: g.activeRuns },

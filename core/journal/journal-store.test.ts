@@ -266,7 +266,8 @@ test('the index is replayed from its snapshot, rebuilt when missing, and bounded
 });
 
 test('a failed write rejects the batch and everything queued behind it, and acknowledges nothing', async () => {
-  const { store, options } = await freshJournal();
+  const warnings: string[] = [];
+  const { store, options } = await freshJournal({ onWarning: (m) => void warnings.push(m) });
   await store.append({ kind: 'note.added', payload: 'durable' });
   const before = store.durable;
   // Pull the segment's file out from under the store: the next write fails with EBADF.
@@ -277,6 +278,8 @@ test('a failed write rejects the batch and everything queued behind it, and ackn
     Array(5).fill('PALYRA_JOURNAL_WRITE_FAILED'),
   );
   assert.deepEqual(store.durable, before, 'the durable head did not move');
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0] ?? '', /^writes stopped: .*EBADF; restart to recover; 5 event\(s\) refused in 1 failed write\(s\); every append is refused until the daemon restarts$/);
   await assert.rejects(store.append({ kind: 'note.added', payload: 'after' }), { code: 'PALYRA_JOURNAL_WRITE_FAILED', message: /restart to recover/ });
   await store.close().catch(() => undefined);
   const reopened = await JournalStore.open(options);

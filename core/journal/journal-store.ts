@@ -17,6 +17,7 @@ import { Redactor } from './redact.ts';
 import { SegmentLog } from './segment-log.ts';
 import { prepareRecord, type AppendInput } from './prepare-record.ts';
 import { MAX_FRAME_BODY_BYTES } from './frame.ts';
+import { WriteFailureNotice } from './write-failure-notice.ts';
 import { IndexFeeder } from './index-feeder.ts';
 import { syncIndex } from './index-sync.ts';
 import { inlineWriter, threadWriter, type WriterLink } from './writer-link.ts';
@@ -148,6 +149,7 @@ export class JournalStore {
   /** Deadline of the running poll for a write (0: none runs); see pollUntilWritten. */
   private pollUntil = 0;
   private readonly counters = { appends: 0, batches: 0, writeMicros: 0 };
+  private readonly writeFailures: WriteFailureNotice;
   /** How long the last write took (ms): the index update while the next one is on the disk fits in it. */
   private lastWriteMs = Infinity;
   private link!: WriterLink;
@@ -183,6 +185,7 @@ export class JournalStore {
     this.redactor = init.options.redactor ?? new Redactor();
     this.maxPayloadBytes = init.options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.feeder = new IndexFeeder(this.indexDb, (m) => this.warn(m));
+    this.writeFailures = new WriteFailureNotice((m) => this.warn(m), () => this.clock.now());
   }
 
   /**
@@ -388,8 +391,8 @@ export class JournalStore {
    * spent on the disk, since open. `writeSeconds / batches` is the disk's latency; the
    * rest of each batch's cycle is this process's own work.
    */
-  stats(): { appends: number; batches: number; writeSeconds: number } {
-    return { appends: this.counters.appends, batches: this.counters.batches, writeSeconds: this.counters.writeMicros / 1e6 };
+  stats(): { appends: number; batches: number; writeSeconds: number; writeFailures: number } {
+    return { appends: this.counters.appends, batches: this.counters.batches, writeSeconds: this.counters.writeMicros / 1e6, writeFailures: this.writeFailures.failures };
   }
 
   /** The newest checkpoint in the checkpoint file, if any. */
@@ -545,6 +548,7 @@ export class JournalStore {
     this.counters.writeMicros += batch.writeMicros;
     this.lastWriteMs = batch.writeMicros / 1000;
     this.feeder.batchDone();
+    this.writeFailures.succeeded();
     this.compactAwaiting();
     this.releaseFlushWaiters();
     this.maybeAutoCheckpoint();
@@ -562,6 +566,7 @@ export class JournalStore {
     this.epoch += 1;
     this.lastSeq = this.durableHead.seq;
     for (const a of failed) a.reject(error);
+    this.writeFailures.failed(error.message, failed.length, fatal);
     this.link.hold(false);
     this.releaseFlushWaiters();
   }
