@@ -548,10 +548,10 @@ export class JournalStore {
     this.counters.writeMicros += batch.writeMicros;
     this.lastWriteMs = batch.writeMicros / 1000;
     this.feeder.batchDone();
-    this.writeFailures.succeeded();
     this.compactAwaiting();
     this.releaseFlushWaiters();
     this.maybeAutoCheckpoint();
+    this.writeFailures.succeeded(); // last: what it tells cannot hold up the acknowledgements
   }
 
   /**
@@ -566,9 +566,9 @@ export class JournalStore {
     this.epoch += 1;
     this.lastSeq = this.durableHead.seq;
     for (const a of failed) a.reject(error);
-    this.writeFailures.failed(error.message, failed.length, fatal);
     this.link.hold(false);
     this.releaseFlushWaiters();
+    this.writeFailures.failed(error.message, failed.length, fatal); // last, as in written()
   }
 
   /** Drops acknowledged entries from the front of the queue once they are many. */

@@ -40,7 +40,7 @@ export class WriteFailureNotice {
   succeeded(): void {
     if (!this.failing) return;
     this.failing = false;
-    if (this.toldFailing || this.now() - this.lastToldAt >= REPEAT_MS) this.say(`writes again; ${this.sinceLast()}`, false);
+    if (this.toldFailing || this.now() - this.lastToldAt >= REPEAT_MS) this.say(this.failedWrites > 0 ? `writes again; ${this.sinceLast()}` : 'writes again', false);
   }
 
   private sinceLast(): string {

@@ -62,7 +62,8 @@ test('bad input is refused before it reaches the writer thread and takes no seq'
 });
 
 test('a failed write on the writer thread rejects everything unwritten, acknowledges nothing, and the chain resumes at the durable head', async () => {
-  const { store, options } = await freshJournal({ writerThread: true, maxSegmentBytes: 600 });
+  const warnings: string[] = [];
+  const { store, options } = await freshJournal({ writerThread: true, maxSegmentBytes: 600, onWarning: (m) => void warnings.push(m) });
   const first = await store.append({ kind: 'note.added', payload: { pad: 'a'.repeat(300) } });
   await store.append({ kind: 'note.added', payload: { pad: 'b'.repeat(300) } });
   const durable = store.durable;
@@ -82,6 +83,10 @@ test('a failed write on the writer thread rejects everything unwritten, acknowle
   renameSync(`${segments}.away`, segments);
   const resumed = await store.append({ kind: 'note.added', payload: 'resumed' });
   assert.equal(resumed.seq, durable.seq + 1);
+  assert.deepEqual(
+    warnings.map((w) => w.replace(/"[^"]*"/, 'PATH')),
+    ['cannot write: Cannot create journal segment PATH: ENOTDIR (not a directory); 4 event(s) refused in 1 failed write(s); appends (and the runs making them) fail until a write succeeds', 'writes again'],
+  );
   await store.close();
   const report = await verifyJournal(options.dir, { trustedKey: loadTrustedKey(options.pubPath) });
   assert.deepEqual([report.ok, report.events], [true, durable.seq + 1]);
