@@ -1,7 +1,8 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { canonicalJson, createFileExclusive, fsyncDir, fsyncFile, GENESIS_HASH, ioError, isSha256Hex, mkdirDurable, PalyraError, sha256Hex, writeFileAtomic, type JsonValue } from '../base/index.ts';
+import { canonicalJson, createFileExclusive, fsyncDir, fsyncFile, GENESIS_HASH, ioError, mkdirDurable, PalyraError, sha256Hex, writeFileAtomic } from '../base/index.ts';
+import { readRegularFile } from './regular-file.ts';
 
 /**
  * A signed statement that the journal named `origin` had `size` events and that the
@@ -96,14 +97,24 @@ export function loadOrCreateSigningKey(
   return { privateKey, publicKey, keyId, publicPem };
 }
 
+/** A PEM public key is a few hundred bytes; anything far larger is not one. */
+const MAX_PUBLIC_KEY_BYTES = 64 * 1024;
+
 /** Loads a public key (PEM SPKI) that verification trusts. */
 export function loadTrustedKey(path: string): TrustedKey {
-  let pem: string;
+  let read: ReturnType<typeof readRegularFile>;
   try {
-    pem = readFileSync(path, 'utf8');
+    read = readRegularFile(path, MAX_PUBLIC_KEY_BYTES);
   } catch (error) {
     throw ioError(`read public key "${path}"`, error);
   }
+  // Security: the default key sits in a state directory under audit, where a FIFO would
+  // hang the read and a device never end; --key may name either by mistake.
+  if (read.type === 'missing') throw ioError(`read public key "${path}"`, Object.assign(new Error('ENOENT: no such file or directory'), { code: 'ENOENT' }));
+  if (read.type !== 'file') {
+    throw new PalyraError('PALYRA_KEY_INVALID', `Public key "${path}" is not an Ed25519 PEM public key: ${read.type === 'not-file' ? 'it is not a regular file' : `it is ${read.size} bytes`}`);
+  }
+  const pem = read.bytes.toString('utf8');
   try {
     const publicKey = createPublicKey(pem);
     if (publicKey.asymmetricKeyType !== 'ed25519') throw new Error('not ed25519');
@@ -148,100 +159,7 @@ export function checkpointHash(cp: CheckpointRecord): string {
   return createHash('sha256').update(canonicalJson(cp)).digest('hex');
 }
 
-/** One line of the checkpoint file: a well-formed record, or why it is not one. */
-export type CheckpointLine = { line: number; record: CheckpointRecord } | { line: number; problem: string };
-
-/** Reads every checkpoint line; a missing file means no checkpoints. */
-export function readCheckpoints(path: string): CheckpointLine[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw ioError(`read checkpoints "${path}"`, error);
-  }
-  const lines: CheckpointLine[] = [];
-  const raw = text.split('\n');
-  // A last line without its newline is a write cut by a crash; it was never acknowledged.
-  if (raw.length > 0 && raw[raw.length - 1] !== '') raw.pop();
-  raw.forEach((content, i) => {
-    if (content.trim() === '') return;
-    const problem = checkpointShapeProblem(content);
-    lines.push(typeof problem === 'string' ? { line: i + 1, problem } : { line: i + 1, record: problem });
-  });
-  return lines;
-}
-
-function checkpointShapeProblem(content: string): string | CheckpointRecord {
-  let r: Record<string, unknown>;
-  try {
-    r = JSON.parse(content) as Record<string, unknown>;
-  } catch {
-    return 'line is not JSON';
-  }
-  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'line is not an object';
-  // JSON.parse keeps the last of a repeated key, other parsers the first: such a line could
-  // verify here and read otherwise elsewhere. A writer never repeats a key.
-  const repeated = repeatedKey(content);
-  if (repeated !== null) return `key ${JSON.stringify(repeated)} appears more than once in one object`;
-  if (r.v !== 1) return `unsupported checkpoint version ${JSON.stringify(r.v)}`;
-  if (!Number.isSafeInteger(r.n) || (r.n as number) < 1) return 'n is not a positive integer';
-  if (typeof r.origin !== 'string') return 'origin is missing';
-  if (!Number.isSafeInteger(r.size) || (r.size as number) < 0) return 'size is not a count';
-  if (!isSha256Hex(r.headHash)) return 'headHash is not a SHA-256 hex digest';
-  if (!Number.isSafeInteger(r.ts)) return 'ts is not an integer';
-  if (typeof r.keyId !== 'string') return 'keyId is missing';
-  if (!isSha256Hex(r.prev)) return 'prev is not a SHA-256 hex digest';
-  if (typeof r.sig !== 'string') return 'sig is missing';
-  // One spelling only (standard base64 of 64 bytes, padded): Node's decoder would also take
-  // URL-safe letters, no padding and whitespace, so a line's bytes could change and still verify.
-  if (!ED25519_SIG_BASE64.test(r.sig)) return 'sig is not an Ed25519 signature in standard base64 (88 characters)';
-  // Other keys are allowed (signed like the rest), but must have a canonical form to be signed or linked (1e400 parses to Infinity).
-  try {
-    canonicalJson(r as JsonValue);
-  } catch (error) {
-    return `it holds a value canonical JSON cannot express (${(error as Error).message})`;
-  }
-  return r as unknown as CheckpointRecord;
-}
-
-// 64 bytes are 86 characters and 2 bits: the 86th character's 4 low bits are unused and must
-// be zero (A, Q, g or w), or 16 spellings would decode to one signature.
-const ED25519_SIG_BASE64 = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
-
-/**
- * The first key that appears twice in one object of `json`, which must be valid JSON (it
- * parsed), or null. Keys are compared as parsed: `"a"` and `"\u0061"` are one key.
- */
-function repeatedKey(json: string): string | null {
-  /** Per open bracket: the keys seen in that object, or null for an array. */
-  const open: (Set<string> | null)[] = [];
-  let atKey = false;
-  for (let i = 0; i < json.length; i++) {
-    const code = json.charCodeAt(i);
-    if (code === 34) {
-      const start = i;
-      for (i++; json.charCodeAt(i) !== 34; i++) if (json.charCodeAt(i) === 92) i++;
-      if (!atKey) continue;
-      atKey = false;
-      const key = JSON.parse(json.slice(start, i + 1)) as string;
-      const keys = open[open.length - 1] as Set<string>;
-      if (keys.has(key)) return key;
-      keys.add(key);
-    } else if (code === 123) {
-      open.push(new Set());
-      atKey = true;
-    } else if (code === 91) {
-      open.push(null);
-    } else if (code === 125 || code === 93) {
-      open.pop();
-      atKey = false;
-    } else if (code === 44) {
-      atKey = open[open.length - 1] instanceof Set;
-    }
-  }
-  return null;
-}
+export { readCheckpointFile, readCheckpoints, type CheckpointLine } from './checkpoint-file.ts';
 
 /** Appends a checkpoint line and fsyncs it; resolves once it is durable. */
 export function appendCheckpoint(path: string, cp: CheckpointRecord): void {

@@ -1,7 +1,9 @@
 import { PalyraError } from '../base/index.ts';
 import { decodeFrameBody } from './frame.ts';
+import { BodyNotARecordError } from './record-codec.ts';
 import { recordShapeProblem, type StoredRecord } from './record.ts';
 import { listSegments, scanSegment, type SegmentFile } from './segments.ts';
+import { untrustedProse } from './untrusted-text.ts';
 
 /** A record read from the log, with where it lives. */
 export interface LocatedRecord {
@@ -69,7 +71,9 @@ export function decodeRecord(body: Uint8Array, segment: SegmentFile, offset: num
   try {
     value = decodeFrameBody(body);
   } catch (error) {
-    throw corrupt(segment, offset, `frame body is not msgpack (${(error as Error).message})`);
+    // The decoder's message can quote bytes of the frame: shown inert and short.
+    const reason = untrustedProse((error as Error).message);
+    throw corrupt(segment, offset, error instanceof BodyNotARecordError ? reason : `frame body is not msgpack (${reason})`);
   }
   const problem = recordShapeProblem(value);
   if (problem) throw corrupt(segment, offset, problem);

@@ -1,4 +1,5 @@
 import { Decoder } from '@msgpack/msgpack';
+import { prewalkBody } from './body-prewalk.ts';
 import type { StoredRecord } from './record.ts';
 
 /**
@@ -176,6 +177,12 @@ function keyAt(b: Uint8Array, p: number, len: number): Key | undefined {
 }
 
 /**
+ * Thrown for a body that is MessagePack as far as it was read but holds far more values
+ * than a record: it is not decoded further (`RECORD_INVALID`, not `FRAME_DECODE`).
+ */
+export class BodyNotARecordError extends Error {}
+
+/**
  * Decodes a frame body. Reads the shape palyrad writes directly; anything else (another
  * encoder's choices, extra keys, damage) goes to the general decoder, which either
  * decodes it or throws.
@@ -183,91 +190,16 @@ function keyAt(b: Uint8Array, p: number, len: number): Key | undefined {
 export function decodeRecordBody(body: Uint8Array): unknown {
   const fast = fastDecode(body);
   if (fast) return fast;
+  const verdict = prewalkBody(body);
   // The general decoder keeps the last of a repeated key and turns bad UTF-8 into U+FFFD:
   // bytes another reader would decode differently (the first key, an error) would then
   // verify. Refuse them, so a frame has one meaning for every decoder.
-  const problem = ambiguityIn(body);
-  if (problem) throw new Error(problem);
+  if (verdict?.type === 'ambiguous') throw new Error(verdict.reason);
+  // Security: the general decoder builds every array and map it reads, so 64 MiB of
+  // one-element arrays nested in each other take gigabytes; a record never needs that.
+  if (verdict?.type === 'too-many-values') throw new BodyNotARecordError(verdict.reason);
   return generic.decode(body);
 }
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Why a body could mean different things to different MessagePack decoders: a map key
- * that is not a string or repeats in its map, a string that is not valid UTF-8. Null when
- * it has none of these (or is malformed in another way, which the decoder reports).
- */
-export function ambiguityIn(b: Uint8Array): string | null {
-  const view = Buffer.from(b.buffer, b.byteOffset, b.length);
-  let p = 0;
-  const stringAt = (t: number): { start: number; end: number } | null => {
-    let len: number;
-    if ((t & 0xe0) === 0xa0) len = t & 0x1f;
-    else if (t === 0xd9) len = p < b.length ? (b[p++] as number) : -1;
-    else if (t === 0xda) (len = p + 2 <= b.length ? view.readUInt16BE(p) : -1), (p += 2);
-    else if (t === 0xdb) (len = p + 4 <= b.length ? view.readUInt32BE(p) : -1), (p += 4);
-    else return null;
-    if (len < 0 || p + len > b.length) throw new RangeError('truncated');
-    const span = { start: p, end: p + len };
-    p += len;
-    return span;
-  };
-  const validUtf8 = (span: { start: number; end: number }): boolean => {
-    try {
-      strictUtf8.decode(b.subarray(span.start, span.end));
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  // Walks one value; returns a problem or null. Depth is bounded by the body's length.
-  const value = (depth: number): string | null => {
-    if (p >= b.length || depth > 64) throw new RangeError('truncated');
-    const t = b[p++] as number;
-    const str = stringAt(t);
-    if (str) return validUtf8(str) ? null : `a string at byte ${str.start} is not valid UTF-8`;
-    let count = -1;
-    let isMap = false;
-    if ((t & 0xf0) === 0x80) (count = t & 0x0f), (isMap = true);
-    else if ((t & 0xf0) === 0x90) count = t & 0x0f;
-    else if (t === 0xde || t === 0xdc) (count = p + 2 <= b.length ? view.readUInt16BE(p) : 0), (p += 2), (isMap = t === 0xde);
-    else if (t === 0xdf || t === 0xdd) (count = p + 4 <= b.length ? view.readUInt32BE(p) : 0), (p += 4), (isMap = t === 0xdf);
-    if (count >= 0) {
-      const keys = isMap ? new Set<string>() : null;
-      for (let i = 0; i < count; i++) {
-        if (keys) {
-          const keyAtByte = p;
-          const key = p < b.length ? stringAt(b[p++] as number) : null;
-          if (!key) return `a map key at byte ${keyAtByte} is not a string`;
-          if (!validUtf8(key)) return `a map key at byte ${key.start} is not valid UTF-8`;
-          const name = view.toString('utf8', key.start, key.end);
-          if (keys.has(name)) return `map key "${name.slice(0, 40)}" appears twice`;
-          keys.add(name);
-        }
-        const inner = value(depth + 1);
-        if (inner) return inner;
-      }
-      return null;
-    }
-    p += SCALAR_BYTES[t] ?? 0;
-    if (t === 0xc4 || t === 0xc7) p += (b[p - 1] as number) + (t === 0xc7 ? 1 : 0);
-    else if (t === 0xc5 || t === 0xc8) p += view.readUInt16BE(p - 2) + (t === 0xc8 ? 1 : 0);
-    else if (t === 0xc6 || t === 0xc9) p += view.readUInt32BE(p - 4) + (t === 0xc9 ? 1 : 0);
-    return null;
-  };
-  try {
-    return value(0);
-  } catch {
-    return null; // Malformed: the decoder names it.
-  }
-}
-
-/** Bytes after the type byte of MessagePack's fixed-size types (and the length fields of bin/ext). */
-const SCALAR_BYTES: Partial<Record<number, number>> = {
-  0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8, 0xd0: 1, 0xd1: 2, 0xd2: 4, 0xd3: 8, 0xca: 4, 0xcb: 8,
-  0xd4: 2, 0xd5: 3, 0xd6: 5, 0xd7: 9, 0xd8: 17, 0xc4: 1, 0xc5: 2, 0xc6: 4, 0xc7: 1, 0xc8: 2, 0xc9: 4,
-};
 
 function fastDecode(b: Uint8Array): Record<string, unknown> | null {
   if (b.length === 0 || (b[0] as number) !== (0x80 | KEYS.length)) return null;

@@ -1,6 +1,7 @@
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { GENESIS_HASH, isSha256Hex, PalyraError, type JsonValue } from '../base/index.ts';
+import { quoteUntrusted } from './untrusted-text.ts';
 
 /** Version of the journal record format; recorded in every frame and in segment headers. */
 export const JOURNAL_FORMAT_VERSION = 1;
@@ -86,7 +87,8 @@ export function toJournalEvent(r: StoredRecord): JournalEvent {
 export function recordShapeProblem(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'frame body is not a map';
   const r = value as Record<string, unknown>;
-  if (r.v !== JOURNAL_FORMAT_VERSION) return `unsupported record version ${JSON.stringify(r.v)}`;
+  // Never JSON.stringify what a hostile frame holds: it may be nested past the stack, or megabytes long.
+  if (r.v !== JOURNAL_FORMAT_VERSION) return `unsupported record version ${quoteUntrusted(r.v)}`;
   if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 1) return 'seq is not a positive integer';
   if (typeof r.id !== 'string' || r.id === '') return 'id is missing';
   if (!Number.isSafeInteger(r.ts)) return 'ts is not an integer';
@@ -100,7 +102,7 @@ export function recordShapeProblem(value: unknown): string | null {
   if (!isSha256Hex(r.prevHash)) return 'prevHash is not a SHA-256 hex digest';
   if (!isSha256Hex(r.hash)) return 'hash is not a SHA-256 hex digest';
   // A key outside the format is not covered by the hash: text anyone could have added.
-  for (const key of Object.keys(r)) if (!RECORD_KEYS.has(key)) return `unexpected key ${JSON.stringify(key.slice(0, 64))}`;
+  for (const key of Object.keys(r)) if (!RECORD_KEYS.has(key)) return `unexpected key ${quoteUntrusted(key)}`;
   return null;
 }
 

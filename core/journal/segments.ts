@@ -199,40 +199,77 @@ function isZeroTail(fd: number, from: number, size: number): boolean {
 }
 
 /**
- * The offset of the first whole frame (plausible length, matching checksum) that starts
- * after `from` in the segment at `path`, or null when there is none. A torn write leaves
- * nothing whole after the cut; a frame header damaged in the middle of a segment (its
- * length now pointing past the end) leaves the frames after it intact, and this tells the
- * two apart for `journal verify`. It reads the rest of the segment once; only positions
- * that look like a frame (a length that fits, a body starting as a map) are checksummed.
+ * Bytes the search for a whole frame may checksum, beyond a few times the bytes it
+ * searches. A torn write leaves record bytes after the cut, where a length that fits and
+ * a map's first byte rarely meet; bytes crafted so that every other offset looks like a
+ * frame of megabytes would otherwise cost a checksum of megabytes per offset (hours for
+ * a few MiB).
  */
-export function findWholeFrameAfter(path: string, from: number): number | null {
-  let data: Buffer;
+const SEARCH_CRC_ALLOWANCE = MAX_FRAME_BODY_BYTES;
+const SEARCH_CRC_PER_BYTE = 4;
+/** Bytes searched per read; frame bodies crossing its end are read on their own. */
+const SEARCH_WINDOW = 4 * 1024 * 1024;
+
+/** What the search for a whole frame after a stop found. */
+export type WholeFrameSearch =
+  | { type: 'found'; offset: number }
+  | { type: 'none' }
+  /** The bytes hold too many frame-like positions to check them all: no write a crash cut looks like that. */
+  | { type: 'gave-up'; offset: number };
+
+/**
+ * The first whole frame (plausible length, matching checksum) that starts after `from` in
+ * the segment at `path`. A torn write leaves nothing whole after the cut; a frame header
+ * damaged in the middle of a segment (its length now pointing past the end) leaves the
+ * frames after it intact, and this tells the two apart for `journal verify`. It reads the
+ * rest of the segment in windows (memory stays bounded, however large the file); only
+ * positions that look like a frame (a length that fits, a body starting as a map) are
+ * checksummed, and only up to a budget in proportion to the bytes searched.
+ */
+export function searchWholeFrameAfter(path: string, from: number): WholeFrameSearch {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
     const size = fstatSync(fd).size;
-    data = Buffer.alloc(Math.max(0, size - from));
-    for (let filled = 0; filled < data.length; ) {
-      const n = readSync(fd, data, filled, data.length - filled, from + filled);
-      if (n === 0) break;
-      filled += n;
+    let budget = SEARCH_CRC_ALLOWANCE + SEARCH_CRC_PER_BYTE * Math.max(0, size - from);
+    const window = Buffer.allocUnsafe(SEARCH_WINDOW + FRAME_HEADER_BYTES + 1);
+    for (let start = from + 1; start + FRAME_HEADER_BYTES < size; start += SEARCH_WINDOW) {
+      // Each window also holds the header and first body byte of a frame starting at its last offset.
+      const got = readFully(fd, window, Math.min(window.length, size - start), start);
+      const last = Math.min(start + SEARCH_WINDOW - 1, size - FRAME_HEADER_BYTES - 1);
+      for (let at = start; at <= last && at - start + FRAME_HEADER_BYTES < got; at++) {
+        const i = at - start;
+        // Every record is a MessagePack map; palyrad writes a fixmap, other encoders may not.
+        // Tested first: it rules out most offsets at the cost of one byte read.
+        const first = window[i + FRAME_HEADER_BYTES] as number;
+        if ((first & 0xf0) !== 0x80 && first !== 0xde && first !== 0xdf) continue;
+        const length = window.readUInt32BE(i);
+        if (length === 0 || length > MAX_FRAME_BODY_BYTES || at + FRAME_HEADER_BYTES + length > size) continue;
+        budget -= length;
+        if (budget < 0) return { type: 'gave-up', offset: at };
+        const inWindow = i + FRAME_HEADER_BYTES + length <= got;
+        const body = inWindow ? window.subarray(i + FRAME_HEADER_BYTES, i + FRAME_HEADER_BYTES + length) : Buffer.allocUnsafe(length);
+        if (!inWindow && readFully(fd, body, length, at + FRAME_HEADER_BYTES) < length) continue;
+        if (crc32(body) === window.readUInt32BE(i + 4)) return { type: 'found', offset: at };
+      }
     }
+    return { type: 'none' };
   } catch (error) {
     throw ioError(`read journal segment "${path}"`, error);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  for (let at = 1; at + FRAME_HEADER_BYTES < data.length; at++) {
-    const length = data.readUInt32BE(at);
-    if (length === 0 || length > MAX_FRAME_BODY_BYTES || at + FRAME_HEADER_BYTES + length > data.length) continue;
-    // Every record is a MessagePack map; palyrad writes a fixmap, other encoders may not.
-    const first = data[at + FRAME_HEADER_BYTES] as number;
-    if ((first & 0xf0) !== 0x80 && first !== 0xde && first !== 0xdf) continue;
-    const body = data.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
-    if (crc32(body) === data.readUInt32BE(at + 4)) return from + at;
+}
+
+/** Reads up to `length` bytes at `position` into the start of `into`; returns how many it got. */
+function readFully(fd: number, into: Buffer, length: number, position: number): number {
+  let filled = 0;
+  while (filled < length) {
+    const n = readSync(fd, into, filled, length - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
   }
-  return null;
+  return filled;
 }
 
 /** How a scan's torn or corrupt item reads once the bytes around it are looked at. */
@@ -263,10 +300,13 @@ export function classifyStop(path: string, item: Extract<ScanItem, { type: 'torn
   if (looksUnwritten(path, item.offset)) {
     return { torn: true, reason: item.type === 'torn' ? item.reason : `${item.reason}, zeros of a write that did not reach the disk whole` };
   }
-  const resumesAt = findWholeFrameAfter(path, item.offset);
-  if (item.type === 'torn' && resumesAt === null) return { torn: true, reason: item.reason };
+  const search = searchWholeFrameAfter(path, item.offset);
+  if (item.type === 'torn' && search.type === 'none') return { torn: true, reason: item.reason };
   const code = item.type === 'corrupt' ? item.code : 'FRAME_LENGTH';
-  return { torn: false, code, reason: item.reason, resumesAt };
+  if (search.type === 'gave-up') {
+    return { torn: false, code, reason: `${item.reason}, and frame-like bytes follow from byte ${search.offset} in numbers no crash leaves`, resumesAt: null };
+  }
+  return { torn: false, code, reason: item.reason, resumesAt: search.type === 'found' ? search.offset : null };
 }
 
 /** Whether the frame at `offset` shows a page never written: a zeroed header, or a long zero run in its body. */

@@ -1,7 +1,9 @@
 import { GENESIS_HASH } from '../base/index.ts';
 import { decodeFrameBody } from './frame.ts';
 import { computeRecordHash, GENESIS_KIND, recordShapeProblem, type StoredRecord } from './record.ts';
+import { BodyNotARecordError } from './record-codec.ts';
 import { classifyStop, scanSegment, type SegmentFile } from './segments.ts';
+import { quoteUntrusted, untrustedProse } from './untrusted-text.ts';
 
 /** Stable codes for everything `journal verify` can find wrong. */
 export type ProblemCode =
@@ -19,6 +21,7 @@ export type ProblemCode =
   | 'HASH_MISMATCH'
   | 'GENESIS_MISSING'
   | 'CHECKPOINT_INVALID'
+  | 'CHECKPOINT_FILE_INVALID'
   | 'CHECKPOINT_NO_KEY'
   | 'CHECKPOINT_UNKNOWN_KEY'
   | 'CHECKPOINT_BAD_SIGNATURE'
@@ -217,12 +220,16 @@ function decode(body: Uint8Array, segment: SegmentFile, offset: number, problem:
   try {
     value = decodeFrameBody(body);
   } catch (error) {
-    problem(null, 'FRAME_DECODE', `segment "${segment.name}" at byte ${offset}: frame body is not msgpack (${(error as Error).message})`);
+    const reason = untrustedProse((error as Error).message);
+    if (error instanceof BodyNotARecordError) problem(null, 'RECORD_INVALID', `segment "${segment.name}" at byte ${offset}: ${reason}`);
+    else problem(null, 'FRAME_DECODE', `segment "${segment.name}" at byte ${offset}: frame body is not msgpack (${reason})`);
     return null;
   }
   const shape = recordShapeProblem(value);
   if (shape) {
-    const seq = typeof (value as { seq?: unknown })?.seq === 'number' ? (value as { seq: number }).seq : null;
+    // Only a seq that could be one: -Infinity or 1.5 names no event (and JSON has no -Infinity).
+    const claimed = (value as { seq?: unknown } | null)?.seq;
+    const seq = Number.isSafeInteger(claimed) ? (claimed as number) : null;
     problem(seq, 'RECORD_INVALID', `segment "${segment.name}" at byte ${offset}: ${shape}`);
     return null;
   }
@@ -231,7 +238,7 @@ function decode(body: Uint8Array, segment: SegmentFile, offset: number, problem:
 
 function genesisOrigin(r: StoredRecord, problem: (seq: number | null, code: ProblemCode, message: string) => void): string | null {
   if (r.kind !== GENESIS_KIND) {
-    problem(1, 'GENESIS_MISSING', `event 1 is "${r.kind}", not the "${GENESIS_KIND}" event`);
+    problem(1, 'GENESIS_MISSING', `event 1 is ${quoteUntrusted(r.kind)}, not the "${GENESIS_KIND}" event`);
     return null;
   }
   try {

@@ -3,11 +3,12 @@ import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { GENESIS_HASH } from '../base/index.ts';
-import { checkpointHash, checkpointSignatureValid, readCheckpoints, type CheckpointLine, type CheckpointRecord, type TrustedKey } from './checkpoints.ts';
+import { checkpointHash, checkpointSignatureValid, readCheckpointFile, type CheckpointLine, type CheckpointRecord, type TrustedKey } from './checkpoints.ts';
 import { journalPaths } from './journal-paths.ts';
 import { listSegmentEntries } from './segments.ts';
 import { checkJournalStart, gapMessage, verifySegment, type Problem, type ProblemCode, type SegmentReport, type SegmentTask } from './verify-segment.ts';
 import { verifyWorkerSource } from './verify-worker-source.ts';
+import { quoteUntrusted } from './untrusted-text.ts';
 
 export type { Problem, ProblemCode } from './verify-segment.ts';
 
@@ -53,7 +54,8 @@ const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
  */
 export async function verifyJournal(journalDir: string, options: VerifyOptions): Promise<VerifyReport> {
   const paths = journalPaths(journalDir);
-  const checkpointLines = readCheckpoints(paths.checkpoints);
+  const checkpointFile = readCheckpointFile(paths.checkpoints);
+  const checkpointLines = 'lines' in checkpointFile ? checkpointFile.lines : [];
   const wanted = checkpointLines.flatMap((l) => ('record' in l ? [l.record.size] : []));
   const { segments, notFiles } = listSegmentEntries(paths.segments);
   const sizes = segments.map((s) => safeSize(s.path));
@@ -78,8 +80,11 @@ export async function verifyJournal(journalDir: string, options: VerifyOptions):
       : verifyHere(tasks, progress);
   tasks.forEach((t, i) => progress(t.segment.name, sizes[i] ?? 0));
   const report = assemble(reports, checkpointLines, options.trustedKey);
-  if (notFiles.length === 0) return report;
   const strays: Problem[] = notFiles.map((path) => ({ seq: null, code: 'SEGMENT_NOT_FILE', message: `${basename(path)} is named like a segment but is not a regular file` }));
+  if ('unreadable' in checkpointFile) {
+    strays.push({ seq: null, code: 'CHECKPOINT_FILE_INVALID', message: `${basename(paths.checkpoints)} cannot be read as checkpoints: ${checkpointFile.unreadable}` });
+  }
+  if (strays.length === 0) return report;
   return { ...report, ok: false, anchored: false, problems: [...strays, ...report.problems] };
 }
 
@@ -196,9 +201,9 @@ function checkCheckpoints(
       valid = false;
       problems.push({ seq: cp.size, code, message: `${where}: ${message}` });
     };
-    if (key && cp.keyId !== key.keyId) fail('CHECKPOINT_UNKNOWN_KEY', `signed by key ${cp.keyId}, not the trusted key ${key.keyId}`);
+    if (key && cp.keyId !== key.keyId) fail('CHECKPOINT_UNKNOWN_KEY', `signed by key ${quoteUntrusted(cp.keyId)}, not the trusted key ${key.keyId}`);
     else if (key && !checkpointSignatureValid(cp, key)) fail('CHECKPOINT_BAD_SIGNATURE', 'the signature is not valid for the trusted key');
-    if (chain.origin !== null && cp.origin !== chain.origin) fail('CHECKPOINT_ORIGIN', `names origin "${cp.origin}", not this journal's "${chain.origin}"`);
+    if (chain.origin !== null && cp.origin !== chain.origin) fail('CHECKPOINT_ORIGIN', `names origin ${quoteUntrusted(cp.origin)}, not this journal's ${quoteUntrusted(chain.origin)}`);
     if (previous && (cp.n <= previous.n || cp.size < previous.size || cp.ts < previous.ts)) {
       fail('CHECKPOINT_REPLAYED', `comes after checkpoint ${previous.n} (size ${previous.size}) but is older: an old checkpoint was replayed`);
     } else if (cp.n !== (previous ? previous.n + 1 : 1) || cp.prev !== (previous ? checkpointHash(previous) : GENESIS_HASH)) {
