@@ -52,6 +52,7 @@ export function stepSummary(kind: string, p: Fields): string {
       if (calls.length > 0) parts.push(`calls ${calls.join(', ')}`);
       if (p['error']) parts.push(`error ${str((p['error'] as Fields)['code'])}: ${excerpt(str((p['error'] as Fields)['message']), 60)}`);
       if (p['interrupted']) parts.push(`interrupted (${str(p['interrupted'])})`);
+      if (p['route']) parts.push(routeSummary(p['route'] as Fields));
       parts.push(`finish ${str(p['finish'])}`);
       return parts.join(', ');
     }
@@ -82,6 +83,13 @@ export function stepSummary(kind: string, p: Fields): string {
     default:
       return excerpt(JSON.stringify(p), 100);
   }
+}
+
+/** Where a turn went: `via b (small) after a (big) failed: overloaded`. */
+function routeSummary(route: Fields): string {
+  const failed = Array.isArray(route['failedOver']) ? (route['failedOver'] as Fields[]) : [];
+  const after = failed.map((a) => ` after ${str(a['providerId'])} (${str(a['model'])}) failed: ${str((a['error'] as Fields | null)?.['code'])}`);
+  return `via ${str(route['providerId'])} (${str(route['model'])})${after.join(',')}`;
 }
 
 /** The `tape show` timeline: a header, then one line per step. */

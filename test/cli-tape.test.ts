@@ -76,7 +76,7 @@ test('tape show prints one line per step with the essentials, and the events wit
   assert.match(lines[2] ?? '', /^ {3}2 {2}14:13:20\.010 {2}run\.transition +queued → running: started$/);
   assert.match(lines[6] ?? '', /^ {3}6 {2}\S+ {2}tool\.decision +shell\.run call_1_0: deny by builtin\.non-owner-forbidden — A sender who is not the owner never gets/);
   assert.match(lines[7] ?? '', /tool\.result +shell\.run call_1_0 from policy: error PALYRA_TOOL_FORBIDDEN: Denied by policy/);
-  assert.match(lines[9] ?? '', /model\.response +turn 2, "I may not run that\.", finish stop$/);
+  assert.match(lines[9] ?? '', /model\.response +turn 2, "I may not run that\.", via scripted \(scripted-model\), finish stop$/);
   assert.match(lines[11] ?? '', /run\.finished +completed: final answer; 2 turn\(s\), 1 tool call\(s\), 58\+9 tokens, answer "I may not run that\."$/);
 
   const json = tape('show', 'run-b', '--json');

@@ -18,9 +18,11 @@ function edit(tape: TapeEvent[], step: number, change: (payload: Record<string, 
   return copy;
 }
 
-test('a recorded tape parses as it is', async () => {
+test('a recorded tape parses as it is, with its routes and without them (tapes recorded before routes were)', async () => {
   const tape = await textRun();
   assert.deepEqual(parseTape(structuredClone(tape)), tape);
+  const older = edit(tape, 4, (p) => delete p['route']);
+  assert.deepEqual(parseTape(older), older);
 });
 
 test('a newer tapeVersion and a malformed tape are refused with the step and the problem', async () => {
@@ -42,6 +44,16 @@ test('a newer tapeVersion and a malformed tape are refused with the step and the
       'Cannot read tape step 1: run.started.carried is {"turns":1,"toolCalls":-2,"inputTokens":0,"outputTokens":0,"cost":0}; it holds turns, toolCalls, inputTokens, outputTokens and cost, each a number ≥ 0',
     ],
     [edit(tape, 1, (p) => (p['carried'] = null)), 'PALYRA_TAPE_INVALID', 'Cannot read tape step 1: run.started.carried is null; it holds turns, toolCalls, inputTokens, outputTokens and cost, each a number ≥ 0'],
+    [
+      edit(tape, 4, (p) => (p['route'] = { providerId: 'a', model: 'm', failedOver: [{ providerId: 'b', model: 'm', error: { code: 'auth' } }] })),
+      'PALYRA_TAPE_INVALID',
+      'Cannot read tape step 4: model.response.route is {"providerId":"a","model":"m","failedOver":[{"providerId":"b","model":"m","error":{"code":"auth"}}]}; it holds providerId, model and failedOver (each with providerId, model and an error with code and message)',
+    ],
+    [
+      edit(tape, 4, (p) => (p['route'] = null)),
+      'PALYRA_TAPE_INVALID',
+      'Cannot read tape step 4: model.response.route is null; it holds providerId, model and failedOver (each with providerId, model and an error with code and message)',
+    ],
   ];
   for (const [events, code, message] of cases) assert.throws(() => parseTape(events), { code, message });
 });

@@ -66,11 +66,19 @@ function fits(value: unknown, type: FieldType): boolean {
   }
 }
 
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /** A resumed run's `carried`: five non-negative numbers. */
 function isCounters(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const c = value as Record<string, unknown>;
-  return ['turns', 'toolCalls', 'inputTokens', 'outputTokens', 'cost'].every((k) => typeof c[k] === 'number' && Number.isFinite(c[k]) && (c[k] as number) >= 0);
+  if (!isObject(value)) return false;
+  return ['turns', 'toolCalls', 'inputTokens', 'outputTokens', 'cost'].every((k) => typeof value[k] === 'number' && Number.isFinite(value[k]) && (value[k] as number) >= 0);
+}
+
+/** A turn's `route`: provider id, model, and the failed attempts, each with its failure's code and message. */
+function isRoute(value: unknown): boolean {
+  const named = (v: unknown): v is Record<string, unknown> => isObject(v) && typeof v['providerId'] === 'string' && typeof v['model'] === 'string';
+  if (!named(value) || !Array.isArray(value['failedOver'])) return false;
+  return value['failedOver'].every((a: unknown) => named(a) && isObject(a['error']) && typeof a['error']['code'] === 'string' && typeof a['error']['message'] === 'string');
 }
 
 /**
@@ -107,6 +115,9 @@ export function parseTape(events: readonly unknown[]): TapeEvent[] {
     }
     if (kind === 'run.started' && 'carried' in payload && !isCounters(payload['carried'])) {
       throw invalid(step, `run.started.carried is ${JSON.stringify(payload['carried'])}; it holds turns, toolCalls, inputTokens, outputTokens and cost, each a number ≥ 0`);
+    }
+    if (kind === 'model.response' && 'route' in payload && !isRoute(payload['route'])) {
+      throw invalid(step, `model.response.route is ${JSON.stringify(payload['route'])}; it holds providerId, model and failedOver (each with providerId, model and an error with code and message)`);
     }
     if (kind === 'run.transition') {
       if (payload['from'] !== machine.state) throw invalid(step, `transition from ${String(payload['from'])}, but the run is ${machine.state}`);

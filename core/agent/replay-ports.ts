@@ -110,6 +110,7 @@ async function* replayStream(r: ModelResponsePayload | undefined, driver: Replay
     yield { type: 'error', error: { code: 'bad_request', message: 'The tape has no more model responses', retryable: false } };
     return;
   }
+  if (r.route !== undefined) yield { type: 'route', route: r.route };
   if (r.text !== '') yield { type: 'text_delta', text: r.text };
   for (let index = 0; index < r.toolCalls.length; index++) {
     const call = r.toolCalls[index] as (typeof r.toolCalls)[number];

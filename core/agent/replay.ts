@@ -142,10 +142,25 @@ export async function replayTape(events: readonly unknown[], options: ReplayOpti
       ...(started.carried === undefined ? {} : { carried: started.carried }),
     },
     ports,
-    { signal: cancel.signal, tapeVersion: started.tapeVersion },
+    { signal: cancel.signal, tapeVersion: started.tapeVersion, recordRoutes: recordsRoutes(recorded) },
   );
   for (let i = driver.position; i < recorded.length; i++) diverge({ step: i + 1, expected: recorded[i] as TapeEvent, actual: null });
   return { identical: divergenceCount === 0, unfinished, steps: driver.position, recordedSteps: recorded.length, divergences, divergenceCount, whatIf, hashesUnchecked, outcome };
+}
+
+/**
+ * Whether the tape records each turn's route: tapes recorded before routes were added have
+ * none, and replay without them. Any one route says it does, so a route edited out of one
+ * step shows up as a divergence there.
+ */
+function recordsRoutes(tape: readonly TapeEvent[]): boolean {
+  let responses = 0;
+  for (const e of tape) {
+    if (e.kind !== 'model.response') continue;
+    if (e.payload.route !== undefined) return true;
+    responses++;
+  }
+  return responses === 0;
 }
 
 /** Hashes over a step's own content (a tool result's output, the run's system prompt). */

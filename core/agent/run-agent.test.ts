@@ -37,7 +37,7 @@ test('a text-only run records start, one turn and the final answer, and replays 
   const response = payloads(tape, 'model.response')[0];
   assert.deepEqual({ ...response, at: 0 }, {
     tapeVersion: 2, step: 4, at: 0, turn: 1, text: 'Hello', toolCalls: [], invalidArguments: [], usage: { inputTokens: 3, outputTokens: 2 },
-    finish: 'stop', finishReason: 'stop', error: null, interrupted: null,
+    finish: 'stop', finishReason: 'stop', error: null, interrupted: null, route: { providerId: 'scripted', model: 'test-model', failedOver: [] },
   });
   assert.deepEqual(events.filter((e) => e.type === 'text_delta').map((e) => (e as { text: string }).text), ['Hel', 'lo']);
   assert.equal(timers.pending, 0, 'the wall-clock timer is cleared at the end');

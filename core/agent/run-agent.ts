@@ -8,7 +8,7 @@ import { DEFAULT_PRINCIPAL, type PolicyPrincipal } from '../policy/index.ts';
 import type { ChatMessage, ModelParameters, ProviderRequest } from '../providers/index.ts';
 import { resolveBudgets, type RunBudgetsInput } from './budgets.ts';
 import { Interrupter } from './interrupt.ts';
-import { streamTurn } from './model-turn.ts';
+import { callIdPrefixOf, responseBody, streamTurn } from './model-turn.ts';
 import type { AgentEvent, AgentPorts, AgentTool } from './ports.ts';
 import { interruptEnding, type Ending, type RunContext } from './run-context.ts';
 import { AgentRunLoopState } from './run-loop-state.ts';
@@ -56,6 +56,11 @@ export interface RunAgentOptions {
   signal?: AbortSignal;
   /** The tape version to record under and follow (default TAPE_VERSION); replay passes the recorded tape's. */
   tapeVersion?: TapeVersion;
+  /**
+   * Record on each `model.response` where the request went (`route`). Default true; replay
+   * passes false for a tape recorded before routes were, so it replays unchanged.
+   */
+  recordRoutes?: boolean;
 }
 
 const noop = (): void => undefined;
@@ -116,7 +121,7 @@ export async function runAgent(input: RunInput, ports: AgentPorts, options: RunA
     });
     state.startedAt = recorder.lastAt;
     const ctx: RunContext = { ports, recorder, state, interrupter, principal, policySetHash: input.policySetHash, tools: new Map(tools.map((t) => [t.name, t])), emit, transition };
-    ending = await loop(ctx, input);
+    ending = await loop(ctx, input, options.recordRoutes ?? true);
   } catch (error) {
     ending = errorEnding(error);
   }
@@ -125,7 +130,7 @@ export async function runAgent(input: RunInput, ports: AgentPorts, options: RunA
 }
 
 /** The turns of a run, from `queued` to the ending (not yet recorded). */
-async function loop(ctx: RunContext, input: RunInput): Promise<Ending> {
+async function loop(ctx: RunContext, input: RunInput, recordRoutes: boolean): Promise<Ending> {
   const { state, interrupter, recorder, ports } = ctx;
   // Checkpoint: a run cancelled before it started goes from queued to cancelled.
   if (interrupter.cause !== null) return interruptEnding(interrupter.cause, state.budgets.wallClockMs);
@@ -143,16 +148,19 @@ async function loop(ctx: RunContext, input: RunInput): Promise<Ending> {
       state.push({ role: 'user', content: steers.map((s) => s.text).join('\n\n') });
       ctx.emit({ type: 'steered', turn: turnNo, ids: steers.map((s) => s.id) });
     }
-    await recorder.record('model.request', { turn: turnNo, requestId: ports.newId(), messageCount: state.messages.length, messagesHash: state.messagesHash() });
+    const requestId = ports.newId();
+    await recorder.record('model.request', { turn: turnNo, requestId, messageCount: state.messages.length, messagesHash: state.messagesHash() });
     ctx.emit({ type: 'turn_started', turn: turnNo });
     const request: ProviderRequest = { model: input.model, messages: state.messages.slice(), signal: interrupter.signal };
     if (input.system) request.system = input.system;
     if (specs.length > 0) request.tools = specs;
     if (input.parameters) request.parameters = input.parameters;
     const onText = ports.onEvent ? (text: string) => ctx.emit({ type: 'text_delta', turn: turnNo, text }) : undefined;
-    const { turn, interrupted } = await streamTurn(ports.provider, request, onText ? { interrupter, onText } : { interrupter });
-    const { text, toolCalls, invalidArguments, usage, finish, finishReason, error } = turn;
-    await recorder.record('model.response', { turn: turnNo, text, toolCalls, invalidArguments, usage, finish, finishReason, error: error === null ? null : failureJson(error), interrupted });
+    const callIdPrefix = callIdPrefixOf(requestId);
+    const streamed = await streamTurn(ports.provider, request, onText ? { interrupter, onText, callIdPrefix } : { interrupter, callIdPrefix });
+    await recorder.record('model.response', responseBody(turnNo, streamed, recordRoutes));
+    const { turn, interrupted } = streamed;
+    const { text, toolCalls, usage, finish, error } = turn;
     if (interrupted !== null) return interruptEnding(interrupted, state.budgets.wallClockMs);
     const overBudget = state.addUsage(usage);
     if (error !== null) return { to: 'failed', reason: `provider: ${error.code}: ${error.message}`, interrupt: null };
@@ -189,13 +197,6 @@ function toolsHashOf(list: readonly AgentTool[]): string {
     if (Object.isFrozen(list)) toolsHashes.set(list, hash);
   }
   return hash;
-}
-
-/** A provider failure as plain JSON: only the fields it has, so replayed and recorded forms compare equal. */
-function failureJson<T extends object>(failure: T): T {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(failure)) if (v !== undefined) out[k] = v;
-  return out as T;
 }
 
 function errorEnding(error: unknown): Ending {

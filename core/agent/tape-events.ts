@@ -7,7 +7,7 @@
  */
 import type { JsonValue } from '../base/index.ts';
 import type { ApprovalScope, PolicyDecision, PolicyPrincipal } from '../policy/index.ts';
-import type { ChatMessage, FinishReason, ModelParameters, ProviderFailure, ToolCall } from '../providers/index.ts';
+import type { ChatMessage, FinishReason, ModelParameters, ProviderFailure, ProviderRoute, ToolCall } from '../providers/index.ts';
 import type { RunBudgets } from './budgets.ts';
 import type { AgentTool } from './ports.ts';
 import type { RunState } from './run-state-machine.ts';
@@ -77,6 +77,12 @@ export type ModelResponsePayload = TapeHeader & {
   error: ProviderFailure | null;
   /** Set when the run was interrupted while this turn streamed. */
   interrupted: InterruptCause | null;
+  /**
+   * Where the request went: the provider and model asked last (whose answer or failure
+   * this is) and the attempts that failed over before it, each with its failure. Absent
+   * on tapes recorded before it was added (same version, no change of meaning).
+   */
+  route?: ProviderRoute;
 };
 
 /** Which call of the run: its turn, its index in the model's order, and the model's id. */

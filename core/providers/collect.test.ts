@@ -33,7 +33,26 @@ test('collect orders tool calls by index, keeps first id and name, parses argume
     usage: { inputTokens: 5, outputTokens: 7 },
     error: null,
     invalidArguments: [2],
+    route: null,
   });
+});
+
+test('collect keeps the last route the stream named', async () => {
+  const failure = { code: 'overloaded' as const, message: 'busy', retryable: true };
+  const first = { providerId: 'a', model: 'big', failedOver: [] };
+  const second = { providerId: 'b', model: 'small', failedOver: [{ providerId: 'a', model: 'big', error: failure }] };
+  const turn = await collect(events([{ type: 'route', route: first }, { type: 'route', route: second }, { type: 'text_delta', text: 'hi' }]));
+  assert.deepEqual([turn.route, turn.text], [second, 'hi']);
+});
+
+test('calls sent without an id get the prefix and their index; ids the provider sent stay', async () => {
+  const calls: ProviderEvent[] = [
+    { type: 'tool_call_delta', index: 0, name: 'echo', argumentsFragment: '{}' },
+    { type: 'tool_call_delta', index: 1, id: 'sent', name: 'echo', argumentsFragment: '{}' },
+  ];
+  const unprefixed = await collect(events(calls));
+  const prefixed = await collect(events(calls), { callIdPrefix: 'call_req-7_' });
+  assert.deepEqual([unprefixed.toolCalls.map((c) => c.id), prefixed.toolCalls.map((c) => c.id)], [['call_0', 'sent'], ['call_req-7_0', 'sent']]);
 });
 
 test('a continuation delta naming another id or tool does not rename the call', async () => {

@@ -1,5 +1,5 @@
 import type { JsonValue } from '../base/index.ts';
-import type { FinishReason, ProviderEvent, ProviderFailure, ToolCall } from './contract.ts';
+import type { FinishReason, ProviderEvent, ProviderFailure, ProviderRoute, ToolCall } from './contract.ts';
 
 /**
  * Reassembles a normalized event stream into one model turn, the way the agent loop and
@@ -19,6 +19,18 @@ export interface CollectedTurn {
   error: ProviderFailure | null;
   /** Indexes of tool calls whose arguments were not valid JSON; they hold the raw string. */
   invalidArguments: number[];
+  /** The last `route` the stream named (where the turn went), or null when it named none. */
+  route: ProviderRoute | null;
+}
+
+/** Options of {@link collect}. */
+export interface CollectOptions {
+  /**
+   * Prefix of the id given to a tool call the provider sent without one (some
+   * OpenAI-compatible servers do): the id is the prefix and the call's index. Default
+   * `call_`, which repeats across turns; the agent loop passes one unique to the request.
+   */
+  callIdPrefix?: string;
 }
 
 interface PartialCall {
@@ -28,12 +40,15 @@ interface PartialCall {
 }
 
 /** Consumes `events` to the end and returns the turn they describe. */
-export async function collect(events: AsyncIterable<ProviderEvent>): Promise<CollectedTurn> {
+export async function collect(events: AsyncIterable<ProviderEvent>, options: CollectOptions = {}): Promise<CollectedTurn> {
   let text = '';
   const calls = new Map<number, PartialCall>();
-  const turn: CollectedTurn = { text: '', toolCalls: [], finish: null, finishReason: null, usage: null, error: null, invalidArguments: [] };
+  const turn: CollectedTurn = { text: '', toolCalls: [], finish: null, finishReason: null, usage: null, error: null, invalidArguments: [], route: null };
   for await (const event of events) {
     switch (event.type) {
+      case 'route':
+        turn.route = event.route;
+        break;
       case 'text_delta':
         text += event.text;
         break;
@@ -63,13 +78,14 @@ export async function collect(events: AsyncIterable<ProviderEvent>): Promise<Col
     }
   }
   turn.text = text;
+  const idPrefix = options.callIdPrefix ?? 'call_';
   const indexes = [...calls.keys()].sort((a, b) => a - b);
   for (const index of indexes) {
     const call = calls.get(index) as PartialCall;
     const parsed = parseArguments(call.args);
     // Positions in toolCalls, which is what readers index: providers may number calls from 1.
     if (parsed === undefined) turn.invalidArguments.push(turn.toolCalls.length);
-    turn.toolCalls.push({ id: call.id ?? `call_${index}`, name: call.name ?? '', arguments: parsed ?? call.args });
+    turn.toolCalls.push({ id: call.id ?? `${idPrefix}${index}`, name: call.name ?? '', arguments: parsed ?? call.args });
   }
   return turn;
 }

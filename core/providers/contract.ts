@@ -72,8 +72,33 @@ export interface ProviderFailure {
   providerCode?: string;
 }
 
-/** The normalized stream. Tool-call fragments are keyed by `index` in the model's order. */
+/** One attempt that failed before any content, so the request went on to the next provider. */
+export interface FailedAttempt {
+  providerId: string;
+  model: string;
+  /** Already scrubbed of keys by the adapter that classified it, as every `error` event is. */
+  error: ProviderFailure;
+}
+
+/**
+ * Where a request went: the provider and model asked last (whose answer or failure the
+ * stream carries), and the attempts that failed over before it. An auditor reads it to
+ * know which third parties saw the prompt.
+ */
+export interface ProviderRoute {
+  providerId: string;
+  model: string;
+  failedOver: FailedAttempt[];
+}
+
+/**
+ * The normalized stream. Tool-call fragments are keyed by `index` in the model's order.
+ * `route` is information, not content: a wrapper that sends the request somewhere
+ * (failover) yields it before each attempt, so the last one names where the turn went.
+ * Adapters need not yield it; a stream without one went to the provider that was asked.
+ */
 export type ProviderEvent =
+  | { type: 'route'; route: ProviderRoute }
   | { type: 'text_delta'; text: string }
   | { type: 'tool_call_delta'; index: number; id?: string; name?: string; argumentsFragment: string }
   | { type: 'usage'; inputTokens: number; outputTokens: number }

@@ -2,6 +2,7 @@
 // wrappers and the scripted provider. Other folders import only this file.
 export type {
   ChatMessage,
+  FailedAttempt,
   FinishReason,
   ModelParameters,
   ModelProvider,
@@ -9,6 +10,7 @@ export type {
   ProviderEvent,
   ProviderFailure,
   ProviderRequest,
+  ProviderRoute,
   ToolCall,
   ToolSpec,
 } from './contract.ts';
@@ -23,7 +25,7 @@ export type { ResponseLimits } from './sse/response-caps.ts';
 export { sseEvents } from './sse/sse-events.ts';
 export type { SseEvent } from './sse/sse-events.ts';
 export { collect } from './collect.ts';
-export type { CollectedTurn } from './collect.ts';
+export type { CollectedTurn, CollectOptions } from './collect.ts';
 export { headerSecrets, isCredentialHeader } from './credential-headers.ts';
 export { classifyHttpFailure, classifyErrorObject, classifyTransportError, parseRetryAfter } from './http-errors.ts';
 

@@ -88,6 +88,7 @@ test('tolerates local-server chunks: no index or id on continuations, no usage, 
       usage: null,
       error: null,
       invalidArguments: [],
+      route: null,
     });
   } finally {
     await local.close();

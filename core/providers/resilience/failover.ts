@@ -1,10 +1,12 @@
 /**
  * Failover across providers in a fixed order. A provider that fails before streaming any
  * content is replaced by the next; once content reached the caller, the failure stands,
- * because a second model's answer cannot be spliced onto the first's.
+ * because a second model's answer cannot be spliced onto the first's. Before each attempt
+ * the stream yields a `route` naming the provider and model asked and the attempts that
+ * failed over before it, so the caller can record where the prompt went.
  */
-import type { ModelProvider, ProviderErrorCode, ProviderEvent, ProviderFailure, ProviderRequest } from '../contract.ts';
-import { cancelledFailure, failureEvent, guardedStream } from './failures.ts';
+import type { FailedAttempt, ModelProvider, ProviderErrorCode, ProviderEvent, ProviderFailure, ProviderRequest } from '../contract.ts';
+import { cancelledFailure, failureEvent, guardedStream, isContent } from './failures.ts';
 
 /** A failover candidate: a provider, optionally with the model name it should be asked for. */
 export type FailoverCandidate = ModelProvider | { provider: ModelProvider; model: string };
@@ -46,6 +48,7 @@ export function withFailover(candidates: readonly FailoverCandidate[], options: 
 
   async function* stream(request: ProviderRequest): AsyncGenerator<ProviderEvent> {
     let last: ProviderFailure | undefined;
+    const failedOver: FailedAttempt[] = [];
     for (const [index, { provider, model }] of entries.entries()) {
       if (request.signal?.aborted) {
         yield failureEvent(cancelledFailure(id));
@@ -54,14 +57,15 @@ export function withFailover(candidates: readonly FailoverCandidate[], options: 
       let committed = false;
       let failure: ProviderFailure | undefined;
       const attemptRequest = model === undefined ? request : { ...request, model };
+      yield { type: 'route', route: { providerId: provider.id, model: attemptRequest.model, failedOver: [...failedOver] } };
       for await (const event of guardedStream(provider, attemptRequest)) {
         if (event.type === 'error') {
           failure = event.error;
           break;
         }
-        // Usage is accounting only (see withRetries); any other event is content.
-        if (event.type !== 'usage') committed = true;
-        yield event;
+        if (isContent(event)) committed = true;
+        // A candidate that is itself a failover names a more precise route: ours go first.
+        yield event.type === 'route' ? { type: 'route', route: { ...event.route, failedOver: [...failedOver, ...event.route.failedOver] } } : event;
       }
       const report = (outcome: FailoverAttempt['outcome']): void =>
         options.onAttempt?.({ providerId: provider.id, index, outcome, ...(failure ? { failure } : {}) });
@@ -76,6 +80,7 @@ export function withFailover(candidates: readonly FailoverCandidate[], options: 
         return;
       }
       last = failure;
+      failedOver.push({ providerId: provider.id, model: attemptRequest.model, error: failure });
       report(index === entries.length - 1 ? 'failed' : 'failed_over');
     }
     // Invariant: reached only when every provider failed before content, so `last` is set.

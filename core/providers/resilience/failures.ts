@@ -39,6 +39,15 @@ export function isRetryable(failure: ProviderFailure): boolean {
   return failure.providerCode === undefined || !QUOTA_PROVIDER_CODES.has(failure.providerCode);
 }
 
+/**
+ * True when the event is content the caller may already have shown (text, a tool-call
+ * fragment, a finish): after it, a retry or a failover would splice two answers. Usage
+ * is accounting (tokens were spent either way) and a route is information; neither is.
+ */
+export function isContent(event: ProviderEvent): boolean {
+  return event.type !== 'usage' && event.type !== 'route';
+}
+
 /** Builds an `error` event. */
 export function failureEvent(failure: ProviderFailure): ProviderEvent {
   return { type: 'error', error: failure };

@@ -6,7 +6,7 @@
  * failure is passed on (so failover can try the next provider) rather than retried early.
  */
 import type { ModelProvider, ProviderEvent, ProviderFailure, ProviderRequest } from '../contract.ts';
-import { cancelledFailure, failureEvent, guardedStream, isRetryable } from './failures.ts';
+import { cancelledFailure, failureEvent, guardedStream, isContent, isRetryable } from './failures.ts';
 import { realSleep, type Sleep } from './sleep.ts';
 
 /** What `onRetry` learns before each wait. */
@@ -72,9 +72,9 @@ export function withRetries(provider: ModelProvider, options: RetryOptions = {})
           failure = event.error;
           break;
         }
-        // Usage is accounting, not content: tokens were spent either way, so reporting
-        // them twice across attempts is correct and does not block a retry.
-        if (event.type !== 'usage') committed = true;
+        // Usage is not content: tokens were spent either way, so reporting them twice
+        // across attempts is correct and does not block a retry (nor does a route).
+        if (isContent(event)) committed = true;
         yield event;
       }
       if (failure === undefined) return;

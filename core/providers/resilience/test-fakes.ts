@@ -55,6 +55,9 @@ export async function collectEvents(stream: AsyncIterable<ProviderEvent>): Promi
   return out;
 }
 
+/** The events of a stream without its routes (information a failover adds), to compare content. */
+export const withoutRoutes = (events: ProviderEvent[]): ProviderEvent[] => events.filter((e) => e.type !== 'route');
+
 /** A minimal request. */
 export const request = (signal?: AbortSignal): ProviderRequest => ({
   model: 'm',

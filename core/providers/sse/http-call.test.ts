@@ -171,7 +171,7 @@ test('a streaming request answered with a JSON body is mapped as JSON, not retri
   next = { headers: json, chunks: [enc('{"choices":[{"index":0,"message":{"content":"whole"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2,"completion_tokens":1}}')] };
   const whole = await collect(provider().stream(REQUEST));
   assert.deepEqual(failed.error, { code: 'auth', message: 'Provider "openai" failed: Invalid API key', retryable: false, providerCode: 'invalid_api_key' });
-  assert.deepEqual(whole, { text: 'whole', toolCalls: [], finish: 'stop', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 1 }, error: null, invalidArguments: [] });
+  assert.deepEqual(whole, { text: 'whole', toolCalls: [], finish: 'stop', finishReason: 'stop', usage: { inputTokens: 2, outputTokens: 1 }, error: null, invalidArguments: [], route: null });
 });
 
 test('a streaming request answered with an event stream labelled application/json (Foundry Local) is read as SSE', async () => {
@@ -182,7 +182,7 @@ test('a streaming request answered with an event stream labelled application/jso
   const split = await collect(provider().stream(REQUEST));
   next = { headers: json, chunks: [enc('not json')] };
   const garbage = await collect(provider().stream(REQUEST));
-  const turn = (text: string) => ({ text, toolCalls: [], finish: 'stop', finishReason: 'stop', usage: null, error: null, invalidArguments: [] });
+  const turn = (text: string) => ({ text, toolCalls: [], finish: 'stop', finishReason: 'stop', usage: null, error: null, invalidArguments: [], route: null });
   assert.deepEqual([commented, split], [turn('a'), turn('b')]);
   assert.match(garbage.error?.message ?? '', /the body is not JSON/);
 });
