@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import type { JournalEvent, VerifyReport } from '../core/journal/index.ts';
-import { colourEnabled } from './output.ts';
+import { colourEnabled, terminalSafe } from './output.ts';
 
 const paint = (): typeof chalk => {
   chalk.level = colourEnabled() ? Math.max(chalk.level, 1) as 1 | 2 | 3 : 0;
@@ -10,11 +10,12 @@ const paint = (): typeof chalk => {
 /** One readable line per event: seq, time, kind, session/run, payload (shortened). */
 export function eventLine(e: JournalEvent, maxPayload = 160): string {
   const c = paint();
-  const payload = JSON.stringify(e.payload);
+  // Fields of a journal under audit are the writer's (a model's text among them): escaped, colour sequences too.
+  const payload = terminalSafe(JSON.stringify(e.payload), false);
   const shown = payload.length > maxPayload ? `${payload.slice(0, maxPayload - 1)}…` : payload;
-  const scope = [e.sessionId && `session=${e.sessionId}`, e.runId && `run=${e.runId}`].filter(Boolean).join(' ');
+  const scope = terminalSafe([e.sessionId && `session=${e.sessionId}`, e.runId && `run=${e.runId}`].filter(Boolean).join(' '), false);
   const redacted = e.redactions > 0 ? c.yellow(` [${e.redactions} redacted]`) : '';
-  return `${c.bold(String(e.seq).padStart(6))}  ${c.dim(new Date(e.ts).toISOString())}  ${c.cyan(e.kind)}${scope ? `  ${scope}` : ''}  ${shown}${redacted}`;
+  return `${c.bold(String(e.seq).padStart(6))}  ${c.dim(new Date(e.ts).toISOString())}  ${c.cyan(terminalSafe(e.kind, false))}${scope ? `  ${scope}` : ''}  ${shown}${redacted}`;
 }
 
 /** A full, multi-line view of one event. */
@@ -34,8 +35,8 @@ export function eventDetail(e: JournalEvent): string {
     ['prev hash', e.prevHash],
     ['hash', e.hash],
   ];
-  const head = rows.map(([k, v]) => `${c.dim(k.padEnd(11))}${v}`).join('\n');
-  return `${head}\n${c.dim('payload')}\n${JSON.stringify(e.payload, null, 2)}`;
+  const head = rows.map(([k, v]) => `${c.dim(k.padEnd(11))}${terminalSafe(v, false)}`).join('\n');
+  return `${head}\n${c.dim('payload')}\n${terminalSafe(JSON.stringify(e.payload, null, 2), false)}`;
 }
 
 /** The human verdict of `journal verify`. */

@@ -18,19 +18,46 @@ export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): bool
   return stream.isTTY === true;
 }
 
-/** Prints a value as one JSON document on stdout. */
+/**
+ * Characters that act on a terminal instead of showing: C0 controls but tab and newline
+ * (ESC starts sequences that move the cursor, retitle the window or rewrite the screen;
+ * CR overwrites a line), DEL, C1 controls (U+009B is a one-character CSI), the line and
+ * paragraph separators, and bidi controls (they reorder what is shown). What the CLI
+ * prints comes from journals, tapes and a model's output, which an attacker may have
+ * written: each such character is printed as its `\uXXXX` escape, except the colour
+ * sequences (SGR) the CLI itself adds, which are the only escapes it lets through.
+ */
+const TERMINAL_CONTROLS = /(\x1b\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every terminal control shown as its escape (see TERMINAL_CONTROLS); `colour`: keep SGR colour sequences. */
+export function terminalSafe(text: string, colour = true): string {
+  return text.replace(TERMINAL_CONTROLS, (match, sgr: string | undefined) => {
+    if (sgr === undefined) return escapeChar(match);
+    return colour ? sgr : `${escapeChar('\x1b')}${sgr.slice(1)}`;
+  });
+}
+
+function escapeChar(ch: string): string {
+  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Prints a value as one JSON document on stdout. JSON escapes C0 controls itself; the rest
+ * of TERMINAL_CONTROLS occur only inside strings, where `\uXXXX` is the same value.
+ */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${terminalSafe(JSON.stringify(value, null, 2), false)}\n`);
 }
 
-/** Prints one JSON line (for streams such as `journal tail --json`). */
+/** Prints one JSON line (for streams such as `journal tail --json`); escaped as printJson. */
 export function printJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${terminalSafe(JSON.stringify(value), false)}\n`);
 }
 
-/** Prints human text on stdout. */
+/** Prints human text on stdout, terminal controls escaped (see TERMINAL_CONTROLS). */
 export function printText(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const safe = terminalSafe(text);
+  process.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);
 }
 
 /**
@@ -40,9 +67,10 @@ export function printText(text: string): void {
  */
 export function reportError(error: unknown, json: boolean): 1 | 2 {
   if (json) {
-    process.stderr.write(`${JSON.stringify(errorBody(error))}\n`);
+    process.stderr.write(`${terminalSafe(JSON.stringify(errorBody(error)), false)}\n`);
   } else {
-    const message = errorBody(error).error.message;
+    // Messages quote input (a path, a key, a journal's text): escaped like printed text.
+    const message = terminalSafe(errorBody(error).error.message, false);
     process.stderr.write(`palyrad: ${message}\n`);
     if (!(error instanceof PalyraError) && process.env.PALYRA_DEBUG && error instanceof Error && error.stack) {
       process.stderr.write(`${error.stack}\n`);
@@ -57,8 +85,8 @@ export function reportError(error: unknown, json: boolean): 1 | 2 {
  * lines is not broken by text.
  */
 export function printWarning(message: string): void {
-  if (process.argv.includes('--json')) process.stderr.write(`${JSON.stringify({ warning: { message } })}\n`);
-  else process.stderr.write(`palyrad: warning: ${message}\n`);
+  if (process.argv.includes('--json')) process.stderr.write(`${terminalSafe(JSON.stringify({ warning: { message } }), false)}\n`);
+  else process.stderr.write(`palyrad: warning: ${terminalSafe(message, false)}\n`);
 }
 
 /**

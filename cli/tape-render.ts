@@ -7,7 +7,7 @@ import chalk from 'chalk';
 import { canonicalJson } from '../core/base/index.ts';
 import type { Divergence, ReplayReport, TapeFileEvent } from '../core/agent/index.ts';
 import type { RunSummary } from '../core/gateway/run-tape.ts';
-import { colourEnabled } from './output.ts';
+import { colourEnabled, terminalSafe } from './output.ts';
 
 const paint = (): typeof chalk => {
   chalk.level = colourEnabled() ? (Math.max(chalk.level, 1) as 1 | 2 | 3) : 0;
@@ -16,12 +16,13 @@ const paint = (): typeof chalk => {
 
 type Fields = Record<string, unknown>;
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '-' : JSON.stringify(v));
+/** A recorded value as text; its terminal controls escaped (a model or a tool wrote it), colour sequences too. */
+const str = (v: unknown): string => terminalSafe(typeof v === 'string' ? v : v === null || v === undefined ? '-' : JSON.stringify(v), false);
 const iso = (at: unknown): string => (typeof at === 'number' && Number.isFinite(at) ? new Date(at).toISOString() : '-');
 
 /** `text` cut to `max` characters on one line. */
 export function excerpt(text: string, max = 80): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = terminalSafe(text.replace(/\s+/g, ' ').trim(), false);
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
