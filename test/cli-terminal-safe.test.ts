@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runCli } from './helpers/cli.ts';
+import { runCli, startCli } from './helpers/cli.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 /** A model's answer as it may come: sequences that retitle the window, clear the screen, hide or reorder text. */
@@ -23,4 +23,25 @@ test('journal tail and show print a hostile payload inert, and their --json stil
   assert.equal((JSON.parse(json.stdout) as { payload: { text: string } }).payload.text, HOSTILE_TEXT, 'the JSON value is unchanged');
   const tail = runCli(['--state', root, 'journal', 'tail', '--json']);
   assert.equal((JSON.parse(tail.stdout.trim().split('\n').at(-1) as string) as { payload: { text: string } }).payload.text, HOSTILE_TEXT);
+});
+
+test('the daemon\'s log lines escape terminal controls in what they quote', async () => {
+  const root = tempDir('palyra-cli-term-log-');
+  const hostileName = 'PALYRA_X\x1b]0;pwned\x07\u009b2J';
+  const child = startCli(['--state', root, 'serve', '--port', '0'], { [hostileName]: '1' });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 60_000);
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      if (stderr.includes('serving on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGTERM');
+  await new Promise((resolve) => child.once('close', resolve));
+  assert.match(stderr, /palyrad: warning: PALYRA_X\\u001b\]0;pwned\\u0007\\u009b2J is not a palyrad variable/);
+  assert.equal(RAW_CONTROL.test(stderr), false, JSON.stringify(stderr));
 });

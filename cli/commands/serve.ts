@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { action, type CliRun } from '../program.ts';
 import { positiveIntOrZero, stateRoot } from '../state.ts';
 import { PALYRA_VERSION } from '../version.ts';
+import { terminalSafe } from '../output.ts';
 
 /** Registers `palyrad serve`. */
 export function registerServeCommand(program: Command, run: CliRun): void {
@@ -40,8 +41,9 @@ interface ServeFlags {
 
 /** One log line on stderr: `{ts, msg, ...fields}` as JSON, or `palyrad: msg` as text. */
 function writeLog(json: boolean, message: string, fields?: Record<string, unknown>): void {
-  if (json) process.stderr.write(`${JSON.stringify({ ts: new Date().toISOString(), msg: message, ...fields })}\n`);
-  else process.stderr.write(`palyrad: ${message}\n`);
+  // Log lines quote what clients, workers and models sent: terminal controls escaped (see terminalSafe).
+  if (json) process.stderr.write(`${terminalSafe(JSON.stringify({ ts: new Date().toISOString(), msg: message, ...fields }), false)}\n`);
+  else process.stderr.write(`palyrad: ${terminalSafe(message, false)}\n`);
 }
 
 async function serve(opts: ServeFlags, cmd: Command, format: { json: boolean }): Promise<number> {

@@ -3,7 +3,7 @@ import { mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PalyraError } from '../../core/base/index.ts';
-import { jsonOption, printJson, printText } from '../output.ts';
+import { jsonOption, printJson, printText, terminalSafe } from '../output.ts';
 import { action, type CliRun } from '../program.ts';
 import { stateRoot } from '../state.ts';
 
@@ -98,7 +98,7 @@ async function runWorker(opts: WorkerFlags): Promise<number> {
   const workspace = realDir(opts.workspace ?? process.cwd());
   // The worker keeps no state; the tools' state folder is a private temporary one.
   const stateDir = mkdtempSync(join(tmpdir(), 'palyrad-worker-'));
-  const log = (message: string) => process.stderr.write(`palyrad worker: ${message}\n`);
+  const log = (message: string) => process.stderr.write(`palyrad worker: ${terminalSafe(message, false)}\n`);
   const client = new WorkerClient({ url, token, name: opts.name ?? null, registry: workerToolRegistry(names, { stateDir }), context: { workspace, stateDir }, log });
   const stop = (signal: NodeJS.Signals) => {
     log(`received ${signal}, closing`);
