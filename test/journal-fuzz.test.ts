@@ -9,8 +9,8 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { PalyraError } from '../core/base/index.ts';
 import { JournalStore, loadTrustedKey, newestRecords, readRecords, verifyJournal, type VerifyReport } from '../core/journal/index.ts';
-import { crc32 } from '../core/journal/crc32.ts';
 import { journalOptionsIn } from './helpers/journal-fixture.ts';
+import { frameAround } from './helpers/journal-surgery.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 import { hostileBody, hostileCheckpointLine, type Random } from './helpers/hostile-inputs.ts';
 
@@ -64,14 +64,6 @@ interface Victim {
 }
 
 const segmentKeys = (v: Victim) => [...v.files.keys()].filter((k) => k.startsWith('segments/seg-')).sort();
-
-function frameOf(record: Buffer): Buffer {
-  const frame = Buffer.alloc(8 + record.length);
-  frame.writeUInt32BE(record.length, 0);
-  frame.writeUInt32BE(crc32(record), 4);
-  record.copy(frame, 8);
-  return frame;
-}
 
 /** The frames (raw bytes) of a segment as it is now, or null once it no longer parses cleanly. */
 function framesOf(bytes: Buffer): Buffer[] | null {
@@ -151,7 +143,7 @@ const MUTATIONS: Record<string, Mutation> = {
     const forged = hostileBody((frames[i] as Buffer).subarray(8), r);
     if (!forged) return;
     const { body, what } = forged;
-    frames[i] = frameOf(body);
+    frames[i] = frameAround(body);
     v.files.set(key, Buffer.concat([bytes.subarray(0, 16), ...frames]));
     v.log.push(`body ${key}#${i}: ${what}`);
   },

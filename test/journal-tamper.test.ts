@@ -7,10 +7,9 @@ import { GENESIS_HASH } from '../core/base/index.ts';
 import { loadOrCreateSigningKey, loadTrustedKey, signCheckpoint, type CheckpointRecord } from '../core/journal/checkpoints.ts';
 import { JournalStore, verifyJournal, type ProblemCode } from '../core/journal/index.ts';
 import { computeRecordHash, type StoredRecord } from '../core/journal/record.ts';
-import { crc32 } from '../core/journal/crc32.ts';
 import { encode as msgpackEncode } from '@msgpack/msgpack';
 import { journalOptionsIn } from './helpers/journal-fixture.ts';
-import { readFrames, reencode, writeFrames } from './helpers/journal-surgery.ts';
+import { frameAround, readFrames, reencode, writeFrames } from './helpers/journal-surgery.ts';
 import { tempDir } from './helpers/temp-dir.ts';
 
 /** A closed journal of 20 events (genesis + 19) with checkpoints at 10 and 20. */
@@ -65,11 +64,7 @@ test('a field added to a record (outside its hash) with a correct checksum is re
   const frames = readFrames(segment);
   const forged = { ...(frames[2]?.record as NonNullable<(typeof frames)[number]['record']>), injected: 'attacker data' };
   // palyrad's own encoder writes only the format's keys: build the frame by hand.
-  const body = Buffer.from(msgpackEncode(forged));
-  const frame = Buffer.alloc(8 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  frame.writeUInt32BE(crc32(body), 4);
-  body.copy(frame, 8);
+  const frame = frameAround(Buffer.from(msgpackEncode(forged)));
   writeFrames(segment, frames.map((f, i) => (i === 2 ? frame : f.bytes)));
   const report = await verify();
   assert.equal(report.ok, false);
@@ -560,14 +555,6 @@ test('a directory named like a segment is a problem for verify and a clear refus
   await store.close();
 });
 
-/** A frame around a body built by hand, its CRC correct. */
-function frameOf(body: Buffer): Buffer {
-  const frame = Buffer.alloc(8 + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  frame.writeUInt32BE(crc32(body), 4);
-  body.copy(frame, 8);
-  return frame;
-}
 
 test('a frame another decoder would read differently is refused: a repeated key, a key that is no string, invalid UTF-8', async () => {
   const { segment, verify } = await journalWithCheckpoints();
@@ -589,14 +576,14 @@ test('a frame another decoder would read differently is refused: a repeated key,
     [invalid, /is not valid UTF-8/],
   ];
   for (const [body, message] of cases) {
-    writeFrames(segment, frames.map((f, i) => (i === 2 ? frameOf(body) : f.bytes)));
+    writeFrames(segment, frames.map((f, i) => (i === 2 ? frameAround(body) : f.bytes)));
     const report = await verify();
     assert.equal(report.ok, false);
     assert.equal(report.problems[0]?.code, 'FRAME_DECODE', JSON.stringify(report.problems));
     assert.match(report.problems[0]?.message ?? '', message);
   }
   // The same record from another encoder's byte choices (a map16 header) still reads.
-  writeFrames(segment, frames.map((f, i) => (i === 2 ? frameOf(Buffer.concat([Buffer.from([0xde, 0x00, 14]), entries])) : f.bytes)));
+  writeFrames(segment, frames.map((f, i) => (i === 2 ? frameAround(Buffer.concat([Buffer.from([0xde, 0x00, 14]), entries])) : f.bytes)));
   assert.deepEqual((await verify()).problems, []);
 });
 

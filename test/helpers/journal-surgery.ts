@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { crc32 } from '../../core/journal/crc32.ts';
 import { decodeFrameBody, encodeFrame, SEGMENT_HEADER_BYTES } from '../../core/journal/frame.ts';
 import type { StoredRecord } from '../../core/journal/record.ts';
 import { scanSegment } from '../../core/journal/segments.ts';
@@ -33,4 +34,13 @@ export function writeFrames(segmentPath: string, frames: readonly Buffer[]): voi
 /** A frame re-encoded from a record, with a valid checksum (what a careful forger writes). */
 export function reencode(record: StoredRecord): Buffer {
   return encodeFrame(record);
+}
+
+/** A frame around a body built by hand (any bytes), its length and CRC correct. */
+export function frameAround(body: Buffer): Buffer {
+  const frame = Buffer.alloc(8 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  frame.writeUInt32BE(crc32(body), 4);
+  body.copy(frame, 8);
+  return frame;
 }
