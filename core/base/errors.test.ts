@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clientErrorBody, errorBody, exitCodeOf, httpStatusOf, ioError, PalyraError } from './errors.ts';
+import { clientErrorBody, errorBody, exitCodeOf, httpStatusOf, ioError, PalyraError, reportInternal } from './errors.ts';
 
 test('exit codes derive from the error code: integrity 1, usage and I/O 2', () => {
   assert.equal(exitCodeOf(new PalyraError('PALYRA_JOURNAL_CHAIN_BROKEN', 'x')), 1);
@@ -40,6 +40,14 @@ test('a remote client gets a reference for a bug, and the report gets the error 
   assert.deepEqual(clientErrorBody(new PalyraError('PALYRA_NOT_FOUND', 'No run "r"'), report), { error: { code: 'PALYRA_NOT_FOUND', message: 'No run "r"' } });
   assert.equal(reported.length, 2, 'a PalyraError is not reported');
   assert.deepEqual(clientErrorBody(bug, undefined), errorBody(bug), 'with nobody to report to, the details are told');
+  // A response already under way is only cut; the bug is still reported, under a reference of its own.
+  reported.length = 0;
+  const cut = reportInternal(bug, report);
+  assert.match(cut ?? '', /^[0-9a-f]{8}$/);
+  assert.deepEqual(reported, [[cut, bug]]);
+  assert.equal(reportInternal(new PalyraError('PALYRA_NOT_FOUND', 'x'), report), null);
+  assert.equal(reportInternal(bug, undefined), null);
+  assert.equal(reported.length, 1);
 });
 
 test('ioError names the action and the errno code in one sentence', () => {

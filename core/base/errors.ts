@@ -160,10 +160,21 @@ export type InternalErrorReport = (reference: string, error: unknown) => void;
  * the details under it.
  */
 export function clientErrorBody(error: unknown, report: InternalErrorReport | undefined): { error: { code: string; message: string } } {
-  if (error instanceof PalyraError || report === undefined) return errorBody(error);
+  const reference = reportInternal(error, report);
+  if (reference === null) return errorBody(error);
+  return { error: { code: 'PALYRA_INTERNAL', message: `Internal error (reference ${reference}); the daemon's log has the details` } };
+}
+
+/**
+ * Reports `error` under a new reference when it is a bug (not a PalyraError) and there is
+ * someone to report to; returns the reference, or null. Also for errors no client will
+ * read (a response already under way is only cut): the log still says why.
+ */
+export function reportInternal(error: unknown, report: InternalErrorReport | undefined): string | null {
+  if (error instanceof PalyraError || report === undefined) return null;
   const reference = randomUUID().slice(0, 8);
   report(reference, error);
-  return { error: { code: 'PALYRA_INTERNAL', message: `Internal error (reference ${reference}); the daemon's log has the details` } };
+  return reference;
 }
 
 /** Longest error message sent or printed: messages quote input (a key, an op), which can be megabytes. */

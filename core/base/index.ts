@@ -8,6 +8,7 @@ export {
   httpStatusOf,
   errorBody,
   clientErrorBody,
+  reportInternal,
 } from './errors.ts';
 export type { ErrorCode, ErrorCategory, InternalErrorReport } from './errors.ts';
 export { canonicalJson } from './canonical-json.ts';

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { clientErrorBody, errorBody, httpStatusOf, PalyraError, type InternalErrorReport } from '../../base/index.ts';
+import { clientErrorBody, errorBody, httpStatusOf, PalyraError, reportInternal, type InternalErrorReport } from '../../base/index.ts';
 
 /** Default cap of a request body. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -119,8 +119,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /** Sends an error as `{"error":{"code","message"}}` with the status its code implies; `report`: see clientErrorBody. */
 export function sendError(res: ServerResponse, error: unknown, report?: InternalErrorReport): void {
   if (res.headersSent) {
-    // The client only sees its connection cut: the log still says why.
-    if (!(error instanceof PalyraError)) report?.('response under way', error);
+    reportInternal(error, report);
     res.destroy();
     return;
   }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { clientErrorBody, httpStatusOf, PalyraError, type InternalErrorReport } from '../../base/index.ts';
+import { clientErrorBody, httpStatusOf, reportInternal, type InternalErrorReport } from '../../base/index.ts';
 import type { RunView } from '../../gateway/index.ts';
 
 /** The error body OpenAI clients parse: `{"error":{"message","type","code","param"}}`. */
@@ -60,8 +60,7 @@ export function runEndedError(run: RunView): OpenAiHttpError {
 /** Sends an error in OpenAI's shape (or cuts the connection when a response is under way). */
 export function sendOpenAiError(res: ServerResponse, error: unknown, report?: InternalErrorReport): void {
   if (res.headersSent) {
-    // The client only sees its connection cut: the log still says why.
-    if (!(error instanceof PalyraError) && !(error instanceof OpenAiHttpError)) report?.('response under way', error);
+    if (!(error instanceof OpenAiHttpError)) reportInternal(error, report);
     res.destroy();
     return;
   }
