@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { errorBody, exitCodeOf, PalyraError } from '../core/base/index.ts';
+import { errorBody, escapeTerminalControls, exitCodeOf, PalyraError } from '../core/base/index.ts';
 
 /** Options every command shares, resolved from the global flags. */
 export interface OutputOptions {
@@ -19,31 +19,17 @@ export function colourEnabled(stream: NodeJS.WriteStream = process.stdout): bool
 }
 
 /**
- * Characters that act on a terminal instead of showing: C0 controls but tab and newline
- * (ESC starts sequences that move the cursor, retitle the window or rewrite the screen;
- * CR overwrites a line), DEL, C1 controls (U+009B is a one-character CSI), the line and
- * paragraph separators, and bidi controls (they reorder what is shown). What the CLI
- * prints comes from journals, tapes and a model's output, which an attacker may have
- * written: each such character is printed as its `\uXXXX` escape, except the colour
- * sequences (SGR) the CLI itself adds, which are the only escapes it lets through.
+ * What the CLI prints comes from journals, tapes and a model's output, which an attacker
+ * may have written: terminal controls are printed as escapes (see escapeTerminalControls),
+ * newlines and tabs kept; `colour`: keep SGR sequences, the ones the CLI adds itself.
  */
-const TERMINAL_CONTROLS = /(\x1b\[[0-9;]*m)|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-/** `text` with every terminal control shown as its escape (see TERMINAL_CONTROLS); `colour`: keep SGR colour sequences. */
 export function terminalSafe(text: string, colour = true): string {
-  return text.replace(TERMINAL_CONTROLS, (match, sgr: string | undefined) => {
-    if (sgr === undefined) return escapeChar(match);
-    return colour ? sgr : `${escapeChar('\x1b')}${sgr.slice(1)}`;
-  });
-}
-
-function escapeChar(ch: string): string {
-  return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return escapeTerminalControls(text, { keepLayout: true, keepColour: colour });
 }
 
 /**
  * Prints a value as one JSON document on stdout. JSON escapes C0 controls itself; the rest
- * of TERMINAL_CONTROLS occur only inside strings, where `\uXXXX` is the same value.
+ * of the terminal controls occur only inside strings, where `\uXXXX` is the same value.
  */
 export function printJson(value: unknown): void {
   process.stdout.write(`${terminalSafe(JSON.stringify(value, null, 2), false)}\n`);
@@ -54,7 +40,7 @@ export function printJsonLine(value: unknown): void {
   process.stdout.write(`${terminalSafe(JSON.stringify(value), false)}\n`);
 }
 
-/** Prints human text on stdout, terminal controls escaped (see TERMINAL_CONTROLS). */
+/** Prints human text on stdout, terminal controls escaped (see terminalSafe). */
 export function printText(text: string): void {
   const safe = terminalSafe(text);
   process.stdout.write(safe.endsWith('\n') ? safe : `${safe}\n`);

@@ -21,3 +21,4 @@ export type { Clock } from './clock.ts';
 export { createFileExclusive, fsyncDir, fsyncFile, mkdirDurable, writeFileAtomic } from './atomic-write.ts';
 export { workspacePathForm } from './workspace-path-form.ts';
 export { hostForm } from './host-form.ts';
+export { escapeTerminalControls } from './terminal-text.ts';

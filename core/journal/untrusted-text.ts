@@ -1,3 +1,5 @@
+import { escapeTerminalControls } from '../base/index.ts';
+
 /**
  * Text taken from a journal under audit (a kind, an origin, a key name, a decoder's
  * complaint) goes into problem messages that an auditor reads in a terminal and that
@@ -7,14 +9,12 @@
  * short and inert.
  */
 
-/** Characters shown as `\uXXXX`: C0 and C1 controls, DEL, line/paragraph separators, bidi controls. */
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
-
 /** Characters of untrusted text a message shows at most (the rest is summed up). */
 const SHOWN = 64;
 
+/** Every terminal control escaped, newlines and tabs too: messages are one line. */
 function escapeUnsafe(text: string): string {
-  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escapeTerminalControls(text);
 }
 
 /** A string cut to `max` characters (never inside a surrogate pair), saying how long it was. */
